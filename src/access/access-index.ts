@@ -1,0 +1,102 @@
+/**
+ * What the hot path needs to know about credentials, in memory: key and token records by
+ * hash, and the set of suspended workflows and agents. Loaded once, then kept current from the
+ * ConfigStore's change notifications, so a revocation is in force on the very next call.
+ */
+import type { ConfigStore, RecordChange, StoredRecord } from '../core/ports.js';
+import {
+  KEY_KIND, TOKEN_KIND, SUSPENSION_KIND, keyBodySchema, tokenBodySchema, suspensionId,
+  type KeyBody, type TokenBody, type Suspendable,
+} from './records.js';
+
+export interface KeyEntry {
+  readonly id: string;
+  readonly body: KeyBody;
+}
+
+export interface TokenEntry {
+  readonly id: string;
+  readonly body: TokenBody;
+}
+
+export class AccessIndex {
+  private readonly keyByHash = new Map<string, KeyEntry>();
+  private readonly keyHashes = new Map<string, string[]>();
+  private readonly tokenByHash = new Map<string, TokenEntry>();
+  private readonly tokenHashes = new Map<string, string>();
+  private readonly suspended = new Set<string>();
+  private stop: (() => void) | null = null;
+
+  static async load(store: ConfigStore): Promise<AccessIndex> {
+    const index = new AccessIndex();
+    // Subscribe first, so a change made while loading is not missed.
+    const pending: RecordChange[] = [];
+    let ready = false;
+    index.stop = store.watch((c) => (ready ? void index.apply(store, c) : pending.push(c)));
+    for (const kind of [KEY_KIND, TOKEN_KIND, SUSPENSION_KIND]) {
+      for (const r of await store.list(kind)) index.put(r);
+    }
+    ready = true;
+    for (const c of pending) await index.apply(store, c);
+    return index;
+  }
+
+  key(hash: string): KeyEntry | undefined {
+    return this.keyByHash.get(hash);
+  }
+
+  token(hash: string): TokenEntry | undefined {
+    return this.tokenByHash.get(hash);
+  }
+
+  isSuspended(kind: Suspendable, name: string): boolean {
+    return this.suspended.size > 0 && this.suspended.has(suspensionId(kind, name));
+  }
+
+  close(): void {
+    this.stop?.();
+  }
+
+  /** Applies one change; relayed changes carry no record and are fetched. */
+  async apply(store: ConfigStore, change: RecordChange): Promise<void> {
+    if (change.kind !== KEY_KIND && change.kind !== TOKEN_KIND && change.kind !== SUSPENSION_KIND) return;
+    const record = change.record !== undefined ? change.record : ((await store.get(change.kind, change.id)) ?? null);
+    this.remove(change.kind, change.id);
+    if (record) this.put(record);
+  }
+
+  private put(r: StoredRecord): void {
+    switch (r.kind) {
+      case KEY_KIND: {
+        const body = keyBodySchema.parse(r.body);
+        const entry = { id: r.id, body };
+        const hashes = [body.hash, ...(body.previous ? [body.previous.hash] : [])];
+        for (const h of hashes) this.keyByHash.set(h, entry);
+        this.keyHashes.set(r.id, hashes);
+        return;
+      }
+      case TOKEN_KIND: {
+        const body = tokenBodySchema.parse(r.body);
+        this.tokenByHash.set(body.hash, { id: r.id, body });
+        this.tokenHashes.set(r.id, body.hash);
+        return;
+      }
+      case SUSPENSION_KIND:
+        this.suspended.add(r.id);
+        return;
+    }
+  }
+
+  private remove(kind: string, id: string): void {
+    if (kind === KEY_KIND) {
+      for (const h of this.keyHashes.get(id) ?? []) this.keyByHash.delete(h);
+      this.keyHashes.delete(id);
+    } else if (kind === TOKEN_KIND) {
+      const h = this.tokenHashes.get(id);
+      if (h) this.tokenByHash.delete(h);
+      this.tokenHashes.delete(id);
+    } else {
+      this.suspended.delete(id);
+    }
+  }
+}

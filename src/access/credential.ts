@@ -1,0 +1,34 @@
+/**
+ * Credentials Bursar issues (virtual keys `bsk_`, admin tokens `bat_`): 192 random bits,
+ * shown once, stored only as a SHA-256 hash. A fast hash is right here: the secrets carry
+ * far more entropy than any guessing attack can cover, so a slow KDF would only slow every call.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+
+export const KEY_PREFIX = 'bsk_';
+export const TOKEN_PREFIX = 'bat_';
+const RANDOM_BYTES = 24;
+
+export interface IssuedCredential {
+  /** The full secret: returned to the caller once, never stored. */
+  readonly secret: string;
+  readonly hash: string;
+  /** The first characters, safe to show in lists ("bsk_3fQx9a"). */
+  readonly prefix: string;
+}
+
+export function issueCredential(prefix: string): IssuedCredential {
+  const secret = prefix + randomBytes(RANDOM_BYTES).toString('base64url');
+  return { secret, hash: hashCredential(secret), prefix: secret.slice(0, prefix.length + 6) };
+}
+
+export function hashCredential(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+/** Constant-time comparison of a presented secret with a known one (the bootstrap admin token). */
+export function sameSecret(presented: string, known: string): boolean {
+  const a = createHash('sha256').update(presented).digest();
+  const b = createHash('sha256').update(known).digest();
+  return timingSafeEqual(a, b);
+}

@@ -1,0 +1,164 @@
+/**
+ * The admin API under /admin/v1: keys, admin tokens, suspensions, usage, ledger lines, the
+ * audit log and the org tree. Every route needs an admin token; what it returns is cut to
+ * the token's role (a manager sees their department, a member their own usage).
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { ChainVerifier } from '../core/audit.js';
+import { BursarError, asBursarError, errorBody } from '../core/errors.js';
+import type { LedgerLine } from '../core/ledger.js';
+import { decimalText } from '../core/money.js';
+import type { OrgTree } from '../core/org.js';
+import type { ConfigStore, LedgerStore } from '../core/ports.js';
+import type { PriceBook } from '../core/pricing.js';
+import { canSee, assertRole, type Actor } from '../access/actor.js';
+import { createKeyInput, type KeyService } from '../access/key-service.js';
+import { SUSPENDABLE, type Suspendable } from '../access/records.js';
+import type { SuspensionService } from '../access/suspensions.js';
+import { createTokenInput, type TokenService } from '../access/token-service.js';
+import { describeIssue } from '../config/load.js';
+import { usageCsv, usageReport } from '../reports/usage.js';
+
+export interface AdminDeps {
+  readonly keys: KeyService;
+  readonly tokens: TokenService;
+  readonly suspensions: SuspensionService;
+  readonly ledger: LedgerStore;
+  readonly config: ConfigStore;
+  readonly org: OrgTree;
+  readonly prices: PriceBook;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+/** Validates a body or query with a zod schema; the error names each field at fault. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+  const r = schema.safeParse(value ?? {});
+  if (!r.success) throw new BursarError('validation_failed', r.error.issues.map(describeIssue).join('; '), { param: r.error.issues[0]?.path.join('.') ?? '' });
+  return r.data;
+}
+
+const actorOf = (req: FastifyRequest): Actor => req.actor!;
+const reason = (body: unknown): string => {
+  const r = (body as { reason?: unknown } | null)?.reason;
+  return typeof r === 'string' ? r.slice(0, 500) : '';
+};
+
+/** A ledger line as JSON: amounts as exact decimal strings. */
+export function lineView(l: LedgerLine): Record<string, unknown> {
+  return { ...l, costNano: l.costNano.toString(), cost: decimalText(l.costNano) };
+}
+
+export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<void> {
+  app.decorateRequest('actor', null);
+  app.addHook('onRequest', async (req) => {
+    const auth = req.headers.authorization;
+    const token = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
+    req.actor = d.tokens.authenticate(token);
+  });
+  app.setErrorHandler((err: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    const e = err instanceof BursarError ? err
+      : err.statusCode && err.statusCode < 500 ? new BursarError('validation_failed', err.message)
+      : asBursarError(err);
+    if (e.code === 'internal_error') req.log.error({ err }, 'admin error');
+    reply.code(e.status).send(errorBody(e, 'openai'));
+  });
+
+  app.get('/whoami', async (req) => actorOf(req));
+
+  // ------------------------------------------------------------ keys
+  app.get('/keys', async (req) => ({ data: await d.keys.list(actorOf(req)) }));
+  app.post('/keys', async (req, reply) => {
+    const created = await d.keys.create(validate(createKeyInput, req.body), actorOf(req));
+    return reply.code(201).send({ ...created.key, secret: created.secret, note: 'The secret is shown once; store it now.' });
+  });
+  app.get<{ Params: { ref: string } }>('/keys/:ref', async (req) => {
+    const k = await d.keys.get(req.params.ref, actorOf(req));
+    const { hash: _h, previous, ...rest } = k.body;
+    return { id: k.id, ...rest, previous_valid_until: previous?.until ?? null };
+  });
+  app.post<{ Params: { ref: string }; Body: { grace_seconds?: number } }>('/keys/:ref/rotate', async (req) => {
+    const grace = Number(req.body?.grace_seconds ?? 0);
+    if (!Number.isInteger(grace) || grace < 0 || grace > 30 * 86400) throw new BursarError('validation_failed', 'grace_seconds must be a whole number of seconds between 0 and 2592000 (30 days).', { param: 'grace_seconds' });
+    const r = await d.keys.rotate(req.params.ref, grace, actorOf(req));
+    return { ...r.key, secret: r.secret, note: 'The secret is shown once; store it now.' };
+  });
+  for (const action of ['revoke', 'suspend', 'resume'] as const) {
+    app.post<{ Params: { ref: string } }>(`/keys/:ref/${action}`, async (req) => d.keys[action](req.params.ref, reason(req.body), actorOf(req)));
+  }
+
+  // ------------------------------------------------------------ admin tokens
+  app.get('/tokens', async (req) => ({ data: await d.tokens.list(actorOf(req)) }));
+  app.post('/tokens', async (req, reply) => {
+    const r = await d.tokens.create(validate(createTokenInput, req.body), actorOf(req));
+    return reply.code(201).send({ ...r.token, secret: r.secret, note: 'The secret is shown once; store it now.' });
+  });
+  app.post<{ Params: { id: string } }>('/tokens/:id/revoke', async (req) => d.tokens.revoke(req.params.id, actorOf(req)));
+
+  // ------------------------------------------------------------ suspensions (workflows, agents)
+  const suspendable = (kind: string): Suspendable => {
+    if (!(SUSPENDABLE as readonly string[]).includes(kind)) throw new BursarError('validation_failed', `Only ${SUSPENDABLE.join(' and ')} can be suspended here (keys: POST /admin/v1/keys/:ref/suspend).`, { param: 'kind' });
+    return kind as Suspendable;
+  };
+  app.get('/suspensions', async () => ({ data: await d.suspensions.list() }));
+  app.post<{ Params: { kind: string; name: string } }>('/suspensions/:kind/:name', async (req, reply) => {
+    const s = await d.suspensions.suspend(suspendable(req.params.kind), req.params.name, reason(req.body), actorOf(req));
+    return reply.code(201).send(s);
+  });
+  app.delete<{ Params: { kind: string; name: string } }>('/suspensions/:kind/:name', async (req, reply) => {
+    await d.suspensions.resume(suspendable(req.params.kind), req.params.name, reason(req.body), actorOf(req));
+    return reply.code(204).send();
+  });
+
+  // ------------------------------------------------------------ usage and ledger
+  app.get('/usage', async (req, reply) => {
+    const query = req.query as Record<string, unknown>;
+    const report = await usageReport(d.ledger, query, actorOf(req));
+    if (query.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').send(usageCsv(report));
+    return report;
+  });
+  app.get<{ Params: { id: string } }>('/ledger/:id', async (req) => {
+    const line = await d.ledger.get(req.params.id);
+    if (!line || !canSee(actorOf(req), line.dims.department, line.dims.user)) throw new BursarError('not_found', `No ledger line "${req.params.id}" that you can see.`);
+    return lineView(line);
+  });
+
+  // ------------------------------------------------------------ audit log
+  app.get<{ Querystring: { after?: string; limit?: string; target?: string } }>('/audit', async (req) => {
+    assertRole(actorOf(req), ['admin', 'finance'], 'read the audit log');
+    const q = req.query;
+    const limit = Math.min(Number(q.limit ?? 100) || 100, 1000);
+    const entries = await d.config.audit({ afterSeq: Number(q.after ?? 0) || 0, limit, ...(q.target ? { target: q.target } : {}) });
+    return { data: entries, next_after: entries.at(-1)?.seq ?? null };
+  });
+  app.get('/audit/verify', async (req) => {
+    assertRole(actorOf(req), ['admin', 'finance'], 'verify the audit log');
+    const v = new ChainVerifier();
+    for (let after = 0; ; ) {
+      const page = await d.config.audit({ afterSeq: after, limit: 1000 });
+      for (const e of page) if (!v.push(e)) return v.result();
+      if (page.length < 1000) return v.result();
+      after = page.at(-1)!.seq;
+    }
+  });
+
+  // ------------------------------------------------------------ org and prices
+  app.get('/org', async () => ({
+    departments: [...d.org.departments.values()],
+    teams: [...d.org.teams.values()],
+    projects: [...d.org.projects.values()],
+    users: [...d.org.users.values()],
+  }));
+  app.get('/prices', async () => ({
+    data: d.prices.all().map((p) => ({
+      provider: p.provider, model: p.model, kind: p.kind, currency: p.currency, version: p.version,
+      effective_from: new Date(p.effectiveFrom).toISOString().slice(0, 10),
+      per_million: Object.fromEntries(Object.entries(p.rates).map(([k, v]) => [k, decimalText(v as bigint)])),
+    })),
+  }));
+}

@@ -1,0 +1,146 @@
+/**
+ * Assembles Bursar from its parts: stores, spool recovery, price book, providers (or the
+ * simulator), the access index, the gateway and the admin API on one Fastify server.
+ */
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import type { Config, ResolvedProvider } from './config/load.js';
+import { AccessIndex } from './access/access-index.js';
+import { KeyService } from './access/key-service.js';
+import { SuspensionService } from './access/suspensions.js';
+import { TokenService } from './access/token-service.js';
+import { adminRoutes } from './admin/routes.js';
+import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
+import { Gateway } from './gateway/handler.js';
+import { gatewayRoutes } from './gateway/routes.js';
+import { LedgerWriter, recoverSpool, type Recovery } from './ledger/writer.js';
+import { buildPriceBook } from './pricebook/load.js';
+import { HttpProvider } from './providers/http.js';
+import { Simulator } from './providers/simulator/server.js';
+import { openSqlite, type SqliteStores } from './store/sqlite/open.js';
+import { createLogger, type Logger } from './telemetry/log.js';
+import { Metrics } from './telemetry/metrics.js';
+
+export interface StartOptions {
+  /** Log destination (tests pass a sink). */
+  readonly logDestination?: DestinationStream;
+  /** Use this simulator instead of starting one (tests script its faults). */
+  readonly simulator?: Simulator;
+  /** Grace for in-flight calls at shutdown before they are cut, ms. */
+  readonly shutdownGraceMs?: number;
+}
+
+export interface Bursar {
+  readonly url: string;
+  readonly config: Config;
+  readonly app: FastifyInstance;
+  readonly stores: SqliteStores;
+  readonly writer: LedgerWriter;
+  readonly gateway: Gateway;
+  readonly keys: KeyService;
+  readonly tokens: TokenService;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly recovery: Recovery;
+  readonly simulator: Simulator | null;
+  /** The admin token written to data/admin-token at first start, if one was. */
+  readonly firstAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+export const ADMIN_TOKEN_FILE = 'admin-token';
+
+export async function startBursar(config: Config, opts: StartOptions = {}): Promise<Bursar> {
+  const log = createLogger(config.logLevel, opts.logDestination);
+  const metrics = new Metrics();
+  const stores = await openSqlite(join(config.dataDir, 'bursar.db'));
+  const spoolDir = join(config.dataDir, 'spool');
+  const recovery = await recoverSpool(stores.ledger, spoolDir);
+  if (recovery.finals || recovery.unsettled) log.warn({ ...recovery }, 'recovered ledger lines from the spool of a previous run');
+  const writer = new LedgerWriter(stores.ledger, spoolDir, {
+    batchSize: config.ledger.batch_size,
+    flushMs: config.ledger.flush_ms,
+    fsync: config.ledger.fsync,
+    onError: (err, pending) => {
+      metrics.ledgerErrors.inc();
+      log.error({ err, pending }, 'ledger batch write failed; will retry');
+    },
+  });
+
+  const book = buildPriceBook(config.prices);
+  const needsSim = config.providers.some((p) => p.baseUrl === null);
+  const simulator = needsSim ? (opts.simulator ?? new Simulator()) : null;
+  const ownSim = needsSim && !opts.simulator;
+  if (simulator && !simulator.url) await simulator.start();
+  const entries: ProviderEntry[] = config.providers.map((cfg: ResolvedProvider) => ({
+    cfg,
+    provider: new HttpProvider(cfg, cfg.baseUrl ?? simulator!.url),
+  }));
+  const catalog = new ModelCatalog(entries, book);
+
+  const index = await AccessIndex.load(stores.config);
+  const keys = new KeyService(stores.config, config.org);
+  const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
+  const suspensions = new SuspensionService(stores.config);
+
+  let firstAdminToken: string | null = null;
+  const tokenFile = join(config.dataDir, ADMIN_TOKEN_FILE);
+  if (!config.adminToken && (await tokens.count()) === 0 && !existsSync(tokenFile)) {
+    const t = await tokens.issue({ label: 'first-admin', role: 'admin' }, 'system');
+    writeFileSync(tokenFile, `${t.secret}\n`, { mode: 0o600 });
+    chmodSync(tokenFile, 0o600);
+    firstAdminToken = t.secret;
+    log.info({ file: tokenFile }, 'created the first admin token; the CLI reads it from this file');
+  }
+
+  const gateway = new Gateway({
+    index,
+    catalog,
+    writer,
+    metrics,
+    log,
+    logCalls: config.gateway.log_calls,
+    attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },
+  });
+
+  const app = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.bodyLimitBytes, return503OnClosing: true });
+  await app.register(gatewayRoutes, { gateway, catalog, index, bodyLimit: config.bodyLimitBytes });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, ledger: stores.ledger, config: stores.config, org: config.org, prices: book });
+  app.get('/metrics', async (_req, reply) => {
+    metrics.ledgerPending.set(writer.pending);
+    return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async () => ({ status: 'ready', ledger_pending: writer.pending }));
+
+  await app.listen({ host: config.host, port: config.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  log.info({ url, simulated: config.simulated, data: config.dataDir, recovered: recovery }, 'bursar started');
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      const grace = opts.shutdownGraceMs ?? 30_000;
+      // Stop taking calls; let the ones in flight finish, then cut what is left after the grace.
+      const cut = setTimeout(() => {
+        for (const c of gateway.active) c.abort.abort();
+      }, grace);
+      await app.close();
+      clearTimeout(cut);
+      await writer.close();
+      index.close();
+      await Promise.all(entries.map((e) => e.provider.close()));
+      if (ownSim) await simulator!.close();
+      await stores.close();
+      log.info('bursar stopped');
+      log.flush();
+    })();
+    return closing;
+  };
+
+  return { url, config, app: app as unknown as FastifyInstance, stores, writer, gateway, keys, tokens, metrics, log, recovery, simulator, firstAdminToken, close };
+}

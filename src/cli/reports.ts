@@ -1,0 +1,88 @@
+/**
+ * `bursar usage`, `bursar ledger`, `bursar audit`, `bursar prices`: reading what Bursar recorded.
+ */
+import type { Command } from 'commander';
+import { formatMoney, formatMoneyExact, parseDecimal } from '../core/money.js';
+import type { UsageReport } from '../reports/usage.js';
+import { CliError, table, when, type CliContext } from './client.js';
+
+export function registerReportCommands(program: Command, ctx: CliContext): void {
+  program
+    .command('usage')
+    .description('spend and tokens grouped by any dimension (default: this month by department and model)')
+    .option('--from <date>', 'start, e.g. 2026-11-01 (default: first of this month, UTC)')
+    .option('--to <date>', 'end, exclusive (default: now)')
+    .option('--group-by <dims>', 'comma-separated: department,project,user,workflow,model,day,tag:<key>...', 'department,model')
+    .option('--where <dim=values...>', 'filter, e.g. department=marketing or model=gpt-4o,gpt-4o-mini', (v: string, prev: string[] = []) => [...prev, v])
+    .option('--format <format>', 'table, csv or json', 'table')
+    .action(async (o: { from?: string; to?: string; groupBy: string; where?: string[]; format: string }) => {
+      const q = new URLSearchParams({ group_by: o.groupBy });
+      if (o.from) q.set('from', o.from);
+      if (o.to) q.set('to', o.to);
+      for (const w of o.where ?? []) {
+        const [k, v] = w.split('=', 2);
+        if (!k || !v) throw new CliError(`--where ${w}: write dimension=value[,value...]`);
+        q.set(k, v);
+      }
+      if (o.format === 'csv') {
+        q.set('format', 'csv');
+        process.stdout.write(await ctx.client().call<string>('GET', `/usage?${q}`));
+        return;
+      }
+      const r = await ctx.client().call<UsageReport>('GET', `/usage?${q}`);
+      if (o.format === 'json' || ctx.json()) return console.log(JSON.stringify(r, null, 2));
+      const money = (cost: string, currency: string) => {
+        const m = { nano: parseDecimal(cost), currency };
+        return m.nano !== 0n && m.nano < 10_000_000n && m.nano > -10_000_000n ? formatMoneyExact(m) : formatMoney(m);
+      };
+      console.log(`Usage ${r.from} to ${r.to}`);
+      console.log(
+        table(
+          [...r.group_by, 'requests', 'input tok', 'cached tok', 'output tok', 'cost', 'estimated'],
+          r.rows.map((row) => [
+            ...r.group_by.map((g) => row.group[g]), row.requests, row.input_tokens, row.cached_input_tokens,
+            row.output_tokens + row.reasoning_tokens, money(row.cost, row.currency), row.estimated_lines,
+          ]),
+        ),
+      );
+      for (const t of r.totals) console.log(`total: ${money(t.cost, t.currency)} over ${t.requests} calls (${t.cost} ${t.currency} exactly)`);
+    });
+
+  program
+    .command('ledger <request-id>')
+    .description('one ledger line, by request id (the x-request-id header of a call)')
+    .action(async (id: string) => {
+      const l = await ctx.client().call('GET', `/ledger/${encodeURIComponent(id)}`);
+      console.log(JSON.stringify(l, null, 2));
+    });
+
+  const audit = program.command('audit').description('the append-only, hash-chained audit log');
+  audit
+    .command('list')
+    .option('--after <seq>', 'entries after this sequence number', '0')
+    .option('--limit <n>', 'how many', '50')
+    .option('--target <target>', 'only entries about this, e.g. key:key_ab12')
+    .action(async (o: { after: string; limit: string; target?: string }) => {
+      const q = new URLSearchParams({ after: o.after, limit: o.limit, ...(o.target ? { target: o.target } : {}) });
+      const r = await ctx.client().call<{ data: { seq: number; ts: number; actor: string; action: string; target: string; details: unknown }[] }>('GET', `/audit?${q}`);
+      ctx.print(r.data, () => table(['seq', 'time', 'actor', 'action', 'target', 'details'], r.data.map((e) => [e.seq, when(e.ts), e.actor, e.action, e.target, JSON.stringify(e.details).slice(0, 80)])));
+    });
+  audit
+    .command('verify')
+    .description('check every entry against its hash and the one before it')
+    .action(async () => {
+      const r = await ctx.client().call<{ ok: boolean; entries: number; head?: string; brokenAt?: number; reason?: string }>('GET', '/audit/verify');
+      ctx.print(r, () => (r.ok ? `audit log intact: ${r.entries} entries, head ${r.head}` : `AUDIT LOG BROKEN at entry ${r.brokenAt}: ${r.reason}`));
+      if (!r.ok) process.exitCode = 3;
+    });
+
+  program
+    .command('prices')
+    .description('the price book in force (shipped prices plus bursar.yaml overrides)')
+    .option('--provider <id>')
+    .action(async (o: { provider?: string }) => {
+      const r = await ctx.client().call<{ data: { provider: string; model: string; version: string; currency: string; per_million: Record<string, string> }[] }>('GET', '/prices');
+      const rows = r.data.filter((p) => !o.provider || p.provider === o.provider).sort((a, b) => a.provider.localeCompare(b.provider) || a.model.localeCompare(b.model));
+      ctx.print(rows, () => table(['provider', 'model', 'input /M', 'cached /M', 'output /M', 'currency', 'version'], rows.map((p) => [p.provider, p.model, p.per_million.input, p.per_million.cached_input, p.per_million.output, p.currency, p.version])));
+    });
+}

@@ -1,0 +1,242 @@
+/**
+ * Configuration is read once, here: environment variables and bursar.yaml, validated, with
+ * messages that name the variable or the YAML path to fix. The result is frozen.
+ */
+import { readFileSync, existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { configSchema, type RawConfig, type ProviderConfig, type MetadataField } from './schema.js';
+import { OrgTree, type Department, type Team, type Project, type User } from '../core/org.js';
+import { Secret } from './secret.js';
+
+export interface ResolvedProvider {
+  readonly id: string;
+  readonly dialect: ProviderConfig['dialect'];
+  /** null: served by the built-in simulator. */
+  readonly baseUrl: string | null;
+  readonly apiKey: Secret | null;
+  readonly authHeader: 'authorization' | 'api-key' | 'x-api-key';
+  readonly query: Readonly<Record<string, string>>;
+  readonly models: readonly string[] | null;
+  readonly prices: string;
+  readonly allowUnpriced: boolean;
+  readonly timeoutMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+export interface Config {
+  /** The bursar.yaml that was read, or null when running on defaults. */
+  readonly file: string | null;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly bodyLimitBytes: number;
+  readonly logLevel: string;
+  /** A bootstrap admin token from BURSAR_ADMIN_TOKEN, accepted with the admin role. */
+  readonly adminToken: Secret | null;
+  readonly organisation: RawConfig['organisation'];
+  readonly gateway: RawConfig['gateway'] & { readonly required_metadata: readonly MetadataField[] };
+  readonly ledger: RawConfig['ledger'];
+  readonly providers: readonly ResolvedProvider[];
+  /** True when no provider was configured and Bursar serves every call from its simulator. */
+  readonly simulated: boolean;
+  readonly prices: RawConfig['prices'];
+  readonly org: OrgTree;
+}
+
+/** A configuration problem; the message lists every problem with the path to fix. */
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[], source: string) {
+    super(`Bursar cannot start: ${source} has ${problems.length === 1 ? 'a problem' : `${problems.length} problems`}:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface LoadOptions {
+  /** --config flag; wins over BURSAR_CONFIG. */
+  readonly configPath?: string;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Parsed YAML given directly (tests); skips reading a file. */
+  readonly yaml?: string;
+}
+
+/** Reads and validates the whole configuration. Throws ConfigError naming every problem. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env;
+  const cwd = opts.cwd ?? process.cwd();
+  const envProblems: string[] = [];
+
+  const explicit = opts.configPath ?? env.BURSAR_CONFIG;
+  let file: string | null = null;
+  let text = opts.yaml ?? '';
+  if (opts.yaml === undefined) {
+    if (explicit) {
+      file = resolve(cwd, explicit);
+      if (!existsSync(file)) throw new ConfigError([`the file ${file} does not exist (set by ${opts.configPath ? '--config' : 'BURSAR_CONFIG'})`], 'the configuration');
+    } else if (existsSync(resolve(cwd, 'bursar.yaml'))) {
+      file = resolve(cwd, 'bursar.yaml');
+    }
+    if (file) text = readFileSync(file, 'utf8');
+  }
+  const source = file ?? 'bursar.yaml';
+
+  const doc = parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    throw new ConfigError(doc.errors.map((e) => `YAML syntax: ${e.message.split('\n')[0]}`), source);
+  }
+  const parsed = configSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) throw new ConfigError(parsed.error.issues.map(describeIssue), source);
+  const raw = parsed.data;
+
+  const problems: string[] = [];
+  const org = buildOrg(raw, problems);
+  const providers = resolveProviders(raw, env, problems);
+  checkPrices(raw, problems);
+  if (problems.length) throw new ConfigError(problems, source);
+
+  const port = envInt(env, 'BURSAR_PORT', raw.server.port, envProblems);
+  const adminToken = env.BURSAR_ADMIN_TOKEN ? env.BURSAR_ADMIN_TOKEN : null;
+  if (adminToken !== null && adminToken.length < 32) {
+    envProblems.push('BURSAR_ADMIN_TOKEN: must be at least 32 characters (generate one with `openssl rand -hex 32`)');
+  }
+  if (envProblems.length) throw new ConfigError(envProblems, 'the environment');
+
+  return deepFreeze({
+    file,
+    dataDir: resolve(cwd, env.BURSAR_DATA_DIR ?? 'data'),
+    host: env.BURSAR_HOST ?? raw.server.host,
+    port,
+    bodyLimitBytes: Math.round(raw.server.body_limit_mb * 1024 * 1024),
+    logLevel: env.BURSAR_LOG_LEVEL ?? 'info',
+    adminToken: adminToken === null ? null : new Secret(adminToken),
+    organisation: raw.organisation,
+    gateway: raw.gateway,
+    ledger: raw.ledger,
+    providers: providers.length ? providers : simulatedProviders(),
+    simulated: providers.length === 0,
+    prices: raw.prices,
+    org,
+  }) as Config;
+}
+
+/** "departments[1].cost_centre: must be a code ..." */
+export function describeIssue(issue: z.core.$ZodIssue): string {
+  let path = '';
+  for (const p of issue.path) path += typeof p === 'number' ? `[${p}]` : path ? `.${String(p)}` : String(p);
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    return `${path || '(top level)'}: unknown key ${keys} (check the spelling; see docs/configuration.md)`;
+  }
+  return `${path || '(top level)'}: ${issue.message}`;
+}
+
+function envInt(env: NodeJS.ProcessEnv, name: string, fallback: number, problems: string[]): number {
+  const v = env[name];
+  if (v === undefined || v === '') return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) {
+    problems.push(`${name}: "${v}" is not a port number (0-65535)`);
+    return fallback;
+  }
+  return n;
+}
+
+function buildOrg(raw: RawConfig, problems: string[]): OrgTree {
+  const departments: Department[] = [];
+  const teams: Team[] = [];
+  const projects: Project[] = [];
+  const users: User[] = [];
+  const seen = { department: new Set<string>(), costCentre: new Set<string>(), team: new Set<string>(), project: new Set<string>(), code: new Set<string>(), user: new Set<string>() };
+  const dup = (set: Set<string>, value: string, path: string, what: string): void => {
+    if (set.has(value)) problems.push(`${path}: ${what} "${value}" is declared twice; ${what}s must be unique`);
+    set.add(value);
+  };
+  raw.departments.forEach((d, i) => {
+    const at = `departments[${i}]`;
+    dup(seen.department, d.id, `${at}.id`, 'department id');
+    dup(seen.costCentre, d.cost_centre, `${at}.cost_centre`, 'cost centre');
+    departments.push({ id: d.id, name: d.name ?? d.id, costCentre: d.cost_centre, manager: d.manager ?? null });
+    const own = new Set<string>();
+    d.teams.forEach((t, j) => {
+      dup(seen.team, t.id, `${at}.teams[${j}].id`, 'team id');
+      own.add(t.id);
+      teams.push({ id: t.id, name: t.name ?? t.id, department: d.id });
+    });
+    d.projects.forEach((p, j) => {
+      const pat = `${at}.projects[${j}]`;
+      dup(seen.project, p.id, `${pat}.id`, 'project id');
+      dup(seen.code, p.code, `${pat}.code`, 'project code');
+      if (p.team && !own.has(p.team)) problems.push(`${pat}.team: "${p.team}" is not a team of department "${d.id}" (declare it under ${at}.teams)`);
+      projects.push({ id: p.id, name: p.name ?? p.id, code: p.code, department: d.id, team: p.team ?? null });
+    });
+  });
+  raw.users.forEach((u, i) => {
+    const at = `users[${i}]`;
+    dup(seen.user, u.id, `${at}.id`, 'user id');
+    if (!seen.department.has(u.department)) problems.push(`${at}.department: "${u.department}" is not a declared department`);
+    const team = u.team ? teams.find((t) => t.id === u.team) : undefined;
+    if (u.team && team?.department !== u.department) problems.push(`${at}.team: "${u.team}" is not a team of department "${u.department}"`);
+    users.push({ id: u.id, name: u.name ?? u.id, email: u.email ?? null, department: u.department, team: u.team ?? null, groups: u.groups });
+  });
+  raw.departments.forEach((d, i) => {
+    if (d.manager && !seen.user.has(d.manager)) problems.push(`departments[${i}].manager: "${d.manager}" is not a declared user`);
+  });
+  return new OrgTree({ departments, teams, projects, users });
+}
+
+function resolveProviders(raw: RawConfig, env: NodeJS.ProcessEnv, problems: string[]): ResolvedProvider[] {
+  const ids = new Set<string>();
+  return raw.providers.map((p, i) => {
+    const at = `providers[${i}]`;
+    if (ids.has(p.id)) problems.push(`${at}.id: provider "${p.id}" is declared twice`);
+    ids.add(p.id);
+    let apiKey: Secret | null = null;
+    if (typeof p.api_key === 'string') {
+      problems.push(`${at}.api_key: credentials never go in bursar.yaml; put the key in an environment variable and write api_key: { env: ${p.id.toUpperCase().replace(/[^A-Z0-9]/g, '_')}_API_KEY }`);
+    } else if (p.api_key && !p.simulate) {
+      const v = env[p.api_key.env];
+      if (!v) problems.push(`${at}.api_key.env: the environment variable ${p.api_key.env} is not set`);
+      else apiKey = new Secret(v);
+    }
+    if (!p.simulate && !p.base_url) problems.push(`${at}.base_url: required (or set simulate: true to use the built-in simulator)`);
+    return {
+      id: p.id,
+      dialect: p.dialect,
+      baseUrl: p.simulate ? null : (p.base_url ?? null),
+      apiKey,
+      authHeader: p.auth_header ?? (p.dialect === 'anthropic' ? 'x-api-key' : 'authorization'),
+      query: p.query,
+      models: p.models ?? null,
+      prices: p.prices ?? p.id,
+      allowUnpriced: p.allow_unpriced,
+      timeoutMs: p.timeout_s * 1000,
+      connectTimeoutMs: p.connect_timeout_s * 1000,
+    };
+  });
+}
+
+/** With no provider configured, OpenAI, Anthropic and Gemini models are served by the simulator. */
+function simulatedProviders(): ResolvedProvider[] {
+  const base = { baseUrl: null, apiKey: null, query: {}, models: null, allowUnpriced: false, timeoutMs: 600_000, connectTimeoutMs: 10_000 };
+  return [
+    { ...base, id: 'openai', dialect: 'openai', authHeader: 'authorization', prices: 'openai' },
+    { ...base, id: 'anthropic', dialect: 'anthropic', authHeader: 'x-api-key', prices: 'anthropic' },
+    { ...base, id: 'google', dialect: 'openai', authHeader: 'authorization', prices: 'google' },
+  ];
+}
+
+function checkPrices(raw: RawConfig, problems: string[]): void {
+  raw.prices.forEach((p, i) => {
+    if (!p.per_million.output && p.kind === 'chat') problems.push(`prices[${i}].per_million.output: required for a chat model`);
+  });
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Object.isFrozen(o) && !(o instanceof Secret) && !(o instanceof OrgTree)) {
+    Object.freeze(o);
+    for (const v of Object.values(o)) deepFreeze(v);
+  }
+  return o;
+}

@@ -1,0 +1,140 @@
+/**
+ * The shape of bursar.yaml. Strict objects everywhere: a misspelt key is an error that names
+ * its YAML path, not a setting silently ignored.
+ */
+import { z } from 'zod';
+
+const slug = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug (letters, digits, "-", "_", "."), e.g. "marketing"');
+const code = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, 'must be a code of letters, digits, "-", "_" or ".", e.g. "MKTG-AI-001"');
+const decimal = z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "2.50" (quoted, at most 9 decimals)');
+const currency = z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code such as "USD"');
+const envRef = z.strictObject({
+  env: z.string().regex(/^[A-Z_][A-Z0-9_]*$/, 'must name an environment variable, e.g. OPENAI_API_KEY'),
+});
+
+export const DIALECTS = ['openai', 'anthropic'] as const;
+
+export const ratesSchema = z.strictObject({
+  input: decimal,
+  cached_input: decimal.optional(),
+  cache_write: decimal.optional(),
+  cache_write_1h: decimal.optional(),
+  output: decimal.optional(),
+  reasoning: decimal.optional(),
+});
+
+export const priceSchema = z.strictObject({
+  model: z.string().min(1),
+  aliases: z.array(z.string().min(1)).default([]),
+  kind: z.enum(['chat', 'embedding']).default('chat'),
+  effective_from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD'),
+  per_million: ratesSchema,
+  per_request: decimal.optional(),
+  long_context: z
+    .strictObject({ above_input_tokens: z.number().int().positive(), per_million: ratesSchema })
+    .optional(),
+  tiers: z.record(z.string(), z.strictObject({ per_million: ratesSchema })).default({}),
+  tool_calls: z.record(z.string(), decimal).default({}),
+});
+
+export const priceFileSchema = z.strictObject({
+  provider: slug,
+  currency: currency.default('USD'),
+  models: z.array(priceSchema),
+});
+
+const providerSchema = z.strictObject({
+  id: slug,
+  dialect: z.enum(DIALECTS),
+  base_url: z.url({ message: 'must be a URL such as https://api.openai.com/v1' }).optional(),
+  /** Never the key itself: a reference to the environment variable that holds it. */
+  api_key: z.union([envRef, z.string()]).optional(),
+  /** Header that carries the key; defaults to the dialect's (Authorization: Bearer, or x-api-key). */
+  auth_header: z.enum(['authorization', 'api-key', 'x-api-key']).optional(),
+  /** Query parameters added to every call (Azure's api-version). */
+  query: z.record(z.string(), z.string()).default({}),
+  /** Model names this provider serves (globs with *). Default: the models of its price book. */
+  models: z.array(z.string().min(1)).optional(),
+  /** Which price book section prices this provider's models; default: the provider's id. */
+  prices: slug.optional(),
+  allow_unpriced: z.boolean().default(false),
+  timeout_s: z.number().positive().default(600),
+  connect_timeout_s: z.number().positive().default(10),
+  /** Serve this provider from Bursar's built-in simulator (offline demos and tests). */
+  simulate: z.boolean().default(false),
+});
+
+const teamSchema = z.strictObject({ id: slug, name: z.string().min(1).optional() });
+const projectSchema = z.strictObject({
+  id: slug,
+  code,
+  name: z.string().min(1).optional(),
+  team: slug.optional(),
+});
+const departmentSchema = z.strictObject({
+  id: slug,
+  name: z.string().min(1).optional(),
+  cost_centre: code,
+  manager: slug.optional(),
+  teams: z.array(teamSchema).default([]),
+  projects: z.array(projectSchema).default([]),
+});
+const userSchema = z.strictObject({
+  id: slug,
+  name: z.string().min(1).optional(),
+  email: z.email().optional(),
+  department: slug,
+  team: slug.optional(),
+  groups: z.array(slug).default([]),
+});
+
+export const METADATA_FIELDS = ['workflow', 'agent', 'agent_run', 'user_group', 'user', 'tags'] as const;
+
+export const configSchema = z.strictObject({
+  organisation: z
+    .strictObject({
+      name: z.string().min(1).default('My company'),
+      currency: currency.default('USD'),
+      timezone: z.string().min(1).default('UTC'),
+    })
+    .prefault({}),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(4000),
+      body_limit_mb: z.number().positive().max(1024).default(32),
+    })
+    .prefault({}),
+  gateway: z
+    .strictObject({
+      /** Headers every key must send unless its own policy says otherwise. */
+      required_metadata: z.array(z.enum(METADATA_FIELDS)).default([]),
+      /** When set, only these tag keys are accepted in x-bursar-tags. */
+      allowed_tags: z.array(z.string()).optional(),
+      /** One JSON log line per call (never prompts, responses or secrets). */
+      log_calls: z.boolean().default(true),
+    })
+    .prefault({}),
+  ledger: z
+    .strictObject({
+      batch_size: z.number().int().positive().max(50_000).default(2000),
+      flush_ms: z.number().int().positive().max(60_000).default(50),
+      /** fsync the spool on every flush: survives power loss, not only a process crash. */
+      fsync: z.boolean().default(false),
+    })
+    .prefault({}),
+  departments: z.array(departmentSchema).default([]),
+  users: z.array(userSchema).default([]),
+  providers: z.array(providerSchema).default([]),
+  prices: z.array(priceSchema.extend({ provider: slug, currency: currency.default('USD') })).default([]),
+});
+
+export type RawConfig = z.infer<typeof configSchema>;
+export type ProviderConfig = z.infer<typeof providerSchema>;
+export type PriceEntry = z.infer<typeof priceSchema>;
+export type PriceFile = z.infer<typeof priceFileSchema>;
+export type DepartmentConfig = z.infer<typeof departmentSchema>;
+export type UserConfig = z.infer<typeof userSchema>;
+export type MetadataField = (typeof METADATA_FIELDS)[number];

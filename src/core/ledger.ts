@@ -1,0 +1,91 @@
+/**
+ * A ledger line: one immutable record of cost. Gateway calls and imports share this shape
+ * (close to a FOCUS row); corrections are new lines, never edits.
+ */
+import { type Dims, type Tags, type Dimension, emptyDims } from './dimensions.js';
+
+/** What happened to the call. `unsettled`: Bursar stopped before it knew; charged at worst case. */
+export const LINE_STATUSES = ['ok', 'error', 'cancelled', 'partial', 'refused', 'unsettled'] as const;
+export type LineStatus = (typeof LINE_STATUSES)[number];
+
+export const LINE_SOURCES = ['gateway', 'import', 'correction'] as const;
+export type LineSource = (typeof LINE_SOURCES)[number];
+
+export const TOKEN_KINDS = ['input', 'cached_input', 'cache_write', 'output', 'reasoning'] as const;
+export type TokenKind = (typeof TOKEN_KINDS)[number];
+
+/** Token counts by billing kind. `input` excludes cached and cache-write tokens; `output` excludes reasoning. */
+export type Tokens = { [K in TokenKind]: number };
+
+export function zeroTokens(): Tokens {
+  return { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 };
+}
+
+export interface LedgerLine {
+  /** Request id for gateway lines; a stable, content-derived id for imports (idempotency). */
+  readonly id: string;
+  readonly source: LineSource;
+  /** Start of the call (epoch ms). */
+  readonly ts: number;
+  readonly dims: Dims;
+  readonly tags: Tags | null;
+  /** chat, responses, embeddings, messages; or an import's charge kind. */
+  readonly endpoint: string | null;
+  readonly stream: boolean;
+  readonly tokens: Tokens;
+  readonly retrievalCalls: number;
+  readonly toolCalls: number;
+  readonly agentSteps: number;
+  readonly cacheHit: boolean;
+  /** Cost in nano-units of `currency`. */
+  readonly costNano: bigint;
+  readonly currency: string;
+  readonly priceVersion: string | null;
+  readonly status: LineStatus;
+  readonly httpStatus: number | null;
+  readonly errorCode: string | null;
+  readonly latencyMs: number | null;
+  readonly ttfbMs: number | null;
+  /** true when tokens come from the provider's usage block; false when counted or bounded by Bursar. */
+  readonly usageExact: boolean;
+  readonly runStatus: string | null;
+  readonly acceptedOutput: boolean | null;
+  readonly humanReview: boolean;
+  /** A block or redaction event, e.g. "budget:marketing-monthly". */
+  readonly blockEvent: string | null;
+  /** production_inference, development, experimental, embedded_saas. */
+  readonly spendCategory: string | null;
+}
+
+/** A line with every field at its empty value; callers spread what they know over it. */
+export function blankLine(id: string, ts: number): LedgerLine {
+  return {
+    id, source: 'gateway', ts, dims: emptyDims(), tags: null, endpoint: null, stream: false,
+    tokens: zeroTokens(), retrievalCalls: 0, toolCalls: 0, agentSteps: 0, cacheHit: false,
+    costNano: 0n, currency: 'USD', priceVersion: null, status: 'ok', httpStatus: null, errorCode: null,
+    latencyMs: null, ttfbMs: null, usageExact: true, runStatus: null, acceptedOutput: null,
+    humanReview: false, blockEvent: null, spendCategory: null,
+  };
+}
+
+/** What a usage report can group by: any dimension, plus these. */
+export const EXTRA_GROUPS = ['day', 'month', 'status', 'endpoint', 'source', 'currency'] as const;
+export type UsageGroup = Dimension | (typeof EXTRA_GROUPS)[number] | `tag:${string}`;
+
+export interface UsageQuery {
+  /** Inclusive start, exclusive end, epoch ms. */
+  readonly from: number;
+  readonly to: number;
+  readonly groupBy: readonly UsageGroup[];
+  /** Equality filters; a manager's scope arrives here as { department: [...] }. */
+  readonly where?: Partial<Record<Dimension, readonly string[]>>;
+}
+
+export interface UsageRow {
+  readonly group: Readonly<Record<string, string | null>>;
+  readonly currency: string;
+  readonly requests: number;
+  readonly tokens: Tokens;
+  readonly costNano: bigint;
+  readonly estimatedLines: number;
+}

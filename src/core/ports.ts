@@ -1,0 +1,118 @@
+/**
+ * The ports the core owns. Adapters (SQLite, PostgreSQL, Redis, HTTP providers) implement
+ * them; each port has one conformance suite under test/conformance that every adapter passes.
+ */
+import type { Dialect } from './errors.js';
+import type { LedgerLine, UsageQuery, UsageRow } from './ledger.js';
+
+// ---------------------------------------------------------------- ledger
+
+export interface ScanQuery {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** The append-only ledger of every cost. */
+export interface LedgerStore {
+  /** Appends lines; a line whose id is already present is skipped (so replays count once). Returns lines added. */
+  append(lines: readonly LedgerLine[]): Promise<number>;
+  get(id: string): Promise<LedgerLine | undefined>;
+  /** Spend and tokens over a time range, grouped and filtered by dimensions, one row per group and currency. */
+  aggregate(query: UsageQuery): Promise<UsageRow[]>;
+  /** Every line of a period, in time order, without holding them all in memory. */
+  scan(query: ScanQuery): AsyncIterable<LedgerLine>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- config
+
+/** A configuration record (a key, an admin token, a suspension; later budgets, routes, overrides). */
+export interface StoredRecord {
+  readonly kind: string;
+  readonly id: string;
+  readonly body: Readonly<Record<string, unknown>>;
+  /** Increments on every write; used for optimistic concurrency. */
+  readonly version: number;
+  readonly updatedAt: number;
+}
+
+export interface AuditInput {
+  /** Who: an admin token's label, "cli", "config" (bursar.yaml), "system". */
+  readonly actor: string;
+  /** What, as verb.noun: "key.create", "key.revoke", "config.apply". */
+  readonly action: string;
+  readonly target: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** One entry of the append-only audit log, chained to the previous one by hash. */
+export interface AuditEntry extends AuditInput {
+  readonly seq: number;
+  readonly ts: number;
+  readonly prevHash: string;
+  readonly hash: string;
+}
+
+export interface RecordWrite {
+  readonly kind: string;
+  readonly id: string;
+  /** The new body, or null to delete the record. */
+  readonly body: Readonly<Record<string, unknown>> | null;
+  /** When set, the write fails with a conflict unless the stored version matches (0: must not exist). */
+  readonly expectVersion?: number;
+}
+
+export interface RecordChange {
+  readonly kind: string;
+  readonly id: string;
+  /** The record after the change (null: deleted); absent when relayed from another node, so fetch it. */
+  readonly record?: StoredRecord | null;
+}
+
+export interface AuditQuery {
+  readonly afterSeq?: number;
+  readonly limit?: number;
+  readonly target?: string;
+}
+
+/** Keys, tokens, budgets, routes, overrides: versioned records with an audit trail and change notifications. */
+export interface ConfigStore {
+  list(kind: string): Promise<StoredRecord[]>;
+  get(kind: string, id: string): Promise<StoredRecord | undefined>;
+  /** Writes a record and appends its audit entry in one transaction. */
+  write(change: RecordWrite, audit: AuditInput): Promise<StoredRecord | null>;
+  /** Appends an audit entry that is not tied to one record write. */
+  appendAudit(audit: AuditInput): Promise<AuditEntry>;
+  audit(query: AuditQuery): Promise<AuditEntry[]>;
+  /** Calls `listener` after every committed write (on this node; a shared store also relays other nodes' writes). */
+  watch(listener: (change: RecordChange) => void): () => void;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- providers
+
+export interface UpstreamRequest {
+  /** Path under the provider's base URL, e.g. "/chat/completions". */
+  readonly path: string;
+  readonly body: string | Uint8Array;
+  /** Caller headers the provider should see (anthropic-version, anthropic-beta, openai-beta...). */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly signal: AbortSignal;
+}
+
+export interface UpstreamResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: AsyncIterable<Uint8Array>;
+}
+
+/** A model provider, reached over HTTP in one of the two dialects. */
+export interface Provider {
+  readonly id: string;
+  readonly dialect: Dialect;
+  send(request: UpstreamRequest): Promise<UpstreamResponse>;
+  close(): Promise<void>;
+}
+
+// BudgetCounters (reserve / settle / release across scopes, with leases) and Notifier
+// (webhook, Slack, email, log) are the two further ports; they arrive with budgets and alerts.

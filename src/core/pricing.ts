@@ -1,0 +1,172 @@
+/**
+ * Prices and cost. Rates are integers in nano-units per million tokens, so every published
+ * price (down to $0.000000001 per million) is exact, and cost is computed in bigint with one
+ * rounding per call; the per-kind parts are split by largest remainder so they sum to the total.
+ */
+import { divRound, largestRemainder } from './money.js';
+import { type Tokens, TOKEN_KINDS, type TokenKind } from './ledger.js';
+
+export const RATE_KINDS = ['input', 'cached_input', 'cache_write', 'cache_write_1h', 'output', 'reasoning'] as const;
+export type RateKind = (typeof RATE_KINDS)[number];
+
+/** Nano-units per one million tokens. Missing kinds fall back (cached/cache-write to input, reasoning to output). */
+export type Rates = { readonly input: bigint; readonly output: bigint } & Partial<Record<RateKind, bigint>>;
+
+export interface ModelPrice {
+  readonly provider: string;
+  readonly model: string;
+  readonly aliases: readonly string[];
+  readonly kind: 'chat' | 'embedding';
+  readonly currency: string;
+  /** Epoch ms from which these prices apply. */
+  readonly effectiveFrom: number;
+  readonly rates: Rates;
+  readonly longContext: { readonly aboveInputTokens: number; readonly rates: Rates } | null;
+  /** Service tiers (batch, priority, flex...) with their own rates. */
+  readonly tiers: Readonly<Record<string, Rates>>;
+  /** Per-call fees by tool name, in nano-units. */
+  readonly toolCalls: Readonly<Record<string, bigint>>;
+  readonly perRequest: bigint;
+  /** Names this exact price, e.g. "openai/gpt-4o-mini@2024-07-18"; every ledger line records it. */
+  readonly version: string;
+}
+
+/** What the provider reported (or Bursar counted). `cacheWrite1h` is the part of cache_write written for an hour. */
+export interface Usage extends Tokens {
+  readonly cacheWrite1h?: number;
+  readonly tier?: string | null;
+  readonly toolCalls?: Readonly<Record<string, number>>;
+}
+
+export type CostPart = TokenKind | 'request' | 'tools';
+
+export interface Cost {
+  readonly total: bigint;
+  readonly parts: Readonly<Record<CostPart, bigint>>;
+}
+
+const MILLION = 1_000_000n;
+
+function rate(r: Rates, k: RateKind): bigint {
+  const v = r[k];
+  if (v !== undefined) return v;
+  switch (k) {
+    case 'cached_input':
+    case 'cache_write':
+      return r.input;
+    case 'cache_write_1h':
+      return r.cache_write ?? r.input;
+    case 'reasoning':
+      return r.output;
+    case 'input':
+      return r.input;
+    case 'output':
+      return r.output;
+  }
+}
+
+/** Prompt tokens in the provider's sense: everything read, cached or not. */
+export function promptTokens(t: Tokens): number {
+  return t.input + t.cached_input + t.cache_write;
+}
+
+/** The rates that apply to a call: long-context and tier adjustments on the base rates. */
+export function ratesFor(price: ModelPrice, usage: Usage): (k: RateKind) => bigint {
+  const long = price.longContext && promptTokens(usage) > price.longContext.aboveInputTokens ? price.longContext.rates : null;
+  const tier = usage.tier ? price.tiers[usage.tier] : undefined;
+  return (k) => {
+    const base = rate(price.rates, k);
+    if (!tier) return long ? rate(long, k) : base;
+    const t = rate(tier, k);
+    // A tier without its own long-context prices keeps the long-context surcharge in proportion.
+    if (!long || base === 0n) return t;
+    return divRound(t * rate(long, k), base);
+  };
+}
+
+/** The cost of one call, exact to the nano-unit. */
+export function costOf(price: ModelPrice, usage: Usage): Cost {
+  const r = ratesFor(price, usage);
+  const hour = Math.min(usage.cacheWrite1h ?? 0, usage.cache_write);
+  const weights: bigint[] = TOKEN_KINDS.map((k) => {
+    if (k === 'cache_write') {
+      return BigInt(usage.cache_write - hour) * r('cache_write') + BigInt(hour) * r('cache_write_1h');
+    }
+    return BigInt(usage[k]) * r(k);
+  });
+  const numerator = weights.reduce((a, b) => a + b, 0n);
+  const tokenTotal = divRound(numerator, MILLION);
+  const split = largestRemainder(tokenTotal, weights);
+  let tools = 0n;
+  for (const [name, count] of Object.entries(usage.toolCalls ?? {})) {
+    tools += (price.toolCalls[name] ?? 0n) * BigInt(count);
+  }
+  const parts = {} as Record<CostPart, bigint>;
+  TOKEN_KINDS.forEach((k, i) => (parts[k] = split[i]!));
+  parts.request = price.perRequest;
+  parts.tools = tools;
+  return { total: tokenTotal + price.perRequest + tools, parts };
+}
+
+/** Worst-case cost of a call before it runs: every input token uncached, the whole output cap spent. */
+export function worstCaseCost(price: ModelPrice, inputTokens: number, maxOutputTokens: number, tier?: string | null): bigint {
+  const usage: Usage = {
+    input: inputTokens, cached_input: 0, cache_write: 0, output: 0, reasoning: maxOutputTokens, tier: tier ?? null,
+  };
+  const r = ratesFor(price, usage);
+  // Reasoning and output share the cap; charge the dearer of the two per token.
+  const outRate = r('reasoning') > r('output') ? r('reasoning') : r('output');
+  const inRate = [r('input'), r('cache_write'), r('cache_write_1h')].reduce((a, b) => (b > a ? b : a));
+  const numerator = BigInt(inputTokens) * inRate + BigInt(maxOutputTokens) * outRate;
+  // Round up: a worst case must never be below the real cost.
+  return (numerator + MILLION - 1n) / MILLION + price.perRequest;
+}
+
+const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
+
+/**
+ * Effective-dated prices per provider and model. Lookup tries the exact id, its aliases, and
+ * the id without a dated snapshot suffix ("gpt-4o-mini-2024-07-18" -> "gpt-4o-mini").
+ */
+export class PriceBook {
+  private readonly byKey = new Map<string, ModelPrice[]>();
+
+  constructor(prices: readonly ModelPrice[]) {
+    for (const p of prices) {
+      for (const name of [p.model, ...p.aliases]) {
+        const key = `${p.provider}\u0000${name}`;
+        const list = this.byKey.get(key) ?? [];
+        list.push(p);
+        list.sort((a, b) => b.effectiveFrom - a.effectiveFrom);
+        this.byKey.set(key, list);
+      }
+    }
+  }
+
+  /** The price in force at `at` (epoch ms), or undefined. */
+  lookup(provider: string, model: string, at: number): ModelPrice | undefined {
+    const bare = model.startsWith('models/') ? model.slice(7) : model;
+    for (const name of [bare, bare.replace(DATE_SUFFIX, '')]) {
+      const list = this.byKey.get(`${provider}\u0000${name}`);
+      const hit = list?.find((p) => p.effectiveFrom <= at);
+      if (hit) return hit;
+    }
+    return undefined;
+  }
+
+  /** Every current price of a provider (for /v1/models and the price list). */
+  models(provider: string, at: number): ModelPrice[] {
+    const seen = new Map<string, ModelPrice>();
+    for (const list of this.byKey.values()) {
+      const p = list.find((x) => x.effectiveFrom <= at);
+      if (p && p.provider === provider) seen.set(p.model, p);
+    }
+    return [...seen.values()].sort((a, b) => a.model.localeCompare(b.model));
+  }
+
+  all(): ModelPrice[] {
+    const seen = new Set<ModelPrice>();
+    for (const list of this.byKey.values()) for (const p of list) seen.add(p);
+    return [...seen];
+  }
+}

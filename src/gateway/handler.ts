@@ -1,0 +1,235 @@
+/**
+ * The gateway's call path, composed in one visible place:
+ *   authenticate -> parse -> attribute -> resolve model -> prepare -> record intent
+ *   -> provider -> relay (JSON or stream) -> settle (ledger, metrics, log).
+ * Every step is a small function elsewhere; this file only orders them and handles endings.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { asBursarError, BursarError, errorBody, type Dialect } from '../core/errors.js';
+import { decimalText } from '../core/money.js';
+import type { LedgerLine } from '../core/ledger.js';
+import type { UpstreamResponse } from '../core/ports.js';
+import type { AccessIndex } from '../access/access-index.js';
+import type { Logger } from '../telemetry/log.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { LedgerWriter } from '../ledger/writer.js';
+import { authenticate } from './auth.js';
+import { attribute, type AttributionOptions } from './attribution.js';
+import { Call, estimateUsage, lineFor, worstCaseLine, type Settlement } from './call.js';
+import type { ModelCatalog } from './catalog.js';
+import type { Endpoint } from './endpoints.js';
+import { anyGlob } from './globs.js';
+import { parseCall, prepareUpstream } from './request.js';
+import { EventSplitter, sseComment } from './sse.js';
+
+export interface GatewayDeps {
+  readonly index: AccessIndex;
+  readonly catalog: ModelCatalog;
+  readonly attribution: AttributionOptions;
+  readonly writer: LedgerWriter;
+  readonly metrics: Metrics;
+  readonly log: Logger;
+  readonly logCalls: boolean;
+}
+
+const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
+
+export class Gateway {
+  /** Calls in flight, so a forced shutdown can end them cleanly. */
+  readonly active = new Set<Call>();
+
+  constructor(private readonly d: GatewayDeps) {}
+
+  async handle(ep: Endpoint, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const call = new Call(ep);
+    this.active.add(call);
+    const out = reply.raw;
+    const onClose = (): void => {
+      if (!out.writableFinished) call.abort.abort();
+    };
+    out.once('close', onClose);
+    try {
+      call.key = authenticate(req.headers, this.d.index, call.ts);
+      const parsed = parseCall(req.body, ep);
+      call.body = parsed.body;
+      call.bodyBytes = (req.body as Buffer).length;
+      call.stream = parsed.stream;
+      call.requestedModel = parsed.model;
+      call.maxOutput = parsed.maxOutput;
+      call.attribution = attribute(call.key, req.headers, this.d.attribution);
+      const target = this.d.catalog.resolve(parsed.model, call.ts);
+      call.target = target;
+      const allowed = call.key.body.allowed_models;
+      if (allowed && !anyGlob(allowed, parsed.model, `${target.entry.cfg.id}/${target.model}`)) {
+        throw new BursarError('model_not_allowed', `Key "${call.key.body.label}" may not use model "${parsed.model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
+      }
+      const prepared = prepareUpstream(req.body as Buffer, parsed, ep, target.model);
+      const headers: Record<string, string> = {};
+      for (const h of FORWARDED_HEADERS) {
+        const v = req.headers[h];
+        if (typeof v === 'string') headers[h] = v;
+      }
+      this.d.writer.intent(worstCaseLine(call));
+      call.sent = true;
+      const res = await target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort.signal });
+      call.markFirstByte();
+      if (call.stream && res.status === 200) await this.relayStream(call, res, reply, prepared.clientAskedUsage);
+      else await this.relayJson(call, res, reply);
+    } catch (err) {
+      await this.fail(call, err, reply);
+    } finally {
+      out.off('close', onClose);
+      this.active.delete(call);
+    }
+  }
+
+  /** A non-streaming answer (or an upstream error): read whole, priced, sent with its cost headers. */
+  private async relayJson(call: Call, res: UpstreamResponse, reply: FastifyReply): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const c of res.body) chunks.push(c as Buffer);
+    const buf = Buffer.concat(chunks);
+    let s: Settlement;
+    if (res.status >= 200 && res.status < 300) {
+      let json: Record<string, unknown>;
+      try {
+        json = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
+      } catch {
+        throw new BursarError('upstream_bad_response', `Provider "${call.target!.entry.cfg.id}" answered with a body that is not JSON.`);
+      }
+      const usage = call.endpoint.usage(json);
+      s = usage
+        ? { status: 'ok', httpStatus: res.status, errorCode: null, usage, exact: true }
+        : { status: 'ok', httpStatus: res.status, errorCode: null, usage: await estimateUsage(call, null, call.endpoint.outputText(json), true), exact: false };
+    } else {
+      // The provider refused or failed: nothing billed. Its error body goes back as it came.
+      s = { status: 'error', httpStatus: res.status, errorCode: `upstream_${res.status}`, usage: null, exact: true };
+    }
+    const line = this.settle(call, s);
+    const type = res.headers['content-type'];
+    reply
+      .code(res.status)
+      .headers({ 'content-type': typeof type === 'string' ? type : 'application/json', ...this.resultHeaders(call, line) })
+      .send(buf);
+  }
+
+  /** A stream: whole events forwarded as they arrive; the usage chunk Bursar asked for is hidden from a client that did not. */
+  private async relayStream(call: Call, res: UpstreamResponse, reply: FastifyReply, clientAskedUsage: boolean): Promise<void> {
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+      'x-request-id': call.id,
+      'x-bursar-request-id': call.id,
+      'x-bursar-provider': call.target!.entry.cfg.id,
+      'x-bursar-model': call.target!.model,
+    });
+    const meter = call.endpoint.meter(clientAskedUsage);
+    const split = new EventSplitter();
+    let upstreamFailed: unknown = null;
+    try {
+      for await (const chunk of res.body) {
+        const events = split.push(chunk as Buffer);
+        if (events.length === 0) continue;
+        const kept: Buffer[] = [];
+        for (const e of events) if (meter.see(e)) kept.push(e);
+        if (kept.length === 0) continue;
+        const data = kept.length === events.length ? split.complete : kept;
+        if (!writeAll(out, data)) await once(out, 'drain', { signal: call.abort.signal });
+      }
+    } catch (err) {
+      if (!call.abort.signal.aborted) upstreamFailed = err;
+    }
+    const cancelled = call.abort.signal.aborted;
+    const cut = !cancelled && !meter.done;
+    const exact = meter.usage !== null;
+    const usage = meter.usage ?? (await estimateUsage(call, meter.partial, meter.producedText(), true));
+    const line = this.settle(call, {
+      status: cancelled ? 'cancelled' : cut ? 'partial' : 'ok',
+      httpStatus: 200,
+      errorCode: cancelled ? 'client_disconnected' : cut ? 'upstream_stream_cut' : null,
+      usage,
+      exact,
+    });
+    if (cancelled || out.destroyed) return;
+    if (cut) {
+      const reason = upstreamFailed instanceof Error ? ` (${upstreamFailed.message})` : '';
+      const err = new BursarError('upstream_stream_cut', `Provider "${call.target!.entry.cfg.id}" ended the stream before it was complete${reason}; the partial answer is above. Retry the call.`);
+      out.write(streamError(err, call.endpoint.dialect));
+    }
+    out.end(sseComment(`bursar request_id=${line.id} cost=${decimalText(line.costNano)} currency=${line.currency} usage=${line.usageExact ? 'exact' : 'estimated'}`));
+  }
+
+  /** Every ending that is not a relayed answer: refusals, transport failures, client disconnects. */
+  private async fail(call: Call, err: unknown, reply: FastifyReply): Promise<void> {
+    const cancelled = call.abort.signal.aborted;
+    const e = cancelled ? new BursarError('upstream_unreachable', 'The client closed the connection.') : asBursarError(err);
+    if (e.code === 'internal_error') this.d.log.error({ err, req: call.id }, 'call failed');
+    if (call.key && call.sent) {
+      // The provider may have started work: bill the prompt, estimated.
+      const usage = await estimateUsage(call, null, '', true);
+      this.settle(call, { status: cancelled ? 'cancelled' : 'error', httpStatus: cancelled ? null : e.status, errorCode: cancelled ? 'client_disconnected' : e.code, usage, exact: false });
+    } else {
+      this.d.metrics.refusals.inc({ code: e.code });
+      if (call.key) this.settle(call, { status: 'refused', httpStatus: e.status, errorCode: e.code, usage: null, exact: true });
+    }
+    if (cancelled || reply.sent || reply.raw.headersSent || reply.raw.destroyed) {
+      if (!reply.raw.writableEnded && reply.raw.headersSent) reply.raw.end();
+      return;
+    }
+    sendError(reply, e, call.endpoint.dialect, call.id);
+  }
+
+  /** Records the final line of a call, counts it, logs it. */
+  private settle(call: Call, s: Settlement): LedgerLine {
+    const line = lineFor(call, s);
+    this.d.writer.record(line);
+    this.d.metrics.observe(line);
+    if (this.d.logCalls) {
+      const dm = line.dims;
+      this.d.log.info(
+        { req: line.id, key: dm.key, department: dm.department, project: dm.project, workflow: dm.workflow, provider: dm.provider, model: dm.model, endpoint: line.endpoint, stream: line.stream, status: line.status, http: line.httpStatus, code: line.errorCode, ms: line.latencyMs, tokens_in: line.tokens.input + line.tokens.cached_input + line.tokens.cache_write, tokens_out: line.tokens.output + line.tokens.reasoning, cost: decimalText(line.costNano), currency: line.currency, exact: line.usageExact },
+        'call',
+      );
+    }
+    return line;
+  }
+
+  private resultHeaders(call: Call, line: LedgerLine): Record<string, string> {
+    return {
+      'x-request-id': call.id,
+      'x-bursar-request-id': call.id,
+      'x-bursar-cost': decimalText(line.costNano),
+      'x-bursar-currency': line.currency,
+      'x-bursar-usage': line.usageExact ? 'exact' : 'estimated',
+      ...(call.target ? { 'x-bursar-provider': call.target.entry.cfg.id, 'x-bursar-model': call.target.model } : {}),
+    };
+  }
+}
+
+function writeAll(out: ServerResponse, data: Buffer | Buffer[]): boolean {
+  if (Buffer.isBuffer(data)) return out.write(data);
+  let ok = true;
+  for (const b of data) ok = out.write(b) && ok;
+  return ok;
+}
+
+/** An error as the last event of a stream, in the caller's dialect (both SDKs raise it). */
+export function streamError(err: BursarError, dialect: Dialect): Buffer {
+  const body = JSON.stringify(errorBody(err, dialect));
+  return Buffer.from(dialect === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+}
+
+/** Sends an error in the caller's dialect; hard stops say `x-should-retry: false`. */
+export function sendError(reply: FastifyReply, err: BursarError, dialect: Dialect, requestId: string | null): void {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (requestId) {
+    headers['x-request-id'] = requestId;
+    headers['x-bursar-request-id'] = requestId;
+  }
+  if (!err.retryable) headers['x-should-retry'] = 'false';
+  reply.code(err.status).headers(headers).send(JSON.stringify(errorBody(err, dialect)));
+}

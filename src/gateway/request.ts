@@ -1,0 +1,91 @@
+/**
+ * Reading the caller's request body (only the fields Bursar acts on; every other field passes
+ * through untouched) and preparing what the provider is sent.
+ */
+import { z } from 'zod';
+import { BursarError } from '../core/errors.js';
+import type { Endpoint } from './endpoints.js';
+
+const cap = z.number().int().positive().nullish();
+
+/** The fields Bursar reads; the rest of the object is kept as sent. */
+const callShape = z.looseObject({
+  model: z.string().min(1),
+  stream: z.boolean().nullish(),
+  max_tokens: cap,
+  max_completion_tokens: cap,
+  max_output_tokens: cap,
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+});
+
+export interface ParsedCall {
+  readonly body: Record<string, unknown>;
+  readonly model: string;
+  readonly stream: boolean;
+  /** The output cap the client set, if any. */
+  readonly maxOutput: number | null;
+}
+
+export function parseCall(raw: unknown, ep: Endpoint): ParsedCall {
+  if (!Buffer.isBuffer(raw) || raw.length === 0) {
+    throw new BursarError('invalid_json', 'The request has no body; send a JSON object with at least "model".');
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch (err) {
+    throw new BursarError('invalid_json', `The request body is not valid JSON (${(err as Error).message}); send a JSON object.`);
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new BursarError('invalid_body', 'The request body must be a JSON object, e.g. {"model": "gpt-4o-mini", ...}.');
+  }
+  const checked = callShape.safeParse(body);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const param = issue.path.join('.');
+    if (param === 'model') {
+      throw new BursarError('missing_model', 'The request names no model; set "model" to a model name (see GET /v1/models) or provider/model.', { param: 'model' });
+    }
+    throw new BursarError('invalid_body', `Field "${param}": ${issue.message}.`, { param });
+  }
+  const c = checked.data;
+  const stream = c.stream === true;
+  if (stream && !ep.canStream) throw new BursarError('invalid_body', `The ${ep.path} endpoint does not stream; remove "stream".`, { param: 'stream' });
+  let maxOutput: number | null = null;
+  for (const f of ep.capFields) {
+    const v = (c as Record<string, unknown>)[f];
+    if (typeof v === 'number') {
+      maxOutput = v;
+      break;
+    }
+  }
+  return { body: body as Record<string, unknown>, model: c.model, stream, maxOutput };
+}
+
+export interface Prepared {
+  /** The bytes the provider is sent: the caller's own bytes when nothing had to change. */
+  readonly payload: Buffer | string;
+  /** Whether the caller asked for the usage chunk of an OpenAI chat stream. */
+  readonly clientAskedUsage: boolean;
+}
+
+/** Renames a provider-prefixed model and, for OpenAI chat streams, asks for the usage chunk. */
+export function prepareUpstream(raw: Buffer, call: ParsedCall, ep: Endpoint, upstreamModel: string): Prepared {
+  const body = call.body;
+  let changed = false;
+  if (upstreamModel !== call.model) {
+    body.model = upstreamModel;
+    changed = true;
+  }
+  let asked = true;
+  if (call.stream && ep.name === 'chat') {
+    const so = body.stream_options;
+    const opts = so && typeof so === 'object' ? (so as Record<string, unknown>) : {};
+    asked = opts.include_usage === true;
+    if (!asked) {
+      body.stream_options = { ...opts, include_usage: true };
+      changed = true;
+    }
+  }
+  return { payload: changed ? JSON.stringify(body) : raw, clientAskedUsage: asked };
+}

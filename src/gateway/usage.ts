@@ -1,0 +1,217 @@
+/**
+ * Reading usage from what providers send: the three usage shapes (OpenAI chat, OpenAI
+ * responses, Anthropic messages), normalised to Bursar's token kinds, from a whole JSON body
+ * or, for streams, from the events that carry it.
+ */
+import type { Usage } from '../core/pricing.js';
+import { eventJson } from './sse.js';
+
+type Json = Record<string, unknown>;
+
+const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {});
+const int = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : 0);
+
+/** OpenAI service tiers: "default"/"auto" are the base price; "fast" is the new name of "priority". */
+export function openaiTier(v: unknown): string | null {
+  if (typeof v !== 'string' || v === 'default' || v === 'auto' || v === 'standard') return null;
+  return v === 'fast' ? 'priority' : v;
+}
+
+/** chat.completions and embeddings: prompt tokens include cached ones, completion tokens include reasoning. */
+export function chatUsage(u: unknown, tier: string | null): Usage | null {
+  if (!u || typeof u !== 'object') return null;
+  const o = obj(u);
+  const prompt = int(o.prompt_tokens);
+  const cached = Math.min(int(obj(o.prompt_tokens_details).cached_tokens), prompt);
+  const completion = int(o.completion_tokens);
+  const reasoning = Math.min(int(obj(o.completion_tokens_details).reasoning_tokens), completion);
+  return { input: prompt - cached, cached_input: cached, cache_write: 0, output: completion - reasoning, reasoning, tier };
+}
+
+/** responses: input_tokens include cached ones, output_tokens include reasoning. */
+export function responsesUsage(u: unknown, tier: string | null, webSearches = 0): Usage | null {
+  if (!u || typeof u !== 'object') return null;
+  const o = obj(u);
+  const input = int(o.input_tokens);
+  const cached = Math.min(int(obj(o.input_tokens_details).cached_tokens), input);
+  const output = int(o.output_tokens);
+  const reasoning = Math.min(int(obj(o.output_tokens_details).reasoning_tokens), output);
+  return {
+    input: input - cached, cached_input: cached, cache_write: 0, output: output - reasoning, reasoning, tier,
+    ...(webSearches ? { toolCalls: { web_search: webSearches } } : {}),
+  };
+}
+
+/** messages: input_tokens exclude cache reads and writes, which come separately. */
+export function anthropicUsage(u: unknown): Usage | null {
+  if (!u || typeof u !== 'object') return null;
+  const o = obj(u);
+  const tier = typeof o.service_tier === 'string' && o.service_tier !== 'standard' ? o.service_tier : null;
+  const searches = int(obj(o.server_tool_use).web_search_requests);
+  return {
+    input: int(o.input_tokens),
+    cached_input: int(o.cache_read_input_tokens),
+    cache_write: int(o.cache_creation_input_tokens),
+    cacheWrite1h: int(obj(o.cache_creation).ephemeral_1h_input_tokens),
+    output: int(o.output_tokens),
+    reasoning: 0,
+    tier,
+    ...(searches ? { toolCalls: { web_search: searches } } : {}),
+  };
+}
+
+/** Counts web_search_call items in a responses output. */
+export function webSearchCalls(output: unknown): number {
+  return Array.isArray(output) ? output.filter((i) => obj(i).type === 'web_search_call').length : 0;
+}
+
+/** Watches a stream's events: finds its usage, notices its end, and may hide an event from the client. */
+export interface StreamMeter {
+  /** Looks at one whole event; false keeps it from the client. */
+  see(event: Buffer): boolean;
+  readonly usage: Usage | null;
+  /** Input-side counts known before the end (Anthropic's message_start), when usage never completes. */
+  readonly partial: Usage | null;
+  /** The stream's terminal event arrived. */
+  readonly done: boolean;
+  /** What the model produced so far, to estimate output tokens when no usage came. */
+  producedText(): string;
+}
+
+const DONE = Buffer.from('[DONE]');
+
+/** Keeps the events so produced text can be recovered if usage never comes. */
+abstract class KeepingMeter implements StreamMeter {
+  usage: Usage | null = null;
+  partial: Usage | null = null;
+  done = false;
+  protected readonly kept: Buffer[] = [];
+
+  see(event: Buffer): boolean {
+    if (this.usage === null) this.kept.push(event);
+    return this.inspect(event);
+  }
+
+  producedText(): string {
+    let out = '';
+    for (const e of this.kept) {
+      const j = eventJson(e);
+      if (j) out += this.textOf(j);
+    }
+    return out;
+  }
+
+  protected abstract inspect(event: Buffer): boolean;
+  protected abstract textOf(event: Json): string;
+}
+
+const USAGE_OBJECT = Buffer.from('"usage":{');
+
+/** chat.completions: usage arrives in a last chunk with empty choices when include_usage is set. */
+export class ChatMeter extends KeepingMeter {
+  constructor(private readonly clientAskedUsage: boolean) {
+    super();
+  }
+
+  protected inspect(event: Buffer): boolean {
+    if (event.length < 32 && event.includes(DONE)) {
+      this.done = true;
+      return true;
+    }
+    if (!event.includes(USAGE_OBJECT)) return true;
+    const j = eventJson(event);
+    if (!j) return true;
+    const usage = chatUsage(j.usage, openaiTier(j.service_tier));
+    if (usage) this.usage = usage;
+    // Bursar asked for this chunk; a client that did not ask does not see it.
+    return this.clientAskedUsage || !(Array.isArray(j.choices) && j.choices.length === 0);
+  }
+
+  protected textOf(j: Json): string {
+    let out = '';
+    for (const c of Array.isArray(j.choices) ? j.choices : []) {
+      const d = obj(obj(c).delta);
+      if (typeof d.content === 'string') out += d.content;
+      for (const t of Array.isArray(d.tool_calls) ? d.tool_calls : []) {
+        const args = obj(obj(t).function).arguments;
+        if (typeof args === 'string') out += args;
+      }
+    }
+    return out;
+  }
+}
+
+const RESPONSE_END = [Buffer.from('response.completed'), Buffer.from('response.incomplete'), Buffer.from('response.failed')];
+
+/** responses: the terminal response.* event carries the whole response with its usage. */
+export class ResponsesMeter extends KeepingMeter {
+  protected inspect(event: Buffer): boolean {
+    if (!RESPONSE_END.some((m) => event.includes(m))) return true;
+    const j = eventJson(event);
+    const type = typeof j?.type === 'string' ? j.type : '';
+    if (!j || !type.startsWith('response.') || !RESPONSE_END.some((m) => m.toString() === type)) return true;
+    const r = obj(j.response);
+    this.usage = responsesUsage(r.usage, openaiTier(r.service_tier), webSearchCalls(r.output)) ?? this.usage;
+    this.done = true;
+    return true;
+  }
+
+  protected textOf(j: Json): string {
+    return j.type === 'response.output_text.delta' || j.type === 'response.function_call_arguments.delta' ? String(j.delta ?? '') : '';
+  }
+}
+
+/** The event name of an Anthropic event ("message_start"), from its `event:` line or its data. */
+function anthropicEventName(event: Buffer): string | null {
+  if (event[0] === 101 /* e */ && event.subarray(0, 6).toString() === 'event:') {
+    const nl = event.indexOf(10);
+    return event.subarray(6, nl < 0 ? undefined : nl).toString().trim();
+  }
+  return null;
+}
+
+/** messages: input and cache counts in message_start, the running output count in message_delta. */
+export class AnthropicMeter extends KeepingMeter {
+
+  protected inspect(event: Buffer): boolean {
+    const name = anthropicEventName(event);
+    if (name !== null && name !== 'message_start' && name !== 'message_delta' && name !== 'message_stop') return true;
+    const j = eventJson(event);
+    if (!j) return true;
+    if (j.type === 'message_start') {
+      this.partial = anthropicUsage(obj(j.message).usage);
+    } else if (j.type === 'message_delta') {
+      const delta = anthropicUsage(j.usage);
+      const base = this.partial;
+      if (delta) {
+        // message_delta usage is cumulative; fields it omits keep their message_start values.
+        const u = obj(j.usage);
+        this.usage = {
+          input: 'input_tokens' in u ? delta.input : (base?.input ?? 0),
+          cached_input: 'cache_read_input_tokens' in u ? delta.cached_input : (base?.cached_input ?? 0),
+          cache_write: 'cache_creation_input_tokens' in u ? delta.cache_write : (base?.cache_write ?? 0),
+          cacheWrite1h: base?.cacheWrite1h ?? 0,
+          output: delta.output,
+          reasoning: 0,
+          tier: base?.tier ?? null,
+          ...(delta.toolCalls ? { toolCalls: delta.toolCalls } : {}),
+        };
+      }
+    } else if (j.type === 'message_stop') {
+      this.done = true;
+    }
+    return true;
+  }
+
+  override see(event: Buffer): boolean {
+    // Output is only final at message_delta, so keep events until the stream is done.
+    if (!this.done) this.kept.push(event);
+    return this.inspect(event);
+  }
+
+  protected textOf(j: Json): string {
+    if (j.type !== 'content_block_delta') return '';
+    const d = obj(j.delta);
+    return String(d.text ?? d.partial_json ?? d.thinking ?? '');
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * Writes ledger lines in batches. Every record goes to the spool first (synchronously, before
+ * the provider is called for an intent), then to the LedgerStore in one transaction per batch;
+ * a failed batch stays queued and is retried, so a slow or absent store never loses a line.
+ */
+import type { LedgerLine } from '../core/ledger.js';
+import type { LedgerStore } from '../core/ports.js';
+import { readLeftovers, removeFiles, Spool, type Segment } from './spool.js';
+
+export interface WriterOptions {
+  readonly batchSize: number;
+  readonly flushMs: number;
+  readonly fsync: boolean;
+  readonly onError?: (err: unknown, pending: number) => void;
+}
+
+interface Queued {
+  readonly line: LedgerLine;
+  readonly segments: readonly Segment[];
+}
+
+export class LedgerWriter {
+  private readonly spool: Spool;
+  private queue: Queued[] = [];
+  private readonly intents = new Map<string, Segment>();
+  private timer: NodeJS.Timeout | null = null;
+  private flushing: Promise<void> | null = null;
+  private retryMs = 0;
+  private closed = false;
+  /** Lines committed to the store by this writer. */
+  committed = 0;
+
+  constructor(
+    private readonly store: LedgerStore,
+    spoolDir: string,
+    private readonly opts: WriterOptions,
+  ) {
+    this.spool = new Spool(spoolDir, opts.fsync);
+  }
+
+  /** Records a call's worst case before it reaches the provider; replaced by its final line. */
+  intent(line: LedgerLine): void {
+    this.intents.set(line.id, this.spool.write('i', line));
+  }
+
+  /** Records a final line (durable at once; in the store within flushMs). */
+  record(line: LedgerLine): void {
+    if (this.closed) throw new Error('ledger writer is closed');
+    const seg = this.spool.write('f', line);
+    const intent = this.intents.get(line.id);
+    if (intent) this.intents.delete(line.id);
+    this.queue.push({ line, segments: intent ? [seg, intent] : [seg] });
+    if (this.queue.length >= this.opts.batchSize) void this.flush();
+    else this.schedule(this.opts.flushMs);
+  }
+
+  /** Lines waiting for the store. */
+  get pending(): number {
+    return this.queue.length;
+  }
+
+  /** Writes everything queued; resolves when it is in the store (or the attempt failed and is rescheduled). */
+  flush(): Promise<void> {
+    if (this.flushing) return this.flushing.then(() => (this.queue.length ? this.flush() : undefined));
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.queue.length === 0) return Promise.resolve();
+    const batch = this.queue.slice(0, this.opts.batchSize);
+    this.flushing = (async () => {
+      try {
+        this.spool.sync();
+        await this.store.append(batch.map((q) => q.line));
+        this.queue.splice(0, batch.length);
+        this.committed += batch.length;
+        for (const q of batch) for (const s of q.segments) this.spool.committed(s);
+        this.retryMs = 0;
+      } catch (err) {
+        this.retryMs = Math.min(Math.max(this.retryMs * 2, 100), 5000);
+        this.opts.onError?.(err, this.queue.length);
+      } finally {
+        this.flushing = null;
+      }
+      if (this.queue.length) this.schedule(this.retryMs || 0);
+    })();
+    return this.flushing;
+  }
+
+  /** Flushes until the queue is empty (or `deadline` passes), then closes the spool. */
+  async close(deadlineMs = 10_000): Promise<void> {
+    const until = Date.now() + deadlineMs;
+    while (this.queue.length && Date.now() < until) {
+      await this.flush();
+      if (this.queue.length) await new Promise((r) => setTimeout(r, Math.min(this.retryMs, 500)));
+    }
+    this.closed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.spool.close();
+  }
+
+  private schedule(ms: number): void {
+    if (this.timer || this.closed) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.flush();
+    }, ms);
+    this.timer.unref();
+  }
+}
+
+export interface Recovery {
+  /** Final lines replayed from the spool (already in the store ones are skipped by id). */
+  readonly finals: number;
+  /** Calls that had started but never finished: charged at their worst case, status unsettled. */
+  readonly unsettled: number;
+  readonly added: number;
+}
+
+/**
+ * Replays what a previous process left in the spool: every final line, and for each intent
+ * without one, its worst-case line. Appends are idempotent by id, so nothing counts twice.
+ */
+export async function recoverSpool(store: LedgerStore, spoolDir: string): Promise<Recovery> {
+  const { files, records } = readLeftovers(spoolDir);
+  const finals = new Map<string, LedgerLine>();
+  const intents = new Map<string, LedgerLine>();
+  for (const r of records) (r.kind === 'final' ? finals : intents).set(r.line.id, r.line);
+  let unsettled = 0;
+  for (const [id, line] of intents) {
+    if (finals.has(id)) continue;
+    finals.set(id, line);
+    unsettled++;
+  }
+  const lines = [...finals.values()];
+  let added = 0;
+  for (let i = 0; i < lines.length; i += 5000) added += await store.append(lines.slice(i, i + 5000));
+  removeFiles(files);
+  return { finals: finals.size - unsettled, unsettled, added };
+}

@@ -1,0 +1,113 @@
+/**
+ * The ledger table's columns, described once: the migrations create them from this list, the
+ * adapters bind and read them with it, so SQLite and PostgreSQL cannot drift apart.
+ */
+import { DIMENSIONS, type Dimension, type Dims } from '../../core/dimensions.js';
+import { LINE_SOURCES, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens } from '../../core/ledger.js';
+
+export type ColumnType = 'text' | 'int' | 'bigint' | 'bool' | 'json';
+
+export interface Column {
+  readonly name: string;
+  readonly type: ColumnType;
+  readonly notNull: boolean;
+  /** The value to store (bool and json are converted by the adapter). */
+  readonly get: (l: LedgerLine) => string | number | bigint | boolean | null | object;
+}
+
+const col = (name: string, type: ColumnType, notNull: boolean, get: Column['get']): Column => ({ name, type, notNull, get });
+
+const tokenColumn: Record<keyof Tokens, string> = {
+  input: 'input_tokens',
+  cached_input: 'cached_input_tokens',
+  cache_write: 'cache_write_tokens',
+  output: 'output_tokens',
+  reasoning: 'reasoning_tokens',
+};
+
+export const TOKEN_COLUMNS = tokenColumn;
+
+export const LEDGER_COLUMNS: readonly Column[] = [
+  col('id', 'text', true, (l) => l.id),
+  col('source', 'text', true, (l) => l.source),
+  col('ts', 'bigint', true, (l) => l.ts),
+  ...DIMENSIONS.map((d) => col(d, 'text', false, (l) => l.dims[d])),
+  col('tags', 'json', false, (l) => l.tags),
+  col('endpoint', 'text', false, (l) => l.endpoint),
+  col('stream', 'bool', true, (l) => l.stream),
+  ...(Object.keys(tokenColumn) as (keyof Tokens)[]).map((k) => col(tokenColumn[k], 'bigint', true, (l) => l.tokens[k])),
+  col('retrieval_calls', 'int', true, (l) => l.retrievalCalls),
+  col('tool_calls', 'int', true, (l) => l.toolCalls),
+  col('agent_steps', 'int', true, (l) => l.agentSteps),
+  col('cache_hit', 'bool', true, (l) => l.cacheHit),
+  col('cost_nano', 'bigint', true, (l) => l.costNano),
+  col('currency', 'text', true, (l) => l.currency),
+  col('price_version', 'text', false, (l) => l.priceVersion),
+  col('status', 'text', true, (l) => l.status),
+  col('http_status', 'int', false, (l) => l.httpStatus),
+  col('error_code', 'text', false, (l) => l.errorCode),
+  col('latency_ms', 'int', false, (l) => l.latencyMs),
+  col('ttfb_ms', 'int', false, (l) => l.ttfbMs),
+  col('usage_exact', 'bool', true, (l) => l.usageExact),
+  col('run_status', 'text', false, (l) => l.runStatus),
+  col('accepted_output', 'bool', false, (l) => l.acceptedOutput),
+  col('human_review', 'bool', true, (l) => l.humanReview),
+  col('block_event', 'text', false, (l) => l.blockEvent),
+  col('spend_category', 'text', false, (l) => l.spendCategory),
+];
+
+type Row = Record<string, unknown>;
+
+const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
+const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as string | number));
+const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n || v === 't';
+const boolOrNull = (v: unknown): boolean | null => (v === null || v === undefined ? null : bool(v));
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+
+function oneOf<T extends string>(allowed: readonly T[], v: unknown): T {
+  const s = String(v);
+  if (!(allowed as readonly string[]).includes(s)) throw new Error(`ledger row has unknown value "${s}"`);
+  return s as T;
+}
+
+/** A stored row back into a LedgerLine (either dialect: bigint or string integers, 0/1 or true/false). */
+export function rowToLine(r: Row): LedgerLine {
+  const dims = {} as Dims;
+  for (const d of DIMENSIONS as readonly Dimension[]) dims[d] = str(r[d]);
+  const tags = r.tags === null || r.tags === undefined ? null : typeof r.tags === 'string' ? JSON.parse(r.tags) : r.tags;
+  return {
+    id: String(r.id),
+    source: oneOf<LineSource>(LINE_SOURCES, r.source),
+    ts: num(r.ts),
+    dims,
+    tags,
+    endpoint: str(r.endpoint),
+    stream: bool(r.stream),
+    tokens: {
+      input: num(r.input_tokens), cached_input: num(r.cached_input_tokens), cache_write: num(r.cache_write_tokens),
+      output: num(r.output_tokens), reasoning: num(r.reasoning_tokens),
+    },
+    retrievalCalls: num(r.retrieval_calls),
+    toolCalls: num(r.tool_calls),
+    agentSteps: num(r.agent_steps),
+    cacheHit: bool(r.cache_hit),
+    costNano: big(r.cost_nano),
+    currency: String(r.currency),
+    priceVersion: str(r.price_version),
+    status: oneOf<LineStatus>(LINE_STATUSES, r.status),
+    httpStatus: numOrNull(r.http_status),
+    errorCode: str(r.error_code),
+    latencyMs: numOrNull(r.latency_ms),
+    ttfbMs: numOrNull(r.ttfb_ms),
+    usageExact: bool(r.usage_exact),
+    runStatus: str(r.run_status),
+    acceptedOutput: boolOrNull(r.accepted_output),
+    humanReview: bool(r.human_review),
+    blockEvent: str(r.block_event),
+    spendCategory: str(r.spend_category),
+  };
+}
+
+export const toBigInt = big;
+export const toNumber = num;

@@ -1,0 +1,61 @@
+/**
+ * What differs between SQLite and PostgreSQL, in one small object; everything else in the SQL
+ * stores is shared Kysely code.
+ */
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import type { ColumnType } from './columns.js';
+
+export interface ConfigRecordRow {
+  kind: string;
+  id: string;
+  body: string;
+  version: number | bigint | string;
+  updated_at: number | bigint | string;
+}
+
+export interface AuditRow {
+  seq: number | bigint | string;
+  ts: number | bigint | string;
+  actor: string;
+  action: string;
+  target: string;
+  details: string;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface Database {
+  ledger_lines: Record<string, unknown>;
+  config_records: ConfigRecordRow;
+  audit_log: AuditRow;
+}
+
+export type Db = Kysely<Database>;
+
+export interface SqlDialect {
+  readonly name: 'sqlite' | 'postgres';
+  columnType(type: ColumnType): string;
+  /** Calendar day (UTC) of an epoch-ms column, as 'YYYY-MM-DD'. */
+  day(column: string): RawBuilder<string>;
+  month(column: string): RawBuilder<string>;
+  /** The value of one tag of the JSON tags column. */
+  tag(key: string): RawBuilder<string | null>;
+  /** Serialises appends to the audit chain across connections (and, for PostgreSQL, across replicas). */
+  lockAudit(trx: Transaction<Database>): Promise<void>;
+  /** Statements that make a table reject UPDATE and DELETE. */
+  appendOnly(table: string): string[];
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  columnType: (t) => (t === 'bool' || t === 'int' || t === 'bigint' ? 'integer' : 'text'),
+  day: (c) => sql<string>`strftime('%Y-%m-%d', ${sql.ref(c)} / 1000, 'unixepoch')`,
+  month: (c) => sql<string>`strftime('%Y-%m', ${sql.ref(c)} / 1000, 'unixepoch')`,
+  tag: (k) => sql<string | null>`json_extract(tags, ${`$."${k}"`})`,
+  // One connection per process, and Kysely's SQLite driver runs one transaction at a time.
+  lockAudit: async () => {},
+  appendOnly: (table) => [
+    `CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
+    `CREATE TRIGGER IF NOT EXISTS ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
+  ],
+};

@@ -1,0 +1,87 @@
+/**
+ * The read side of the ledger, shared by the SQLite and PostgreSQL adapters: reports grouped
+ * by any dimension, one line by id, and a paged scan of a period.
+ */
+import { sql, type RawBuilder } from 'kysely';
+import { isDimension, TAG_KEY } from '../../core/dimensions.js';
+import { EXTRA_GROUPS, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import type { ScanQuery } from '../../core/ports.js';
+import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS } from './columns.js';
+import type { Db, SqlDialect } from './dialect.js';
+
+const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
+
+/** The SQL expression a report groups by; refuses anything not on the list. */
+export function groupExpression(group: UsageGroup, d: SqlDialect): RawBuilder<unknown> {
+  if (group === 'day') return d.day('ts');
+  if (group === 'month') return d.month('ts');
+  if (group.startsWith('tag:')) {
+    const key = group.slice(4);
+    if (!TAG_KEY.test(key)) throw new RangeError(`"${key}" is not a valid tag key`);
+    return d.tag(key);
+  }
+  if (isDimension(group) || EXTRA.has(group)) return sql.ref(group);
+  throw new RangeError(`cannot group by "${group}"`);
+}
+
+export async function aggregate(db: Db, d: SqlDialect, q: UsageQuery): Promise<UsageRow[]> {
+  let query = db.selectFrom('ledger_lines').where('ts', '>=', q.from).where('ts', '<', q.to);
+  for (const [dim, values] of Object.entries(q.where ?? {})) {
+    if (!isDimension(dim)) throw new RangeError(`cannot filter by "${dim}"`);
+    if (!values || values.length === 0) return [];
+    query = query.where(dim, 'in', [...values]);
+  }
+  const groups = q.groupBy.map((g) => groupExpression(g, d));
+  const rows = await query
+    .select((eb) => [
+      ...groups.map((g, i) => g.as(`g${i}`)),
+      eb.ref('currency').as('currency'),
+      eb.fn.countAll().as('requests'),
+      ...Object.values(TOKEN_COLUMNS).map((c) => eb.fn.sum(c).as(c)),
+      eb.fn.sum('cost_nano').as('cost_nano'),
+      sql`sum(case when usage_exact then 0 else 1 end)`.as('estimated'),
+    ])
+    .groupBy([...groups, sql.ref('currency')])
+    .orderBy('cost_nano', 'desc')
+    .execute();
+  return rows.map((r: Record<string, unknown>) => {
+    const group: Record<string, string | null> = {};
+    q.groupBy.forEach((g, i) => {
+      const v = r[`g${i}`];
+      group[g] = v === null || v === undefined ? null : String(v);
+    });
+    return {
+      group,
+      currency: String(r.currency),
+      requests: toNumber(r.requests),
+      tokens: {
+        input: toNumber(r.input_tokens), cached_input: toNumber(r.cached_input_tokens), cache_write: toNumber(r.cache_write_tokens),
+        output: toNumber(r.output_tokens), reasoning: toNumber(r.reasoning_tokens),
+      },
+      costNano: r.cost_nano === null || r.cost_nano === undefined ? 0n : toBigInt(r.cost_nano),
+      estimatedLines: toNumber(r.estimated),
+    };
+  });
+}
+
+export async function getLine(db: Db, id: string): Promise<LedgerLine | undefined> {
+  const row = await db.selectFrom('ledger_lines').selectAll().where('id', '=', id).executeTakeFirst();
+  return row ? rowToLine(row) : undefined;
+}
+
+/** Pages through a period by (ts, id), so memory stays flat on any size. */
+export async function* scan(db: Db, q: ScanQuery, pageSize = 5000): AsyncIterable<LedgerLine> {
+  let after: { ts: number; id: string } | null = null;
+  for (;;) {
+    let query = db.selectFrom('ledger_lines').selectAll().where('ts', '<', q.to);
+    const cursor: { ts: number; id: string } | null = after;
+    query = cursor
+      ? query.where((eb) => eb.or([eb('ts', '>', cursor.ts), eb.and([eb('ts', '=', cursor.ts), eb('id', '>', cursor.id)])]))
+      : query.where('ts', '>=', q.from);
+    const rows = await query.orderBy('ts').orderBy('id').limit(pageSize).execute();
+    for (const r of rows) yield rowToLine(r);
+    if (rows.length < pageSize) return;
+    const last = rowToLine(rows[rows.length - 1]!);
+    after = { ts: last.ts, id: last.id };
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * Versioned, forward-only schema migrations, shared by SQLite and PostgreSQL. A migration is
+ * never edited once released; a change is a new migration appended to the list.
+ */
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { LEDGER_COLUMNS } from './columns.js';
+import type { Database, SqlDialect } from './dialect.js';
+
+type Step = (db: Kysely<Database>, d: SqlDialect) => Promise<void>;
+
+const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
+  [
+    '0001_ledger_config_audit',
+    async (db, d) => {
+      let table = db.schema.createTable('ledger_lines').ifNotExists();
+      for (const c of LEDGER_COLUMNS) {
+        table = table.addColumn(c.name, sql.raw(d.columnType(c.type)), (b) => {
+          let col = c.notNull ? b.notNull() : b;
+          if (c.name === 'id') col = col.primaryKey();
+          return col;
+        });
+      }
+      await table.execute();
+      await db.schema.createIndex('ledger_lines_ts').ifNotExists().on('ledger_lines').column('ts').execute();
+      await db.schema.createIndex('ledger_lines_department_ts').ifNotExists().on('ledger_lines').columns(['department', 'ts']).execute();
+
+      await db.schema
+        .createTable('config_records')
+        .ifNotExists()
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('version', 'bigint', (c) => c.notNull())
+        .addColumn('updated_at', 'bigint', (c) => c.notNull())
+        .addPrimaryKeyConstraint('config_records_pk', ['kind', 'id'])
+        .execute();
+
+      await db.schema
+        .createTable('audit_log')
+        .ifNotExists()
+        .addColumn('seq', 'bigint', (c) => c.primaryKey())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('target', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .addColumn('prev_hash', 'text', (c) => c.notNull())
+        .addColumn('hash', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('audit_log_target').ifNotExists().on('audit_log').column('target').execute();
+
+      for (const stmt of [...d.appendOnly('ledger_lines'), ...d.appendOnly('audit_log')]) await sql.raw(stmt).execute(db);
+    },
+  ],
+];
+
+class CodeMigrations implements MigrationProvider {
+  constructor(private readonly dialect: SqlDialect) {}
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const out: Record<string, Migration> = {};
+    for (const [name, step] of MIGRATIONS) out[name] = { up: (db) => step(db as Kysely<Database>, this.dialect) };
+    return out;
+  }
+}
+
+/** Applies every pending migration, in order. Returns the names applied. */
+export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: new CodeMigrations(dialect), migrationTableName: 'bursar_migrations', migrationLockTableName: 'bursar_migrations_lock' });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) throw error instanceof Error ? error : new Error(String(error));
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+export const MIGRATION_NAMES = MIGRATIONS.map(([name]) => name);

@@ -1,0 +1,101 @@
+/**
+ * The embedded default: one SQLite file (WAL mode) holds the ledger, the config records and
+ * the audit log. Appends use their own connection and a prepared statement in one transaction
+ * per batch; everything else goes through the shared Kysely code.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { Kysely, SqliteDialect } from 'kysely';
+import type { LedgerLine, UsageQuery, UsageRow } from '../../core/ledger.js';
+import type { LedgerStore, ScanQuery } from '../../core/ports.js';
+import { LEDGER_COLUMNS } from '../sql/columns.js';
+import { SqlConfigStore } from '../sql/config-store.js';
+import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
+import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
+import { migrate } from '../sql/migrations.js';
+
+type Driver = Database.Database;
+
+function openConnection(file: string): Driver {
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit survives a process crash; only an OS crash can lose the last commits.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.defaultSafeIntegers(true);
+  return db;
+}
+
+const bindValue = (c: (typeof LEDGER_COLUMNS)[number], l: LedgerLine): unknown => {
+  const v = c.get(l);
+  if (v === null) return null;
+  if (c.type === 'bool') return v ? 1 : 0;
+  if (c.type === 'json') return JSON.stringify(v);
+  return v;
+};
+
+export class SqliteLedgerStore implements LedgerStore {
+  private readonly insert: (lines: readonly LedgerLine[]) => number;
+
+  constructor(
+    private readonly writer: Driver,
+    private readonly db: Kysely<Schema>,
+  ) {
+    const names = LEDGER_COLUMNS.map((c) => `"${c.name}"`).join(', ');
+    const stmt = writer.prepare(`INSERT OR IGNORE INTO ledger_lines (${names}) VALUES (${LEDGER_COLUMNS.map(() => '?').join(', ')})`);
+    this.insert = writer.transaction((lines: readonly LedgerLine[]) => {
+      let added = 0;
+      for (const l of lines) added += stmt.run(LEDGER_COLUMNS.map((c) => bindValue(c, l))).changes;
+      return added;
+    });
+  }
+
+  async append(lines: readonly LedgerLine[]): Promise<number> {
+    return lines.length ? this.insert(lines) : 0;
+  }
+
+  get(id: string): Promise<LedgerLine | undefined> {
+    return getLine(this.db, id);
+  }
+
+  aggregate(query: UsageQuery): Promise<UsageRow[]> {
+    return aggregate(this.db, sqliteDialect, query);
+  }
+
+  scan(query: ScanQuery): AsyncIterable<LedgerLine> {
+    return scan(this.db, query);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export interface SqliteStores {
+  readonly ledger: SqliteLedgerStore;
+  readonly config: SqlConfigStore;
+  readonly db: Kysely<Schema>;
+  close(): Promise<void>;
+}
+
+/** Opens (and migrates) the SQLite database at `file`; ":memory:" is not supported (two connections share the file). */
+export async function openSqlite(file: string): Promise<SqliteStores> {
+  mkdirSync(dirname(file), { recursive: true });
+  const main = openConnection(file);
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: main }) });
+  await migrate(db, sqliteDialect);
+  const writer = openConnection(file);
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await db.destroy();
+    writer.close();
+  };
+  return {
+    ledger: new SqliteLedgerStore(writer, db),
+    config: new SqlConfigStore(db, sqliteDialect),
+    db,
+    close,
+  };
+}

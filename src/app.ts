@@ -13,8 +13,9 @@ import { SuspensionService } from './access/suspensions.js';
 import { TokenService } from './access/token-service.js';
 import { adminRoutes } from './admin/routes.js';
 import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
-import { Gateway } from './gateway/handler.js';
-import { gatewayRoutes } from './gateway/routes.js';
+import { BursarError } from './core/errors.js';
+import { Gateway, sendError } from './gateway/handler.js';
+import { dialectOf, gatewayRoutes } from './gateway/routes.js';
 import { LedgerWriter, recoverSpool, type Recovery } from './ledger/writer.js';
 import { buildPriceBook } from './pricebook/load.js';
 import { HttpProvider } from './providers/http.js';
@@ -105,7 +106,12 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },
   });
 
-  const app = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.bodyLimitBytes, return503OnClosing: true });
+  const app = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.bodyLimitBytes, return503OnClosing: false });
+  let stopping = false;
+  // A call that arrives on a kept-alive connection while Bursar stops is told so in its own dialect.
+  app.addHook('onRequest', async (req, reply) => {
+    if (stopping) sendError(reply, new BursarError('service_stopping', 'Bursar is shutting down; retry the call (another replica, or this one once restarted).'), dialectOf(req), null);
+  });
   await app.register(gatewayRoutes, { gateway, catalog, index, bodyLimit: config.bodyLimitBytes });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, ledger: stores.ledger, config: stores.config, org: config.org, prices: book });
   app.get('/metrics', async (_req, reply) => {
@@ -124,12 +130,16 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
     closing ??= (async () => {
+      stopping = true;
       const grace = opts.shutdownGraceMs ?? 30_000;
       // Stop taking calls; let the ones in flight finish, then cut what is left after the grace.
       const cut = setTimeout(() => {
         for (const c of gateway.active) c.abort.abort();
       }, grace);
+      // Connections kept alive after their last call would hold the close for their idle timeout.
+      const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       await app.close();
+      clearInterval(idle);
       clearTimeout(cut);
       await writer.close();
       index.close();

@@ -30,7 +30,20 @@ program
   .action(async (o: { config?: string }) => {
     const config = loadConfig(o.config ? { configPath: o.config } : {});
     const { startBursar } = await import('../app.js');
-    const b = await startBursar(config);
+    // Handlers first: a signal that arrives while starting (or right after the banner) still stops cleanly.
+    let stopping: Promise<void> | null = null;
+    const starting = startBursar(config);
+    const stop = (signal: string): void => {
+      process.stderr.write(`\n${signal}: finishing calls in flight, then stopping\n`);
+      stopping ??= starting.then((b) => b.close());
+      stopping.then(() => process.exit(0), (err: unknown) => {
+        console.error(err);
+        process.exit(1);
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+    const b = await starting;
     const providers = config.providers.map((p) => p.id).join(', ');
     process.stderr.write(
       `\nBursar is listening on ${b.url}\n` +
@@ -39,15 +52,6 @@ program
         (b.firstAdminToken ? `  first admin token written to ${config.dataDir}/admin-token (the CLI reads it from there)\n` : '') +
         `  try: bursar keys create --label my-first-key\n\n`,
     );
-    const stop = (signal: string): void => {
-      process.stderr.write(`\n${signal}: finishing calls in flight, then stopping\n`);
-      b.close().then(() => process.exit(0), (err) => {
-        console.error(err);
-        process.exit(1);
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
   });
 
 program

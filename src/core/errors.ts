@@ -21,29 +21,31 @@ interface CategorySpec {
   readonly status: number;
   readonly openai: string;
   readonly anthropic: string;
+  /** Whether sending the same request again can succeed (false is sent as `x-should-retry: false`). */
+  readonly retry: boolean;
 }
 
 /** Category -> default status and the error `type` each dialect's SDK expects for it. */
 export const CATEGORIES: Readonly<Record<ErrorCategory, CategorySpec>> = {
-  invalid_request: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
-  authentication: { status: 401, openai: 'authentication_error', anthropic: 'authentication_error' },
-  permission: { status: 403, openai: 'permission_error', anthropic: 'permission_error' },
-  not_found: { status: 404, openai: 'not_found_error', anthropic: 'not_found_error' },
-  conflict: { status: 409, openai: 'invalid_request_error', anthropic: 'invalid_request_error' },
-  too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large' },
-  rate_limit: { status: 429, openai: 'rate_limit_error', anthropic: 'rate_limit_error' },
-  budget: { status: 429, openai: 'insufficient_quota', anthropic: 'rate_limit_error' },
-  upstream: { status: 502, openai: 'api_error', anthropic: 'api_error' },
-  timeout: { status: 504, openai: 'api_error', anthropic: 'api_error' },
-  unavailable: { status: 503, openai: 'api_error', anthropic: 'overloaded_error' },
-  internal: { status: 500, openai: 'api_error', anthropic: 'api_error' },
+  invalid_request: { status: 400, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retry: false },
+  authentication: { status: 401, openai: 'authentication_error', anthropic: 'authentication_error', retry: false },
+  permission: { status: 403, openai: 'permission_error', anthropic: 'permission_error', retry: false },
+  not_found: { status: 404, openai: 'not_found_error', anthropic: 'not_found_error', retry: false },
+  conflict: { status: 409, openai: 'invalid_request_error', anthropic: 'invalid_request_error', retry: false },
+  too_large: { status: 413, openai: 'invalid_request_error', anthropic: 'request_too_large', retry: false },
+  rate_limit: { status: 429, openai: 'rate_limit_error', anthropic: 'rate_limit_error', retry: true },
+  budget: { status: 429, openai: 'insufficient_quota', anthropic: 'rate_limit_error', retry: false },
+  upstream: { status: 502, openai: 'api_error', anthropic: 'api_error', retry: true },
+  timeout: { status: 504, openai: 'api_error', anthropic: 'api_error', retry: true },
+  unavailable: { status: 503, openai: 'api_error', anthropic: 'overloaded_error', retry: true },
+  internal: { status: 500, openai: 'api_error', anthropic: 'api_error', retry: true },
 };
 
 interface CodeSpec {
   readonly category: ErrorCategory;
   /** Overrides the category's status where the standard fits better. */
   readonly status?: number;
-  /** false: retrying the same request cannot succeed (sent as `x-should-retry: false`). */
+  /** Overrides the category's retry advice. */
   readonly retry?: boolean;
   readonly summary: string;
 }
@@ -55,34 +57,33 @@ export const ERROR_CODES = {
   invalid_body: { category: 'invalid_request', summary: 'A field of the request body has the wrong type or value.' },
   missing_model: { category: 'invalid_request', summary: 'The request names no model.' },
   body_too_large: { category: 'too_large', summary: 'The request body is larger than the configured limit.' },
-  unsupported_media_type: { category: 'invalid_request', status: 415, summary: 'The request body is not application/json.' },
   route_not_found: { category: 'not_found', summary: 'No endpoint at this method and path.' },
   // keys and attribution
-  missing_api_key: { category: 'authentication', retry: false, summary: 'No Bursar key was sent.' },
-  invalid_api_key: { category: 'authentication', retry: false, summary: 'The key is not a Bursar key, or is unknown.' },
-  key_revoked: { category: 'authentication', retry: false, summary: 'The key was revoked.' },
-  key_expired: { category: 'authentication', retry: false, summary: 'The key is past its expiry.' },
-  key_suspended: { category: 'permission', retry: false, summary: 'The key is suspended.' },
-  workflow_suspended: { category: 'permission', retry: false, summary: 'The workflow named in the request is suspended.' },
-  agent_suspended: { category: 'permission', retry: false, summary: 'The agent named in the request is suspended.' },
-  missing_metadata: { category: 'invalid_request', retry: false, summary: "A header the key's policy requires is missing." },
-  invalid_metadata: { category: 'invalid_request', retry: false, summary: 'An attribution header has an invalid value.' },
-  act_for_not_allowed: { category: 'permission', retry: false, summary: 'The key may not attribute calls to that department or user.' },
+  missing_api_key: { category: 'authentication', summary: 'No Bursar key was sent.' },
+  invalid_api_key: { category: 'authentication', summary: 'The key is not a Bursar key, or is unknown.' },
+  key_revoked: { category: 'authentication', summary: 'The key was revoked.' },
+  key_expired: { category: 'authentication', summary: 'The key is past its expiry.' },
+  key_suspended: { category: 'permission', summary: 'The key is suspended.' },
+  workflow_suspended: { category: 'permission', summary: 'The workflow named in the request is suspended.' },
+  agent_suspended: { category: 'permission', summary: 'The agent named in the request is suspended.' },
+  missing_metadata: { category: 'invalid_request', summary: "A header the key's policy requires is missing." },
+  invalid_metadata: { category: 'invalid_request', summary: 'An attribution header has an invalid value.' },
+  act_for_not_allowed: { category: 'permission', summary: 'The key may not attribute calls to that department or user.' },
   // models and prices
-  model_not_allowed: { category: 'permission', retry: false, summary: 'The key may not use this model.' },
-  model_not_found: { category: 'not_found', retry: false, summary: 'No configured provider serves this model.' },
-  model_unpriced: { category: 'invalid_request', retry: false, summary: 'The model has no price, and its provider does not allow unpriced models.' },
+  model_not_allowed: { category: 'permission', summary: 'The key may not use this model.' },
+  model_not_found: { category: 'not_found', summary: 'No configured provider serves this model.' },
+  model_unpriced: { category: 'invalid_request', summary: 'The model has no price, and its provider does not allow unpriced models.' },
   // upstream
   upstream_timeout: { category: 'timeout', summary: 'The provider did not answer in time.' },
   upstream_unreachable: { category: 'upstream', summary: 'The provider could not be reached.' },
   upstream_stream_cut: { category: 'upstream', summary: 'The provider ended the stream before it was complete.' },
   upstream_bad_response: { category: 'upstream', summary: 'The provider sent a response Bursar could not read.' },
   // admin API
-  unauthorized: { category: 'authentication', retry: false, summary: 'No valid admin token was sent.' },
-  forbidden: { category: 'permission', retry: false, summary: "The token's role does not allow this." },
-  not_found: { category: 'not_found', retry: false, summary: 'No such object.' },
-  validation_failed: { category: 'invalid_request', retry: false, summary: 'The request does not match the schema.' },
-  conflict: { category: 'conflict', retry: false, summary: 'The change conflicts with the current state.' },
+  unauthorized: { category: 'authentication', summary: 'No valid admin token was sent.' },
+  forbidden: { category: 'permission', summary: "The token's role does not allow this." },
+  not_found: { category: 'not_found', summary: 'No such object.' },
+  validation_failed: { category: 'invalid_request', summary: 'The request does not match the schema.' },
+  conflict: { category: 'conflict', summary: 'The change conflicts with the current state.' },
   // service
   service_stopping: { category: 'unavailable', summary: 'Bursar is shutting down; retry on another replica.' },
   internal_error: { category: 'internal', summary: 'Bursar failed unexpectedly; the request id is in the logs.' },
@@ -119,7 +120,7 @@ export class BursarError extends Error {
 
   get retryable(): boolean {
     const spec: CodeSpec = ERROR_CODES[this.code];
-    return spec.retry ?? true;
+    return spec.retry ?? CATEGORIES[spec.category].retry;
   }
 
   get category(): ErrorCategory {

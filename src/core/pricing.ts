@@ -27,7 +27,7 @@ export interface ModelPrice {
   /** Per-call fees by tool name, in nano-units. */
   readonly toolCalls: Readonly<Record<string, bigint>>;
   readonly perRequest: bigint;
-  /** Names this exact price, e.g. "openai/gpt-4o-mini@2024-07-18"; every ledger line records it. */
+  /** Names this exact price, e.g. "acme/fast-model@2024-07-18"; every ledger line records it. */
   readonly version: string;
 }
 
@@ -126,7 +126,7 @@ const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 
 /**
  * Effective-dated prices per provider and model. Lookup tries the exact id, its aliases, and
- * the id without a dated snapshot suffix ("gpt-4o-mini-2024-07-18" -> "gpt-4o-mini").
+ * the id without a dated snapshot suffix ("fast-model-2024-07-18" -> "fast-model").
  */
 export class PriceBook {
   private readonly byKey = new Map<string, ModelPrice[]>();

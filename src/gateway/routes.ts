@@ -59,6 +59,10 @@ export async function gatewayRoutes(app: FastifyInstance, o: GatewayRoutesOption
     return reply.send(shape(m, dialect));
   });
 
+  app.setNotFoundHandler((req, reply) =>
+    sendError(reply, new BursarError('route_not_found', `No endpoint at ${req.method} ${req.url.split('?')[0]}. Bursar serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages and GET /v1/models; the admin API is under /admin/v1.`), dialectOf(req), null),
+  );
+
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
     const dialect = dialectOf(req);
     if (err instanceof BursarError) return sendError(reply, err, dialect, null);

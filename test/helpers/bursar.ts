@@ -48,6 +48,8 @@ export interface TestBursar {
   readonly url: string;
   readonly adminToken: string;
   readonly dataDir: string;
+  /** Every log line Bursar wrote (JSON text). */
+  readonly logs: string[];
   /** Calls the admin API; returns status and parsed body. */
   admin<T = Record<string, unknown>>(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: T }>;
   /** Creates a key through the admin API and returns its secret and id. */
@@ -61,7 +63,6 @@ export interface TestBursar {
   close(): Promise<void>;
 }
 
-const silent = new Writable({ write: (_c, _e, cb) => cb() });
 let labels = 0;
 
 export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOptions; env?: Record<string, string>; keepData?: boolean; dataDir?: string } = {}): Promise<TestBursar> {
@@ -69,7 +70,9 @@ export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOpti
   const sim = new Simulator(opts.sim ?? {});
   await sim.start();
   const config = loadConfig({ yaml: opts.yaml ?? ORG_YAML, env: { BURSAR_DATA_DIR: dataDir, BURSAR_PORT: '0', BURSAR_LOG_LEVEL: 'warn', ...opts.env } });
-  const b = await startBursar(config, { simulator: sim, logDestination: silent as never, shutdownGraceMs: 5_000 });
+  const logs: string[] = [];
+  const sink = new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) });
+  const b = await startBursar(config, { simulator: sim, logDestination: sink as never, shutdownGraceMs: 5_000 });
   const adminToken = b.firstAdminToken ?? opts.env?.BURSAR_ADMIN_TOKEN ?? '';
   const url = b.url;
 
@@ -90,7 +93,7 @@ export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOpti
   };
 
   return {
-    b, sim, url, adminToken, dataDir, admin,
+    b, sim, url, adminToken, dataDir, logs, admin,
     async key(body = {}) {
       const r = await admin<{ secret: string; id: string }>('POST', '/keys', { label: `test-key-${++labels}`, ...body });
       if (r.status !== 201) throw new Error(`key creation failed: ${JSON.stringify(r.body)}`);

@@ -3,6 +3,7 @@
  * simulator), the access index, the gateway and the admin API on one Fastify server.
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -13,9 +14,9 @@ import { SuspensionService } from './access/suspensions.js';
 import { TokenService } from './access/token-service.js';
 import { adminRoutes } from './admin/routes.js';
 import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
-import { BursarError } from './core/errors.js';
-import { Gateway, sendError } from './gateway/handler.js';
-import { dialectOf, gatewayRoutes } from './gateway/routes.js';
+import { BursarError, errorBody } from './core/errors.js';
+import { Gateway } from './gateway/handler.js';
+import { gatewayRouter } from './gateway/routes.js';
 import { LedgerWriter, recoverSpool, type Recovery } from './ledger/writer.js';
 import { buildPriceBook } from './pricebook/load.js';
 import { HttpProvider } from './providers/http.js';
@@ -103,16 +104,24 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     metrics,
     log,
     logCalls: config.gateway.log_calls,
+    bodyLimit: config.bodyLimitBytes,
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },
   });
 
-  const app = Fastify({ loggerInstance: log, logController: new LogController({ disableRequestLogging: true }), bodyLimit: config.bodyLimitBytes, return503OnClosing: false });
   let stopping = false;
-  // A call that arrives on a kept-alive connection while Bursar stops is told so in its own dialect.
-  app.addHook('onRequest', async (req, reply) => {
-    if (stopping) sendError(reply, new BursarError('service_stopping', 'Bursar is shutting down; retry the call (another replica, or this one once restarted).'), dialectOf(req), null);
+  const route = gatewayRouter({ gateway, catalog, index, stopping: () => stopping });
+  // One server: /v1 goes straight to the gateway on node:http; the rest to Fastify.
+  const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) =>
+    createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+      if (!route(req, res)) fastifyHandler(req, res);
+    });
+  const app = Fastify({
+    loggerInstance: log,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+    return503OnClosing: true,
+    serverFactory,
   });
-  await app.register(gatewayRoutes, { gateway, catalog, index, bodyLimit: config.bodyLimitBytes });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, ledger: stores.ledger, config: stores.config, org: config.org, prices: book });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
@@ -120,6 +129,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   });
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ready', ledger_pending: writer.pending }));
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody(new BursarError('route_not_found', `No endpoint at ${req.method} ${req.url.split('?')[0]}. The gateway is under /v1, the admin API under /admin/v1.`), 'openai')),
+  );
 
   await app.listen({ host: config.host, port: config.port });
   const address = app.server.address();

@@ -91,19 +91,27 @@ export interface ConfigStore {
 
 // ---------------------------------------------------------------- providers
 
+/** Aborts a provider call: an AbortSignal, or any emitter of 'abort' with an `aborted` flag. */
+export interface CallSignal {
+  readonly aborted: boolean;
+}
+
 export interface UpstreamRequest {
   /** Path under the provider's base URL, e.g. "/chat/completions". */
   readonly path: string;
   readonly body: string | Uint8Array;
   /** Caller headers the provider should see (anthropic-version, anthropic-beta, openai-beta...). */
   readonly headers: Readonly<Record<string, string>>;
-  readonly signal: AbortSignal;
+  readonly signal: CallSignal;
 }
 
 export interface UpstreamResponse {
   readonly status: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The body as it arrives (streams). */
   readonly body: AsyncIterable<Uint8Array>;
+  /** The whole body at once (answers that are not streamed). */
+  bytes(): Promise<Buffer>;
 }
 
 /** A model provider, reached over HTTP in one of the two dialects. */

@@ -2,25 +2,27 @@
  * One call through the gateway: what the steps learned about it, and how it becomes a ledger
  * line (its worst case before the provider is called, its actual cost when it ends).
  */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { blankLine, type LedgerLine, type LineStatus } from '../core/ledger.js';
+import type { LedgerLine, LineStatus } from '../core/ledger.js';
 import { costOf, worstCaseCost, type Usage } from '../core/pricing.js';
-import { emptyDims } from '../core/dimensions.js';
+import { emptyDims, type Dims } from '../core/dimensions.js';
 import type { KeyEntry } from '../access/access-index.js';
 import type { Attribution } from './attribution.js';
 import type { Target } from './catalog.js';
 import type { Endpoint } from './endpoints.js';
+import { CallAbort } from './abort.js';
+import { uuidv7 } from './ids.js';
 import { countPromptTokens, countTokens } from './token-count.js';
 
 /** Output tokens assumed for a worst case when the client set no cap. */
 export const UNCAPPED_OUTPUT_TOKENS = 16_384;
 
 export class Call {
-  readonly id = randomUUID();
+  /** Time-ordered (UUIDv7), so ledger inserts append to the id index instead of scattering. */
+  readonly id = uuidv7();
   readonly ts = Date.now();
   readonly t0 = performance.now();
-  readonly abort = new AbortController();
+  readonly abort = new CallAbort();
   key: KeyEntry | null = null;
   attribution: Attribution | null = null;
   target: Target | null = null;
@@ -52,27 +54,37 @@ export interface Settlement {
   readonly exact: boolean;
 }
 
-/** The ledger line of a call in a given state. */
-export function lineFor(call: Call, s: Settlement, costOverride?: bigint): LedgerLine {
-  const price = call.target?.price ?? null;
-  const dims = call.attribution ? { ...call.attribution.dims } : emptyDims();
+/** The call's dimensions: its attribution plus the provider and models once resolved (shared by its lines). */
+export function callDims(call: Call): Dims {
+  const dims = call.attribution ? call.attribution.dims : emptyDims();
   if (call.key && dims.key === null) dims.key = call.key.id;
   if (call.target) {
     dims.provider = call.target.entry.cfg.id;
     dims.model = call.target.model;
   }
   dims.requested_model = call.requestedModel;
+  return dims;
+}
+
+const NO_TOKENS = Object.freeze({ input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
+
+/** The ledger line of a call in a given state. */
+export function lineFor(call: Call, s: Settlement, costOverride?: bigint): LedgerLine {
+  const price = call.target?.price ?? null;
   const u = s.usage;
   return {
-    ...blankLine(call.id, call.ts),
-    dims,
+    id: call.id,
+    source: 'gateway',
+    ts: call.ts,
+    dims: callDims(call),
     tags: call.attribution?.tags ?? null,
     endpoint: call.endpoint.name,
     stream: call.stream,
-    tokens: u
-      ? { input: u.input, cached_input: u.cached_input, cache_write: u.cache_write, output: u.output, reasoning: u.reasoning }
-      : { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 },
+    tokens: u ? { input: u.input, cached_input: u.cached_input, cache_write: u.cache_write, output: u.output, reasoning: u.reasoning } : NO_TOKENS,
+    retrievalCalls: 0,
     toolCalls: u?.toolCalls ? Object.values(u.toolCalls).reduce((a, b) => a + b, 0) : 0,
+    agentSteps: 0,
+    cacheHit: false,
     costNano: costOverride ?? (price && u ? costOf(price, u).total : 0n),
     currency: price?.currency ?? 'USD',
     priceVersion: price?.version ?? null,
@@ -82,6 +94,10 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint): Ledge
     latencyMs: call.elapsedMs(),
     ttfbMs: call.ttfbMs,
     usageExact: s.exact,
+    runStatus: null,
+    acceptedOutput: null,
+    humanReview: false,
+    blockEvent: null,
     spendCategory: 'production_inference',
   };
 }

@@ -4,9 +4,7 @@
  *   -> provider -> relay (JSON or stream) -> settle (ledger, metrics, log).
  * Every step is a small function elsewhere; this file only orders them and handles endings.
  */
-import { once } from 'node:events';
-import type { ServerResponse } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asBursarError, BursarError, errorBody, type Dialect } from '../core/errors.js';
 import { decimalText } from '../core/money.js';
 import type { LedgerLine } from '../core/ledger.js';
@@ -21,6 +19,7 @@ import { Call, estimateUsage, lineFor, worstCaseLine, type Settlement } from './
 import type { ModelCatalog } from './catalog.js';
 import type { Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
+import { readBody, sendBody, sendError } from './http.js';
 import { parseCall, prepareUpstream } from './request.js';
 import { EventSplitter, sseComment } from './sse.js';
 
@@ -32,6 +31,7 @@ export interface GatewayDeps {
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly logCalls: boolean;
+  readonly bodyLimit: number;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
@@ -42,19 +42,19 @@ export class Gateway {
 
   constructor(private readonly d: GatewayDeps) {}
 
-  async handle(ep: Endpoint, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async handle(ep: Endpoint, req: IncomingMessage, out: ServerResponse): Promise<void> {
     const call = new Call(ep);
     this.active.add(call);
-    const out = reply.raw;
     const onClose = (): void => {
       if (!out.writableFinished) call.abort.abort();
     };
     out.once('close', onClose);
     try {
       call.key = authenticate(req.headers, this.d.index, call.ts);
-      const parsed = parseCall(req.body, ep);
+      const raw = await readBody(req, this.d.bodyLimit);
+      const parsed = parseCall(raw, ep);
       call.body = parsed.body;
-      call.bodyBytes = (req.body as Buffer).length;
+      call.bodyBytes = raw.length;
       call.stream = parsed.stream;
       call.requestedModel = parsed.model;
       call.maxOutput = parsed.maxOutput;
@@ -65,20 +65,20 @@ export class Gateway {
       if (allowed && !anyGlob(allowed, parsed.model, `${target.entry.cfg.id}/${target.model}`)) {
         throw new BursarError('model_not_allowed', `Key "${call.key.body.label}" may not use model "${parsed.model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
       }
-      const prepared = prepareUpstream(req.body as Buffer, parsed, ep, target.model);
+      const prepared = prepareUpstream(raw, parsed, ep, target.model);
       const headers: Record<string, string> = {};
       for (const h of FORWARDED_HEADERS) {
         const v = req.headers[h];
         if (typeof v === 'string') headers[h] = v;
       }
-      this.d.writer.intent(worstCaseLine(call));
+      await this.d.writer.intent(worstCaseLine(call));
       call.sent = true;
-      const res = await target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort.signal });
+      const res = await target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort });
       call.markFirstByte();
-      if (call.stream && res.status === 200) await this.relayStream(call, res, reply, prepared.clientAskedUsage);
-      else await this.relayJson(call, res, reply);
+      if (call.stream && res.status === 200) await this.relayStream(call, res, out, prepared.clientAskedUsage);
+      else await this.relayJson(call, res, out);
     } catch (err) {
-      await this.fail(call, err, reply);
+      await this.fail(call, err, out);
     } finally {
       out.off('close', onClose);
       this.active.delete(call);
@@ -86,10 +86,8 @@ export class Gateway {
   }
 
   /** A non-streaming answer (or an upstream error): read whole, priced, sent with its cost headers. */
-  private async relayJson(call: Call, res: UpstreamResponse, reply: FastifyReply): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const c of res.body) chunks.push(c as Buffer);
-    const buf = Buffer.concat(chunks);
+  private async relayJson(call: Call, res: UpstreamResponse, out: ServerResponse): Promise<void> {
+    const buf = await res.bytes();
     let s: Settlement;
     if (res.status >= 200 && res.status < 300) {
       let json: Record<string, unknown>;
@@ -107,43 +105,46 @@ export class Gateway {
       s = { status: 'error', httpStatus: res.status, errorCode: `upstream_${res.status}`, usage: null, exact: true };
     }
     const line = this.settle(call, s);
+    const headers = this.resultHeaders(call, line);
     const type = res.headers['content-type'];
-    reply
-      .code(res.status)
-      .headers({ 'content-type': typeof type === 'string' ? type : 'application/json', ...this.resultHeaders(call, line) })
-      .send(buf);
+    headers['content-type'] = typeof type === 'string' ? type : 'application/json';
+    sendBody(out, res.status, headers, buf);
   }
 
   /** A stream: whole events forwarded as they arrive; the usage chunk Bursar asked for is hidden from a client that did not. */
-  private async relayStream(call: Call, res: UpstreamResponse, reply: FastifyReply, clientAskedUsage: boolean): Promise<void> {
-    reply.hijack();
-    const out = reply.raw;
+  private async relayStream(call: Call, res: UpstreamResponse, out: ServerResponse, clientAskedUsage: boolean): Promise<void> {
     out.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-request-id': call.id,
-      'x-bursar-request-id': call.id,
       'x-bursar-provider': call.target!.entry.cfg.id,
       'x-bursar-model': call.target!.model,
     });
     const meter = call.endpoint.meter(clientAskedUsage);
     const split = new EventSplitter();
     let upstreamFailed: unknown = null;
+    // The events that ended the stream are held back and go out with the cost comment: one write, not two.
+    let tail: Buffer[] | null = null;
     try {
       for await (const chunk of res.body) {
         const events = split.push(chunk as Buffer);
         if (events.length === 0) continue;
         const kept: Buffer[] = [];
         for (const e of events) if (meter.see(e)) kept.push(e);
+        if (tail) {
+          writeAll(out, tail);
+          tail = null;
+        }
         if (kept.length === 0) continue;
-        const data = kept.length === events.length ? split.complete : kept;
-        if (!writeAll(out, data)) await once(out, 'drain', { signal: call.abort.signal });
+        const data = kept.length === events.length ? [split.complete] : kept;
+        if (meter.done) tail = data;
+        else if (!writeAll(out, data)) await drained(out);
       }
     } catch (err) {
-      if (!call.abort.signal.aborted) upstreamFailed = err;
+      if (!call.abort.aborted) upstreamFailed = err;
     }
-    const cancelled = call.abort.signal.aborted;
+    const cancelled = call.abort.aborted;
     const cut = !cancelled && !meter.done;
     const exact = meter.usage !== null;
     const usage = meter.usage ?? (await estimateUsage(call, meter.partial, meter.producedText(), true));
@@ -155,17 +156,19 @@ export class Gateway {
       exact,
     });
     if (cancelled || out.destroyed) return;
+    const last: Buffer[] = tail ?? [];
     if (cut) {
       const reason = upstreamFailed instanceof Error ? ` (${upstreamFailed.message})` : '';
       const err = new BursarError('upstream_stream_cut', `Provider "${call.target!.entry.cfg.id}" ended the stream before it was complete${reason}; the partial answer is above. Retry the call.`);
-      out.write(streamError(err, call.endpoint.dialect));
+      last.push(streamError(err, call.endpoint.dialect));
     }
-    out.end(sseComment(`bursar request_id=${line.id} cost=${decimalText(line.costNano)} currency=${line.currency} usage=${line.usageExact ? 'exact' : 'estimated'}`));
+    last.push(sseComment(`bursar request_id=${line.id} cost=${decimalText(line.costNano)} currency=${line.currency} usage=${line.usageExact ? 'exact' : 'estimated'}`));
+    out.end(last.length === 1 ? last[0] : Buffer.concat(last));
   }
 
   /** Every ending that is not a relayed answer: refusals, transport failures, client disconnects. */
-  private async fail(call: Call, err: unknown, reply: FastifyReply): Promise<void> {
-    const cancelled = call.abort.signal.aborted;
+  private async fail(call: Call, err: unknown, out: ServerResponse): Promise<void> {
+    const cancelled = call.abort.aborted;
     const e = cancelled ? new BursarError('upstream_unreachable', 'The client closed the connection.') : asBursarError(err);
     if (e.code === 'internal_error') this.d.log.error({ err, req: call.id }, 'call failed');
     if (call.key && call.sent) {
@@ -176,22 +179,28 @@ export class Gateway {
       this.d.metrics.refusals.inc({ code: e.code });
       if (call.key) this.settle(call, { status: 'refused', httpStatus: e.status, errorCode: e.code, usage: null, exact: true });
     }
-    if (cancelled || reply.sent || reply.raw.headersSent || reply.raw.destroyed) {
-      if (!reply.raw.writableEnded && reply.raw.headersSent) reply.raw.end();
+    if (cancelled || out.headersSent || out.destroyed) {
+      if (!out.writableEnded && out.headersSent) out.end();
       return;
     }
-    sendError(reply, e, call.endpoint.dialect, call.id);
+    sendError(out, e, call.endpoint.dialect, call.id);
   }
 
-  /** Records the final line of a call, counts it, logs it. */
+  /** Records the final line of a call, counts it, and logs it if it ended badly or call logging is on. */
   private settle(call: Call, s: Settlement): LedgerLine {
     const line = lineFor(call, s);
     this.d.writer.record(line);
     this.d.metrics.observe(line);
-    if (this.d.logCalls) {
+    if (this.d.logCalls || line.status !== 'ok') {
       const dm = line.dims;
-      this.d.log.info(
-        { req: line.id, key: dm.key, department: dm.department, project: dm.project, workflow: dm.workflow, provider: dm.provider, model: dm.model, endpoint: line.endpoint, stream: line.stream, status: line.status, http: line.httpStatus, code: line.errorCode, ms: line.latencyMs, tokens_in: line.tokens.input + line.tokens.cached_input + line.tokens.cache_write, tokens_out: line.tokens.output + line.tokens.reasoning, cost: decimalText(line.costNano), currency: line.currency, exact: line.usageExact },
+      const level = line.status === 'error' || line.status === 'partial' ? 'warn' : 'info';
+      this.d.log[level](
+        {
+          req: line.id, key: dm.key, department: dm.department, project: dm.project, workflow: dm.workflow, provider: dm.provider,
+          model: dm.model, endpoint: line.endpoint, stream: line.stream, status: line.status, http: line.httpStatus, code: line.errorCode,
+          ms: line.latencyMs, tokens_in: line.tokens.input + line.tokens.cached_input + line.tokens.cache_write,
+          tokens_out: line.tokens.output + line.tokens.reasoning, cost: decimalText(line.costNano), currency: line.currency, exact: line.usageExact,
+        },
         'call',
       );
     }
@@ -201,7 +210,6 @@ export class Gateway {
   private resultHeaders(call: Call, line: LedgerLine): Record<string, string> {
     return {
       'x-request-id': call.id,
-      'x-bursar-request-id': call.id,
       'x-bursar-cost': decimalText(line.costNano),
       'x-bursar-currency': line.currency,
       'x-bursar-usage': line.usageExact ? 'exact' : 'estimated',
@@ -210,8 +218,21 @@ export class Gateway {
   }
 }
 
-function writeAll(out: ServerResponse, data: Buffer | Buffer[]): boolean {
-  if (Buffer.isBuffer(data)) return out.write(data);
+/** Resolves when the client can take more, or has gone (then the call is aborted anyway). */
+function drained(out: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.once('drain', done);
+    out.once('close', done);
+  });
+}
+
+function writeAll(out: ServerResponse, data: readonly Buffer[]): boolean {
+  if (data.length === 1) return out.write(data[0]);
   let ok = true;
   for (const b of data) ok = out.write(b) && ok;
   return ok;
@@ -221,15 +242,4 @@ function writeAll(out: ServerResponse, data: Buffer | Buffer[]): boolean {
 export function streamError(err: BursarError, dialect: Dialect): Buffer {
   const body = JSON.stringify(errorBody(err, dialect));
   return Buffer.from(dialect === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
-}
-
-/** Sends an error in the caller's dialect; hard stops say `x-should-retry: false`. */
-export function sendError(reply: FastifyReply, err: BursarError, dialect: Dialect, requestId: string | null): void {
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  if (requestId) {
-    headers['x-request-id'] = requestId;
-    headers['x-bursar-request-id'] = requestId;
-  }
-  if (!err.retryable) headers['x-should-retry'] = 'false';
-  reply.code(err.status).headers(headers).send(JSON.stringify(errorBody(err, dialect)));
 }

@@ -1,78 +1,82 @@
 /**
- * The gateway's HTTP surface under /v1, OpenAI- and Anthropic-shaped. Bodies are taken as raw
- * bytes whatever the content type (SDKs and curl differ), so the handler can forward them
- * untouched and answer bad JSON in the caller's dialect.
+ * The gateway's routes under /v1, OpenAI- and Anthropic-shaped, on node:http. `route` answers
+ * a request it owns and returns true; anything else (the admin API, /metrics) is left to Fastify.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { BursarError, type Dialect } from '../core/errors.js';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { asBursarError, BursarError, type Dialect } from '../core/errors.js';
+import type { AccessIndex } from '../access/access-index.js';
 import { authenticate } from './auth.js';
 import type { ModelCatalog } from './catalog.js';
-import { ENDPOINTS } from './endpoints.js';
+import { ENDPOINTS, type Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
-import { sendError, type Gateway } from './handler.js';
-import type { AccessIndex } from '../access/access-index.js';
+import type { Gateway } from './handler.js';
+import { dialectOf, sendBody, sendError } from './http.js';
 
 export interface GatewayRoutesOptions {
   readonly gateway: Gateway;
   readonly catalog: ModelCatalog;
   readonly index: AccessIndex;
-  readonly bodyLimit: number;
+  /** True once Bursar is stopping: new calls are told so. */
+  readonly stopping: () => boolean;
 }
 
-/** Requests from the Anthropic SDK carry anthropic-version; /v1/messages is Anthropic's path. */
-export function dialectOf(req: FastifyRequest): Dialect {
-  return req.url.startsWith('/v1/messages') || req.headers['anthropic-version'] !== undefined ? 'anthropic' : 'openai';
-}
+const BY_PATH: ReadonlyMap<string, Endpoint> = new Map(Object.values(ENDPOINTS).map((e) => [`/v1${e.path}`, e]));
 
-export async function gatewayRoutes(app: FastifyInstance, o: GatewayRoutesOptions): Promise<void> {
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body));
+export type GatewayRouter = (req: IncomingMessage, res: ServerResponse) => boolean;
 
-  for (const ep of Object.values(ENDPOINTS)) {
-    app.post(`/v1${ep.path}`, (req, reply) => o.gateway.handle(ep, req, reply));
-  }
-
-  const modelsFor = (req: FastifyRequest) => {
-    const key = authenticate(req.headers, o.index, Date.now());
-    const allowed = key.body.allowed_models;
-    return o.catalog.list(Date.now()).filter((m) => !allowed || anyGlob(allowed, m.id, `${m.provider}/${m.id}`));
+export function gatewayRouter(o: GatewayRoutesOptions): GatewayRouter {
+  return (req, res) => {
+    const url = req.url ?? '';
+    if (!url.startsWith('/v1/') && url !== '/v1') return false;
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    const dialect = dialectOf(path, req.headers);
+    if (o.stopping()) {
+      sendError(res, new BursarError('service_stopping', 'Bursar is shutting down; retry the call (another replica, or this one once restarted).'), dialect, null);
+      return true;
+    }
+    const ep = req.method === 'POST' ? BY_PATH.get(path) : undefined;
+    if (ep) {
+      void o.gateway.handle(ep, req, res);
+      return true;
+    }
+    try {
+      if (req.method === 'GET' && path === '/v1/models') listModels(o, req, res, dialect);
+      else if (req.method === 'GET' && path.startsWith('/v1/models/')) getModel(o, req, res, dialect, decodeURIComponent(path.slice('/v1/models/'.length)));
+      else throw notFound(req.method ?? 'GET', path);
+    } catch (err) {
+      sendError(res, asBursarError(err), dialect, null);
+    }
+    return true;
   };
-  const shape = (m: { id: string; provider: string }, dialect: Dialect) =>
-    dialect === 'anthropic'
-      ? { type: 'model', id: m.id, display_name: m.id, created_at: '2024-01-01T00:00:00Z' }
-      : { id: m.id, object: 'model', created: 0, owned_by: m.provider };
+}
 
-  app.get('/v1/models', async (req, reply) => {
-    const dialect = dialectOf(req);
-    const models = modelsFor(req).map((m) => shape(m, dialect));
-    return reply.send(
-      dialect === 'anthropic'
-        ? { data: models, has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null }
-        : { object: 'list', data: models },
-    );
-  });
-  app.get('/v1/models/*', async (req: FastifyRequest<{ Params: { '*': string } }>, reply) => {
-    const dialect = dialectOf(req);
-    const id = decodeURIComponent(req.params['*']);
-    const m = modelsFor(req).find((x) => x.id === id || `${x.provider}/${x.id}` === id);
-    if (!m) throw new BursarError('model_not_found', `Model "${id}" is not available to this key; list models with GET /v1/models.`);
-    return reply.send(shape(m, dialect));
-  });
+function notFound(method: string, path: string): BursarError {
+  return new BursarError('route_not_found', `No endpoint at ${method} ${path}. Bursar serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages and GET /v1/models; the admin API is under /admin/v1.`);
+}
 
-  app.setNotFoundHandler((req, reply) =>
-    sendError(reply, new BursarError('route_not_found', `No endpoint at ${req.method} ${req.url.split('?')[0]}. Bursar serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages and GET /v1/models; the admin API is under /admin/v1.`), dialectOf(req), null),
-  );
+function modelsFor(o: GatewayRoutesOptions, req: IncomingMessage) {
+  const key = authenticate(req.headers, o.index, Date.now());
+  const allowed = key.body.allowed_models;
+  return o.catalog.list(Date.now()).filter((m) => !allowed || anyGlob(allowed, m.id, `${m.provider}/${m.id}`));
+}
 
-  app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
-    const dialect = dialectOf(req);
-    if (err instanceof BursarError) return sendError(reply, err, dialect, null);
-    if (err.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return sendError(reply, new BursarError('body_too_large', `The request body is larger than ${Math.round(o.bodyLimit / 1048576)} MiB; send less, or raise server.body_limit_mb in bursar.yaml.`), dialect, null);
-    }
-    if (err.statusCode && err.statusCode < 500) {
-      return sendError(reply, new BursarError('invalid_body', `The request could not be read: ${err.message}.`), dialect, null);
-    }
-    req.log.error({ err }, 'gateway error');
-    return sendError(reply, new BursarError('internal_error', 'Bursar failed unexpectedly; the request id is in the logs.'), dialect, null);
-  });
+function shape(m: { id: string; provider: string }, dialect: Dialect): Record<string, unknown> {
+  return dialect === 'anthropic'
+    ? { type: 'model', id: m.id, display_name: m.id, created_at: '2024-01-01T00:00:00Z' }
+    : { id: m.id, object: 'model', created: 0, owned_by: m.provider };
+}
+
+function listModels(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse, dialect: Dialect): void {
+  const models = modelsFor(o, req).map((m) => shape(m, dialect));
+  const body = dialect === 'anthropic'
+    ? { data: models, has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null }
+    : { object: 'list', data: models };
+  sendBody(res, 200, { 'content-type': 'application/json' }, JSON.stringify(body));
+}
+
+function getModel(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse, dialect: Dialect, id: string): void {
+  const m = modelsFor(o, req).find((x) => x.id === id || `${x.provider}/${x.id}` === id);
+  if (!m) throw new BursarError('model_not_found', `Model "${id}" is not available to this key; list models with GET /v1/models.`);
+  sendBody(res, 200, { 'content-type': 'application/json' }, JSON.stringify(shape(m, dialect)));
 }

@@ -1,15 +1,21 @@
 /**
- * The spool: an append-only journal of ledger records on local disk, written with one
- * synchronous write() per record. Data handed to write() survives the process being killed
- * (the kernel holds it); `fsync: true` also makes each flush survive power loss.
+ * The spool: an append-only journal of ledger records on local disk. Data handed to write()
+ * survives the process being killed (the kernel holds it); `fsync: true` also makes each
+ * flush survive power loss.
  *
- * Two record kinds: an intent (the call's worst case, written before the provider is called)
- * and a final line (written when the call ends). A segment file is deleted once every record
- * in it is committed to the LedgerStore; what is left at start-up is replayed.
+ * Two record kinds: an intent (the call's worst case, which must be on disk before the
+ * provider is called) and a final line (written when the call ends). Records are
+ * group-committed: everything appended during one turn of the event loop goes out in one
+ * write() at the end of that turn, and the calls waiting on their intents go on after it. Under
+ * load many calls share a write; alone, a call waits one loop turn.
+ *
+ * A segment file is deleted once every record in it is committed to the LedgerStore; what is
+ * left at start-up is replayed.
  */
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { LedgerLine } from '../core/ledger.js';
+import { DIMENSIONS, emptyDims } from '../core/dimensions.js';
+import { blankLine, type LedgerLine } from '../core/ledger.js';
 
 export interface Segment {
   readonly name: string;
@@ -22,17 +28,53 @@ export interface Segment {
 
 export type SpoolRecord = { readonly kind: 'intent' | 'final'; readonly line: LedgerLine };
 
+/** What a call's final line changes on its intent: a final record for a call with an intent carries only this. */
+const OUTCOME_FIELDS = ['status', 'httpStatus', 'errorCode', 'tokens', 'toolCalls', 'costNano', 'usageExact', 'latencyMs', 'ttfbMs', 'priceVersion', 'currency'] as const;
+type Outcome = Pick<LedgerLine, (typeof OUTCOME_FIELDS)[number]>;
+
+function encodeOutcome(l: LedgerLine): string {
+  const o: Record<string, unknown> = { id: l.id };
+  for (const f of OUTCOME_FIELDS) o[f] = f === 'costNano' ? l.costNano.toString() : l[f];
+  return JSON.stringify(o);
+}
+
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
-/** A line as JSON: bigint amounts as strings. */
+const BLANK = blankLine('', 0) as unknown as Record<string, unknown>;
+const FIELDS = Object.keys(BLANK).filter((k) => k !== 'id' && k !== 'ts' && k !== 'dims' && k !== 'costNano');
+
+/**
+ * A line as compact JSON: the dimensions that are set, and the fields that differ from a blank
+ * line (every record is written before a provider call, so its size and cost matter).
+ */
 export function encodeLine(l: LedgerLine): string {
-  return JSON.stringify({ ...l, costNano: l.costNano.toString() });
+  const d = l.dims as unknown as Record<string, string | null>;
+  let dims = '';
+  for (const k of DIMENSIONS) {
+    const v = d[k];
+    if (v !== null && v !== undefined) dims += `${dims ? ',' : ''}"${k}":${JSON.stringify(v)}`;
+  }
+  let out = `{"id":${JSON.stringify(l.id)},"ts":${l.ts},"costNano":"${l.costNano}","dims":{${dims}}`;
+  const line = l as unknown as Record<string, unknown>;
+  for (const k of FIELDS) {
+    const v = line[k];
+    if (v !== BLANK[k]) out += `,"${k}":${JSON.stringify(v)}`;
+  }
+  return `${out}}`;
+}
+
+/** The line a compact record stands for. */
+export function decodeLine(o: Record<string, unknown> & { id: string; ts: number; costNano: string; dims: Record<string, string> }): LedgerLine {
+  return { ...blankLine(o.id, o.ts), ...o, dims: Object.assign(emptyDims(), o.dims), costNano: BigInt(o.costNano) } as LedgerLine;
 }
 
 export class Spool {
   private current: Segment;
   private seq = 0;
   private readonly segments = new Map<string, Segment>();
+  private buffer: string[] = [];
+  private waiters: (() => void)[] = [];
+  private scheduled = false;
 
   constructor(
     private readonly dir: string,
@@ -42,14 +84,38 @@ export class Spool {
     this.current = this.open();
   }
 
-  /** Appends one record and returns the segment that holds it. */
-  write(kind: 'i' | 'f', line: LedgerLine): Segment {
-    const text = `{"k":"${kind}","l":${encodeLine(line)}}\n`;
+  /**
+   * Queues one record for this loop turn's write and returns the segment that will hold it:
+   * an intent ('i'), a whole final line ('f'), or the outcome of a call whose intent is spooled
+   * ('o'). With `durable`, resolves once the record is written.
+   */
+  append(kind: 'i' | 'f' | 'o', line: LedgerLine): Segment;
+  append(kind: 'i' | 'f' | 'o', line: LedgerLine, durable: true): { segment: Segment; written: Promise<void> };
+  append(kind: 'i' | 'f' | 'o', line: LedgerLine, durable?: true): Segment | { segment: Segment; written: Promise<void> } {
+    this.buffer.push(kind === 'o' ? `{"k":"o","o":${encodeOutcome(line)}}\n` : `{"k":"${kind}","l":${encodeLine(line)}}\n`);
+    const segment = this.current;
+    segment.pending++;
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.writeOut());
+    }
+    if (!durable) return segment;
+    return { segment, written: new Promise<void>((resolve) => this.waiters.push(resolve)) };
+  }
+
+  /** Writes everything queued now, in one write(), then releases the calls waiting for it. */
+  writeOut(): void {
+    this.scheduled = false;
+    if (this.buffer.length === 0) return;
+    const text = this.buffer.length === 1 ? this.buffer[0]! : this.buffer.join('');
+    this.buffer = [];
+    const waiters = this.waiters;
+    this.waiters = [];
     const seg = this.current;
     seg.bytes += writeSync(seg.fd, text);
-    seg.pending++;
+    if (this.fsync) fdatasyncSync(seg.fd);
     if (seg.bytes > MAX_SEGMENT_BYTES) this.rotate();
-    return seg;
+    for (const w of waiters) w();
   }
 
   /** Called when records of `seg` are committed; deletes a finished, rotated segment. */
@@ -58,13 +124,9 @@ export class Spool {
     if (seg.pending <= 0 && seg.rotated) this.drop(seg);
   }
 
-  /** fsync the current segment (group commit at each flush when configured). */
-  sync(): void {
-    if (this.fsync) fdatasyncSync(this.current.fd);
-  }
-
-  /** Closes every segment; those whose records are all committed are deleted. */
+  /** Writes what is queued and closes every segment; those whose records are all committed are deleted. */
   close(): void {
+    this.writeOut();
     for (const seg of [...this.segments.values()]) {
       seg.rotated = true;
       if (seg.pending <= 0) this.drop(seg);
@@ -95,20 +157,32 @@ export class Spool {
   }
 }
 
-/** Reads segments left by a previous process (not this one's open segments). */
-export function readLeftovers(dir: string, own: ReadonlySet<string> = new Set()): { files: string[]; records: SpoolRecord[] } {
+/**
+ * Reads the segments a previous process left, in order, into intents and final lines (an
+ * outcome record is applied to its call's intent).
+ */
+export function readLeftovers(dir: string): { files: string[]; records: SpoolRecord[] } {
   mkdirSync(dir, { recursive: true });
-  const files = readdirSync(dir).filter((f) => f.startsWith('seg-') && f.endsWith('.jsonl') && !own.has(f)).sort(bySegmentOrder);
+  const files = readdirSync(dir).filter((f) => f.startsWith('seg-') && f.endsWith('.jsonl')).sort(bySegmentOrder);
   const records: SpoolRecord[] = [];
+  const intents = new Map<string, LedgerLine>();
   for (const f of files) {
     const text = readFileSync(join(dir, f), 'utf8');
     for (const row of text.split('\n')) {
       if (!row) continue;
+      let r: { k: string; l?: Parameters<typeof decodeLine>[0]; o?: Outcome & { id: string; costNano: string } };
       try {
-        const r = JSON.parse(row) as { k: string; l: LedgerLine & { costNano: string } };
-        records.push({ kind: r.k === 'i' ? 'intent' : 'final', line: { ...r.l, costNano: BigInt(r.l.costNano) } });
+        r = JSON.parse(row) as typeof r;
       } catch {
-        // A torn last record from a crash mid-write: its call also left an intent or is not billable.
+        continue; // A torn last record from a crash mid-write: its call also left an intent, or was never sent.
+      }
+      if (r.o) {
+        const intent = intents.get(r.o.id);
+        if (intent) records.push({ kind: 'final', line: { ...intent, ...r.o, costNano: BigInt(r.o.costNano) } });
+      } else if (r.l) {
+        const line = decodeLine(r.l);
+        if (r.k === 'i') intents.set(line.id, line);
+        records.push({ kind: r.k === 'i' ? 'intent' : 'final', line });
       }
     }
   }

@@ -1,7 +1,12 @@
 /**
- * Writes ledger lines in batches. Every record goes to the spool first (synchronously, before
- * the provider is called for an intent), then to the LedgerStore in one transaction per batch;
- * a failed batch stays queued and is retried, so a slow or absent store never loses a line.
+ * Writes ledger lines in batches.
+ *
+ * - A call's intent (its worst case) goes to the spool and is on disk before the provider is
+ *   called. If Bursar dies before the call's final line is in the store, the intent is replayed
+ *   at the next start as an `unsettled` line charged at that worst case.
+ * - Final lines go to the LedgerStore in one transaction per batch (at most flush_ms later).
+ *   They are spooled only when a batch write fails: then they wait on disk and are retried,
+ *   so a slow or absent store never loses a line.
  */
 import type { LedgerLine } from '../core/ledger.js';
 import type { LedgerStore } from '../core/ports.js';
@@ -16,7 +21,9 @@ export interface WriterOptions {
 
 interface Queued {
   readonly line: LedgerLine;
-  readonly segments: readonly Segment[];
+  /** Spool segments holding records of this line (its intent; its final once spooled). */
+  readonly segments: Segment[];
+  spooled: boolean;
 }
 
 export class LedgerWriter {
@@ -38,18 +45,22 @@ export class LedgerWriter {
     this.spool = new Spool(spoolDir, opts.fsync);
   }
 
-  /** Records a call's worst case before it reaches the provider; replaced by its final line. */
-  intent(line: LedgerLine): void {
-    this.intents.set(line.id, this.spool.write('i', line));
+  /**
+   * Records a call's worst case; resolves once it is on disk, which must happen before the
+   * provider is called. Its final line replaces it.
+   */
+  intent(line: LedgerLine): Promise<void> {
+    const { segment, written } = this.spool.append('i', line, true);
+    this.intents.set(line.id, segment);
+    return written;
   }
 
-  /** Records a final line (durable at once; in the store within flushMs). */
+  /** Records a final line: in the store within flushMs (a line without an intent is a refusal, never billed). */
   record(line: LedgerLine): void {
     if (this.closed) throw new Error('ledger writer is closed');
-    const seg = this.spool.write('f', line);
     const intent = this.intents.get(line.id);
     if (intent) this.intents.delete(line.id);
-    this.queue.push({ line, segments: intent ? [seg, intent] : [seg] });
+    this.queue.push({ line, segments: intent ? [intent] : [], spooled: false });
     if (this.queue.length >= this.opts.batchSize) void this.flush();
     else this.schedule(this.opts.flushMs);
   }
@@ -70,13 +81,14 @@ export class LedgerWriter {
     const batch = this.queue.slice(0, this.opts.batchSize);
     this.flushing = (async () => {
       try {
-        this.spool.sync();
         await this.store.append(batch.map((q) => q.line));
         this.queue.splice(0, batch.length);
         this.committed += batch.length;
         for (const q of batch) for (const s of q.segments) this.spool.committed(s);
         this.retryMs = 0;
       } catch (err) {
+        // The store is failing: keep the lines on disk until it comes back.
+        this.spoolQueued();
         this.retryMs = Math.min(Math.max(this.retryMs * 2, 100), 5000);
         this.opts.onError?.(err, this.queue.length);
       } finally {
@@ -87,13 +99,23 @@ export class LedgerWriter {
     return this.flushing;
   }
 
-  /** Flushes until the queue is empty (or `deadline` passes), then closes the spool. */
+  /** Spools every queued final line not yet on disk. */
+  private spoolQueued(): void {
+    for (const q of this.queue) {
+      if (q.spooled) continue;
+      q.segments.push(this.spool.append(q.segments.length ? 'o' : 'f', q.line));
+      q.spooled = true;
+    }
+  }
+
+  /** Flushes until the queue is empty (or `deadline` passes; what is left stays spooled for the next start), then closes the spool. */
   async close(deadlineMs = 10_000): Promise<void> {
     const until = Date.now() + deadlineMs;
     while (this.queue.length && Date.now() < until) {
       await this.flush();
       if (this.queue.length) await new Promise((r) => setTimeout(r, Math.min(this.retryMs, 500)));
     }
+    this.spoolQueued();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.spool.close();

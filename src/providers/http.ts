@@ -59,7 +59,7 @@ export class HttpProvider implements Provider {
         headersTimeout: this.timeouts.headersMs,
         bodyTimeout: this.timeouts.bodyMs,
       });
-      return { status: res.statusCode, headers: res.headers, body: res.body };
+      return { status: res.statusCode, headers: res.headers, body: res.body, bytes: async () => Buffer.from(await res.body.arrayBuffer()) };
     } catch (err) {
       throw upstreamError(err, this.id);
     }

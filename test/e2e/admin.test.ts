@@ -5,12 +5,12 @@
  */
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 
 let t: TestBursar;
 
 beforeAll(async () => {
-  t = await startTestBursar({ env: { BURSAR_LOG_LEVEL: 'info' } });
+  t = await startTestBursar({ yaml: `${ORG_YAML}\ngateway: { log_calls: true }\n`, env: { BURSAR_LOG_LEVEL: 'info' } });
 });
 afterAll(() => t.close());
 

@@ -63,9 +63,16 @@ describe('crash safety', () => {
       callThrough(first.url, key, { model: 'gpt-4o-mini', max_tokens: 40, stream, messages: [{ role: 'user', content: `job ${marker}` }] }, { 'x-bursar-tags': `job=${marker}` });
     const done = await Promise.all(Array.from({ length: 20 }, (_, i) => call(`ok${i}`, i % 2 === 0)));
     expect(done.every((r) => 'status' in r && r.status === 200)).toBe(true);
+    // Their final lines reach the store within flush_ms; wait for that, so they must come back exact.
+    for (;;) {
+      const ready = (await (await fetch(`${first.url}/readyz`)).json()) as { ledger_pending: number };
+      if (ready.ledger_pending === 0) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const stalled = Array.from({ length: 30 }, (_, i) => call(`stall${i}`, true));
     while (sim.requests.filter((r) => markerOf(r.body).startsWith('stall')).length < 30) await new Promise((r) => setTimeout(r, 10));
-    // More load at the moment of the kill: these may or may not reach the provider.
+    // More load at the moment of the kill: these may or may not reach the provider, and may or may
+    // not have their final line in the store; each is in the ledger once, exact or at worst case.
     const racing = Array.from({ length: 20 }, (_, i) => call(`race${i}`, i % 2 === 0));
     first.child.kill('SIGKILL');
     await first.exited;

@@ -122,6 +122,10 @@ describe('provider faults', () => {
     await expect(chat('f-500')).rejects.toBeInstanceOf(OpenAI.InternalServerError);
     const lines = (await t.lines()).filter((l) => l.errorCode === 'upstream_429' || l.errorCode === 'upstream_500');
     expect(lines.map((l) => [l.status, l.httpStatus, l.costNano])).toEqual(expect.arrayContaining([['error', 429, 0n], ['error', 500, 0n]]));
+    // Calls that end badly are logged (at warn) even with per-call logging off.
+    t.b.log.flush();
+    const warned = t.logs.join('').split('\n').filter((l) => l.includes('"code":"upstream_500"'));
+    expect(JSON.parse(warned[0]!)).toMatchObject({ level: 40, status: 'error', http: 500 });
   });
 
   it('a timeout becomes upstream_timeout, and the prompt is billed as an estimate', async () => {

@@ -22,7 +22,6 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
       }
       await table.execute();
       await db.schema.createIndex('ledger_lines_ts').ifNotExists().on('ledger_lines').column('ts').execute();
-      await db.schema.createIndex('ledger_lines_department_ts').ifNotExists().on('ledger_lines').columns(['department', 'ts']).execute();
 
       await db.schema
         .createTable('config_records')

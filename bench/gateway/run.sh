@@ -36,7 +36,7 @@ RESULTS=$OUT/results.jsonl; META=$OUT/meta.jsonl; TTFB=$OUT/ttfb.jsonl
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 [[ -f $PEERS_DIR/naive/proxy-json.mjs ]] || { log "peers missing: run bash $SHARED/run.sh once (it installs them into $PEERS_DIR)"; exit 1; }
-[[ -f $ROOT/dist/cli/main.js ]] || { log "run npm run build first"; exit 1; }
+[[ -f $ROOT/dist/bursar.mjs ]] || { log "run npm run build first"; exit 1; }
 
 STARTED_PIDS=()
 stop_pid() {
@@ -76,10 +76,13 @@ proc_kb() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || ec
   echo "node: $(node --version)  nginx: $(nginx -v 2>&1 | sed 's/.*\///')  wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
   echo "pinning: gateway on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU"
   echo "matrix: targets=[$TARGETS] modes=[$MODES] conns=[$CONNS] reps=$REPS duration=${DURATION}s; warm-up ${WARMUP_FIRST}s at c=32 after each start, then ${WARMUP}s before each concurrency"
-  echo "bursar: key auth, attribution (project key + x-bursar-workflow + x-bursar-tags), pricing, ledger (SQLite + spool), metrics, one JSON log line per call"
+  echo "bursar: key auth, attribution (project key + x-bursar-workflow + x-bursar-tags), pricing, ledger (SQLite + spool), metrics; default logging (per-call lines off)"
 } > "$OUT/env.txt"
 cat "$OUT/env.txt" >&2
 
+for port in $UPSTREAM_PORT $BURSAR_PORT 18792 18787; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then log "port $port is already in use: stop what holds it first"; exit 1; fi
+done
 start_bg nginx "$LOAD_CPU" "$OUT/nginx" nginx -p "$OUT/nginx/" -c "$SHARED/nginx.conf"
 NGINX_PID=$BG_PID
 wait_port $UPSTREAM_PORT "$NGINX_PID" || { log "nginx did not start"; exit 1; }
@@ -121,7 +124,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       bursar_config "$base" "$mode"
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
-           BURSAR_DATA_DIR=$OUT/bursar-data-$mode node --max-semi-space-size=8 "$ROOT/dist/cli/main.js" start --config "$OUT/bursar-$mode.yaml") ;;
+           BURSAR_DATA_DIR=$OUT/bursar-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$mode.yaml") ;;
     *) log "unknown target $t"; return 1 ;;
   esac
 }

@@ -8,7 +8,6 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asBursarError, BursarError, errorBody, type Dialect } from '../core/errors.js';
 import { decimalText } from '../core/money.js';
 import type { LedgerLine } from '../core/ledger.js';
-import type { UpstreamResponse } from '../core/ports.js';
 import type { AccessIndex } from '../access/access-index.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -22,6 +21,7 @@ import { anyGlob } from './globs.js';
 import { readBody, sendBody, sendError } from './http.js';
 import { parseCall, prepareUpstream } from './request.js';
 import { EventSplitter, sseComment } from './sse.js';
+import { UpstreamCall } from './upstream.js';
 
 export interface GatewayDeps {
   readonly index: AccessIndex;
@@ -73,10 +73,12 @@ export class Gateway {
       }
       await this.d.writer.intent(worstCaseLine(call));
       call.sent = true;
-      const res = await target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort });
+      const up = new UpstreamCall();
+      target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort }, up);
+      await up.started;
       call.markFirstByte();
-      if (call.stream && res.status === 200) await this.relayStream(call, res, out, prepared.clientAskedUsage);
-      else await this.relayJson(call, res, out);
+      if (call.stream && up.status === 200) await this.relayStream(call, up, out, prepared.clientAskedUsage);
+      else await this.relayJson(call, up, out);
     } catch (err) {
       await this.fail(call, err, out);
     } finally {
@@ -86,10 +88,11 @@ export class Gateway {
   }
 
   /** A non-streaming answer (or an upstream error): read whole, priced, sent with its cost headers. */
-  private async relayJson(call: Call, res: UpstreamResponse, out: ServerResponse): Promise<void> {
-    const buf = await res.bytes();
+  private async relayJson(call: Call, up: UpstreamCall, out: ServerResponse): Promise<void> {
+    await up.ended;
+    const buf = up.body();
     let s: Settlement;
-    if (res.status >= 200 && res.status < 300) {
+    if (up.status >= 200 && up.status < 300) {
       let json: Record<string, unknown>;
       try {
         json = JSON.parse(buf.toString('utf8')) as Record<string, unknown>;
@@ -98,21 +101,21 @@ export class Gateway {
       }
       const usage = call.endpoint.usage(json);
       s = usage
-        ? { status: 'ok', httpStatus: res.status, errorCode: null, usage, exact: true }
-        : { status: 'ok', httpStatus: res.status, errorCode: null, usage: await estimateUsage(call, null, call.endpoint.outputText(json), true), exact: false };
+        ? { status: 'ok', httpStatus: up.status, errorCode: null, usage, exact: true }
+        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: await estimateUsage(call, null, call.endpoint.outputText(json), true), exact: false };
     } else {
       // The provider refused or failed: nothing billed. Its error body goes back as it came.
-      s = { status: 'error', httpStatus: res.status, errorCode: `upstream_${res.status}`, usage: null, exact: true };
+      s = { status: 'error', httpStatus: up.status, errorCode: `upstream_${up.status}`, usage: null, exact: true };
     }
     const line = this.settle(call, s);
     const headers = this.resultHeaders(call, line);
-    const type = res.headers['content-type'];
+    const type = up.headers['content-type'];
     headers['content-type'] = typeof type === 'string' ? type : 'application/json';
-    sendBody(out, res.status, headers, buf);
+    sendBody(out, up.status, headers, buf);
   }
 
   /** A stream: whole events forwarded as they arrive; the usage chunk Bursar asked for is hidden from a client that did not. */
-  private async relayStream(call: Call, res: UpstreamResponse, out: ServerResponse, clientAskedUsage: boolean): Promise<void> {
+  private async relayStream(call: Call, up: UpstreamCall, out: ServerResponse, clientAskedUsage: boolean): Promise<void> {
     out.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
@@ -126,24 +129,32 @@ export class Gateway {
     let upstreamFailed: unknown = null;
     // The events that ended the stream are held back and go out with the cost comment: one write, not two.
     let tail: Buffer[] | null = null;
-    try {
-      for await (const chunk of res.body) {
-        const events = split.push(chunk as Buffer);
-        if (events.length === 0) continue;
-        const kept: Buffer[] = [];
-        for (const e of events) if (meter.see(e)) kept.push(e);
-        if (tail) {
-          writeAll(out, tail);
-          tail = null;
-        }
-        if (kept.length === 0) continue;
-        const data = kept.length === events.length ? [split.complete] : kept;
-        if (meter.done) tail = data;
-        else if (!writeAll(out, data)) await drained(out);
+    const resume = (): void => up.resume();
+    up.stream((chunk) => {
+      const events = split.push(chunk);
+      if (events.length === 0) return true;
+      const kept: Buffer[] = [];
+      for (const e of events) if (meter.see(e)) kept.push(e);
+      if (tail) {
+        writeAll(out, tail);
+        tail = null;
       }
+      if (kept.length === 0) return true;
+      const data = kept.length === events.length ? [split.complete] : kept;
+      if (meter.done) {
+        tail = data;
+        return true;
+      }
+      if (writeAll(out, data)) return true;
+      out.once('drain', resume);
+      return false;
+    });
+    try {
+      await up.ended;
     } catch (err) {
       if (!call.abort.aborted) upstreamFailed = err;
     }
+    out.off('drain', resume);
     const cancelled = call.abort.aborted;
     const cut = !cancelled && !meter.done;
     const exact = meter.usage !== null;
@@ -216,19 +227,6 @@ export class Gateway {
       ...(call.target ? { 'x-bursar-provider': call.target.entry.cfg.id, 'x-bursar-model': call.target.model } : {}),
     };
   }
-}
-
-/** Resolves when the client can take more, or has gone (then the call is aborted anyway). */
-function drained(out: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      out.off('drain', done);
-      out.off('close', done);
-      resolve();
-    };
-    out.once('drain', done);
-    out.once('close', done);
-  });
 }
 
 function writeAll(out: ServerResponse, data: readonly Buffer[]): boolean {

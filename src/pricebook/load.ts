@@ -3,7 +3,8 @@
  * additions and overrides from bursar.yaml's `prices:`. A config entry for the same model
  * and date replaces the shipped one; a later date supersedes it from that date on.
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { parseDecimal } from '../core/money.js';
@@ -11,8 +12,15 @@ import { PriceBook, type ModelPrice, type Rates } from '../core/pricing.js';
 import { priceFileSchema, type PriceEntry } from '../config/schema.js';
 import { describeIssue, ConfigError } from '../config/load.js';
 
-/** The shipped price book's folder: <package root>/pricebook, from src/ and from dist/ alike. */
-export const PRICEBOOK_DIR = fileURLToPath(new URL('../../pricebook/', import.meta.url));
+/** The shipped price book's folder: <package root>/pricebook, found from src/, dist/ or the bundle alike. */
+export const PRICEBOOK_DIR = findUp(dirname(fileURLToPath(import.meta.url)), 'pricebook');
+
+function findUp(from: string, name: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, name, 'openai.yaml'))) return join(dir, name) + '/';
+    if (dirname(dir) === dir) throw new Error(`the shipped price book (${name}/) was not found above ${from}`);
+  }
+}
 
 function rates(r: PriceEntry['per_million']): Rates {
   const out: Record<string, bigint> = { input: parseDecimal(r.input), output: parseDecimal(r.output ?? '0') };

@@ -2,10 +2,11 @@
  * The one provider adapter: an HTTP client (undici pool, kept-alive connections) for a base
  * URL that speaks the OpenAI or the Anthropic dialect. OpenAI, Azure OpenAI, vLLM, Ollama,
  * OpenRouter, Gemini's OpenAI endpoint and Anthropic differ only in data: URL, auth header, query.
+ * Responses are received through undici's dispatch handlers, straight into the caller's sink.
  */
-import { Pool, errors as undiciErrors } from 'undici';
+import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
 import { BursarError } from '../core/errors.js';
-import type { Provider, UpstreamRequest, UpstreamResponse } from '../core/ports.js';
+import type { Provider, UpstreamRequest, UpstreamSink } from '../core/ports.js';
 import type { ResolvedProvider } from '../config/load.js';
 
 /** Caller headers forwarded to the provider; everything else (cookies, the caller's key) stays here. */
@@ -19,14 +20,12 @@ export class HttpProvider implements Provider {
   private readonly basePath: string;
   private readonly search: string;
   private readonly auth: Readonly<Record<string, string>>;
+  private readonly timeoutMs: number;
 
-  constructor(
-    cfg: ResolvedProvider,
-    baseUrl: string,
-    private readonly timeouts = { headersMs: cfg.timeoutMs, bodyMs: cfg.timeoutMs },
-  ) {
+  constructor(cfg: ResolvedProvider, baseUrl: string) {
     this.id = cfg.id;
     this.dialect = cfg.dialect;
+    this.timeoutMs = cfg.timeoutMs;
     const url = new URL(baseUrl);
     this.basePath = url.pathname.replace(/\/$/, '');
     const q = new URLSearchParams(cfg.query).toString();
@@ -42,26 +41,56 @@ export class HttpProvider implements Provider {
     this.auth = !key ? {} : cfg.authHeader === 'authorization' ? { authorization: `Bearer ${key}` } : { [cfg.authHeader]: key };
   }
 
-  async send(req: UpstreamRequest): Promise<UpstreamResponse> {
+  send(req: UpstreamRequest, sink: UpstreamSink): void {
     const headers: Record<string, string> = { 'content-type': 'application/json', ...this.auth };
     for (const h of FORWARDED) {
       const v = req.headers[h];
       if (v !== undefined) headers[h] = v;
     }
     if (this.dialect === 'anthropic' && !headers['anthropic-version']) headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
+    const provider = this.id;
+    let controller: Dispatcher.DispatchController | null = null;
+    let failed = false;
+    const fail = (err: unknown): void => {
+      if (failed) return;
+      failed = true;
+      sink.onError(upstreamError(err, provider));
+    };
+    req.signal.once('abort', () => {
+      if (controller && !controller.aborted) controller.abort(new undiciErrors.RequestAbortedError());
+    });
     try {
-      const res = await this.pool.request({
-        method: 'POST',
-        path: this.basePath + req.path + this.search,
-        headers,
-        body: req.body,
-        signal: req.signal,
-        headersTimeout: this.timeouts.headersMs,
-        bodyTimeout: this.timeouts.bodyMs,
-      });
-      return { status: res.statusCode, headers: res.headers, body: res.body, bytes: async () => Buffer.from(await res.body.arrayBuffer()) };
+      this.pool.dispatch(
+        {
+          method: 'POST',
+          path: this.basePath + req.path + this.search,
+          headers,
+          body: req.body,
+          headersTimeout: this.timeoutMs,
+          bodyTimeout: this.timeoutMs,
+        },
+        {
+          onRequestStart(c) {
+            controller = c;
+            if (req.signal.aborted) c.abort(new undiciErrors.RequestAbortedError());
+          },
+          onResponseStart(c, status, h) {
+            if (status < 200) return; // 1xx: the real answer follows
+            sink.onStart(status, h, { resume: () => c.resume() });
+          },
+          onResponseData(c, chunk) {
+            if (!sink.onData(chunk)) c.pause();
+          },
+          onResponseEnd() {
+            if (!failed) sink.onEnd();
+          },
+          onResponseError(_c, err) {
+            fail(err);
+          },
+        },
+      );
     } catch (err) {
-      throw upstreamError(err, this.id);
+      fail(err);
     }
   }
 

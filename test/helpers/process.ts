@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/bursar.mjs', import.meta.url));
 
 export interface Running {
   readonly child: ChildProcess;
@@ -17,7 +17,7 @@ export interface Running {
 
 /** Starts `bursar start` in `cwd` and resolves once it listens (its URL is read from stderr). */
 export async function startProcess(cwd: string, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', CLI, 'start'], { cwd, env: { ...process.env, BURSAR_PORT: '0', BURSAR_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start'], { cwd, env: { ...process.env, BURSAR_PORT: '0', BURSAR_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));

@@ -1,0 +1,101 @@
+/**
+ * The bursar command as people use it, against a running Bursar: keys, usage as a table and
+ * as CSV, the audit log, suspensions, and a backup.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { CLI } from '../helpers/process.js';
+
+const run = promisify(execFile);
+let t: TestBursar;
+
+beforeAll(async () => {
+  t = await startTestBursar();
+});
+afterAll(() => t.close());
+
+async function bursar(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [CLI, ...args], { env: { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: t.adminToken, BURSAR_DATA_DIR: t.dataDir } });
+  return stdout;
+}
+
+async function fails(...args: string[]): Promise<{ code: number; stderr: string }> {
+  try {
+    await bursar(...args);
+  } catch (e) {
+    const err = e as { code: number; stderr: string };
+    return { code: err.code, stderr: err.stderr };
+  }
+  throw new Error('expected the command to fail');
+}
+
+describe('bursar CLI', () => {
+  it('creates, lists, shows, rotates and revokes keys', async () => {
+    const created = JSON.parse(await bursar('--json', 'keys', 'create', '--label', 'cli-key', '--project', 'support-bot', '--expires-in', '30d', '--require', 'workflow', '--tag', 'team=t1')) as { id: string; secret: string; required_metadata: string[]; tags: Record<string, string>; expires_at: number };
+    expect(created.secret).toMatch(/^bsk_/);
+    expect(created.required_metadata).toEqual(['workflow']);
+    expect(created.tags).toEqual({ team: 't1' });
+    expect(created.expires_at).toBeGreaterThan(Date.now() + 29 * 86_400_000);
+    const table = await bursar('keys', 'list');
+    expect(table).toContain('cli-key');
+    expect(table).toContain('support');
+    expect(table).not.toContain(created.secret);
+    expect(JSON.parse(await bursar('keys', 'show', 'cli-key')).id).toBe(created.id);
+    const rotated = await bursar('keys', 'rotate', 'cli-key', '--grace', '1h');
+    expect(rotated).toMatch(/secret \(shown once, store it now\):\n\s+bsk_/);
+    expect(await bursar('keys', 'revoke', 'cli-key', '--reason', 'done')).toContain('revoked');
+    const again = await fails('keys', 'revoke', 'cli-key');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already revoked.*\[conflict\]/);
+  });
+
+  it('reports usage as a table, CSV and JSON', async () => {
+    const k = await t.key({ department: 'marketing' });
+    await t.openai(k.secret, { 'x-bursar-workflow': 'cli-flow' }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+    await t.b.writer.flush();
+    const table = await bursar('usage', '--group-by', 'department,workflow');
+    expect(table).toMatch(/marketing\s+│\s+cli-flow/);
+    expect(table).toMatch(/total: \$0\.0+\d+ over \d+ calls/);
+    const csv = await bursar('usage', '--group-by', 'workflow', '--where', 'department=marketing', '--format', 'csv');
+    expect(csv.split('\n')[0]).toMatch(/^workflow,currency,requests/);
+    expect(csv).toContain('cli-flow,USD,1');
+    const json = JSON.parse(await bursar('usage', '--group-by', 'model', '--format', 'json'));
+    expect(json.rows[0].group.model).toBe('gpt-4o-mini');
+    expect((await fails('usage', '--group-by', 'colour')).stderr).toMatch(/Cannot group by "colour"/);
+  });
+
+  it('suspends and resumes a workflow, and verifies the audit log', async () => {
+    expect(await bursar('suspend', 'workflow', 'cli-flow', '--reason', 'spike')).toContain('suspended');
+    expect(await bursar('resume', 'workflow', 'cli-flow')).toContain('resumed');
+    const audit = await bursar('audit', 'list', '--limit', '200');
+    expect(audit).toContain('workflow.suspend');
+    expect(await bursar('audit', 'verify')).toMatch(/audit log intact: \d+ entries/);
+  });
+
+  it('explains a missing or wrong token, and an unreachable Bursar', async () => {
+    const { stderr } = await run(process.execPath, [CLI, 'keys', 'list'], { env: { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: 'bat_wrong', BURSAR_DATA_DIR: '/nonexistent' } }).catch((e: { stderr: string }) => e);
+    expect(stderr).toMatch(/unknown or revoked.*\[unauthorized\] \(token from BURSAR_TOKEN\)/);
+    const down = await run(process.execPath, [CLI, 'keys', 'list'], { env: { ...process.env, BURSAR_URL: 'http://127.0.0.1:1', BURSAR_TOKEN: 'x' } }).catch((e: { stderr: string }) => e);
+    expect(down.stderr).toMatch(/Cannot reach Bursar at http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('backs up the database while Bursar runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-backup-'));
+    try {
+      const dest = join(dir, 'copy.db');
+      expect(await bursar('backup', dest)).toContain('backed up');
+      expect(existsSync(dest)).toBe(true);
+      const db = new Database(dest, { readonly: true });
+      expect((db.prepare('select count(*) as n from audit_log').get() as { n: number }).n).toBeGreaterThan(0);
+      db.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -71,6 +71,14 @@ function oneOf<T extends string>(allowed: readonly T[], v: unknown): T {
   return s as T;
 }
 
+/** The token columns of a row (a line, or a sum per group) as Tokens. */
+export function tokensOf(r: Row): Tokens {
+  return {
+    input: num(r.input_tokens), cached_input: num(r.cached_input_tokens), cache_write: num(r.cache_write_tokens),
+    output: num(r.output_tokens), reasoning: num(r.reasoning_tokens),
+  };
+}
+
 /** A stored row back into a LedgerLine (either dialect: bigint or string integers, 0/1 or true/false). */
 export function rowToLine(r: Row): LedgerLine {
   const dims = {} as Dims;
@@ -84,10 +92,7 @@ export function rowToLine(r: Row): LedgerLine {
     tags,
     endpoint: str(r.endpoint),
     stream: bool(r.stream),
-    tokens: {
-      input: num(r.input_tokens), cached_input: num(r.cached_input_tokens), cache_write: num(r.cache_write_tokens),
-      output: num(r.output_tokens), reasoning: num(r.reasoning_tokens),
-    },
+    tokens: tokensOf(r),
     retrievalCalls: num(r.retrieval_calls),
     toolCalls: num(r.tool_calls),
     agentSteps: num(r.agent_steps),

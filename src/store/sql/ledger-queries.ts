@@ -6,7 +6,7 @@ import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
 import { EXTRA_GROUPS, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
-import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS } from './columns.js';
+import { rowToLine, toBigInt, toNumber, tokensOf, TOKEN_COLUMNS } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
 
 const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
@@ -54,10 +54,7 @@ export async function aggregate(db: Db, d: SqlDialect, q: UsageQuery): Promise<U
       group,
       currency: String(r.currency),
       requests: toNumber(r.requests),
-      tokens: {
-        input: toNumber(r.input_tokens), cached_input: toNumber(r.cached_input_tokens), cache_write: toNumber(r.cache_write_tokens),
-        output: toNumber(r.output_tokens), reasoning: toNumber(r.reasoning_tokens),
-      },
+      tokens: tokensOf(r),
       costNano: r.cost_nano === null || r.cost_nano === undefined ? 0n : toBigInt(r.cost_nano),
       estimatedLines: toNumber(r.estimated),
     };

@@ -24,6 +24,11 @@ import { Simulator } from './providers/simulator/server.js';
 import { openSqlite, type SqliteStores } from './store/sqlite/open.js';
 import { createLogger, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
+import { BudgetIndex } from './budgets/budget-index.js';
+import { MemoryCounters } from './budgets/counters-memory.js';
+import { BudgetGuard } from './budgets/guard.js';
+import { MemoryRateLimits } from './budgets/rate-memory.js';
+import { BudgetService } from './budgets/service.js';
 
 export interface StartOptions {
   /** Log destination (tests pass a sink). */
@@ -43,6 +48,8 @@ export interface Bursar {
   readonly gateway: Gateway;
   readonly keys: KeyService;
   readonly tokens: TokenService;
+  readonly budgets: BudgetService;
+  readonly counters: MemoryCounters;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly recovery: Recovery;
@@ -83,7 +90,27 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const catalog = new ModelCatalog(entries, book);
 
   const index = await AccessIndex.load(stores.config);
-  const keys = new KeyService(stores.config, config.org);
+  const budgetIndex = await BudgetIndex.load(stores.config, config.calendar, config.organisation.currency);
+  const counters = new MemoryCounters();
+  const guard = new BudgetGuard({
+    index: budgetIndex,
+    counters,
+    rates: new MemoryRateLimits(),
+    events: stores.events,
+    fx: config.fx,
+    calendar: config.calendar,
+    minOutputTokens: config.budgetPolicy.min_output_tokens,
+    leaseMs: config.budgetPolicy.lease_seconds * 1000,
+    log,
+  });
+  const budgets = new BudgetService({
+    store: stores.config, index: budgetIndex, guard, counters, events: stores.events, org: config.org, fx: config.fx,
+    calendar: config.calendar, orgCurrency: config.organisation.currency,
+  });
+  const applied = await budgets.applyConfig(config.budgets);
+  if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
+  const restored = await budgets.restore(stores.ledger);
+  const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null);
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
 
@@ -105,6 +132,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     log,
     logCalls: config.gateway.log_calls,
     bodyLimit: config.bodyLimitBytes,
+    guard,
+    money: { fx: config.fx, orgCurrency: config.organisation.currency },
+    org: config.org,
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },
   });
 
@@ -122,7 +152,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, ledger: stores.ledger, config: stores.config, org: config.org, prices: book });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
@@ -137,7 +167,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info({ url, simulated: config.simulated, data: config.dataDir, recovered: recovery }, 'bursar started');
+  log.info({ url, simulated: config.simulated, data: config.dataDir, recovered: recovery, budgets: budgetIndex.size, counters: restored }, 'bursar started');
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -155,6 +185,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       clearTimeout(cut);
       await writer.close();
       index.close();
+      budgetIndex.close();
+      guard.close();
       await Promise.all(entries.map((e) => e.provider.close()));
       if (ownSim) await simulator!.close();
       await stores.close();
@@ -164,5 +196,5 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return closing;
   };
 
-  return { url, config, app: app as unknown as FastifyInstance, stores, writer, gateway, keys, tokens, metrics, log, recovery, simulator, firstAdminToken, close };
+  return { url, config, app: app as unknown as FastifyInstance, stores, writer, gateway, keys, tokens, budgets, counters, metrics, log, recovery, simulator, firstAdminToken, close };
 }

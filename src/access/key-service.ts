@@ -46,11 +46,17 @@ export class KeyService {
   constructor(
     private readonly store: ConfigStore,
     private readonly org: OrgTree,
+    /** Onboarding control: when set, a key is only issued where a budget with an owner covers it. */
+    private readonly budgetCovers: ((a: Attribution) => boolean) | null = null,
   ) {}
 
   async create(input: CreateKeyInput, actor: Actor): Promise<{ key: KeyView; secret: string }> {
     const attribution = this.completeAttribution(input);
     assertCanManage(actor, attribution.department, 'create keys');
+    if (this.budgetCovers && !this.budgetCovers(attribution)) {
+      const where = attribution.project ? `project "${attribution.project}"` : attribution.department ? `department "${attribution.department}"` : 'a key without a department or project';
+      throw new BursarError('validation_failed', `No budget with an owner covers ${where}, and the budget policy requires one before keys are issued. Create a budget for it first (bursar budgets create).`, { param: 'project' });
+    }
     const expiresAt = input.expires_at ? Date.parse(input.expires_at) : null;
     if (expiresAt !== null && expiresAt <= Date.now()) {
       throw new BursarError('validation_failed', `expires_at ${input.expires_at} is in the past; give a future date-time.`, { param: 'expires_at' });

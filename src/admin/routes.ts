@@ -19,11 +19,14 @@ import type { SuspensionService } from '../access/suspensions.js';
 import { createTokenInput, type TokenService } from '../access/token-service.js';
 import { describeIssue } from '../config/load.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
+import type { BudgetService } from '../budgets/service.js';
+import { registerBudgetRoutes } from './budget-routes.js';
 
 export interface AdminDeps {
   readonly keys: KeyService;
   readonly tokens: TokenService;
   readonly suspensions: SuspensionService;
+  readonly budgets: BudgetService;
   readonly ledger: LedgerStore;
   readonly config: ConfigStore;
   readonly org: OrgTree;
@@ -146,6 +149,8 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
       after = page.at(-1)!.seq;
     }
   });
+
+  registerBudgetRoutes(app, d.budgets);
 
   // ------------------------------------------------------------ org and prices
   app.get('/org', async () => ({

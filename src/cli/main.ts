@@ -10,6 +10,7 @@ import { clientSettings } from '../config/client.js';
 import { AdminClient, CliError, type CliContext } from './client.js';
 import { registerAccessCommands } from './access.js';
 import { registerReportCommands } from './reports.js';
+import { registerBudgetCommands } from './budgets.js';
 
 const program = new Command('bursar')
   .description('Bursar: the AI spend control plane')
@@ -79,6 +80,7 @@ program
 
 registerAccessCommands(program, ctx);
 registerReportCommands(program, ctx);
+registerBudgetCommands(program, ctx);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

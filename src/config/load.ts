@@ -9,6 +9,10 @@ import type { z } from 'zod';
 import { configSchema, type RawConfig, type ProviderConfig, type MetadataField } from './schema.js';
 import { OrgTree, type Department, type Team, type Project, type User } from '../core/org.js';
 import { Secret } from './secret.js';
+import { FxTable } from '../core/fx.js';
+import { parseDecimal } from '../core/money.js';
+import { checkZone, type Calendar } from '../budgets/windows.js';
+import type { BudgetSpec } from '../budgets/model.js';
 
 export interface ResolvedProvider {
   readonly id: string;
@@ -43,6 +47,10 @@ export interface Config {
   readonly simulated: boolean;
   readonly prices: RawConfig['prices'];
   readonly org: OrgTree;
+  readonly calendar: Calendar;
+  readonly fx: FxTable;
+  readonly budgets: readonly BudgetSpec[];
+  readonly budgetPolicy: RawConfig['budget_policy'];
 }
 
 /** A configuration problem; the message lists every problem with the path to fix. */
@@ -94,6 +102,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const org = buildOrg(raw, problems);
   const providers = resolveProviders(raw, env, problems);
   checkPrices(raw, problems);
+  const zoneProblem = checkZone(raw.organisation.timezone);
+  if (zoneProblem) problems.push(`organisation.timezone: ${zoneProblem}`);
+  const fx = new FxTable(raw.fx.map((r) => ({ from: r.from, to: r.to, rate: parseDecimal(r.rate), effectiveFrom: Date.parse(`${r.effective_from}T00:00:00Z`) })));
+  checkBudgets(raw, org, fx, problems);
   if (problems.length) throw new ConfigError(problems, source);
 
   const port = envInt(env, 'BURSAR_PORT', raw.server.port, envProblems);
@@ -118,6 +130,14 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     simulated: providers.length === 0,
     prices: raw.prices,
     org,
+    calendar: {
+      zone: raw.organisation.timezone,
+      weekStart: WEEKDAYS.indexOf(raw.organisation.week_start) + 1,
+      fiscalYearStartMonth: MONTHS.indexOf(raw.organisation.fiscal_year_start) + 1,
+    },
+    fx,
+    budgets: raw.budgets,
+    budgetPolicy: raw.budget_policy,
   }) as Config;
 }
 
@@ -233,8 +253,42 @@ function checkPrices(raw: RawConfig, problems: string[]): void {
   });
 }
 
+const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
+const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
+const ORG_DIMENSIONS = [['department', 'departments'], ['team', 'teams'], ['project', 'projects'], ['user', 'users']] as const;
+
+/** Budget ids are unique, owners and scoped org values exist, and every amount can be converted. */
+function checkBudgets(raw: RawConfig, org: OrgTree, fx: FxTable, problems: string[]): void {
+  const ids = new Set<string>();
+  const priceCurrencies = new Set(['USD', ...raw.prices.map((p) => p.currency)]);
+  const now = Date.now();
+  raw.budgets.forEach((b, i) => {
+    const at = `budgets[${i}]`;
+    if (ids.has(b.id)) problems.push(`${at}.id: budget "${b.id}" is declared twice`);
+    ids.add(b.id);
+    if (b.owner && !org.users.has(b.owner)) problems.push(`${at}.owner: "${b.owner}" is not a declared user`);
+    for (const [dim, kind] of ORG_DIMENSIONS) {
+      const m = b.scope[dim];
+      if (m === undefined) continue;
+      const values = typeof m === 'string' ? [m] : Array.isArray(m) ? m : m.not;
+      for (const v of values) if (!org[kind].has(v)) problems.push(`${at}.scope.${dim}: "${v}" is not a declared ${dim}`);
+    }
+    const cur = b.limit.currency;
+    if (cur) {
+      for (const p of priceCurrencies) {
+        if (!fx.has(p, cur, now)) problems.push(`${at}.limit.currency: prices are in ${p} but no fx: rate converts ${p} to ${cur}; add one (e.g. { from: ${p}, to: ${cur}, rate: "0.79", effective_from: "2026-01-01" })`);
+      }
+    }
+  });
+  if (!priceCurrencies.has(raw.organisation.currency)) {
+    for (const p of priceCurrencies) {
+      if (!fx.has(p, raw.organisation.currency, now)) problems.push(`organisation.currency: prices are in ${p} but no fx: rate converts ${p} to ${raw.organisation.currency}`);
+    }
+  }
+}
+
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Object.isFrozen(o) && !(o instanceof Secret) && !(o instanceof OrgTree)) {
+  if (o && typeof o === 'object' && !Object.isFrozen(o) && !(o instanceof Secret) && !(o instanceof OrgTree) && !(o instanceof FxTable)) {
     Object.freeze(o);
     for (const v of Object.values(o)) deepFreeze(v);
   }

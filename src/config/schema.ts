@@ -3,6 +3,7 @@
  * its YAML path, not a setting silently ignored.
  */
 import { z } from 'zod';
+import { budgetSpecSchema } from '../budgets/model.js';
 
 const slug = z
   .string()
@@ -96,8 +97,29 @@ export const configSchema = z.strictObject({
   organisation: z
     .strictObject({
       name: z.string().min(1).default('My company'),
+      /** The reporting currency: every ledger line also carries its cost in it. */
       currency: currency.default('USD'),
+      /** Budget windows follow the calendar in this time zone. */
       timezone: z.string().min(1).default('UTC'),
+      week_start: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']).default('monday'),
+      fiscal_year_start: z
+        .enum(['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'])
+        .default('january'),
+    })
+    .prefault({}),
+  /** Exchange rates, effective from a date: how many units of `to` one unit of `from` buys. */
+  fx: z
+    .array(z.strictObject({ from: currency, to: currency, rate: decimal, effective_from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD') }))
+    .default([]),
+  budgets: z.array(budgetSpecSchema).default([]),
+  budget_policy: z
+    .strictObject({
+      /** Refuse to issue a key whose department or project has no budget with an owner. */
+      require_budget_for_keys: z.boolean().default(false),
+      /** The smallest output cap Bursar sets to fit a budget; below it the call is refused. */
+      min_output_tokens: z.number().int().positive().default(16),
+      /** How long a reservation outlives a holder that stopped renewing it. */
+      lease_seconds: z.number().int().positive().max(3600).default(60),
     })
     .prefault({}),
   server: z

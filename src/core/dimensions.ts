@@ -25,6 +25,7 @@ export const DIMENSIONS = [
   'fallback_model',
   'key',
   'budget_owner',
+  'budget_category',
 ] as const;
 
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -39,7 +40,7 @@ class EmptyDims {
   department = null; cost_centre = null; team = null; project = null; project_code = null; user = null;
   user_group = null; application = null; workflow = null; agent = null; agent_run = null; environment = null;
   data_class = null; route = null; tier = null; provider = null; model = null; requested_model = null;
-  fallback_model = null; key = null; budget_owner = null;
+  fallback_model = null; key = null; budget_owner = null; budget_category = null;
 }
 
 export function emptyDims(): Dims {

@@ -73,6 +73,13 @@ export const ERROR_CODES = {
   model_not_allowed: { category: 'permission', summary: 'The key may not use this model.' },
   model_not_found: { category: 'not_found', summary: 'No configured provider serves this model.' },
   model_unpriced: { category: 'invalid_request', summary: 'The model has no price, and its provider does not allow unpriced models.' },
+  // budgets
+  budget_exceeded: { category: 'budget', summary: "A budget in the call's scope cannot pay for the call's worst case." },
+  budget_expired: { category: 'budget', summary: 'The fixed-range (sandbox or pilot) budget that covers the call has ended.' },
+  approval_required: { category: 'budget', summary: 'A budget passed a threshold that needs an approved override before more calls.' },
+  rate_limited: { category: 'rate_limit', summary: 'A rate limit (requests or tokens per minute) of a budget is reached; retry after the time given.' },
+  agent_run_limit: { category: 'budget', summary: 'The agent run reached a limit (calls, tool calls or duration).' },
+  agent_loop: { category: 'budget', summary: 'The agent run sent the same request too many times (loop guard).' },
   // upstream
   upstream_timeout: { category: 'timeout', summary: 'The provider did not answer in time.' },
   upstream_unreachable: { category: 'upstream', summary: 'The provider could not be reached.' },

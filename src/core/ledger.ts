@@ -55,6 +55,18 @@ export interface LedgerLine {
   readonly blockEvent: string | null;
   /** production_inference, development, experimental, embedded_saas. */
   readonly spendCategory: string | null;
+  /** What the call counted against each budget in scope, in the budget's currency (counters are rebuilt from these). */
+  readonly budgetCharges: readonly BudgetCharge[] | null;
+  /** The cost in the organisation's reporting currency, and the rate used (nano-units of it per unit of `currency`). */
+  readonly orgCostNano: bigint;
+  readonly orgCurrency: string;
+  readonly fxRate: bigint;
+}
+
+/** One budget counter a line counted against: "<budget>|<window start>|<member>" and the amount. */
+export interface BudgetCharge {
+  readonly key: string;
+  readonly nano: bigint;
 }
 
 /** A line with every field at its empty value; callers spread what they know over it. */
@@ -64,7 +76,8 @@ export function blankLine(id: string, ts: number): LedgerLine {
     tokens: zeroTokens(), retrievalCalls: 0, toolCalls: 0, agentSteps: 0, cacheHit: false,
     costNano: 0n, currency: 'USD', priceVersion: null, status: 'ok', httpStatus: null, errorCode: null,
     latencyMs: null, ttfbMs: null, usageExact: true, runStatus: null, acceptedOutput: null,
-    humanReview: false, blockEvent: null, spendCategory: null,
+    humanReview: false, blockEvent: null, spendCategory: null, budgetCharges: null,
+    orgCostNano: 0n, orgCurrency: 'USD', fxRate: 1_000_000_000n,
   };
 }
 

@@ -133,5 +133,106 @@ export interface Provider {
   close(): Promise<void>;
 }
 
-// BudgetCounters (reserve / settle / release across scopes, with leases) and Notifier
-// (webhook, Slack, email, log) are the two further ports; they arrive with budgets and alerts.
+// ---------------------------------------------------------------- budget counters
+
+/** What a counter may hold; a null field is not limited. */
+export interface CounterLimit {
+  readonly nano: bigint | null;
+  readonly tokens: number | null;
+  readonly requests: number | null;
+}
+
+/** An amount on one counter (a budget, its window and its member). */
+export interface CounterAmount {
+  readonly key: string;
+  readonly nano: bigint;
+  readonly tokens: number;
+  readonly requests: number;
+}
+
+export interface CounterCharge extends CounterAmount {
+  /** The limit to respect, or null for a counter that only counts (a soft budget). */
+  readonly limit: CounterLimit | null;
+}
+
+export interface CounterState {
+  readonly nano: bigint;
+  readonly tokens: number;
+  readonly requests: number;
+  readonly reservedNano: bigint;
+  readonly reservedTokens: number;
+  readonly reservedRequests: number;
+}
+
+export type ReserveResult =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly key: string; readonly what: 'money' | 'tokens' | 'requests'; readonly state: CounterState };
+
+/**
+ * Budget counters: a call reserves its worst case on every counter in its scope at once (all or
+ * none), and settles the actual amount when it ends. A reservation is a lease: if its holder
+ * dies and stops renewing it, it expires and frees its room.
+ */
+export interface BudgetCounters {
+  /** Reserves every charge, or none; refuses when a limit would be passed by used + reserved + charge. */
+  reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult>;
+  /** Replaces a lease's reservations with the actual amounts (counted even if the lease had expired). */
+  settle(lease: string, actual: readonly CounterAmount[]): Promise<void>;
+  /** Drops a lease's reservations: the call never reached a provider. */
+  release(lease: string): Promise<void>;
+  /** Keeps leases alive for another `ttlMs`. */
+  renew(leases: readonly string[], ttlMs: number): Promise<void>;
+  read(keys: readonly string[]): Promise<Map<string, CounterState>>;
+  /** Every counter whose key starts with `prefix` (a per-member budget's members in a window). */
+  scan(prefix: string): Promise<Map<string, CounterState>>;
+  /** Adds amounts already spent (rebuilding the counters from the ledger at start). */
+  load(amounts: readonly CounterAmount[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- rate limits
+
+export interface RateCheck {
+  readonly key: string;
+  /** Requests per minute; null: not limited. */
+  readonly rpm: number | null;
+  /** Tokens per minute; null: not limited. */
+  readonly tpm: number | null;
+}
+
+export type RateResult = { readonly ok: true } | { readonly ok: false; readonly key: string; readonly what: 'requests' | 'tokens'; readonly retryAfterMs: number };
+
+/** Requests and tokens per minute, per scope, over a sliding minute. */
+export interface RateLimits {
+  /** Counts one request on every check, or on none if one of them is at its limit. */
+  hit(checks: readonly RateCheck[], now: number): Promise<RateResult>;
+  /** Counts tokens after a call. */
+  addTokens(keys: readonly string[], tokens: number, now: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------- events
+
+/** Something that happened to a budget and people may need to hear about (a threshold crossed...). */
+export interface BudgetEvent {
+  /** Unique per occurrence: a second record with the same id is ignored (a threshold fires once per window). */
+  readonly id: string;
+  readonly ts: number;
+  readonly kind: string;
+  readonly budget: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+export interface EventQuery {
+  readonly budget?: string;
+  readonly since?: number;
+  readonly limit?: number;
+}
+
+/** The append-only record of budget events (alerts, expiries, approvals needed). */
+export interface EventLog {
+  /** Records an event; false when one with the same id was already recorded. */
+  record(event: BudgetEvent): Promise<boolean>;
+  list(query: EventQuery): Promise<BudgetEvent[]>;
+}
+
+// Notifier (webhook, Slack, email, log) arrives with alerts.

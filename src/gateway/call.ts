@@ -3,10 +3,12 @@
  * line (its worst case before the provider is called, its actual cost when it ends).
  */
 import { performance } from 'node:perf_hooks';
-import type { LedgerLine, LineStatus } from '../core/ledger.js';
+import type { BudgetCharge, LedgerLine, LineStatus } from '../core/ledger.js';
+import type { FxTable } from '../core/fx.js';
 import { costOf, worstCaseCost, type Usage } from '../core/pricing.js';
 import { emptyDims, type Dims } from '../core/dimensions.js';
 import type { KeyEntry } from '../access/access-index.js';
+import type { Admission } from '../budgets/guard.js';
 import type { Attribution } from './attribution.js';
 import type { Target } from './catalog.js';
 import type { Endpoint } from './endpoints.js';
@@ -14,8 +16,15 @@ import { CallAbort } from './abort.js';
 import { uuidv7 } from './ids.js';
 import { countPromptTokens, countTokens } from './token-count.js';
 
-/** Output tokens assumed for a worst case when the client set no cap. */
+/** Output tokens assumed for a worst case when the client set no cap and the model's maximum is unknown. */
 export const UNCAPPED_OUTPUT_TOKENS = 16_384;
+
+/** What every line of every call needs to know about money. */
+export interface MoneyContext {
+  readonly fx: FxTable;
+  /** The organisation's reporting currency. */
+  readonly orgCurrency: string;
+}
 
 export class Call {
   /** Time-ordered (UUIDv7), so ledger inserts append to the id index instead of scattering. */
@@ -29,13 +38,21 @@ export class Call {
   requestedModel: string | null = null;
   body: Record<string, unknown> | null = null;
   bodyBytes = 0;
+  /** A safe upper bound on the prompt's tokens (its bytes, plus an allowance per image). */
+  inputBound = 0;
   stream = false;
+  admission: Admission | null = null;
+  /** The budget amounts of the final line, once settled. */
+  charges: readonly BudgetCharge[] | null = null;
   maxOutput: number | null = null;
   /** Set just before the provider is called: from here on, the provider may bill. */
   sent = false;
   ttfbMs: number | null = null;
 
-  constructor(readonly endpoint: Endpoint) {}
+  constructor(
+    readonly endpoint: Endpoint,
+    readonly money: MoneyContext,
+  ) {}
 
   elapsedMs(): number {
     return Math.round(performance.now() - this.t0);
@@ -52,6 +69,8 @@ export interface Settlement {
   readonly errorCode: string | null;
   readonly usage: Usage | null;
   readonly exact: boolean;
+  /** Tool (function) calls the model asked for. */
+  readonly functionCalls?: number;
 }
 
 /** The call's dimensions: its attribution plus the provider and models once resolved (shared by its lines). */
@@ -63,15 +82,22 @@ export function callDims(call: Call): Dims {
     dims.model = call.target.model;
   }
   dims.requested_model = call.requestedModel;
+  if (call.admission) {
+    dims.budget_owner = call.admission.owner;
+    dims.budget_category = call.admission.category;
+  }
   return dims;
 }
 
 const NO_TOKENS = Object.freeze({ input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
 
 /** The ledger line of a call in a given state. */
-export function lineFor(call: Call, s: Settlement, costOverride?: bigint): LedgerLine {
+export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charges?: readonly BudgetCharge[] | null): LedgerLine {
   const price = call.target?.price ?? null;
   const u = s.usage;
+  const costNano = costOverride ?? (price && u ? costOf(price, u).total : 0n);
+  const currency = price?.currency ?? call.money.orgCurrency;
+  const org = call.money.fx.convert(costNano, currency, call.money.orgCurrency, call.ts);
   return {
     id: call.id,
     source: 'gateway',
@@ -82,11 +108,11 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint): Ledge
     stream: call.stream,
     tokens: u ? { input: u.input, cached_input: u.cached_input, cache_write: u.cache_write, output: u.output, reasoning: u.reasoning } : NO_TOKENS,
     retrievalCalls: 0,
-    toolCalls: u?.toolCalls ? Object.values(u.toolCalls).reduce((a, b) => a + b, 0) : 0,
+    toolCalls: (u?.toolCalls ? Object.values(u.toolCalls).reduce((a, b) => a + b, 0) : 0) + (s.functionCalls ?? 0),
     agentSteps: 0,
     cacheHit: false,
-    costNano: costOverride ?? (price && u ? costOf(price, u).total : 0n),
-    currency: price?.currency ?? 'USD',
+    costNano,
+    currency,
     priceVersion: price?.version ?? null,
     status: s.status,
     httpStatus: s.httpStatus,
@@ -99,19 +125,27 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint): Ledge
     humanReview: false,
     blockEvent: null,
     spendCategory: 'production_inference',
+    budgetCharges: charges ?? call.charges,
+    orgCostNano: org.nano,
+    orgCurrency: call.money.orgCurrency,
+    fxRate: org.rate,
   };
 }
 
 /**
  * The line recorded before the provider is called: every request byte counted as an input
- * token (a safe bound: a BPE token is at least one byte) and the whole output cap spent.
+ * token (a safe bound: a BPE token is at least one byte), an allowance per image, and the whole
+ * output cap spent.
  */
 export function worstCaseLine(call: Call): LedgerLine {
   const price = call.target?.price ?? null;
-  const out = call.maxOutput ?? UNCAPPED_OUTPUT_TOKENS;
-  const cost = price ? worstCaseCost(price, call.bodyBytes, out) : 0n;
-  const usage: Usage = { input: call.bodyBytes, cached_input: 0, cache_write: 0, output: out, reasoning: 0 };
-  return lineFor(call, { status: 'unsettled', httpStatus: null, errorCode: null, usage, exact: false }, cost);
+  const a = call.admission;
+  const out = a && a.charged.length ? a.assumedOutput : (call.maxOutput ?? UNCAPPED_OUTPUT_TOKENS);
+  const cost = price ? worstCaseCost(price, call.inputBound, out) : 0n;
+  const usage: Usage = { input: call.inputBound, cached_input: 0, cache_write: 0, output: out, reasoning: 0 };
+  // The worst case is what the budgets were charged, should the call never settle.
+  const charges = a ? a.charged.map((c) => ({ key: c.key, nano: c.worstNano })) : null;
+  return lineFor(call, { status: 'unsettled', httpStatus: null, errorCode: null, usage, exact: false }, cost, charges);
 }
 
 /**

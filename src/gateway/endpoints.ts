@@ -5,7 +5,7 @@
 import type { Dialect } from '../core/errors.js';
 import type { Usage } from '../core/pricing.js';
 import {
-  AnthropicMeter, ChatMeter, ResponsesMeter, anthropicUsage, chatUsage, openaiTier, responsesUsage, webSearchCalls,
+  AnthropicMeter, ChatMeter, ResponsesMeter, anthropicUsage, chatUsage, functionCalls, openaiTier, responsesUsage, webSearchCalls,
   type StreamMeter,
 } from './usage.js';
 
@@ -24,6 +24,8 @@ export interface Endpoint {
   meter(clientAskedUsage: boolean): StreamMeter;
   /** The text a response carries, to estimate output tokens when it has no usage. */
   outputText(body: Json): string;
+  /** Tool (function) calls the model asked for in a whole response. */
+  toolCalls(body: Json): number;
 }
 
 const obj = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {});
@@ -46,6 +48,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
           return (typeof m.content === 'string' ? m.content : '') + calls.join('');
         })
         .join(''),
+    toolCalls: (b) => arr(b.choices).reduce<number>((n, c) => n + arr(obj(obj(c).message).tool_calls).length, 0),
   },
   responses: {
     name: 'responses',
@@ -59,6 +62,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
       arr(b.output)
         .flatMap((item) => arr(obj(item).content).map((c) => String(obj(c).text ?? '')).concat(String(obj(item).arguments ?? '')))
         .join(''),
+    toolCalls: (b) => functionCalls(b.output),
   },
   embeddings: {
     name: 'embeddings',
@@ -69,6 +73,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
     usage: (b) => chatUsage(b.usage, null),
     meter: () => new ChatMeter(true),
     outputText: () => '',
+    toolCalls: () => 0,
   },
   messages: {
     name: 'messages',
@@ -85,6 +90,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
           return String(o.text ?? o.thinking ?? (o.input ? JSON.stringify(o.input) : ''));
         })
         .join(''),
+    toolCalls: (b) => arr(b.content).filter((c) => obj(c).type === 'tool_use').length,
   },
 };
 

@@ -8,18 +8,22 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asBursarError, BursarError, errorBody, type Dialect } from '../core/errors.js';
 import { decimalText } from '../core/money.js';
 import type { LedgerLine } from '../core/ledger.js';
+import { createHash } from 'node:crypto';
 import type { AccessIndex } from '../access/access-index.js';
+import type { BudgetGuard } from '../budgets/guard.js';
+import type { OrgTree } from '../core/org.js';
+import { costOf } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LedgerWriter } from '../ledger/writer.js';
 import { authenticate } from './auth.js';
 import { attribute, type AttributionOptions } from './attribution.js';
-import { Call, estimateUsage, lineFor, worstCaseLine, type Settlement } from './call.js';
+import { Call, callDims, estimateUsage, lineFor, UNCAPPED_OUTPUT_TOKENS, worstCaseLine, type MoneyContext, type Settlement } from './call.js';
 import type { ModelCatalog } from './catalog.js';
 import type { Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
 import { readBody, sendBody, sendError } from './http.js';
-import { parseCall, prepareUpstream } from './request.js';
+import { inputBound, parseCall, prepareUpstream } from './request.js';
 import { EventSplitter, sseComment } from './sse.js';
 import { UpstreamCall } from './upstream.js';
 
@@ -32,6 +36,9 @@ export interface GatewayDeps {
   readonly log: Logger;
   readonly logCalls: boolean;
   readonly bodyLimit: number;
+  readonly guard: BudgetGuard;
+  readonly money: MoneyContext;
+  readonly org: OrgTree;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
@@ -43,7 +50,7 @@ export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
   async handle(ep: Endpoint, req: IncomingMessage, out: ServerResponse): Promise<void> {
-    const call = new Call(ep);
+    const call = new Call(ep, this.d.money);
     this.active.add(call);
     const onClose = (): void => {
       if (!out.writableFinished) call.abort.abort();
@@ -65,7 +72,19 @@ export class Gateway {
       if (allowed && !anyGlob(allowed, parsed.model, `${target.entry.cfg.id}/${target.model}`)) {
         throw new BursarError('model_not_allowed', `Key "${call.key.body.label}" may not use model "${parsed.model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
       }
-      const prepared = prepareUpstream(raw, parsed, ep, target.model);
+      const dims = callDims(call);
+      call.inputBound = inputBound(raw, parsed.body);
+      const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
+      call.admission = await this.d.guard.admit({
+        id: call.id,
+        facts: { dims, tags: call.attribution.tags, groups: dims.user_group ? [...groups, dims.user_group] : groups },
+        price: target.price,
+        inputBound: call.inputBound,
+        requestedCap: parsed.maxOutput,
+        defaultCap: UNCAPPED_OUTPUT_TOKENS,
+        requestHash: () => createHash('sha1').update(raw).digest('base64'),
+      });
+      const prepared = prepareUpstream(raw, parsed, ep, target.model, call.admission.cap);
       const headers: Record<string, string> = {};
       for (const h of FORWARDED_HEADERS) {
         const v = req.headers[h];
@@ -100,9 +119,10 @@ export class Gateway {
         throw new BursarError('upstream_bad_response', `Provider "${call.target!.entry.cfg.id}" answered with a body that is not JSON.`);
       }
       const usage = call.endpoint.usage(json);
+      const functionCalls = call.endpoint.toolCalls(json);
       s = usage
-        ? { status: 'ok', httpStatus: up.status, errorCode: null, usage, exact: true }
-        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: await estimateUsage(call, null, call.endpoint.outputText(json), true), exact: false };
+        ? { status: 'ok', httpStatus: up.status, errorCode: null, usage, exact: true, functionCalls }
+        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: await estimateUsage(call, null, call.endpoint.outputText(json), true), exact: false, functionCalls };
     } else {
       // The provider refused or failed: nothing billed. Its error body goes back as it came.
       s = { status: 'error', httpStatus: up.status, errorCode: `upstream_${up.status}`, usage: null, exact: true };
@@ -123,6 +143,7 @@ export class Gateway {
       'x-request-id': call.id,
       'x-bursar-provider': call.target!.entry.cfg.id,
       'x-bursar-model': call.target!.model,
+      ...capHeaders(call),
     });
     const meter = call.endpoint.meter(clientAskedUsage);
     const split = new EventSplitter();
@@ -165,6 +186,7 @@ export class Gateway {
       errorCode: cancelled ? 'client_disconnected' : cut ? 'upstream_stream_cut' : null,
       usage,
       exact,
+      functionCalls: meter.toolCalls,
     });
     if (cancelled || out.destroyed) return;
     const last: Buffer[] = tail ?? [];
@@ -188,6 +210,7 @@ export class Gateway {
       this.settle(call, { status: cancelled ? 'cancelled' : 'error', httpStatus: cancelled ? null : e.status, errorCode: cancelled ? 'client_disconnected' : e.code, usage, exact: false });
     } else {
       this.d.metrics.refusals.inc({ code: e.code });
+      if (call.admission) void this.d.guard.release(call.admission).catch((err: unknown) => this.d.log.error({ err }, 'budget release failed'));
       if (call.key) this.settle(call, { status: 'refused', httpStatus: e.status, errorCode: e.code, usage: null, exact: true });
     }
     if (cancelled || out.headersSent || out.destroyed) {
@@ -199,7 +222,17 @@ export class Gateway {
 
   /** Records the final line of a call, counts it, and logs it if it ended badly or call logging is on. */
   private settle(call: Call, s: Settlement): LedgerLine {
-    const line = lineFor(call, s);
+    const price = call.target?.price ?? null;
+    const cost = price && s.usage ? costOf(price, s.usage).total : 0n;
+    const a = call.sent ? call.admission : null;
+    const charges = a && a.charged.length ? this.d.guard.chargesFor(a, cost, price?.currency ?? this.d.money.orgCurrency) : null;
+    const line = lineFor(call, s, cost, charges);
+    if (a) {
+      const t = line.tokens;
+      void this.d.guard
+        .settle(a, charges ?? [], t.input + t.cached_input + t.cache_write + t.output + t.reasoning, line.toolCalls)
+        .catch((err: unknown) => this.d.log.error({ err, req: call.id }, 'budget settlement failed'));
+    }
     this.d.writer.record(line);
     this.d.metrics.observe(line);
     if (this.d.logCalls || line.status !== 'ok') {
@@ -225,8 +258,16 @@ export class Gateway {
       'x-bursar-currency': line.currency,
       'x-bursar-usage': line.usageExact ? 'exact' : 'estimated',
       ...(call.target ? { 'x-bursar-provider': call.target.entry.cfg.id, 'x-bursar-model': call.target.model } : {}),
+      ...capHeaders(call),
     };
   }
+}
+
+/** Tells the caller when Bursar set the output cap, and why. */
+function capHeaders(call: Call): Record<string, string> {
+  const a = call.admission;
+  if (!a || a.cap === null) return {};
+  return { 'x-bursar-max-tokens': String(a.cap), 'x-bursar-max-tokens-reason': a.capReason ?? 'budget' };
 }
 
 function writeAll(out: ServerResponse, data: readonly Buffer[]): boolean {

@@ -47,6 +47,8 @@ export function sendError(res: ServerResponse, err: BursarError, dialect: Dialec
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (requestId) headers['x-request-id'] = requestId;
   if (!err.retryable) headers['x-should-retry'] = 'false';
+  const wait = err.details?.retry_after_seconds;
+  if (typeof wait === 'number') headers['retry-after'] = String(wait);
   if (err.code === 'body_too_large') headers.connection = 'close';
   sendBody(res, err.status, headers, JSON.stringify(errorBody(err, dialect)));
 }

@@ -62,6 +62,27 @@ export function parseCall(raw: unknown, ep: Endpoint): ParsedCall {
   return { body: body as Record<string, unknown>, model: c.model, stream, maxOutput };
 }
 
+/** Tokens allowed for each image in a prompt's worst case: above what any current model charges for one image. */
+export const IMAGE_TOKEN_BOUND = 8_000;
+const IMAGE = Buffer.from('image');
+const IMAGE_PARTS = new Set(['image_url', 'input_image', 'image']);
+
+/** A safe upper bound on a request's prompt tokens: its bytes (a BPE token covers at least one), plus a bound per image. */
+export function inputBound(raw: Buffer, body: Record<string, unknown>): number {
+  if (!raw.includes(IMAGE)) return raw.length;
+  let images = 0;
+  const walk = (v: unknown): void => {
+    if (Array.isArray(v)) for (const x of v) walk(x);
+    else if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (typeof o.type === 'string' && IMAGE_PARTS.has(o.type)) images++;
+      for (const x of Object.values(o)) if (x && typeof x === 'object') walk(x);
+    }
+  };
+  walk(body.messages ?? body.input);
+  return raw.length + images * IMAGE_TOKEN_BOUND;
+}
+
 export interface Prepared {
   /** The bytes the provider is sent: the caller's own bytes when nothing had to change. */
   readonly payload: Buffer | string;
@@ -69,10 +90,20 @@ export interface Prepared {
   readonly clientAskedUsage: boolean;
 }
 
-/** Renames a provider-prefixed model and, for OpenAI chat streams, asks for the usage chunk. */
-export function prepareUpstream(raw: Buffer, call: ParsedCall, ep: Endpoint, upstreamModel: string): Prepared {
+/**
+ * Renames a provider-prefixed model, sets the output cap a budget requires (in the field the
+ * client used, or the endpoint's own), and, for OpenAI chat streams, asks for the usage chunk.
+ */
+export function prepareUpstream(raw: Buffer, call: ParsedCall, ep: Endpoint, upstreamModel: string, cap: number | null = null): Prepared {
   const body = call.body;
   let changed = false;
+  if (cap !== null) {
+    const field = ep.capFields.find((f) => typeof body[f] === 'number') ?? ep.capFields[0];
+    if (field) {
+      body[field] = cap;
+      changed = true;
+    }
+  }
   if (upstreamModel !== call.model) {
     body.model = upstreamModel;
     changed = true;

@@ -60,6 +60,14 @@ export function anthropicUsage(u: unknown): Usage | null {
   };
 }
 
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+const TOOL_USE = Buffer.from('"tool_use"');
+
+/** Function calls the model asked for in a responses output. */
+export function functionCalls(output: unknown): number {
+  return arr(output).filter((i) => obj(i).type === 'function_call').length;
+}
+
 /** Counts web_search_call items in a responses output. */
 export function webSearchCalls(output: unknown): number {
   return Array.isArray(output) ? output.filter((i) => obj(i).type === 'web_search_call').length : 0;
@@ -76,6 +84,8 @@ export interface StreamMeter {
   readonly done: boolean;
   /** What the model produced so far, to estimate output tokens when no usage came. */
   producedText(): string;
+  /** Tool (function) calls the model asked for. */
+  readonly toolCalls: number;
 }
 
 const DONE = Buffer.from('[DONE]');
@@ -85,6 +95,7 @@ abstract class KeepingMeter implements StreamMeter {
   usage: Usage | null = null;
   partial: Usage | null = null;
   done = false;
+  toolCalls = 0;
   protected readonly kept: Buffer[] = [];
 
   see(event: Buffer): boolean {
@@ -106,6 +117,7 @@ abstract class KeepingMeter implements StreamMeter {
 }
 
 const USAGE_OBJECT = Buffer.from('"usage":{');
+const TOOL_CALLS = Buffer.from('"tool_calls"');
 
 /** chat.completions: usage arrives in a last chunk with empty choices when include_usage is set. */
 export class ChatMeter extends KeepingMeter {
@@ -118,6 +130,7 @@ export class ChatMeter extends KeepingMeter {
       this.done = true;
       return true;
     }
+    if (event.includes(TOOL_CALLS)) this.countToolCalls(event);
     if (!event.includes(USAGE_OBJECT)) return true;
     const j = eventJson(event);
     if (!j) return true;
@@ -125,6 +138,22 @@ export class ChatMeter extends KeepingMeter {
     if (usage) this.usage = usage;
     // Bursar asked for this chunk; a client that did not ask does not see it.
     return this.clientAskedUsage || !(Array.isArray(j.choices) && j.choices.length === 0);
+  }
+
+  private readonly seenCalls = new Set<number>();
+
+  /** A tool call's first delta carries its index; count each index once. */
+  private countToolCalls(event: Buffer): void {
+    const j = eventJson(event);
+    for (const c of Array.isArray(j?.choices) ? j.choices : []) {
+      for (const t of arr(obj(obj(c).delta).tool_calls)) {
+        const i = obj(t).index;
+        if (typeof i === 'number' && !this.seenCalls.has(i)) {
+          this.seenCalls.add(i);
+          this.toolCalls++;
+        }
+      }
+    }
   }
 
   protected textOf(j: Json): string {
@@ -152,6 +181,7 @@ export class ResponsesMeter extends KeepingMeter {
     if (!j || !type.startsWith('response.') || !RESPONSE_END.some((m) => m.toString() === type)) return true;
     const r = obj(j.response);
     this.usage = responsesUsage(r.usage, openaiTier(r.service_tier), webSearchCalls(r.output)) ?? this.usage;
+    this.toolCalls = functionCalls(r.output);
     this.done = true;
     return true;
   }
@@ -175,9 +205,11 @@ export class AnthropicMeter extends KeepingMeter {
 
   protected inspect(event: Buffer): boolean {
     const name = anthropicEventName(event);
+    if (name === 'content_block_start' && event.includes(TOOL_USE)) this.toolCalls++;
     if (name !== null && name !== 'message_start' && name !== 'message_delta' && name !== 'message_stop') return true;
     const j = eventJson(event);
     if (!j) return true;
+    if (name === null && j.type === 'content_block_start' && obj(j.content_block).type === 'tool_use') this.toolCalls++;
     if (j.type === 'message_start') {
       this.partial = anthropicUsage(obj(j.message).usage);
     } else if (j.type === 'message_delta') {

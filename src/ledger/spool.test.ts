@@ -20,7 +20,10 @@ function line(id: string, over: Partial<LedgerLine> = {}): LedgerLine {
 
 describe('spool records', () => {
   it('round-trip every field through the compact encoding', () => {
-    const l = line('a', { tokens: { input: 5, cached_input: 1, cache_write: 2, output: 3, reasoning: 4 }, latencyMs: 9, stream: true, httpStatus: null, acceptedOutput: false });
+    const l = line('a', {
+      tokens: { input: 5, cached_input: 1, cache_write: 2, output: 3, reasoning: 4 }, latencyMs: 9, stream: true, httpStatus: null, acceptedOutput: false,
+      budgetCharges: [{ key: 'b|1|alice', nano: 9_007_199_254_740_993n }], orgCostNano: 77n, orgCurrency: 'GBP', fxRate: 790_000_000n,
+    });
     expect(decodeLine(JSON.parse(encodeLine(l)))).toEqual(l);
     const blank = blankLine('b', 5);
     expect(decodeLine(JSON.parse(encodeLine(blank)))).toEqual(blank);
@@ -34,12 +37,14 @@ describe('spool records', () => {
     const b = spool.append('i', line('b'), true);
     expect(readLeftovers(dir).records).toHaveLength(0);
     await Promise.all([a.written, b.written]);
-    spool.append('o', line('a', { status: 'ok', usageExact: true, costNano: 7n }));
+    spool.append('o', line('a', { status: 'ok', usageExact: true, costNano: 7n, budgetCharges: [{ key: 'k', nano: 5n }], orgCostNano: 6n }));
     spool.close();
     const { records } = readLeftovers(dir);
     expect(records.map((r) => [r.kind, r.line.id, r.line.status])).toEqual([['intent', 'a', 'unsettled'], ['intent', 'b', 'unsettled'], ['final', 'a', 'ok']]);
     expect(records[2]!.line.dims.workflow).toBe('w "quoted"');
     expect(records[2]!.line.costNano).toBe(7n);
+    expect(records[2]!.line.budgetCharges).toEqual([{ key: 'k', nano: 5n }]);
+    expect(records[2]!.line.orgCostNano).toBe(6n);
   });
 
   it('deletes a segment once everything in it is committed', async () => {

@@ -29,12 +29,15 @@ export interface Segment {
 export type SpoolRecord = { readonly kind: 'intent' | 'final'; readonly line: LedgerLine };
 
 /** What a call's final line changes on its intent: a final record for a call with an intent carries only this. */
-const OUTCOME_FIELDS = ['status', 'httpStatus', 'errorCode', 'tokens', 'toolCalls', 'costNano', 'usageExact', 'latencyMs', 'ttfbMs', 'priceVersion', 'currency'] as const;
+const OUTCOME_FIELDS = ['status', 'httpStatus', 'errorCode', 'tokens', 'toolCalls', 'costNano', 'usageExact', 'latencyMs', 'ttfbMs', 'priceVersion', 'currency', 'budgetCharges', 'orgCostNano', 'fxRate'] as const;
 type Outcome = Pick<LedgerLine, (typeof OUTCOME_FIELDS)[number]>;
 
 function encodeOutcome(l: LedgerLine): string {
   const o: Record<string, unknown> = { id: l.id };
-  for (const f of OUTCOME_FIELDS) o[f] = f === 'costNano' ? l.costNano.toString() : l[f];
+  for (const f of OUTCOME_FIELDS) {
+    const v = l[f];
+    o[f] = typeof v === 'bigint' ? v.toString() : f === 'budgetCharges' && v !== null ? l.budgetCharges!.map((c) => [c.key, c.nano.toString()]) : v;
+  }
   return JSON.stringify(o);
 }
 
@@ -58,14 +61,22 @@ export function encodeLine(l: LedgerLine): string {
   const line = l as unknown as Record<string, unknown>;
   for (const k of FIELDS) {
     const v = line[k];
-    if (v !== BLANK[k]) out += `,"${k}":${JSON.stringify(v)}`;
+    if (v === BLANK[k]) continue;
+    if (typeof v === 'bigint') out += `,"${k}":"${v}"`;
+    else if (k === 'budgetCharges' && v !== null) out += `,"${k}":${JSON.stringify((v as LedgerLine['budgetCharges'])!.map((c) => [c.key, c.nano.toString()]))}`;
+    else out += `,"${k}":${JSON.stringify(v)}`;
   }
   return `${out}}`;
 }
 
+const BIGINT_FIELDS = ['orgCostNano', 'fxRate'] as const;
+
 /** The line a compact record stands for. */
 export function decodeLine(o: Record<string, unknown> & { id: string; ts: number; costNano: string; dims: Record<string, string> }): LedgerLine {
-  return { ...blankLine(o.id, o.ts), ...o, dims: Object.assign(emptyDims(), o.dims), costNano: BigInt(o.costNano) } as LedgerLine;
+  const line: Record<string, unknown> = { ...blankLine(o.id, o.ts), ...o, dims: Object.assign(emptyDims(), o.dims), costNano: BigInt(o.costNano) };
+  for (const f of BIGINT_FIELDS) if (typeof o[f] === 'string') line[f] = BigInt(o[f]);
+  if (Array.isArray(o.budgetCharges)) line.budgetCharges = (o.budgetCharges as [string, string][]).map(([key, nano]) => ({ key, nano: BigInt(nano) }));
+  return line as unknown as LedgerLine;
 }
 
 export class Spool {
@@ -178,7 +189,7 @@ export function readLeftovers(dir: string): { files: string[]; records: SpoolRec
       }
       if (r.o) {
         const intent = intents.get(r.o.id);
-        if (intent) records.push({ kind: 'final', line: { ...intent, ...r.o, costNano: BigInt(r.o.costNano) } });
+        if (intent) records.push({ kind: 'final', line: decodeLine({ ...JSON.parse(encodeLine(intent)), ...r.o }) });
       } else if (r.l) {
         const line = decodeLine(r.l);
         if (r.k === 'i') intents.set(line.id, line);

@@ -11,11 +11,13 @@ export interface Column {
   readonly name: string;
   readonly type: ColumnType;
   readonly notNull: boolean;
+  /** The migration that added the column (the list only grows, at its end). */
+  readonly since: number;
   /** The value to store (bool and json are converted by the adapter). */
   readonly get: (l: LedgerLine) => string | number | bigint | boolean | null | object;
 }
 
-const col = (name: string, type: ColumnType, notNull: boolean, get: Column['get']): Column => ({ name, type, notNull, get });
+const col = (name: string, type: ColumnType, notNull: boolean, get: Column['get'], since = 1): Column => ({ name, type, notNull, get, since });
 
 const tokenColumn: Record<keyof Tokens, string> = {
   input: 'input_tokens',
@@ -31,7 +33,7 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('id', 'text', true, (l) => l.id),
   col('source', 'text', true, (l) => l.source),
   col('ts', 'bigint', true, (l) => l.ts),
-  ...DIMENSIONS.map((d) => col(d, 'text', false, (l) => l.dims[d])),
+  ...DIMENSIONS.filter((d) => d !== 'budget_category').map((d) => col(d, 'text', false, (l) => l.dims[d])),
   col('tags', 'json', false, (l) => l.tags),
   col('endpoint', 'text', false, (l) => l.endpoint),
   col('stream', 'bool', true, (l) => l.stream),
@@ -54,6 +56,12 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('human_review', 'bool', true, (l) => l.humanReview),
   col('block_event', 'text', false, (l) => l.blockEvent),
   col('spend_category', 'text', false, (l) => l.spendCategory),
+  // 0002: budgets
+  col('budget_category', 'text', false, (l) => l.dims.budget_category, 2),
+  col('budget_charges', 'json', false, (l) => (l.budgetCharges ? l.budgetCharges.map((c) => [c.key, c.nano.toString()]) : null), 2),
+  col('org_cost_nano', 'bigint', true, (l) => l.orgCostNano, 2),
+  col('org_currency', 'text', true, (l) => l.orgCurrency, 2),
+  col('fx_rate', 'bigint', true, (l) => l.fxRate, 2),
 ];
 
 type Row = Record<string, unknown>;
@@ -111,7 +119,17 @@ export function rowToLine(r: Row): LedgerLine {
     humanReview: bool(r.human_review),
     blockEvent: str(r.block_event),
     spendCategory: str(r.spend_category),
+    budgetCharges: charges(r.budget_charges),
+    orgCostNano: big(r.org_cost_nano ?? 0),
+    orgCurrency: String(r.org_currency ?? r.currency),
+    fxRate: big(r.fx_rate ?? 1_000_000_000),
   };
+}
+
+function charges(v: unknown): LedgerLine['budgetCharges'] {
+  if (v === null || v === undefined) return null;
+  const list = (typeof v === 'string' ? JSON.parse(v) : v) as [string, string][];
+  return list.map(([key, nano]) => ({ key, nano: BigInt(nano) }));
 }
 
 export const toBigInt = big;

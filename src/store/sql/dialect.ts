@@ -24,10 +24,19 @@ export interface AuditRow {
   hash: string;
 }
 
+export interface BudgetEventRow {
+  id: string;
+  ts: number | bigint | string;
+  kind: string;
+  budget: string;
+  details: string;
+}
+
 export interface Database {
   ledger_lines: Record<string, unknown>;
   config_records: ConfigRecordRow;
   audit_log: AuditRow;
+  budget_events: BudgetEventRow;
 }
 
 export type Db = Kysely<Database>;

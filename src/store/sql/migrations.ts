@@ -13,7 +13,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     '0001_ledger_config_audit',
     async (db, d) => {
       let table = db.schema.createTable('ledger_lines').ifNotExists();
-      for (const c of LEDGER_COLUMNS) {
+      for (const c of LEDGER_COLUMNS.filter((x) => x.since === 1)) {
         table = table.addColumn(c.name, sql.raw(d.columnType(c.type)), (b) => {
           let col = c.notNull ? b.notNull() : b;
           if (c.name === 'id') col = col.primaryKey();
@@ -51,7 +51,35 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
       for (const stmt of [...d.appendOnly('ledger_lines'), ...d.appendOnly('audit_log')]) await sql.raw(stmt).execute(db);
     },
   ],
+  [
+    '0002_budgets',
+    async (db, d) => {
+      await addLedgerColumns(db, d, 2);
+      await db.schema
+        .createTable('budget_events')
+        .ifNotExists()
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('ts', 'bigint', (c) => c.notNull())
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('budget', 'text', (c) => c.notNull())
+        .addColumn('details', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('budget_events_ts').ifNotExists().on('budget_events').column('ts').execute();
+      for (const stmt of d.appendOnly('budget_events')) await sql.raw(stmt).execute(db);
+    },
+  ],
 ];
+
+/** Adds the ledger columns a migration introduced; existing lines get the column's default. */
+async function addLedgerColumns(db: Kysely<Database>, d: SqlDialect, since: number): Promise<void> {
+  for (const c of LEDGER_COLUMNS.filter((x) => x.since === since)) {
+    const fallback = c.type === 'bigint' || c.type === 'int' ? (c.name === 'fx_rate' ? '1000000000' : '0') : c.name === 'org_currency' ? "'USD'" : null;
+    await db.schema
+      .alterTable('ledger_lines')
+      .addColumn(c.name, sql.raw(d.columnType(c.type)), (b) => (c.notNull && fallback !== null ? b.notNull().defaultTo(sql.raw(fallback)) : b))
+      .execute();
+  }
+}
 
 class CodeMigrations implements MigrationProvider {
   constructor(private readonly dialect: SqlDialect) {}

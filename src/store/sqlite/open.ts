@@ -12,6 +12,7 @@ import type { LedgerStore, ScanQuery } from '../../core/ports.js';
 import { LEDGER_COLUMNS } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
+import { SqlEventLog } from '../sql/events.js';
 import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
 import { migrate } from '../sql/migrations.js';
 
@@ -95,6 +96,7 @@ export class SqliteLedgerStore implements LedgerStore {
 export interface SqliteStores {
   readonly ledger: SqliteLedgerStore;
   readonly config: SqlConfigStore;
+  readonly events: SqlEventLog;
   readonly db: Kysely<Schema>;
   close(): Promise<void>;
 }
@@ -116,6 +118,7 @@ export async function openSqlite(file: string): Promise<SqliteStores> {
   return {
     ledger: new SqliteLedgerStore(writer, db),
     config: new SqlConfigStore(db, sqliteDialect),
+    events: new SqlEventLog(db),
     db,
     close,
   };

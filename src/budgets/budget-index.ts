@@ -1,0 +1,138 @@
+/**
+ * Budgets and overrides in memory, for admission on the hot path: loaded once, then kept current
+ * from the ConfigStore's change notifications (a lowered budget or a granted override holds on
+ * the next call). Also caches each budget's current window, so the calendar is computed once
+ * per window rather than once per call.
+ */
+import { inScope, type CallFacts } from '../core/budget.js';
+import { parseDecimal } from '../core/money.js';
+import type { ConfigStore, RecordChange, StoredRecord } from '../core/ports.js';
+import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
+import { windowAt, type Calendar, type Window } from './windows.js';
+
+export interface Covering {
+  readonly budget: Budget;
+  readonly window: Window;
+  readonly member: string | null;
+  /** The counter: "<budget>|<window start>|<member>". */
+  readonly key: string;
+}
+
+export type Coverage = { readonly covering: Covering[]; readonly expired: Covering | null };
+
+export const counterKey = (budget: string, windowStart: number, member: string | null): string => `${budget}|${windowStart}|${member ?? ''}`;
+
+export class BudgetIndex {
+  private budgets: Budget[] = [];
+  private readonly byId = new Map<string, Budget>();
+  private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
+  private readonly windows = new Map<string, Window>();
+  private stop: (() => void) | null = null;
+
+  private constructor(
+    private readonly calendar: Calendar,
+    private readonly defaultCurrency: string,
+  ) {}
+
+  static async load(store: ConfigStore, calendar: Calendar, defaultCurrency: string): Promise<BudgetIndex> {
+    const index = new BudgetIndex(calendar, defaultCurrency);
+    const pending: RecordChange[] = [];
+    let ready = false;
+    index.stop = store.watch((c) => (ready ? void index.apply(store, c) : pending.push(c)));
+    for (const r of await store.list(BUDGET_KIND)) index.put(r);
+    for (const r of await store.list(OVERRIDE_KIND)) index.put(r);
+    index.rebuild();
+    ready = true;
+    for (const c of pending) await index.apply(store, c);
+    return index;
+  }
+
+  close(): void {
+    this.stop?.();
+  }
+
+  get size(): number {
+    return this.budgets.length;
+  }
+
+  get(id: string): Budget | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): readonly Budget[] {
+    return this.budgets;
+  }
+
+  /** The window of a budget at `at`, computed once per window. */
+  windowOf(b: Budget, at: number): Window {
+    const w = this.windows.get(b.id);
+    if (w && at >= w.start && at < w.end) return w;
+    const next = windowAt(b.window, at, this.calendar);
+    if (!('from' in b.window)) this.windows.set(b.id, next);
+    return next;
+  }
+
+  /** Every active budget covering a call, with its window, member and counter; and a covering budget that has expired. */
+  covering(facts: CallFacts, at: number): Coverage {
+    const covering: Covering[] = [];
+    let expired: Covering | null = null;
+    for (const b of this.budgets) {
+      if (!inScope(b.scope, facts)) continue;
+      const member = b.per ? facts.dims[b.per] : null;
+      if (b.per && member === null) continue;
+      const window = this.windowOf(b, at);
+      const c = { budget: b, window, member, key: counterKey(b.id, window.start, member) };
+      if ('from' in b.window) {
+        if (at < window.start) continue;
+        if (at >= window.end) {
+          expired ??= c;
+          continue;
+        }
+      }
+      covering.push(c);
+    }
+    return { covering, expired };
+  }
+
+  /** Approved, unexpired overrides of a budget (for one member, or the whole budget). */
+  activeOverrides(budget: string, member: string | null, at: number): { id: string; body: OverrideBody; nano: bigint }[] {
+    const out: { id: string; body: OverrideBody; nano: bigint }[] = [];
+    for (const o of this.overrides.values()) {
+      const b = o.body;
+      if (b.budget !== budget || b.status !== 'approved' || b.expires_at <= at) continue;
+      if (b.member !== null && b.member !== member) continue;
+      out.push({ ...o, nano: parseDecimal(b.amount) });
+    }
+    return out;
+  }
+
+  overridesOf(budget: string): { id: string; body: OverrideBody }[] {
+    return [...this.overrides.values()].filter((o) => o.body.budget === budget);
+  }
+
+  async apply(store: ConfigStore, change: RecordChange): Promise<void> {
+    if (change.kind !== BUDGET_KIND && change.kind !== OVERRIDE_KIND) return;
+    const record = change.record !== undefined ? change.record : ((await store.get(change.kind, change.id)) ?? null);
+    if (change.kind === BUDGET_KIND) {
+      this.byId.delete(change.id);
+      this.windows.delete(change.id);
+    } else {
+      this.overrides.delete(change.id);
+    }
+    if (record) this.put(record);
+    this.rebuild();
+  }
+
+  private put(r: StoredRecord): void {
+    if (r.kind === BUDGET_KIND) {
+      const body = budgetBodySchema.parse(r.body);
+      if (body.status === 'active') this.byId.set(r.id, toBudget(body.spec, this.defaultCurrency));
+    } else if (r.kind === OVERRIDE_KIND) {
+      this.overrides.set(r.id, { id: r.id, body: overrideBodySchema.parse(r.body) });
+    }
+  }
+
+  private rebuild(): void {
+    this.budgets = [...this.byId.values()];
+  }
+}

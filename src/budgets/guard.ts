@@ -1,0 +1,376 @@
+/**
+ * Admission and settlement against budgets. Before a call reaches a provider, its worst case is
+ * reserved on every budget in scope at once (all or none); if a client set no output cap, or
+ * one too large for what a hard budget has left, Bursar sets one instead of reserving the whole
+ * remaining budget. When the call ends, the actual cost replaces the reservation and crossed
+ * thresholds become events. Rate limits, thresholds that throttle or need approval, sandbox
+ * expiry and agent-run controls are checked here too.
+ */
+import { thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/budget.js';
+import { BursarError } from '../core/errors.js';
+import type { FxTable } from '../core/fx.js';
+import type { BudgetCharge } from '../core/ledger.js';
+import { formatMoney } from '../core/money.js';
+import type { BudgetCounters, CounterCharge, CounterState, EventLog, RateCheck, RateLimits } from '../core/ports.js';
+import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
+import type { Logger } from '../telemetry/log.js';
+import { AgentRuns } from './agent-runs.js';
+import { counterKey, type BudgetIndex, type Covering } from './budget-index.js';
+import type { Budget, BudgetCategory } from './model.js';
+import { previousWindow, type Calendar } from './windows.js';
+
+export interface GuardOptions {
+  readonly index: BudgetIndex;
+  readonly counters: BudgetCounters;
+  readonly rates: RateLimits;
+  readonly events: EventLog;
+  readonly fx: FxTable;
+  readonly calendar: Calendar;
+  readonly minOutputTokens: number;
+  readonly leaseMs: number;
+  readonly log: Logger;
+  readonly now?: () => number;
+}
+
+export interface AdmitInput {
+  /** The lease id: the call's request id. */
+  readonly id: string;
+  readonly facts: CallFacts;
+  readonly price: ModelPrice | null;
+  /** A safe upper bound on the prompt's tokens. */
+  readonly inputBound: number;
+  /** The output cap the client set, if any. */
+  readonly requestedCap: number | null;
+  /** The cap assumed (and set, when a hard budget applies) when the client sets none. */
+  readonly defaultCap: number;
+  /** Identifies the request for the agent loop guard (only read when an agent run is limited). */
+  readonly requestHash: () => string;
+}
+
+interface Charged extends Covering {
+  readonly limitNano: bigint | null;
+  readonly worstNano: bigint;
+}
+
+export interface Admission {
+  readonly lease: string;
+  readonly charged: readonly Charged[];
+  /** The output cap to send the provider, when Bursar sets one. */
+  readonly cap: number | null;
+  /** Why Bursar set the cap: "budget:<id>" (what that budget has left) or "default" (the client set none). */
+  readonly capReason: string | null;
+  /** The output tokens the worst case assumed. */
+  readonly assumedOutput: number;
+  readonly category: BudgetCategory | null;
+  readonly owner: string | null;
+  readonly runKeys: readonly string[];
+  readonly rateKeys: readonly string[];
+  /** The budgets whose thresholds ask routing to step down (reserved for routing). */
+  readonly downgrades: readonly { readonly budget: string; readonly at: number }[];
+}
+
+export const NO_ADMISSION: Admission = {
+  lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, category: null, owner: null, runKeys: [], rateKeys: [], downgrades: [],
+};
+
+const MILLION = 1_000_000n;
+
+export class BudgetGuard {
+  readonly runs = new AgentRuns();
+  private readonly active = new Set<string>();
+  private readonly rollovers = new Map<string, bigint>();
+  private readonly renewal: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(private readonly o: GuardOptions) {
+    this.now = o.now ?? Date.now;
+    // Leases are renewed while their calls run; a holder that dies stops renewing them.
+    this.renewal = setInterval(() => {
+      if (this.active.size) void o.counters.renew([...this.active], o.leaseMs).catch((err: unknown) => o.log.warn({ err }, 'lease renewal failed'));
+    }, Math.max(1000, Math.floor(o.leaseMs / 3)));
+    this.renewal.unref();
+  }
+
+  close(): void {
+    clearInterval(this.renewal);
+  }
+
+  /** Admits a call (reserving its worst case) or throws the refusal, in words its caller understands. */
+  async admit(input: AdmitInput): Promise<Admission> {
+    const now = this.now();
+    const { covering, expired } = this.o.index.covering(input.facts, now);
+    if (expired) {
+      throw new BursarError('budget_expired', `Budget "${expired.budget.name}" ran ${expired.window.label} and has ended, so calls it covered are refused. Ask its owner${expired.budget.owner ? ` (${expired.budget.owner})` : ''} to extend it, or to graduate the work to a production budget.`, {
+        details: { budget: expired.budget.id, budget_name: expired.budget.name, ended_at: new Date(expired.window.end).toISOString() },
+      });
+    }
+    if (covering.length === 0) return { ...NO_ADMISSION, lease: input.id };
+
+    const states = await this.o.counters.read(covering.map((c) => c.key));
+    const limits = new Map<string, bigint | null>();
+    for (const c of covering) limits.set(c.key, await this.limitOf(c, now));
+
+    const runKeys = this.checkRuns(covering, input, now);
+    const { rateKeys, downgrades } = await this.checkThresholdsAndRates(covering, states, limits, now);
+
+    let attempt = 0;
+    for (;;) {
+      const plan = this.plan(covering, states, limits, input, now);
+      const charges: CounterCharge[] = plan.charged.map((c) => ({
+        key: c.key,
+        nano: c.worstNano,
+        tokens: input.inputBound + plan.output,
+        requests: 1,
+        limit: c.budget.hard ? { nano: c.limitNano, tokens: c.budget.limitTokens, requests: c.budget.limitRequests } : null,
+      }));
+      const r = await this.o.counters.reserve(input.id, charges, this.o.leaseMs);
+      if (r.ok) {
+        this.active.add(input.id);
+        return { lease: input.id, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, ...describe(covering), runKeys, rateKeys, downgrades };
+      }
+      // Another call took the room between our read and our reservation: look again, then give up.
+      const fresh = await this.o.counters.read(covering.map((c) => c.key));
+      for (const [k, v] of fresh) states.set(k, v);
+      if (++attempt >= 3) {
+        const c = covering.find((x) => x.key === r.key)!;
+        throw this.exceeded(c, r.state, limits.get(c.key) ?? null, r.what);
+      }
+    }
+  }
+
+  /** What a call's actual cost comes to on each of its budgets, in their currencies (for its ledger line). */
+  chargesFor(a: Admission, costNano: bigint, costCurrency: string): BudgetCharge[] {
+    const now = this.now();
+    return a.charged.map((c) => ({ key: c.key, nano: this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano }));
+  }
+
+  /** Replaces the reservation with the actual charges, counts tokens for rate limits, and records crossed thresholds. */
+  async settle(a: Admission, charges: readonly BudgetCharge[], tokens: number, toolCalls: number): Promise<void> {
+    this.active.delete(a.lease);
+    if (a.charged.length === 0) return;
+    const now = this.now();
+    await this.o.counters.settle(a.lease, charges.map((c) => ({ key: c.key, nano: c.nano, tokens, requests: 1 })));
+    if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
+    for (const k of a.runKeys) this.runs.addToolCalls(k, toolCalls);
+    await this.thresholdEvents(a, charges, now);
+  }
+
+  /** Drops the reservation of a call that never reached a provider. */
+  async release(a: Admission): Promise<void> {
+    this.active.delete(a.lease);
+    if (a.charged.length) await this.o.counters.release(a.lease);
+  }
+
+  /** The money limit of a budget for one counter: its limit, approved overrides, and money rolled over. */
+  async limitOf(c: Covering, now: number): Promise<bigint | null> {
+    const b = c.budget;
+    if (b.limitNano === null) return null;
+    let limit = b.limitNano;
+    for (const o of this.o.index.activeOverrides(b.id, c.member, now)) limit += o.nano;
+    if (b.rolloverMaxNano !== null) limit += await this.rollover(c);
+    return limit;
+  }
+
+  private async rollover(c: Covering): Promise<bigint> {
+    const cached = this.rollovers.get(c.key);
+    if (cached !== undefined) return cached;
+    const b = c.budget;
+    const prev = previousWindow(b.window, c.window, this.o.calendar);
+    let carried = 0n;
+    if (prev && b.limitNano !== null && b.rolloverMaxNano !== null) {
+      const used = (await this.o.counters.read([counterKey(b.id, prev.start, c.member)])).values().next().value?.nano ?? 0n;
+      const unused = b.limitNano - used;
+      carried = unused <= 0n ? 0n : unused < b.rolloverMaxNano ? unused : b.rolloverMaxNano;
+    }
+    this.rollovers.set(c.key, carried);
+    return carried;
+  }
+
+  /** The output cap and the worst case on each budget. */
+  private plan(covering: readonly Covering[], states: Map<string, CounterState>, limits: Map<string, bigint | null>, input: AdmitInput, now: number) {
+    const price = input.price;
+    const hard = covering.filter((c) => c.budget.hard);
+    let cap = input.requestedCap ?? input.defaultCap;
+    let capReason: string | null = input.requestedCap === null && hard.length ? 'default' : null;
+    let tightest: Covering | null = null;
+    for (const c of hard) {
+      const s = states.get(c.key)!;
+      let room = Number.POSITIVE_INFINITY;
+      const limit = limits.get(c.key) ?? null;
+      if (limit !== null && price) {
+        const remaining = limit - s.nano - s.reservedNano;
+        const inProvider = this.o.fx.convert(remaining, c.budget.currency, price.currency, now, 'down').nano;
+        const afterInput = inProvider - worstCaseCost(price, input.inputBound, 0, null);
+        const outRate = outputRate(price, input.inputBound);
+        room = afterInput <= 0n ? 0 : outRate === 0n ? Number.POSITIVE_INFINITY : Number((afterInput * MILLION) / outRate);
+      }
+      if (c.budget.limitTokens !== null) room = Math.min(room, c.budget.limitTokens - s.tokens - s.reservedTokens - input.inputBound);
+      if (room < cap) {
+        cap = Math.max(0, Math.floor(room));
+        tightest = c;
+      }
+    }
+    if (tightest) {
+      const s = states.get(tightest.key)!;
+      if (cap < this.o.minOutputTokens) throw this.exceeded(tightest, s, limits.get(tightest.key) ?? null, 'money');
+      capReason = `budget:${tightest.budget.id}`;
+    }
+    const output = cap;
+    const worstProvider = price ? worstCaseCost(price, input.inputBound, output, null) : 0n;
+    const charged: Charged[] = covering.map((c) => ({
+      ...c,
+      limitNano: limits.get(c.key) ?? null,
+      worstNano: price ? this.o.fx.convert(worstProvider, price.currency, c.budget.currency, now, 'up').nano : 0n,
+    }));
+    const set = hard.length > 0 && (input.requestedCap === null || cap < input.requestedCap);
+    return { charged, output, cap: set ? cap : null, capReason: set ? capReason : null };
+  }
+
+  /** Thresholds that refuse, need approval, throttle or step routing down; and the budgets' own rate limits. */
+  private async checkThresholdsAndRates(covering: readonly Covering[], states: Map<string, CounterState>, limits: Map<string, bigint | null>, now: number) {
+    const checks: RateCheck[] = [];
+    const downgrades: { budget: string; at: number }[] = [];
+    for (const c of covering) {
+      const b = c.budget;
+      const limit = limits.get(c.key) ?? null;
+      const used = states.get(c.key)!.nano;
+      const reached = limit === null ? [] : thresholdsReached(limit, used, b.thresholds.map((t) => t.at));
+      let throttle: number | null = null;
+      for (const t of b.thresholds) {
+        if (!reached.includes(t.at)) continue;
+        if (t.actions.includes('refuse')) throw this.exceeded(c, states.get(c.key)!, limit, 'money', t.at);
+        if (t.actions.includes('require_approval') && this.o.index.activeOverrides(b.id, c.member, now).length === 0) {
+          throw new BursarError('approval_required', `Budget "${b.name}" has used ${pct(used, limit!)} of ${formatMoney({ nano: limit!, currency: b.currency })}; past ${t.at}% each call needs an approved override. Request one: bursar overrides request ${b.id} --amount <amount> --reason "<why>".`, {
+            details: this.facts(c, states.get(c.key)!, limit, t.at),
+          });
+        }
+        if (t.actions.includes('throttle') && t.throttleRpm !== null) throttle = throttle === null ? t.throttleRpm : Math.min(throttle, t.throttleRpm);
+        if (t.actions.includes('downgrade')) downgrades.push({ budget: b.id, at: t.at });
+      }
+      const rpm = minOf(b.rateLimit?.rpm ?? null, throttle);
+      if (rpm !== null || b.rateLimit?.tpm) checks.push({ key: `${b.id}|rate|${c.member ?? ''}`, rpm, tpm: b.rateLimit?.tpm ?? null });
+    }
+    if (checks.length) {
+      const r = await this.o.rates.hit(checks, now);
+      if (!r.ok) {
+        const id = r.key.split('|')[0]!;
+        const b = this.o.index.get(id);
+        const secs = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+        throw new BursarError('rate_limited', `Budget "${b?.name ?? id}" allows ${r.what === 'requests' ? 'no more requests' : 'no more tokens'} this minute; retry in ${secs} s.`, {
+          details: { budget: id, retry_after_seconds: secs, limited: r.what },
+        });
+      }
+    }
+    return { rateKeys: checks.map((c) => c.key), downgrades };
+  }
+
+  private checkRuns(covering: readonly Covering[], input: AdmitInput, now: number): string[] {
+    const run = input.facts.dims.agent_run;
+    if (run === null) return [];
+    const keys: string[] = [];
+    let hash: string | null = null;
+    for (const c of covering) {
+      const lim = c.budget.agentRuns;
+      if (!lim) continue;
+      const key = `${c.budget.id}|run|${run}`;
+      hash ??= input.requestHash();
+      const v = this.runs.admit(key, lim, hash, now);
+      if (!v.ok) {
+        throw new BursarError(v.rule === 'loop' ? 'agent_loop' : 'agent_run_limit', `Agent run "${run}" is stopped by budget "${c.budget.name}": ${v.detail}. Start a new run (a new x-bursar-agent-run) once the cause is fixed.`, {
+          details: { budget: c.budget.id, agent_run: run, rule: v.rule },
+        });
+      }
+      keys.push(key);
+    }
+    return keys;
+  }
+
+  private async thresholdEvents(a: Admission, charges: readonly BudgetCharge[], now: number): Promise<void> {
+    const after = await this.o.counters.read(charges.map((c) => c.key));
+    for (const [i, c] of a.charged.entries()) {
+      const limit = c.limitNano;
+      if (limit === null || c.budget.thresholds.length === 0) continue;
+      const used = after.get(c.key)?.nano ?? 0n;
+      const crossed = thresholdsCrossed(limit, used - charges[i]!.nano, used, c.budget.thresholds.map((t) => t.at));
+      for (const at of crossed) {
+        const t = c.budget.thresholds.find((x) => x.at === at)!;
+        const fresh = await this.o.events.record({
+          id: `threshold|${c.key}|${at}`,
+          ts: now,
+          kind: 'threshold',
+          budget: c.budget.id,
+          details: { threshold: at, actions: t.actions, window: c.window.label, member: c.member, used: formatMoney({ nano: used, currency: c.budget.currency }), limit: formatMoney({ nano: limit, currency: c.budget.currency }), owner: c.budget.owner },
+        });
+        if (fresh) this.o.log.info({ budget: c.budget.id, threshold: at, window: c.window.label, member: c.member }, 'budget threshold crossed');
+      }
+    }
+  }
+
+  private facts(c: Covering, s: CounterState, limit: bigint | null, threshold?: number): Record<string, unknown> {
+    const b = c.budget;
+    const money = (n: bigint) => formatMoney({ nano: n, currency: b.currency });
+    return {
+      budget: b.id,
+      budget_name: b.name,
+      window: c.window.label,
+      ...(c.member !== null ? { member: c.member } : {}),
+      ...(limit !== null ? { used: money(s.nano), reserved: money(s.reservedNano), limit: money(limit), remaining: money(limit - s.nano - s.reservedNano) } : {}),
+      ...(b.limitTokens !== null ? { tokens_used: s.tokens, tokens_limit: b.limitTokens } : {}),
+      ...(b.limitRequests !== null ? { requests_used: s.requests, requests_limit: b.limitRequests } : {}),
+      ...(threshold !== undefined ? { threshold } : {}),
+      resets_at: 'from' in b.window ? null : new Date(c.window.end).toISOString(),
+      owner: b.owner,
+      override: `bursar overrides request ${b.id} --amount <amount> --reason "<why>"`,
+    };
+  }
+
+  private exceeded(c: Covering, s: CounterState, limit: bigint | null, what: 'money' | 'tokens' | 'requests', threshold?: number): BursarError {
+    const b = c.budget;
+    const who = c.member !== null ? ` for ${b.per} "${c.member}"` : '';
+    const resets = 'from' in b.window ? `It ends ${new Date(c.window.end).toISOString().slice(0, 10)}.` : `It resets ${new Date(c.window.end).toISOString()}.`;
+    const usedText =
+      what === 'money' && limit !== null
+        ? `${formatMoney({ nano: s.nano, currency: b.currency })} of ${formatMoney({ nano: limit, currency: b.currency })} used${s.reservedNano > 0n ? `, ${formatMoney({ nano: s.reservedNano, currency: b.currency })} reserved by calls in flight` : ''}`
+        : what === 'tokens'
+          ? `${s.tokens} of ${b.limitTokens} tokens used`
+          : `${s.requests} of ${b.limitRequests} requests used`;
+    const why = threshold !== undefined ? `passed ${threshold}%, where it refuses calls` : 'cannot pay for this call';
+    return new BursarError('budget_exceeded', `Budget "${b.name}"${who} ${why} (${usedText}, ${c.window.label}). ${resets} To ask for more: bursar overrides request ${b.id} --amount <amount> --reason "<why>"${b.owner ? `, approved by ${b.owner}` : ''}.`, {
+      details: this.facts(c, s, limit, threshold),
+    });
+  }
+}
+
+/** Budget category and owner of a call: sandbox or pilot when such a budget covers it; the owner of its most specific budget. */
+function describe(covering: readonly Covering[]): { category: BudgetCategory | null; owner: string | null } {
+  const cats = new Set(covering.map((c) => c.budget.category));
+  const category: BudgetCategory = cats.has('sandbox') ? 'sandbox' : cats.has('pilot') ? 'pilot' : 'production';
+  let owner: string | null = null;
+  let depth = -1;
+  for (const c of covering) {
+    const d = c.budget.scope.length + (c.budget.per ? 1 : 0);
+    if (c.budget.owner && d > depth) {
+      owner = c.budget.owner;
+      depth = d;
+    }
+  }
+  return { category, owner };
+}
+
+/** The dearer of output and reasoning per million tokens, at this prompt size (long-context prices included). */
+function outputRate(p: ModelPrice, inputTokens: number): bigint {
+  const r = ratesFor(p, { input: inputTokens, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
+  const out = r('output');
+  const reasoning = r('reasoning');
+  return reasoning > out ? reasoning : out;
+}
+
+function minOf(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.min(a, b);
+}
+
+function pct(used: bigint, limit: bigint): string {
+  return limit > 0n ? `${Number((used * 1000n) / limit) / 10}%` : '100%';
+}
+
+export type { Budget };

@@ -1,0 +1,361 @@
+/**
+ * Budgets through the admin API and CLI, and from bursar.yaml: create, change and remove
+ * budgets; request, approve, deny overrides; graduate a sandbox; read a budget's status. Every
+ * change is one audited ConfigStore write. At start, the counters are rebuilt from the ledger.
+ */
+import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
+import { inScope, projectToEnd, thresholdsReached, type CallFacts } from '../core/budget.js';
+import { emptyDims } from '../core/dimensions.js';
+import { BursarError } from '../core/errors.js';
+import type { FxTable } from '../core/fx.js';
+import { decimalText, formatMoney, parseDecimal } from '../core/money.js';
+import type { OrgTree } from '../core/org.js';
+import type { BudgetCounters, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
+import { canSee, type Actor } from '../access/actor.js';
+import { counterKey, type BudgetIndex } from './budget-index.js';
+import type { BudgetGuard } from './guard.js';
+import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, budgetSpecSchema, overrideBodySchema, toBudget, type Budget, type BudgetBody, type BudgetSpec, type OverrideBody } from './model.js';
+import { previousWindow, windowAt, type Calendar } from './windows.js';
+
+export const overrideRequestInput = z.strictObject({
+  amount: z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "100.00"'),
+  reason: z.string().min(1).max(1000),
+  member: z.string().optional(),
+  /** ISO date-time; default: the end of the budget's current window. */
+  expires_at: z.iso.datetime({ offset: true }).optional(),
+});
+
+export interface BudgetServiceDeps {
+  readonly store: ConfigStore;
+  readonly index: BudgetIndex;
+  readonly guard: BudgetGuard;
+  readonly counters: BudgetCounters;
+  readonly events: EventLog;
+  readonly org: OrgTree;
+  readonly fx: FxTable;
+  readonly calendar: Calendar;
+  readonly orgCurrency: string;
+}
+
+export class BudgetService {
+  constructor(private readonly d: BudgetServiceDeps) {}
+
+  // ------------------------------------------------------------ who may see and change a budget
+
+  /** Admins and finance see every budget; a manager those scoped to their department; a member those that cover them. */
+  canSee(actor: Actor, b: Budget): boolean {
+    if (actor.role === 'admin' || actor.role === 'finance') return true;
+    if (actor.user !== null && b.owner === actor.user) return true;
+    if (actor.role === 'manager') return departmentsOf(b).includes(actor.department ?? '\u0000');
+    if (actor.role === 'member' && actor.user) return inScope(b.scope, this.factsOfUser(actor.user));
+    return false;
+  }
+
+  private canManage(actor: Actor, spec: BudgetSpec): boolean {
+    if (actor.role === 'admin' || actor.role === 'finance') return true;
+    const depts = departmentsOf(toBudget(spec, this.d.orgCurrency));
+    return actor.role === 'manager' && depts.length === 1 && depts[0] === actor.department;
+  }
+
+  private factsOfUser(userId: string): CallFacts {
+    const u = this.d.org.users.get(userId);
+    const dims = emptyDims();
+    dims.user = userId;
+    dims.department = u?.department ?? null;
+    dims.team = u?.team ?? null;
+    return { dims, tags: null, groups: u?.groups ?? [] };
+  }
+
+  // ------------------------------------------------------------ budgets
+
+  async list(actor: Actor): Promise<Budget[]> {
+    return this.d.index.all().filter((b) => this.canSee(actor, b));
+  }
+
+  async get(id: string, actor: Actor): Promise<{ budget: Budget; body: BudgetBody; version: number }> {
+    const r = await this.d.store.get(BUDGET_KIND, id);
+    const body = r ? budgetBodySchema.parse(r.body) : undefined;
+    const budget = body ? toBudget(body.spec, this.d.orgCurrency) : undefined;
+    if (!r || !body || !budget || !this.canSee(actor, budget)) throw new BursarError('not_found', `No budget "${id}" that you can see; list them with \`bursar budgets list\`.`);
+    return { budget, body, version: r.version };
+  }
+
+  async create(input: unknown, actor: Actor): Promise<Budget> {
+    const spec = this.validate(input);
+    if (!this.canManage(actor, spec)) throw new BursarError('forbidden', `The ${actor.role} role cannot create this budget; a manager may create budgets scoped to their own department.`);
+    if (await this.d.store.get(BUDGET_KIND, spec.id)) throw new BursarError('conflict', `Budget "${spec.id}" exists; change it with PUT /admin/v1/budgets/${spec.id}, or choose another id.`);
+    await this.d.store.write(
+      { kind: BUDGET_KIND, id: spec.id, body: { spec, managed_by: 'api', status: 'active', graduated_to: null }, expectVersion: 0 },
+      { actor: actor.label, action: 'budget.create', target: `budget:${spec.id}`, details: { spec } },
+    );
+    return toBudget(spec, this.d.orgCurrency);
+  }
+
+  async update(id: string, input: unknown, actor: Actor): Promise<Budget> {
+    const current = await this.get(id, actor);
+    if (current.body.managed_by === 'config') throw new BursarError('conflict', `Budget "${id}" is declared in bursar.yaml; change it there.`);
+    const spec = this.validate({ ...(input as object), id });
+    if (!this.canManage(actor, spec) || !this.canManage(actor, current.body.spec)) throw new BursarError('forbidden', `The ${actor.role} role cannot change budget "${id}".`);
+    await this.d.store.write(
+      { kind: BUDGET_KIND, id, body: { ...current.body, spec }, expectVersion: current.version },
+      { actor: actor.label, action: 'budget.update', target: `budget:${id}`, details: { before: current.body.spec, after: spec } },
+    );
+    return toBudget(spec, this.d.orgCurrency);
+  }
+
+  async remove(id: string, actor: Actor): Promise<void> {
+    const current = await this.get(id, actor);
+    if (current.body.managed_by === 'config') throw new BursarError('conflict', `Budget "${id}" is declared in bursar.yaml; remove it there.`);
+    if (!this.canManage(actor, current.body.spec)) throw new BursarError('forbidden', `The ${actor.role} role cannot remove budget "${id}".`);
+    await this.d.store.write({ kind: BUDGET_KIND, id, body: null, expectVersion: current.version }, { actor: actor.label, action: 'budget.remove', target: `budget:${id}`, details: {} });
+  }
+
+  /** Validates a spec against the schema and the org tree; errors name the field. */
+  validate(input: unknown): BudgetSpec {
+    const r = budgetSpecSchema.safeParse(input);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      throw new BursarError('validation_failed', `${i.path.join('.') || 'budget'}: ${i.message}`, { param: i.path.join('.') });
+    }
+    const spec = r.data;
+    if (spec.owner && !this.d.org.users.has(spec.owner)) throw new BursarError('validation_failed', `owner: "${spec.owner}" is not a user in bursar.yaml.`, { param: 'owner' });
+    const lists = { department: this.d.org.departments, team: this.d.org.teams, project: this.d.org.projects, user: this.d.org.users } as const;
+    for (const [dim, known] of Object.entries(lists)) {
+      const m = spec.scope[dim];
+      if (m === undefined) continue;
+      for (const v of typeof m === 'string' ? [m] : Array.isArray(m) ? m : m.not) {
+        if (!known.has(v)) throw new BursarError('validation_failed', `scope.${dim}: "${v}" is not a ${dim} in bursar.yaml.`, { param: `scope.${dim}` });
+      }
+    }
+    const cur = spec.limit.currency;
+    if (cur && !this.d.fx.has('USD', cur, Date.now())) throw new BursarError('validation_failed', `limit.currency: no FX rate converts USD prices to ${cur}; add one under fx: in bursar.yaml.`, { param: 'limit.currency' });
+    return spec;
+  }
+
+  /** Applies bursar.yaml's budgets: adds, changes and removes config-managed budgets so the store matches the file. */
+  async applyConfig(specs: readonly BudgetSpec[]): Promise<{ added: number; changed: number; removed: number }> {
+    const stored = new Map((await this.d.store.list(BUDGET_KIND)).map((r) => [r.id, { r, body: budgetBodySchema.parse(r.body) }]));
+    let added = 0;
+    let changed = 0;
+    let removed = 0;
+    for (const spec of specs) {
+      const cur = stored.get(spec.id);
+      if (cur && cur.body.managed_by === 'api') {
+        throw new BursarError('conflict', `Budget "${spec.id}" in bursar.yaml was created through the API; remove it there first, or choose another id.`);
+      }
+      if (cur && JSON.stringify(cur.body.spec) === JSON.stringify(spec)) continue;
+      const body: BudgetBody = { spec, managed_by: 'config', status: cur?.body.status ?? 'active', graduated_to: cur?.body.graduated_to ?? null };
+      await this.d.store.write(
+        { kind: BUDGET_KIND, id: spec.id, body, expectVersion: cur?.r.version ?? 0 },
+        { actor: 'config', action: cur ? 'budget.update' : 'budget.create', target: `budget:${spec.id}`, details: cur ? { before: cur.body.spec, after: spec } : { spec } },
+      );
+      if (cur) changed++;
+      else added++;
+    }
+    const declared = new Set(specs.map((s) => s.id));
+    for (const [id, { r, body }] of stored) {
+      if (body.managed_by !== 'config' || declared.has(id)) continue;
+      await this.d.store.write({ kind: BUDGET_KIND, id, body: null, expectVersion: r.version }, { actor: 'config', action: 'budget.remove', target: `budget:${id}`, details: {} });
+      removed++;
+    }
+    return { added, changed, removed };
+  }
+
+  // ------------------------------------------------------------ status
+
+  async status(id: string, actor: Actor, at = Date.now()): Promise<Record<string, unknown>> {
+    const { budget: b, body } = await this.get(id, actor);
+    const window = windowAt(b.window, at, this.d.calendar);
+    const money = (n: bigint | null) => (n === null ? null : { amount: decimalText(n), formatted: formatMoney({ nano: n, currency: b.currency }) });
+    const members = b.per ? await this.membersOf(b, window.start, actor) : [null];
+    const rows = [];
+    for (const member of members) {
+      const key = counterKey(b.id, window.start, member);
+      const s = (await this.d.counters.read([key])).get(key)!;
+      const limit = await this.d.guard.limitOf({ budget: b, window, member, key }, at);
+      rows.push({
+        member,
+        used: money(s.nano),
+        reserved: money(s.reservedNano),
+        limit: money(limit),
+        remaining: limit === null ? null : money(limit - s.nano - s.reservedNano),
+        used_percent: limit === null || limit === 0n ? null : Number((s.nano * 10_000n) / limit) / 100,
+        thresholds_reached: limit === null ? [] : thresholdsReached(limit, s.nano, b.thresholds.map((t) => t.at)),
+        projected_end_of_window: 'from' in b.window ? null : money(projectToEnd(s.nano, window.start, window.end, at)),
+        tokens: { used: s.tokens, reserved: s.reservedTokens, limit: b.limitTokens },
+        requests: { used: s.requests, limit: b.limitRequests },
+      });
+    }
+    return {
+      id: b.id,
+      name: b.name,
+      status: body.status,
+      managed_by: body.managed_by,
+      category: b.category,
+      enforcement: b.hard ? 'hard' : 'soft',
+      owner: b.owner,
+      currency: b.currency,
+      window: { label: window.label, start: new Date(window.start).toISOString(), end: new Date(window.end).toISOString(), expired: 'from' in b.window && at >= window.end },
+      previous_window: previousWindow(b.window, window, this.d.calendar)?.label ?? null,
+      per: b.per,
+      members: rows,
+      overrides: this.d.index.overridesOf(b.id).map((o) => this.overrideView(o.id, o.body, at)),
+      spec: body.spec,
+    };
+  }
+
+  /** The members a per-member budget has counters for in a window, cut to what the actor may see. */
+  private async membersOf(b: Budget, windowStart: number, actor: Actor): Promise<(string | null)[]> {
+    const prefix = `${b.id}|${windowStart}|`;
+    const keys = await this.d.counters.scan(prefix);
+    const members = [...keys.keys()].map((k) => k.slice(prefix.length));
+    if (b.per !== 'user' || actor.role === 'admin' || actor.role === 'finance') return members;
+    return members.filter((m) => canSee(actor, this.d.org.users.get(m)?.department ?? null, m));
+  }
+
+  // ------------------------------------------------------------ overrides
+
+  private overrideView(id: string, o: OverrideBody, at: number): Record<string, unknown> {
+    const state = o.status === 'approved' && o.expires_at <= at ? 'expired' : o.status;
+    return { id, ...o, state, expires_at: new Date(o.expires_at).toISOString() };
+  }
+
+  async requestOverride(budgetId: string, input: unknown, actor: Actor): Promise<Record<string, unknown>> {
+    const { budget: b } = await this.get(budgetId, actor);
+    const r = overrideRequestInput.safeParse(input);
+    if (!r.success) {
+      const i = r.error.issues[0]!;
+      throw new BursarError('validation_failed', `${i.path.join('.')}: ${i.message}`, { param: i.path.join('.') });
+    }
+    const now = Date.now();
+    const window = windowAt(b.window, now, this.d.calendar);
+    const member = r.data.member ?? (b.per === 'user' && actor.role === 'member' ? actor.user : null);
+    if (b.per && member === null) throw new BursarError('validation_failed', `Budget "${b.name}" is per ${b.per}: say which member the override is for (member).`, { param: 'member' });
+    const expires = r.data.expires_at ? Date.parse(r.data.expires_at) : window.end;
+    if (expires <= now) throw new BursarError('validation_failed', 'expires_at must be in the future.', { param: 'expires_at' });
+    const id = `ovr_${randomBytes(6).toString('hex')}`;
+    const body = overrideBodySchema.parse({
+      budget: b.id, member, amount: r.data.amount, currency: b.currency, reason: r.data.reason, requested_by: actor.label,
+      requested_at: now, status: 'requested', expires_at: expires,
+    });
+    await this.d.store.write(
+      { kind: OVERRIDE_KIND, id, body, expectVersion: 0 },
+      { actor: actor.label, action: 'override.request', target: `budget:${b.id}`, details: { override: id, amount: body.amount, currency: body.currency, member, reason: body.reason } },
+    );
+    await this.d.events.record({ id: `override|${id}|requested`, ts: now, kind: 'override_requested', budget: b.id, details: { override: id, amount: formatMoney({ nano: parseDecimal(body.amount), currency: b.currency }), requested_by: actor.label, owner: b.owner, reason: body.reason } });
+    return this.overrideView(id, body, now);
+  }
+
+  async decideOverride(id: string, decision: 'approve' | 'deny', note: string, actor: Actor): Promise<Record<string, unknown>> {
+    const r = await this.d.store.get(OVERRIDE_KIND, id);
+    if (!r) throw new BursarError('not_found', `No override "${id}"; list them with \`bursar overrides list\`.`);
+    const o = overrideBodySchema.parse(r.body);
+    const b = this.d.index.get(o.budget);
+    const isOwner = b !== undefined && b.owner !== null && actor.user === b.owner;
+    if (!(isOwner || actor.role === 'admin' || actor.role === 'finance')) {
+      throw new BursarError('forbidden', `Only the owner of budget "${o.budget}"${b?.owner ? ` (${b.owner})` : ''}, finance or an admin can ${decision} this override.`);
+    }
+    if (o.status !== 'requested') throw new BursarError('conflict', `Override "${id}" was already ${o.status}.`);
+    const now = Date.now();
+    const body: OverrideBody = { ...o, status: decision === 'approve' ? 'approved' : 'denied', decided_by: actor.label, decided_at: now, note };
+    await this.d.store.write(
+      { kind: OVERRIDE_KIND, id, body, expectVersion: r.version },
+      { actor: actor.label, action: `override.${decision}`, target: `budget:${o.budget}`, details: { override: id, amount: o.amount, currency: o.currency, member: o.member, note } },
+    );
+    return this.overrideView(id, body, now);
+  }
+
+  async listOverrides(actor: Actor, budget?: string): Promise<Record<string, unknown>[]> {
+    const now = Date.now();
+    return (await this.d.store.list(OVERRIDE_KIND))
+      .map((r) => ({ id: r.id, body: overrideBodySchema.parse(r.body) }))
+      .filter((o) => (!budget || o.body.budget === budget) && (() => {
+        const b = this.d.index.get(o.body.budget);
+        return b ? this.canSee(actor, b) : actor.role === 'admin' || actor.role === 'finance';
+      })())
+      .map((o) => this.overrideView(o.id, o.body, now));
+  }
+
+  // ------------------------------------------------------------ graduation
+
+  /** A workflow that proved itself moves from its sandbox (or pilot) budget to its department's production budget. */
+  async graduate(sandboxId: string, productionId: string, actor: Actor): Promise<Record<string, unknown>> {
+    const sandbox = await this.get(sandboxId, actor);
+    const production = await this.get(productionId, actor);
+    if (sandbox.budget.category === 'production') throw new BursarError('validation_failed', `Budget "${sandboxId}" is a production budget; only sandbox and pilot budgets graduate.`);
+    if (production.budget.category !== 'production') throw new BursarError('validation_failed', `Budget "${productionId}" is a ${production.budget.category} budget; graduate into a production budget.`);
+    if (sandbox.body.status !== 'active') throw new BursarError('conflict', `Budget "${sandboxId}" already graduated to "${sandbox.body.graduated_to}".`);
+    const isOwner = actor.user !== null && actor.user === production.budget.owner;
+    if (!(isOwner || actor.role === 'admin' || actor.role === 'finance')) throw new BursarError('forbidden', `Only the owner of "${productionId}", finance or an admin can graduate work into it.`);
+    await this.d.store.write(
+      { kind: BUDGET_KIND, id: sandboxId, body: { ...sandbox.body, status: 'graduated', graduated_to: productionId }, expectVersion: sandbox.version },
+      { actor: actor.label, action: 'budget.graduate', target: `budget:${sandboxId}`, details: { to: productionId, scope: sandbox.body.spec.scope } },
+    );
+    return { graduated: sandboxId, to: productionId, at: new Date().toISOString() };
+  }
+
+  // ------------------------------------------------------------ events and restore
+
+  async events(actor: Actor, budget?: string, since?: number): Promise<Record<string, unknown>[]> {
+    const list = await this.d.events.list({ ...(budget ? { budget } : {}), ...(since ? { since } : {}), limit: 500 });
+    return list.filter((e) => {
+      const b = this.d.index.get(e.budget);
+      return b ? this.canSee(actor, b) : actor.role === 'admin' || actor.role === 'finance';
+    }).map((e) => ({ ...e, ts: new Date(e.ts).toISOString() }));
+  }
+
+  /**
+   * Rebuilds the counters from the ledger: every line of the budgets' current windows (and the
+   * previous ones, for rollover) adds what it charged each budget, as recorded on the line.
+   */
+  async restore(ledger: LedgerStore, now = Date.now()): Promise<{ lines: number; counters: number; from: string | null }> {
+    let from = now;
+    for (const b of this.d.index.all()) {
+      const w = windowAt(b.window, now, this.d.calendar);
+      const start = b.rolloverMaxNano !== null ? (previousWindow(b.window, w, this.d.calendar)?.start ?? w.start) : w.start;
+      from = Math.min(from, start);
+    }
+    if (this.d.index.size === 0) return { lines: 0, counters: 0, from: null };
+    const sums = new Map<string, { nano: bigint; tokens: number; requests: number }>();
+    let lines = 0;
+    for await (const l of ledger.scan({ from, to: now + 60_000 })) {
+      if (!l.budgetCharges) continue;
+      lines++;
+      const t = l.tokens;
+      const tokens = t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
+      for (const c of l.budgetCharges) {
+        const s = sums.get(c.key) ?? { nano: 0n, tokens: 0, requests: 0 };
+        s.nano += c.nano;
+        s.tokens += tokens;
+        s.requests += 1;
+        sums.set(c.key, s);
+      }
+    }
+    const amounts: CounterAmount[] = [...sums].map(([key, s]) => ({ key, ...s }));
+    await this.d.counters.load(amounts);
+    return { lines, counters: amounts.length, from: new Date(from).toISOString() };
+  }
+
+  /** Onboarding control: is there a budget with an owner that covers keys of this department or project? */
+  coversWithOwner(attribution: { department: string | null; project: string | null; team: string | null }): boolean {
+    const dims = emptyDims();
+    dims.department = attribution.department;
+    dims.project = attribution.project;
+    dims.team = attribution.team;
+    dims.cost_centre = attribution.department ? (this.d.org.departments.get(attribution.department)?.costCentre ?? null) : null;
+    dims.project_code = attribution.project ? (this.d.org.projects.get(attribution.project)?.code ?? null) : null;
+    return this.d.index.all().some((b) => b.owner !== null && b.scope.length > 0 && scopeOnlyOrg(b) && inScope(b.scope, { dims, tags: null, groups: [] }));
+  }
+}
+
+/** The departments a budget's scope names (for a manager's view). */
+function departmentsOf(b: Budget): string[] {
+  const m = b.scope.find(([k]) => k === 'department')?.[1];
+  return m && 'any' in m ? [...m.any] : [];
+}
+
+/** A scope made only of org-tree dimensions: the budgets a new key can be placed under. */
+function scopeOnlyOrg(b: Budget): boolean {
+  return b.scope.every(([k]) => k === 'department' || k === 'team' || k === 'project' || k === 'cost_centre' || k === 'project_code');
+}

@@ -1,0 +1,133 @@
+/**
+ * `bursar budgets`, `bursar overrides`, `bursar events`: budgets and their status, temporary
+ * raises and their approval, and what happened to budgets (thresholds crossed...).
+ */
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { parse as parseYaml } from 'yaml';
+import { table, type CliContext } from './client.js';
+
+interface BudgetRow {
+  id: string;
+  name: string;
+  category: string;
+  enforcement: string;
+  owner: string | null;
+  currency: string;
+  per: string | null;
+  spec: { window: unknown; limit: { amount?: string; tokens?: number; requests?: number }; scope: Record<string, unknown> };
+}
+
+interface Money { amount: string; formatted: string }
+interface Status {
+  id: string;
+  name: string;
+  window: { label: string; end: string; expired: boolean };
+  enforcement: string;
+  category: string;
+  owner: string | null;
+  members: { member: string | null; used: Money | null; reserved: Money | null; limit: Money | null; remaining: Money | null; used_percent: number | null; thresholds_reached: number[]; projected_end_of_window: Money | null; tokens: { used: number; limit: number | null }; requests: { used: number; limit: number | null } }[];
+  overrides: OverrideRow[];
+}
+
+interface OverrideRow { id: string; budget: string; amount: string; currency: string; state: string; requested_by: string; reason: string; expires_at: string }
+
+function readSpec(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+}
+
+export function registerBudgetCommands(program: Command, ctx: CliContext): void {
+  const budgets = program.command('budgets').description('budgets: caps on spend, tokens or requests over a window');
+  budgets.command('list').description('budgets you can see').action(async () => {
+    const r = await ctx.client().call<{ data: BudgetRow[] }>('GET', '/budgets');
+    ctx.print(r.data, () =>
+      table(['id', 'name', 'scope', 'window', 'limit', 'enforcement', 'category', 'owner'], r.data.map((b) => [
+        b.id, b.name, JSON.stringify(b.spec.scope), typeof b.spec.window === 'string' ? b.spec.window : JSON.stringify(b.spec.window),
+        b.spec.limit.amount ? `${b.spec.limit.amount} ${b.currency}` : b.spec.limit.tokens ? `${b.spec.limit.tokens} tokens` : `${b.spec.limit.requests} requests`,
+        b.enforcement, b.category, b.owner,
+      ])),
+    );
+  });
+  budgets
+    .command('show <id>')
+    .description('a budget\'s status: used, reserved, remaining, thresholds, overrides, projection')
+    .action(async (id: string) => {
+      const s = await ctx.client().call<Status>('GET', `/budgets/${encodeURIComponent(id)}`);
+      ctx.print(s, () => {
+        const head = `${s.name} (${s.id}): ${s.enforcement} ${s.category} budget, window ${s.window.label}${s.window.expired ? ' (ended)' : `, resets ${s.window.end}`}${s.owner ? `, owner ${s.owner}` : ''}`;
+        const rows = table(['member', 'used', 'reserved', 'limit', 'remaining', '%', 'thresholds', 'projected', 'tokens', 'requests'], s.members.map((m) => [
+          m.member ?? '(all)', m.used?.formatted, m.reserved?.formatted, m.limit?.formatted, m.remaining?.formatted, m.used_percent,
+          m.thresholds_reached.join(', ') || '-', m.projected_end_of_window?.formatted, `${m.tokens.used}${m.tokens.limit ? `/${m.tokens.limit}` : ''}`, `${m.requests.used}${m.requests.limit ? `/${m.requests.limit}` : ''}`,
+        ]));
+        const ov = s.overrides.length ? `\noverrides:\n${table(['id', 'amount', 'state', 'requested by', 'reason', 'expires'], s.overrides.map((o) => [o.id, `${o.amount} ${o.currency}`, o.state, o.requested_by, o.reason, o.expires_at]))}` : '';
+        return `${head}\n${rows}${ov}`;
+      });
+    });
+  budgets
+    .command('create <file>')
+    .description('create a budget from a YAML or JSON file (the same fields as bursar.yaml\'s budgets:)')
+    .action(async (file: string) => {
+      const b = await ctx.client().call<BudgetRow>('POST', '/budgets', readSpec(file));
+      ctx.print(b, () => `created budget ${b.id}`);
+    });
+  budgets
+    .command('set <id> <file>')
+    .description('replace a budget\'s definition (budgets made through the API; bursar.yaml\'s are changed there)')
+    .action(async (id: string, file: string) => {
+      const b = await ctx.client().call<BudgetRow>('PUT', `/budgets/${encodeURIComponent(id)}`, readSpec(file));
+      ctx.print(b, () => `updated budget ${b.id}`);
+    });
+  budgets.command('delete <id>').action(async (id: string) => {
+    await ctx.client().call('DELETE', `/budgets/${encodeURIComponent(id)}`);
+    ctx.print({ deleted: id }, () => `deleted budget ${id}`);
+  });
+  budgets
+    .command('graduate <sandbox>')
+    .description('move a workflow that proved itself from its sandbox or pilot budget to a production budget')
+    .requiredOption('--to <production>', 'the production budget')
+    .action(async (sandbox: string, o: { to: string }) => {
+      const r = await ctx.client().call<{ graduated: string; to: string }>('POST', `/budgets/${encodeURIComponent(sandbox)}/graduate`, { to: o.to });
+      ctx.print(r, () => `${r.graduated} graduated to ${r.to}`);
+    });
+
+  const overrides = program.command('overrides').description('temporary raises of a budget, requested and approved');
+  overrides
+    .command('request <budget>')
+    .requiredOption('--amount <amount>', 'how much more, in the budget\'s currency, e.g. 100.00')
+    .requiredOption('--reason <text>', 'why; the approver reads it')
+    .option('--member <member>', 'for a per-member budget: whose limit to raise')
+    .option('--expires <datetime>', 'ISO date-time (default: the end of the budget\'s window)')
+    .action(async (budget: string, o: { amount: string; reason: string; member?: string; expires?: string }) => {
+      const body = { amount: o.amount, reason: o.reason, ...(o.member ? { member: o.member } : {}), ...(o.expires ? { expires_at: o.expires } : {}) };
+      const r = await ctx.client().call<{ id: string; state: string }>('POST', `/budgets/${encodeURIComponent(budget)}/overrides`, body);
+      ctx.print(r, () => `override ${r.id} ${r.state}; the budget's owner, finance or an admin approves it with: bursar overrides approve ${r.id}`);
+    });
+  overrides
+    .command('list')
+    .option('--budget <id>')
+    .action(async (o: { budget?: string }) => {
+      const r = await ctx.client().call<{ data: OverrideRow[] }>('GET', `/overrides${o.budget ? `?budget=${encodeURIComponent(o.budget)}` : ''}`);
+      ctx.print(r.data, () => table(['id', 'budget', 'amount', 'state', 'requested by', 'reason', 'expires'], r.data.map((x) => [x.id, x.budget, `${x.amount} ${x.currency}`, x.state, x.requested_by, x.reason, x.expires_at])));
+    });
+  for (const decision of ['approve', 'deny'] as const) {
+    overrides
+      .command(`${decision} <id>`)
+      .option('--note <text>', 'recorded with the decision')
+      .action(async (id: string, o: { note?: string }) => {
+        const r = await ctx.client().call<{ id: string; state: string }>('POST', `/overrides/${encodeURIComponent(id)}/${decision}`, { note: o.note ?? '' });
+        ctx.print(r, () => `override ${r.id} ${r.state}`);
+      });
+  }
+
+  program
+    .command('events')
+    .description('budget events: thresholds crossed, overrides requested')
+    .option('--budget <id>')
+    .option('--since <date>')
+    .action(async (o: { budget?: string; since?: string }) => {
+      const q = new URLSearchParams({ ...(o.budget ? { budget: o.budget } : {}), ...(o.since ? { since: o.since } : {}) });
+      const r = await ctx.client().call<{ data: { ts: string; kind: string; budget: string; details: Record<string, unknown> }[] }>('GET', `/events?${q}`);
+      ctx.print(r.data, () => table(['time', 'kind', 'budget', 'details'], r.data.map((e) => [e.ts, e.kind, e.budget, JSON.stringify(e.details).slice(0, 100)])));
+    });
+}

@@ -110,6 +110,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
   const restored = await budgets.restore(stores.ledger);
+  // Expired overrides no longer count from their expiry on; this marks them, audited, every 10 s.
+  const sweep = setInterval(() => void budgets.expireOverrides().catch((err: unknown) => log.error({ err }, 'override expiry sweep failed')), 10_000);
+  sweep.unref();
   const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null);
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
@@ -185,6 +188,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       clearTimeout(cut);
       await writer.close();
       index.close();
+      clearInterval(sweep);
       budgetIndex.close();
       guard.close();
       await Promise.all(entries.map((e) => e.provider.close()));

@@ -10,7 +10,7 @@ import { thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/bu
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
 import type { BudgetCharge } from '../core/ledger.js';
-import { formatMoney } from '../core/money.js';
+import { formatAmount } from '../core/money.js';
 import type { BudgetCounters, CounterCharge, CounterState, EventLog, RateCheck, RateLimits } from '../core/ports.js';
 import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -193,9 +193,11 @@ export class BudgetGuard {
     let cap = input.requestedCap ?? input.defaultCap;
     let capReason: string | null = input.requestedCap === null && hard.length ? 'default' : null;
     let tightest: Covering | null = null;
+    let bound: 'money' | 'tokens' = 'money';
     for (const c of hard) {
       const s = states.get(c.key)!;
       let room = Number.POSITIVE_INFINITY;
+      let by: 'money' | 'tokens' = 'money';
       const limit = limits.get(c.key) ?? null;
       if (limit !== null && price) {
         const remaining = limit - s.nano - s.reservedNano;
@@ -204,15 +206,22 @@ export class BudgetGuard {
         const outRate = outputRate(price, input.inputBound);
         room = afterInput <= 0n ? 0 : outRate === 0n ? Number.POSITIVE_INFINITY : Number((afterInput * MILLION) / outRate);
       }
-      if (c.budget.limitTokens !== null) room = Math.min(room, c.budget.limitTokens - s.tokens - s.reservedTokens - input.inputBound);
+      if (c.budget.limitTokens !== null) {
+        const tokenRoom = c.budget.limitTokens - s.tokens - s.reservedTokens - input.inputBound;
+        if (tokenRoom < room) {
+          room = tokenRoom;
+          by = 'tokens';
+        }
+      }
       if (room < cap) {
         cap = Math.max(0, Math.floor(room));
         tightest = c;
+        bound = by;
       }
     }
     if (tightest) {
       const s = states.get(tightest.key)!;
-      if (cap < this.o.minOutputTokens) throw this.exceeded(tightest, s, limits.get(tightest.key) ?? null, 'money');
+      if (cap < this.o.minOutputTokens) throw this.exceeded(tightest, s, limits.get(tightest.key) ?? null, bound);
       capReason = `budget:${tightest.budget.id}`;
     }
     const output = cap;
@@ -240,7 +249,7 @@ export class BudgetGuard {
         if (!reached.includes(t.at)) continue;
         if (t.actions.includes('refuse')) throw this.exceeded(c, states.get(c.key)!, limit, 'money', t.at);
         if (t.actions.includes('require_approval') && this.o.index.activeOverrides(b.id, c.member, now).length === 0) {
-          throw new BursarError('approval_required', `Budget "${b.name}" has used ${pct(used, limit!)} of ${formatMoney({ nano: limit!, currency: b.currency })}; past ${t.at}% each call needs an approved override. Request one: bursar overrides request ${b.id} --amount <amount> --reason "<why>".`, {
+          throw new BursarError('approval_required', `Budget "${b.name}" has used ${pct(used, limit!)} of ${formatAmount({ nano: limit!, currency: b.currency })}; past ${t.at}% each call needs an approved override. Request one: bursar overrides request ${b.id} --amount <amount> --reason "<why>".`, {
             details: this.facts(c, states.get(c.key)!, limit, t.at),
           });
         }
@@ -299,7 +308,7 @@ export class BudgetGuard {
           ts: now,
           kind: 'threshold',
           budget: c.budget.id,
-          details: { threshold: at, actions: t.actions, window: c.window.label, member: c.member, used: formatMoney({ nano: used, currency: c.budget.currency }), limit: formatMoney({ nano: limit, currency: c.budget.currency }), owner: c.budget.owner },
+          details: { threshold: at, actions: t.actions, window: c.window.label, member: c.member, used: formatAmount({ nano: used, currency: c.budget.currency }), limit: formatAmount({ nano: limit, currency: c.budget.currency }), owner: c.budget.owner },
         });
         if (fresh) this.o.log.info({ budget: c.budget.id, threshold: at, window: c.window.label, member: c.member }, 'budget threshold crossed');
       }
@@ -308,7 +317,7 @@ export class BudgetGuard {
 
   private facts(c: Covering, s: CounterState, limit: bigint | null, threshold?: number): Record<string, unknown> {
     const b = c.budget;
-    const money = (n: bigint) => formatMoney({ nano: n, currency: b.currency });
+    const money = (n: bigint) => formatAmount({ nano: n, currency: b.currency });
     return {
       budget: b.id,
       budget_name: b.name,
@@ -330,7 +339,7 @@ export class BudgetGuard {
     const resets = 'from' in b.window ? `It ends ${new Date(c.window.end).toISOString().slice(0, 10)}.` : `It resets ${new Date(c.window.end).toISOString()}.`;
     const usedText =
       what === 'money' && limit !== null
-        ? `${formatMoney({ nano: s.nano, currency: b.currency })} of ${formatMoney({ nano: limit, currency: b.currency })} used${s.reservedNano > 0n ? `, ${formatMoney({ nano: s.reservedNano, currency: b.currency })} reserved by calls in flight` : ''}`
+        ? `${formatAmount({ nano: s.nano, currency: b.currency })} of ${formatAmount({ nano: limit, currency: b.currency })} used${s.reservedNano > 0n ? `, ${formatAmount({ nano: s.reservedNano, currency: b.currency })} reserved by calls in flight` : ''}`
         : what === 'tokens'
           ? `${s.tokens} of ${b.limitTokens} tokens used`
           : `${s.requests} of ${b.limitRequests} requests used`;

@@ -114,7 +114,8 @@ export const overrideBodySchema = z.strictObject({
   reason: z.string().min(1).max(1000),
   requested_by: z.string(),
   requested_at: z.number(),
-  status: z.enum(['requested', 'approved', 'denied']),
+  /** "expired": an approved override past its expiry, marked (and audited) by Bursar. */
+  status: z.enum(['requested', 'approved', 'denied', 'expired']),
   decided_by: z.string().nullable().default(null),
   decided_at: z.number().nullable().default(null),
   expires_at: z.number(),

@@ -9,7 +9,7 @@ import { inScope, projectToEnd, thresholdsReached, type CallFacts } from '../cor
 import { emptyDims } from '../core/dimensions.js';
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
-import { decimalText, formatMoney, parseDecimal } from '../core/money.js';
+import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { BudgetCounters, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
@@ -47,15 +47,35 @@ export class BudgetService {
   canSee(actor: Actor, b: Budget): boolean {
     if (actor.role === 'admin' || actor.role === 'finance') return true;
     if (actor.user !== null && b.owner === actor.user) return true;
-    if (actor.role === 'manager') return departmentsOf(b).includes(actor.department ?? '\u0000');
+    if (actor.role === 'manager') return this.departmentsOf(b).includes(actor.department ?? '\u0000');
     if (actor.role === 'member' && actor.user) return inScope(b.scope, this.factsOfUser(actor.user));
     return false;
   }
 
   private canManage(actor: Actor, spec: BudgetSpec): boolean {
     if (actor.role === 'admin' || actor.role === 'finance') return true;
-    const depts = departmentsOf(toBudget(spec, this.d.orgCurrency));
-    return actor.role === 'manager' && depts.length === 1 && depts[0] === actor.department;
+    const depts = this.departmentsOf(toBudget(spec, this.d.orgCurrency));
+    return actor.role === 'manager' && depts.length > 0 && depts.every((d) => d === actor.department);
+  }
+
+  /** The departments a budget's scope lies within, from its department, cost centre, team, project or user conditions. */
+  departmentsOf(b: Budget): string[] {
+    const org = this.d.org;
+    const out = new Set<string>();
+    for (const [key, m] of b.scope) {
+      if (!('any' in m)) continue;
+      for (const v of m.any) {
+        const d =
+          key === 'department' ? v
+          : key === 'cost_centre' ? [...org.departments.values()].find((x) => x.costCentre === v)?.id
+          : key === 'team' ? org.teams.get(v)?.department
+          : key === 'project' ? org.projects.get(v)?.department
+          : key === 'user' ? org.users.get(v)?.department
+          : undefined;
+        if (d) out.add(d);
+      }
+    }
+    return [...out];
   }
 
   private factsOfUser(userId: string): CallFacts {
@@ -167,7 +187,7 @@ export class BudgetService {
   async status(id: string, actor: Actor, at = Date.now()): Promise<Record<string, unknown>> {
     const { budget: b, body } = await this.get(id, actor);
     const window = windowAt(b.window, at, this.d.calendar);
-    const money = (n: bigint | null) => (n === null ? null : { amount: decimalText(n), formatted: formatMoney({ nano: n, currency: b.currency }) });
+    const money = (n: bigint | null) => (n === null ? null : { amount: decimalText(n), formatted: formatAmount({ nano: n, currency: b.currency }) });
     const members = b.per ? await this.membersOf(b, window.start, actor) : [null];
     const rows = [];
     for (const member of members) {
@@ -217,6 +237,7 @@ export class BudgetService {
   // ------------------------------------------------------------ overrides
 
   private overrideView(id: string, o: OverrideBody, at: number): Record<string, unknown> {
+    // Between its expiry and the sweep that marks it, an approved override already no longer counts.
     const state = o.status === 'approved' && o.expires_at <= at ? 'expired' : o.status;
     return { id, ...o, state, expires_at: new Date(o.expires_at).toISOString() };
   }
@@ -243,7 +264,7 @@ export class BudgetService {
       { kind: OVERRIDE_KIND, id, body, expectVersion: 0 },
       { actor: actor.label, action: 'override.request', target: `budget:${b.id}`, details: { override: id, amount: body.amount, currency: body.currency, member, reason: body.reason } },
     );
-    await this.d.events.record({ id: `override|${id}|requested`, ts: now, kind: 'override_requested', budget: b.id, details: { override: id, amount: formatMoney({ nano: parseDecimal(body.amount), currency: b.currency }), requested_by: actor.label, owner: b.owner, reason: body.reason } });
+    await this.d.events.record({ id: `override|${id}|requested`, ts: now, kind: 'override_requested', budget: b.id, details: { override: id, amount: formatAmount({ nano: parseDecimal(body.amount), currency: b.currency }), requested_by: actor.label, owner: b.owner, reason: body.reason } });
     return this.overrideView(id, body, now);
   }
 
@@ -275,6 +296,25 @@ export class BudgetService {
         return b ? this.canSee(actor, b) : actor.role === 'admin' || actor.role === 'finance';
       })())
       .map((o) => this.overrideView(o.id, o.body, now));
+  }
+
+  /** Marks approved overrides past their expiry as expired, each with an audit entry. Returns how many. */
+  async expireOverrides(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const r of await this.d.store.list(OVERRIDE_KIND)) {
+      const o = overrideBodySchema.parse(r.body);
+      if (o.status !== 'approved' || o.expires_at > now) continue;
+      try {
+        await this.d.store.write(
+          { kind: OVERRIDE_KIND, id: r.id, body: { ...o, status: 'expired' }, expectVersion: r.version },
+          { actor: 'system', action: 'override.expire', target: `budget:${o.budget}`, details: { override: r.id, amount: o.amount, currency: o.currency, member: o.member, expired_at: new Date(o.expires_at).toISOString() } },
+        );
+        n++;
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'conflict') throw err; // another replica marked it first
+      }
+    }
+    return n;
   }
 
   // ------------------------------------------------------------ graduation
@@ -347,12 +387,6 @@ export class BudgetService {
     dims.project_code = attribution.project ? (this.d.org.projects.get(attribution.project)?.code ?? null) : null;
     return this.d.index.all().some((b) => b.owner !== null && b.scope.length > 0 && scopeOnlyOrg(b) && inScope(b.scope, { dims, tags: null, groups: [] }));
   }
-}
-
-/** The departments a budget's scope names (for a manager's view). */
-function departmentsOf(b: Budget): string[] {
-  const m = b.scope.find(([k]) => k === 'department')?.[1];
-  return m && 'any' in m ? [...m.any] : [];
 }
 
 /** A scope made only of org-tree dimensions: the budgets a new key can be placed under. */

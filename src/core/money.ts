@@ -141,6 +141,12 @@ export function formatMoneyExact(m: Money): string {
   return f.format(decimalText(m.nano) as unknown as number);
 }
 
+/** For people: the minor unit ("£412.50"), or every significant digit below one unit ("£0.0012"). */
+export function formatAmount(m: Money): string {
+  const abs = m.nano < 0n ? -m.nano : m.nano;
+  return abs !== 0n && abs < NANO ? formatMoneyExact(m) : formatMoney(m);
+}
+
 /** Sum of amounts in one currency; refuses to add across currencies. */
 export function sumMoney(items: readonly Money[], currency: Currency): Money {
   let nano = 0n;

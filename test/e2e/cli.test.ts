@@ -3,7 +3,7 @@
  * as CSV, the audit log, suspensions, and a backup.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -83,6 +83,28 @@ describe('bursar CLI', () => {
     expect(stderr).toMatch(/unknown or revoked.*\[unauthorized\] \(token from BURSAR_TOKEN\)/);
     const down = await run(process.execPath, [CLI, 'keys', 'list'], { env: { ...process.env, BURSAR_URL: 'http://127.0.0.1:1', BURSAR_TOKEN: 'x' } }).catch((e: { stderr: string }) => e);
     expect(down.stderr).toMatch(/Cannot reach Bursar at http:\/\/127\.0\.0\.1:1/);
+  });
+
+  it('creates a budget from a file, shows its status, and handles an override', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-budget-'));
+    try {
+      const file = join(dir, 'budget.yaml');
+      writeFileSync(file, 'id: cli-support\nname: CLI support\nscope: { department: support }\nwindow: month\nlimit: { amount: "5.00", currency: USD }\nowner: bob\n');
+      expect(await bursar('budgets', 'create', file)).toContain('created budget cli-support');
+      expect(await bursar('budgets', 'list')).toMatch(/cli-support.*CLI support/);
+      const k = await t.key({ department: 'support' });
+      await t.openai(k.secret).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 });
+      const shown = await bursar('budgets', 'show', 'cli-support');
+      expect(shown).toMatch(/CLI support \(cli-support\): hard production budget, window \d{4}-\d{2}, resets .*owner bob/);
+      expect(shown).toMatch(/\$0\.0000\d+/);
+      const req = await bursar('overrides', 'request', 'cli-support', '--amount', '2.50', '--reason', 'month-end close');
+      const id = /override (ovr_[0-9a-f]+) requested/.exec(req)![1]!;
+      expect(await bursar('overrides', 'approve', id, '--note', 'fine')).toContain(`override ${id} approved`);
+      expect(await bursar('overrides', 'list', '--budget', 'cli-support')).toMatch(/2\.50 USD.*approved/);
+      expect(JSON.parse(await bursar('--json', 'budgets', 'show', 'cli-support')).members[0].limit.amount).toBe('7.5');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('backs up the database while Bursar runs', async () => {

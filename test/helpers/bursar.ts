@@ -2,7 +2,7 @@
  * Starts a real Bursar in-process for a test: its own data folder, a free port, a scripted
  * simulator as the provider, a silent log, and helpers to call it like a user would.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -73,7 +73,9 @@ export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOpti
   const logs: string[] = [];
   const sink = new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) });
   const b = await startBursar(config, { simulator: sim, logDestination: sink as never, shutdownGraceMs: 5_000 });
-  const adminToken = b.firstAdminToken ?? opts.env?.BURSAR_ADMIN_TOKEN ?? '';
+  // A restart on the same data folder finds the first admin token in its file.
+  const tokenFile = join(dataDir, 'admin-token');
+  const adminToken = b.firstAdminToken ?? opts.env?.BURSAR_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');
   const url = b.url;
 
   const admin = async <T,>(method: string, path: string, body?: unknown, token = adminToken) => {

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { emptyDims } from '../core/dimensions.js';
+import { FxTable } from '../core/fx.js';
+import type { ModelPrice } from '../core/pricing.js';
+import { openSqlite, type SqliteStores } from '../store/sqlite/open.js';
+import { createLogger } from '../telemetry/log.js';
+import { Writable } from 'node:stream';
+import { BudgetIndex, counterKey } from './budget-index.js';
+import { MemoryCounters } from './counters-memory.js';
+import { BudgetGuard } from './guard.js';
+import { MemoryRateLimits } from './rate-memory.js';
+import { BUDGET_KIND } from './model.js';
+
+const M = 1_000_000_000n;
+const price: ModelPrice = {
+  provider: 'p', model: 'm', aliases: [], kind: 'chat', currency: 'USD', effectiveFrom: 0,
+  rates: { input: 1n * M, output: 1n * M }, longContext: null, tiers: {}, toolCalls: {}, perRequest: 0n, version: 'v',
+};
+const calendar = { zone: 'UTC', weekStart: 1, fiscalYearStartMonth: 1 };
+const silent = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }) as never);
+
+let stores: SqliteStores | null = null;
+let dir = '';
+afterEach(async () => {
+  await stores?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function setup(spec: Record<string, unknown>, clock: { now: number }) {
+  dir = mkdtempSync(join(tmpdir(), 'guard-'));
+  stores = await openSqlite(join(dir, 'b.db'));
+  await stores.config.write({ kind: BUDGET_KIND, id: String(spec.id), body: { spec: { thresholds: [], enforcement: 'hard', category: 'production', scope: {}, ...spec }, managed_by: 'api', status: 'active', graduated_to: null } }, { actor: 't', action: 'budget.create', target: 'b', details: {} });
+  const index = await BudgetIndex.load(stores.config, calendar, 'USD');
+  const counters = new MemoryCounters(() => clock.now);
+  const guard = new BudgetGuard({ index, counters, rates: new MemoryRateLimits(), events: stores.events, fx: new FxTable([]), calendar, minOutputTokens: 1, leaseMs: 60_000, log: silent, now: () => clock.now });
+  return { guard, counters, index };
+}
+
+const facts = { dims: emptyDims(), tags: null, groups: [] };
+const input = (id: string, cap: number) => ({ id, facts, price, inputBound: 0, requestedCap: cap, defaultCap: cap, requestHash: () => id });
+
+describe('BudgetGuard', () => {
+  it('carries unused money into the next window, up to the rollover cap', async () => {
+    const clock = { now: Date.UTC(2026, 1, 10) };
+    const { guard, counters } = await setup({ id: 'b', window: 'month', limit: { amount: '100', currency: 'USD' }, rollover: { max: '30' } }, clock);
+    await counters.load([{ key: counterKey('b', Date.UTC(2026, 0, 1), null), nano: 60n * M, tokens: 0, requests: 1 }]);
+    // $1 per million output tokens: 130 dollars is 130 million tokens of output.
+    const a = await guard.admit(input('c1', 130_000_000));
+    expect(a.cap).toBeNull();
+    await guard.release(a);
+    await expect(guard.admit(input('c2', 130_000_001))).resolves.toMatchObject({ cap: 130_000_000, capReason: 'budget:b' });
+  });
+
+  it('starts a fresh counter when the window turns', async () => {
+    const clock = { now: Date.UTC(2026, 0, 31, 23, 59) };
+    const { guard } = await setup({ id: 'b', window: 'month', limit: { amount: '10', currency: 'USD' } }, clock);
+    const a = await guard.admit(input('c1', 10_000_000));
+    await guard.settle(a, guard.chargesFor(a, 10n * M, 'USD'), 10_000_000, 0);
+    await expect(guard.admit(input('c2', 1_000))).rejects.toMatchObject({ code: 'budget_exceeded' });
+    clock.now = Date.UTC(2026, 1, 1, 0, 1);
+    const b = await guard.admit(input('c3', 1_000));
+    expect(b.charged[0]!.key).toBe(counterKey('b', Date.UTC(2026, 1, 1), null));
+  });
+
+  it('refuses a call that cannot pay for its prompt, whatever the cap', async () => {
+    const clock = { now: Date.UTC(2026, 5, 1) };
+    const { guard } = await setup({ id: 'b', window: 'day', limit: { amount: '0.000001', currency: 'USD' } }, clock);
+    await expect(guard.admit({ ...input('c', 10), inputBound: 5_000 })).rejects.toMatchObject({ code: 'budget_exceeded' });
+  });
+});

@@ -15,7 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/gateway"
 SHARED=${SHARED:-$(cd "$ROOT/../shared/bench/peers" && pwd)}
 PEERS_DIR=${PEERS_DIR:-/tmp/peers}
-TARGETS=${TARGETS:-"direct naive-json bursar portkey"}
+TARGETS=${TARGETS:-"direct naive-json bursar bursar-budgets portkey"}
 MODES=${MODES:-"json sse"}
 CONNS=${CONNS:-"1 32"}
 REPS=${REPS:-3}
@@ -89,7 +89,16 @@ wait_port $UPSTREAM_PORT "$NGINX_PID" || { log "nginx did not start"; exit 1; }
 ACCESS_LOG=$OUT/nginx/logs/access.log
 nginx_lines() { sleep 1.5; wc -l < "$ACCESS_LOG"; }
 
-bursar_config() {  # base-url -> writes $OUT/bursar-$mode.yaml
+# Six budgets that all cover the bench key's calls, with limits no run reaches.
+BUDGETS_YAML='budgets:
+  - { id: company, window: month, limit: { amount: "1000000", currency: USD } }
+  - { id: support, scope: { department: support }, window: month, limit: { amount: "1000000", currency: USD } }
+  - { id: support-bot, scope: { project: support-bot }, window: day, limit: { amount: "1000000", currency: USD } }
+  - { id: per-user, scope: { department: support }, per: user, window: week, limit: { amount: "1000000", currency: USD } }
+  - { id: mini-model, scope: { model: gpt-4o-mini }, window: month, limit: { amount: "1000000", currency: USD } }
+  - { id: helpdesk, scope: { application: helpdesk }, window: month, limit: { amount: "1000000", currency: USD } }'
+
+bursar_config() {  # base-url name [extra yaml] -> writes $OUT/bursar-$name.yaml
   cat > "$OUT/bursar-$2.yaml" <<EOF
 organisation: { name: Bench }
 departments:
@@ -97,6 +106,7 @@ departments:
 users: [{ id: bob, department: support, team: tier1 }]
 providers:
   - { id: openai, dialect: openai, base_url: "$1", api_key: { env: BENCH_UPSTREAM_KEY } }
+${3:-}
 ${BURSAR_VARIANT:-}
 EOF
 }
@@ -118,13 +128,13 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       PORT=18787; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/portkey
       HDRS=("x-portkey-provider: openai" "x-portkey-custom-host: $base")
       CMD=(env NODE_ENV=production node node_modules/@portkey-ai/gateway/build/start-server.js --port=$PORT --headless) ;;
-    bursar)
+    bursar|bursar-budgets)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
-      rm -rf "$OUT/bursar-data-$mode"
-      bursar_config "$base" "$mode"
+      rm -rf "$OUT/$t-data-$mode"
+      if [[ $t == bursar-budgets ]]; then bursar_config "$base" "$t-$mode" "$BUDGETS_YAML"; else bursar_config "$base" "$t-$mode"; fi
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
-           BURSAR_DATA_DIR=$OUT/bursar-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$mode.yaml") ;;
+           BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml") ;;
     *) log "unknown target $t"; return 1 ;;
   esac
 }
@@ -169,7 +179,7 @@ for t in $TARGETS; do
         stop_pid "$gwpid"; continue
       fi
     fi
-    [[ $t == bursar ]] && bursar_key
+    [[ $t == bursar* ]] && bursar_key
     chk=("${HDRS[@]}"); [[ -n $AUTH ]] && chk+=("Authorization: $AUTH")
     smoke=""
     for _ in 1 2 3; do
@@ -202,11 +212,11 @@ for t in $TARGETS; do
     [[ -n $gwpid ]] && stop_pid "$gwpid"
     lines1=$(nginx_lines)
     ledger=null
-    if [[ $t == bursar ]]; then
+    if [[ $t == bursar* ]]; then
       ledger=$(node -e '
         const D = require(process.argv[1] + "/node_modules/better-sqlite3");
         const db = new D(process.argv[2], { readonly: true });
-        console.log(db.prepare("select count(*) n from ledger_lines where status = ?").get("ok").n);' "$ROOT" "$OUT/bursar-data-$mode/bursar.db")
+        console.log(db.prepare("select count(*) n from ledger_lines where status = ?").get("ok").n);' "$ROOT" "$OUT/$t-data-$mode/bursar.db")
     fi
     printf '{"target":"%s","mode":"%s","smoke":"%s","rss_start_kb":%s,"hwm_kb":%s,"nginx_lines":%s,"ledger_ok_lines":%s}\n' \
       "$t" "$mode" "${smoke//\"/\'}" "${rss_start:-0}" "${hwm:-0}" "$((lines1 - lines0))" "$ledger" >> "$META"
@@ -230,11 +240,11 @@ stop_pid "$NGINX_PID" QUIT
   echo
   node -e '
     const fs = require("fs"); const dir = process.argv[1];
-    const meta = fs.readFileSync(dir + "/meta.jsonl", "utf8").trim().split("\n").map(JSON.parse).filter((m) => m.target === "bursar" && m.ledger_ok_lines != null);
+    const meta = fs.readFileSync(dir + "/meta.jsonl", "utf8").trim().split("\n").map(JSON.parse).filter((m) => m.target.startsWith("bursar") && m.ledger_ok_lines != null);
     const runs = fs.readFileSync(dir + "/results.jsonl", "utf8").trim().split("\n").map(JSON.parse);
     for (const m of meta) {
-      const sent = runs.filter((r) => r.label.startsWith("bursar|" + m.mode + "|")).reduce((n, r) => n + r.requests, 0);
-      console.log(`- ${m.mode}: ${m.ledger_ok_lines} ledger lines, ${sent} requests completed by wrk (plus smoke, TTFB and in-flight requests)`);
+      const sent = runs.filter((r) => r.label.startsWith(m.target + "|" + m.mode + "|")).reduce((n, r) => n + r.requests, 0);
+      console.log(`- ${m.target} ${m.mode}: ${m.ledger_ok_lines} ledger lines, ${sent} requests completed by wrk (plus smoke, TTFB and in-flight requests)`);
     }' "$OUT"
 } | tee "$OUT/results.md"
 log "raw results: $OUT"

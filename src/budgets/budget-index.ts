@@ -94,6 +94,11 @@ export class BudgetIndex {
     return { covering, expired };
   }
 
+  /** Whether any override is approved (most calls need not look). */
+  get hasOverrides(): boolean {
+    return this.approved > 0;
+  }
+
   /** Approved, unexpired overrides of a budget (for one member, or the whole budget). */
   activeOverrides(budget: string, member: string | null, at: number): { id: string; body: OverrideBody; nano: bigint }[] {
     const out: { id: string; body: OverrideBody; nano: bigint }[] = [];
@@ -132,7 +137,10 @@ export class BudgetIndex {
     }
   }
 
+  private approved = 0;
+
   private rebuild(): void {
     this.budgets = [...this.byId.values()];
+    this.approved = [...this.overrides.values()].filter((o) => o.body.status === 'approved').length;
   }
 }

@@ -51,15 +51,18 @@ export class MemoryCounters implements BudgetCounters {
     return { ok: true };
   }
 
-  async settle(lease: string, actual: readonly CounterAmount[]): Promise<void> {
+  async settle(lease: string, actual: readonly CounterAmount[]): Promise<Map<string, bigint>> {
     this.drop(lease);
+    const after = new Map<string, bigint>();
     for (const a of actual) {
       let e = this.entries.get(a.key);
       if (!e) this.entries.set(a.key, (e = fresh()));
       e.nano += a.nano;
       e.tokens += a.tokens;
       e.requests += a.requests;
+      after.set(a.key, e.nano);
     }
+    return after;
   }
 
   async release(lease: string): Promise<void> {

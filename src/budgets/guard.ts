@@ -106,9 +106,10 @@ export class BudgetGuard {
     }
     if (covering.length === 0) return { ...NO_ADMISSION, lease: input.id };
 
+    await this.prepareRollovers(covering);
     const states = await this.o.counters.read(covering.map((c) => c.key));
     const limits = new Map<string, bigint | null>();
-    for (const c of covering) limits.set(c.key, await this.limitOf(c, now));
+    for (const c of covering) limits.set(c.key, this.limitOf(c, now));
 
     const runKeys = this.checkRuns(covering, input, now);
     const { rateKeys, downgrades } = await this.checkThresholdsAndRates(covering, states, limits, now);
@@ -141,7 +142,7 @@ export class BudgetGuard {
   /** What a call's actual cost comes to on each of its budgets, in their currencies (for its ledger line). */
   chargesFor(a: Admission, costNano: bigint, costCurrency: string): BudgetCharge[] {
     const now = this.now();
-    return a.charged.map((c) => ({ key: c.key, nano: this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano }));
+    return a.charged.map((c) => ({ key: c.key, nano: c.budget.currency === costCurrency ? costNano : this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano }));
   }
 
   /** Replaces the reservation with the actual charges, counts tokens for rate limits, and records crossed thresholds. */
@@ -149,10 +150,10 @@ export class BudgetGuard {
     this.active.delete(a.lease);
     if (a.charged.length === 0) return;
     const now = this.now();
-    await this.o.counters.settle(a.lease, charges.map((c) => ({ key: c.key, nano: c.nano, tokens, requests: 1 })));
+    const after = await this.o.counters.settle(a.lease, charges.map((c) => ({ key: c.key, nano: c.nano, tokens, requests: 1 })));
     if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
     for (const k of a.runKeys) this.runs.addToolCalls(k, toolCalls);
-    await this.thresholdEvents(a, charges, now);
+    await this.thresholdEvents(a, charges, after, now);
   }
 
   /** Drops the reservation of a call that never reached a provider. */
@@ -161,19 +162,22 @@ export class BudgetGuard {
     if (a.charged.length) await this.o.counters.release(a.lease);
   }
 
-  /** The money limit of a budget for one counter: its limit, approved overrides, and money rolled over. */
-  async limitOf(c: Covering, now: number): Promise<bigint | null> {
+  /** The money limit of a budget for one counter: its limit, approved overrides, and money rolled over (see prepareRollovers). */
+  limitOf(c: Covering, now: number): bigint | null {
     const b = c.budget;
     if (b.limitNano === null) return null;
     let limit = b.limitNano;
-    for (const o of this.o.index.activeOverrides(b.id, c.member, now)) limit += o.nano;
-    if (b.rolloverMaxNano !== null) limit += await this.rollover(c);
+    if (this.o.index.hasOverrides) for (const o of this.o.index.activeOverrides(b.id, c.member, now)) limit += o.nano;
+    if (b.rolloverMaxNano !== null) limit += this.rollovers.get(c.key) ?? 0n;
     return limit;
   }
 
+  /** Works out, once per window and member, what budgets with rollover carry over from their previous window. */
+  async prepareRollovers(covering: readonly Covering[]): Promise<void> {
+    for (const c of covering) if (c.budget.rolloverMaxNano !== null && !this.rollovers.has(c.key)) await this.rollover(c);
+  }
+
   private async rollover(c: Covering): Promise<bigint> {
-    const cached = this.rollovers.get(c.key);
-    if (cached !== undefined) return cached;
     const b = c.budget;
     const prev = previousWindow(b.window, c.window, this.o.calendar);
     let carried = 0n;
@@ -194,6 +198,9 @@ export class BudgetGuard {
     let capReason: string | null = input.requestedCap === null && hard.length ? 'default' : null;
     let tightest: Covering | null = null;
     let bound: 'money' | 'tokens' = 'money';
+    // The same for every budget: what the prompt costs, and what an output token costs.
+    const promptCost = price ? worstCaseCost(price, input.inputBound, 0, null) : 0n;
+    const outRate = price ? outputRate(price, input.inputBound) : 0n;
     for (const c of hard) {
       const s = states.get(c.key)!;
       let room = Number.POSITIVE_INFINITY;
@@ -201,9 +208,8 @@ export class BudgetGuard {
       const limit = limits.get(c.key) ?? null;
       if (limit !== null && price) {
         const remaining = limit - s.nano - s.reservedNano;
-        const inProvider = this.o.fx.convert(remaining, c.budget.currency, price.currency, now, 'down').nano;
-        const afterInput = inProvider - worstCaseCost(price, input.inputBound, 0, null);
-        const outRate = outputRate(price, input.inputBound);
+        const inProvider = c.budget.currency === price.currency ? remaining : this.o.fx.convert(remaining, c.budget.currency, price.currency, now, 'down').nano;
+        const afterInput = inProvider - promptCost;
         room = afterInput <= 0n ? 0 : outRate === 0n ? Number.POSITIVE_INFINITY : Number((afterInput * MILLION) / outRate);
       }
       if (c.budget.limitTokens !== null) {
@@ -227,9 +233,12 @@ export class BudgetGuard {
     const output = cap;
     const worstProvider = price ? worstCaseCost(price, input.inputBound, output, null) : 0n;
     const charged: Charged[] = covering.map((c) => ({
-      ...c,
+      budget: c.budget,
+      window: c.window,
+      member: c.member,
+      key: c.key,
       limitNano: limits.get(c.key) ?? null,
-      worstNano: price ? this.o.fx.convert(worstProvider, price.currency, c.budget.currency, now, 'up').nano : 0n,
+      worstNano: !price ? 0n : c.budget.currency === price.currency ? worstProvider : this.o.fx.convert(worstProvider, price.currency, c.budget.currency, now, 'up').nano,
     }));
     const set = hard.length > 0 && (input.requestedCap === null || cap < input.requestedCap);
     return { charged, output, cap: set ? cap : null, capReason: set ? capReason : null };
@@ -241,9 +250,10 @@ export class BudgetGuard {
     const downgrades: { budget: string; at: number }[] = [];
     for (const c of covering) {
       const b = c.budget;
+      if (!b.gating && !b.rateLimit) continue;
       const limit = limits.get(c.key) ?? null;
       const used = states.get(c.key)!.nano;
-      const reached = limit === null ? [] : thresholdsReached(limit, used, b.thresholds.map((t) => t.at));
+      const reached = limit === null || !b.gating ? [] : thresholdsReached(limit, used, b.thresholds.map((t) => t.at));
       let throttle: number | null = null;
       for (const t of b.thresholds) {
         if (!reached.includes(t.at)) continue;
@@ -294,12 +304,11 @@ export class BudgetGuard {
     return keys;
   }
 
-  private async thresholdEvents(a: Admission, charges: readonly BudgetCharge[], now: number): Promise<void> {
-    const after = await this.o.counters.read(charges.map((c) => c.key));
+  private async thresholdEvents(a: Admission, charges: readonly BudgetCharge[], after: Map<string, bigint>, now: number): Promise<void> {
     for (const [i, c] of a.charged.entries()) {
       const limit = c.limitNano;
       if (limit === null || c.budget.thresholds.length === 0) continue;
-      const used = after.get(c.key)?.nano ?? 0n;
+      const used = after.get(c.key) ?? 0n;
       const crossed = thresholdsCrossed(limit, used - charges[i]!.nano, used, c.budget.thresholds.map((t) => t.at));
       for (const at of crossed) {
         const t = c.budget.thresholds.find((x) => x.at === at)!;

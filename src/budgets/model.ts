@@ -136,6 +136,8 @@ export interface Budget {
   readonly limitRequests: number | null;
   readonly hard: boolean;
   readonly thresholds: readonly { readonly at: number; readonly actions: readonly string[]; readonly throttleRpm: number | null }[];
+  /** Whether a threshold does more than notify (refuse, require approval, throttle, downgrade): checked at admission. */
+  readonly gating: boolean;
   readonly owner: string | null;
   readonly category: BudgetCategory;
   readonly rolloverMaxNano: bigint | null;
@@ -164,6 +166,7 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     limitRequests: spec.limit.requests ?? null,
     hard: spec.enforcement === 'hard',
     thresholds: [...spec.thresholds].sort((a, b) => a.at - b.at).map((t) => ({ at: t.at, actions: t.actions, throttleRpm: t.throttle_rpm ?? null })),
+    gating: spec.thresholds.some((t) => t.actions.some((a) => a !== 'notify')),
     owner: spec.owner ?? null,
     category: spec.category,
     rolloverMaxNano: spec.rollover ? parseDecimal(spec.rollover.max) : null,

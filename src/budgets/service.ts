@@ -193,7 +193,9 @@ export class BudgetService {
     for (const member of members) {
       const key = counterKey(b.id, window.start, member);
       const s = (await this.d.counters.read([key])).get(key)!;
-      const limit = await this.d.guard.limitOf({ budget: b, window, member, key }, at);
+      const covering = { budget: b, window, member, key };
+      await this.d.guard.prepareRollovers([covering]);
+      const limit = this.d.guard.limitOf(covering, at);
       rows.push({
         member,
         used: money(s.nano),

@@ -176,8 +176,8 @@ export type ReserveResult =
 export interface BudgetCounters {
   /** Reserves every charge, or none; refuses when a limit would be passed by used + reserved + charge. */
   reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult>;
-  /** Replaces a lease's reservations with the actual amounts (counted even if the lease had expired). */
-  settle(lease: string, actual: readonly CounterAmount[]): Promise<void>;
+  /** Replaces a lease's reservations with the actual amounts (counted even if the lease had expired); returns each key's money used after it. */
+  settle(lease: string, actual: readonly CounterAmount[]): Promise<Map<string, bigint>>;
   /** Drops a lease's reservations: the call never reached a provider. */
   release(lease: string): Promise<void>;
   /** Keeps leases alive for another `ttlMs`. */

@@ -40,7 +40,7 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
         const c = f.counters;
         const lim: CounterLimit = { nano: 100n, tokens: 500, requests: 2 };
         await c.reserve('a', [charge('x', 80n, lim, 300)], 60_000);
-        await c.settle('a', [{ key: 'x', nano: 30n, tokens: 120, requests: 1 }]);
+        expect(await c.settle('a', [{ key: 'x', nano: 30n, tokens: 120, requests: 1 }])).toEqual(new Map([['x', 30n]]));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, tokens: 120, requests: 1, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
         expect(await c.reserve('b', [charge('x', 70n, lim, 380)], 60_000)).toEqual({ ok: true });
         expect(await c.reserve('c', [charge('x', 0n, lim, 0)], 60_000)).toMatchObject({ ok: false, what: 'requests' });

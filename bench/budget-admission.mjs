@@ -1,0 +1,72 @@
+// Admission overhead: the cost of admitting and settling one call against N budgets in scope
+// (the in-process counters), measured alone, without HTTP. Run after `npm run build`.
+//   node bench/budget-admission.mjs
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
+import { emptyDims } from '../dist/core/dimensions.js';
+import { FxTable } from '../dist/core/fx.js';
+import { openSqlite } from '../dist/store/sqlite/open.js';
+import { createLogger } from '../dist/telemetry/log.js';
+import { BudgetIndex } from '../dist/budgets/budget-index.js';
+import { MemoryCounters } from '../dist/budgets/counters-memory.js';
+import { BudgetGuard } from '../dist/budgets/guard.js';
+import { MemoryRateLimits } from '../dist/budgets/rate-memory.js';
+import { buildPriceBook } from '../dist/pricebook/load.js';
+
+const SIX = [
+  { id: 'company', scope: {}, window: 'month' },
+  { id: 'department', scope: { department: 'support' }, window: 'month' },
+  { id: 'project', scope: { project: 'support-bot' }, window: 'day' },
+  { id: 'per-user', scope: { department: 'support' }, per: 'user', window: 'week' },
+  { id: 'model', scope: { model: 'gpt-4o-mini' }, window: 'month' },
+  { id: 'key', scope: { key: 'key_bench' }, window: 'month' },
+];
+// Budgets that do not cover the call, as a real organisation has many.
+const OTHERS = Array.from({ length: 50 }, (_, i) => ({ id: `other-${i}`, scope: { department: `dept-${i}` }, window: 'month' }));
+
+async function measure(budgets) {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-admit-'));
+  const stores = await openSqlite(join(dir, 'b.db'));
+  for (const b of budgets) {
+    const spec = { ...b, limit: { amount: '1000000', currency: 'USD' }, enforcement: 'hard', category: 'production', thresholds: [{ at: 50, actions: ['notify'] }, { at: 75, actions: ['notify'] }, { at: 90, actions: ['notify'] }] };
+    await stores.config.write({ kind: 'budget', id: b.id, body: { spec, managed_by: 'api', status: 'active', graduated_to: null } }, { actor: 'bench', action: 'budget.create', target: b.id, details: {} });
+  }
+  const calendar = { zone: 'Europe/London', weekStart: 1, fiscalYearStartMonth: 1 };
+  const index = await BudgetIndex.load(stores.config, calendar, 'USD');
+  const guard = new BudgetGuard({
+    index, counters: new MemoryCounters(), rates: new MemoryRateLimits(), events: stores.events, fx: new FxTable([]), calendar,
+    minOutputTokens: 16, leaseMs: 60_000, log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
+  });
+  const price = buildPriceBook([]).lookup('openai', 'gpt-4o-mini', Date.now());
+  const dims = { ...emptyDims(), department: 'support', project: 'support-bot', user: 'bob', model: 'gpt-4o-mini', provider: 'openai', key: 'key_bench' };
+  const facts = { dims, tags: null, groups: [] };
+  let i = 0;
+  const one = async () => {
+    const a = await guard.admit({ id: `c${i++}`, facts, price, inputBound: 1100, requestedCap: 256, defaultCap: 16384, requestHash: () => 'h' });
+    await guard.settle(a, guard.chargesFor(a, 62_250n, 'USD'), 277, 0);
+    return a.charged.length;
+  };
+  for (let k = 0; k < 20_000; k++) await one();
+  const n = 100_000;
+  const t = performance.now();
+  let covered = 0;
+  for (let k = 0; k < n; k++) covered = await one();
+  const us = ((performance.now() - t) * 1000) / n;
+  guard.close();
+  await stores.close();
+  rmSync(dir, { recursive: true, force: true });
+  return { us, covered };
+}
+
+const none = await measure([]);
+const six = await measure(SIX);
+const sixOf56 = await measure([...SIX, ...OTHERS]);
+console.log(`Budget admission + settlement per call (in-process counters, node ${process.version})`);
+console.log('| budgets defined | budgets covering the call | µs per call (admit + settle) |');
+console.log('|---:|---:|---:|');
+console.log(`| 0 | ${none.covered} | ${none.us.toFixed(2)} |`);
+console.log(`| 6 | ${six.covered} | ${six.us.toFixed(2)} |`);
+console.log(`| 56 | ${sixOf56.covered} | ${sixOf56.us.toFixed(2)} |`);

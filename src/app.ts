@@ -1,6 +1,7 @@
 /**
- * Assembles Bursar from its parts: stores, spool recovery, price book, providers (or the
- * simulator), the access index, the gateway and the admin API on one Fastify server.
+ * Assembles Bursar from its parts: stores (SQLite, or PostgreSQL when scaled out), budget
+ * counters (in memory, or Redis), spool recovery, price book, providers (or the simulator),
+ * the access index, the gateway and the admin API on one Fastify server.
  */
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -21,7 +22,16 @@ import { LedgerWriter, recoverSpool, type Recovery } from './ledger/writer.js';
 import { buildPriceBook } from './pricebook/load.js';
 import { HttpProvider } from './providers/http.js';
 import { Simulator } from './providers/simulator/server.js';
-import { openSqlite, type SqliteStores } from './store/sqlite/open.js';
+import { openSqlite } from './store/sqlite/open.js';
+import { openPostgres } from './store/postgres/open.js';
+import type { SqlStores } from './store/sql/stores.js';
+import { openRedis } from './store/redis/connect.js';
+import type { AppendResult, BudgetCounters, RateLimits, RunTracker } from './core/ports.js';
+import type { LedgerLine } from './core/ledger.js';
+import { MemoryRunTracker } from './budgets/agent-runs.js';
+import { RedisCounters } from './budgets/counters-redis.js';
+import { RedisRateLimits } from './budgets/rate-redis.js';
+import { RedisRunTracker } from './budgets/runs-redis.js';
 import { createLogger, type Logger } from './telemetry/log.js';
 import { Metrics } from './telemetry/metrics.js';
 import { BudgetIndex } from './budgets/budget-index.js';
@@ -43,13 +53,13 @@ export interface Bursar {
   readonly url: string;
   readonly config: Config;
   readonly app: FastifyInstance;
-  readonly stores: SqliteStores;
+  readonly stores: SqlStores;
   readonly writer: LedgerWriter;
   readonly gateway: Gateway;
   readonly keys: KeyService;
   readonly tokens: TokenService;
   readonly budgets: BudgetService;
-  readonly counters: MemoryCounters;
+  readonly counters: BudgetCounters;
   readonly metrics: Metrics;
   readonly log: Logger;
   readonly recovery: Recovery;
@@ -61,22 +71,33 @@ export interface Bursar {
 
 export const ADMIN_TOKEN_FILE = 'admin-token';
 
+/** Counts and logs (at most once a minute) calls let through uncounted while the shared counters were down. */
+function outageReporter(metrics: Metrics, log: Logger): (err: unknown) => void {
+  let loggedAt = 0;
+  return (err) => {
+    metrics.uncounted.inc();
+    const now = Date.now();
+    if (now - loggedAt < 60_000) return;
+    loggedAt = now;
+    log.warn({ err }, 'budget counters unreachable: letting calls of budgets with on_counter_outage: allow through, to be counted when they are back');
+  };
+}
+
 export async function startBursar(config: Config, opts: StartOptions = {}): Promise<Bursar> {
   const log = createLogger(config.logLevel, opts.logDestination);
   const metrics = new Metrics();
-  const stores = await openSqlite(join(config.dataDir, 'bursar.db'));
+  const shared = config.shared;
+  const stores = shared
+    ? await openPostgres({
+        url: shared.databaseUrl.reveal(), schema: shared.schema, poolSize: shared.poolSize, migrate: shared.autoMigrate,
+        onListenError: (err) => log.warn({ err }, 'lost the PostgreSQL connection that hears config changes; reconnecting'),
+      })
+    : await openSqlite(join(config.dataDir, 'bursar.db'));
+  const redis = shared ? openRedis(shared.redisUrl.reveal()) : null;
+  const counters: BudgetCounters = redis ? new RedisCounters({ redis, prefix: shared!.redisPrefix }) : new MemoryCounters();
+  const rates: RateLimits = redis ? new RedisRateLimits({ redis, prefix: shared!.redisPrefix }) : new MemoryRateLimits();
+  const runs: RunTracker = redis ? new RedisRunTracker({ redis, prefix: shared!.redisPrefix }) : new MemoryRunTracker();
   const spoolDir = join(config.dataDir, 'spool');
-  const recovery = await recoverSpool(stores.ledger, spoolDir);
-  if (recovery.finals || recovery.unsettled) log.warn({ ...recovery }, 'recovered ledger lines from the spool of a previous run');
-  const writer = new LedgerWriter(stores.ledger, spoolDir, {
-    batchSize: config.ledger.batch_size,
-    flushMs: config.ledger.flush_ms,
-    fsync: config.ledger.fsync,
-    onError: (err, pending) => {
-      metrics.ledgerErrors.inc();
-      log.error({ err, pending }, 'ledger batch write failed; will retry');
-    },
-  });
 
   const book = buildPriceBook(config.prices);
   const needsSim = config.providers.some((p) => p.baseUrl === null);
@@ -89,19 +110,21 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   }));
   const catalog = new ModelCatalog(entries, book);
 
-  const index = await AccessIndex.load(stores.config);
-  const budgetIndex = await BudgetIndex.load(stores.config, config.calendar, config.organisation.currency);
-  const counters = new MemoryCounters();
+  const onFollowError = (err: unknown) => log.error({ err }, 'could not apply a config change made on another replica');
+  const index = await AccessIndex.load(stores.config, onFollowError);
+  const budgetIndex = await BudgetIndex.load(stores.config, config.calendar, config.organisation.currency, onFollowError);
   const guard = new BudgetGuard({
     index: budgetIndex,
     counters,
-    rates: new MemoryRateLimits(),
+    rates,
+    runs,
     events: stores.events,
     fx: config.fx,
     calendar: config.calendar,
     minOutputTokens: config.budgetPolicy.min_output_tokens,
     leaseMs: config.budgetPolicy.lease_seconds * 1000,
     log,
+    onOutage: outageReporter(metrics, log),
   });
   const budgets = new BudgetService({
     store: stores.config, index: budgetIndex, guard, counters, events: stores.events, org: config.org, fx: config.fx,
@@ -109,7 +132,24 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   });
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
+  // The counters first hold what the ledger holds; then what a previous run left in the spool
+  // is written and counted like any committed batch (so nothing is counted twice).
   const restored = await budgets.restore(stores.ledger);
+  const countBatch = (lines: readonly LedgerLine[], result: AppendResult) =>
+    guard.count(lines, result).catch((err: unknown) => log.error({ err }, 'counting a ledger batch on the budgets failed'));
+  const recovery = await recoverSpool(stores.ledger, spoolDir);
+  for (const b of recovery.batches) await countBatch(b.added, b);
+  if (recovery.finals || recovery.unsettled) log.warn({ finals: recovery.finals, unsettled: recovery.unsettled, added: recovery.added }, 'recovered ledger lines from the spool of a previous run');
+  const writer = new LedgerWriter(stores.ledger, spoolDir, {
+    batchSize: config.ledger.batch_size,
+    flushMs: config.ledger.flush_ms,
+    fsync: config.ledger.fsync,
+    onError: (err, pending) => {
+      metrics.ledgerErrors.inc();
+      log.error({ err, pending }, 'ledger batch write failed; will retry');
+    },
+    onCommitted: countBatch,
+  });
   // Expired overrides no longer count from their expiry on; this marks them, audited, every 10 s.
   const sweep = setInterval(() => void budgets.expireOverrides().catch((err: unknown) => log.error({ err }, 'override expiry sweep failed')), 10_000);
   sweep.unref();
@@ -170,7 +210,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.port;
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
-  log.info({ url, simulated: config.simulated, data: config.dataDir, recovered: recovery, budgets: budgetIndex.size, counters: restored }, 'bursar started');
+  log.info({ url, simulated: config.simulated, store: stores.kind, data: config.dataDir, recovered: { finals: recovery.finals, unsettled: recovery.unsettled, added: recovery.added }, budgets: budgetIndex.size, counters: restored }, 'bursar started');
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -191,9 +231,11 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       clearInterval(sweep);
       budgetIndex.close();
       guard.close();
+      await counters.close();
       await Promise.all(entries.map((e) => e.provider.close()));
       if (ownSim) await simulator!.close();
       await stores.close();
+      if (redis) redis.disconnect();
       log.info('bursar stopped');
       log.flush();
     })();

@@ -3,7 +3,8 @@
  * hash, and the set of suspended workflows and agents. Loaded once, then kept current from the
  * ConfigStore's change notifications, so a revocation is in force on the very next call.
  */
-import type { ConfigStore, RecordChange, StoredRecord } from '../core/ports.js';
+import type { ConfigStore, StoredRecord } from '../core/ports.js';
+import { follow } from '../config/follow.js';
 import {
   KEY_KIND, TOKEN_KIND, SUSPENSION_KIND, keyBodySchema, tokenBodySchema, suspensionId,
   type KeyBody, type TokenBody, type Suspendable,
@@ -27,17 +28,17 @@ export class AccessIndex {
   private readonly suspended = new Set<string>();
   private stop: (() => void) | null = null;
 
-  static async load(store: ConfigStore): Promise<AccessIndex> {
+  static async load(store: ConfigStore, onError?: (err: unknown) => void): Promise<AccessIndex> {
     const index = new AccessIndex();
-    // Subscribe first, so a change made while loading is not missed.
-    const pending: RecordChange[] = [];
-    let ready = false;
-    index.stop = store.watch((c) => (ready ? void index.apply(store, c) : pending.push(c)));
-    for (const kind of [KEY_KIND, TOKEN_KIND, SUSPENSION_KIND]) {
-      for (const r of await store.list(kind)) index.put(r);
-    }
-    ready = true;
-    for (const c of pending) await index.apply(store, c);
+    index.stop = await follow(store, [KEY_KIND, TOKEN_KIND, SUSPENSION_KIND], {
+      put: (r) => index.put(r),
+      remove: (kind, id) => index.remove(kind, id),
+      clear: () => {
+        for (const m of [index.keyByHash, index.keyHashes, index.tokenByHash, index.tokenHashes]) m.clear();
+        index.suspended.clear();
+      },
+      changed: () => {},
+    }, onError);
     return index;
   }
 
@@ -55,14 +56,6 @@ export class AccessIndex {
 
   close(): void {
     this.stop?.();
-  }
-
-  /** Applies one change; relayed changes carry no record and are fetched. */
-  async apply(store: ConfigStore, change: RecordChange): Promise<void> {
-    if (change.kind !== KEY_KIND && change.kind !== TOKEN_KIND && change.kind !== SUSPENSION_KIND) return;
-    const record = change.record !== undefined ? change.record : ((await store.get(change.kind, change.id)) ?? null);
-    this.remove(change.kind, change.id);
-    if (record) this.put(record);
   }
 
   private put(r: StoredRecord): void {

@@ -1,15 +1,11 @@
+import type { RunLimits, RunTracker, RunVerdict } from '../core/ports.js';
+
 /**
  * Controls on agent runs (calls carrying x-bursar-agent-run): how many calls and tool calls a
  * run may make, how long it may last, and a loop guard that stops a run sending the same request
- * over and over. State is per run and lives in memory for an hour after the run's last call.
+ * over and over. State is per run and lives in memory for an hour after the run's last call
+ * (one node; replicas share runs through Redis instead).
  */
-export interface RunLimits {
-  readonly maxCalls: number | null;
-  readonly maxToolCalls: number | null;
-  readonly maxSeconds: number | null;
-  readonly loopRepeats: number | null;
-}
-
 interface Run {
   calls: number;
   toolCalls: number;
@@ -18,18 +14,14 @@ interface Run {
   readonly requests: Map<string, number>;
 }
 
-export type RunVerdict =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly rule: 'max_calls' | 'max_tool_calls' | 'max_seconds' | 'loop'; readonly detail: string };
-
 const IDLE_MS = 3_600_000;
 
-export class AgentRuns {
+export class MemoryRunTracker implements RunTracker {
   private readonly runs = new Map<string, Run>();
   private sweptAt = 0;
 
   /** Checks a new call of a run against its limits, and counts it if it may go. */
-  admit(key: string, limits: RunLimits, requestHash: string, now: number): RunVerdict {
+  async admit(key: string, limits: RunLimits, requestHash: string, now: number): Promise<RunVerdict> {
     this.sweep(now);
     let run = this.runs.get(key);
     if (!run) this.runs.set(key, (run = { calls: 0, toolCalls: 0, startedAt: now, lastAt: now, requests: new Map() }));
@@ -48,7 +40,7 @@ export class AgentRuns {
     return { ok: true };
   }
 
-  addToolCalls(key: string, n: number): void {
+  async addToolCalls(key: string, n: number): Promise<void> {
     const run = this.runs.get(key);
     if (run) run.toolCalls += n;
   }

@@ -6,7 +6,8 @@
  */
 import { inScope, type CallFacts } from '../core/budget.js';
 import { parseDecimal } from '../core/money.js';
-import type { ConfigStore, RecordChange, StoredRecord } from '../core/ports.js';
+import type { ConfigStore, StoredRecord } from '../core/ports.js';
+import { follow } from '../config/follow.js';
 import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
 import { windowAt, type Calendar, type Window } from './windows.js';
 
@@ -22,6 +23,14 @@ export type Coverage = { readonly covering: Covering[]; readonly expired: Coveri
 
 export const counterKey = (budget: string, windowStart: number, member: string | null): string => `${budget}|${windowStart}|${member ?? ''}`;
 
+/** The parts of a counter key (a member may itself hold "|"). */
+export function parseCounterKey(key: string): { budget: string; windowStart: number; member: string | null } {
+  const a = key.indexOf('|');
+  const b = key.indexOf('|', a + 1);
+  const member = key.slice(b + 1);
+  return { budget: key.slice(0, a), windowStart: Number(key.slice(a + 1, b)), member: member === '' ? null : member };
+}
+
 export class BudgetIndex {
   private budgets: Budget[] = [];
   private readonly byId = new Map<string, Budget>();
@@ -34,16 +43,23 @@ export class BudgetIndex {
     private readonly defaultCurrency: string,
   ) {}
 
-  static async load(store: ConfigStore, calendar: Calendar, defaultCurrency: string): Promise<BudgetIndex> {
+  static async load(store: ConfigStore, calendar: Calendar, defaultCurrency: string, onError?: (err: unknown) => void): Promise<BudgetIndex> {
     const index = new BudgetIndex(calendar, defaultCurrency);
-    const pending: RecordChange[] = [];
-    let ready = false;
-    index.stop = store.watch((c) => (ready ? void index.apply(store, c) : pending.push(c)));
-    for (const r of await store.list(BUDGET_KIND)) index.put(r);
-    for (const r of await store.list(OVERRIDE_KIND)) index.put(r);
-    index.rebuild();
-    ready = true;
-    for (const c of pending) await index.apply(store, c);
+    index.stop = await follow(store, [BUDGET_KIND, OVERRIDE_KIND], {
+      put: (r) => index.put(r),
+      remove: (kind, id) => {
+        if (kind === BUDGET_KIND) {
+          index.byId.delete(id);
+          index.windows.delete(id);
+        } else index.overrides.delete(id);
+      },
+      clear: () => {
+        index.byId.clear();
+        index.windows.clear();
+        index.overrides.clear();
+      },
+      changed: () => index.rebuild(),
+    }, onError);
     return index;
   }
 
@@ -113,19 +129,6 @@ export class BudgetIndex {
 
   overridesOf(budget: string): { id: string; body: OverrideBody }[] {
     return [...this.overrides.values()].filter((o) => o.body.budget === budget);
-  }
-
-  async apply(store: ConfigStore, change: RecordChange): Promise<void> {
-    if (change.kind !== BUDGET_KIND && change.kind !== OVERRIDE_KIND) return;
-    const record = change.record !== undefined ? change.record : ((await store.get(change.kind, change.id)) ?? null);
-    if (change.kind === BUDGET_KIND) {
-      this.byId.delete(change.id);
-      this.windows.delete(change.id);
-    } else {
-      this.overrides.delete(change.id);
-    }
-    if (record) this.put(record);
-    this.rebuild();
   }
 
   private put(r: StoredRecord): void {

@@ -1,9 +1,11 @@
 /**
  * BudgetCounters in process memory, for one node. Each method's work is synchronous, so a
  * reservation across several counters is atomic without locks. The counters are rebuilt from
- * the ledger at start; leases still expire, so a call that hangs cannot hold room forever.
+ * the ledger at start, before any line is appended, so a settlement never needs telling apart
+ * from the rebuild (commit marks are ignored); leases still expire, so a call that hangs cannot
+ * hold room forever.
  */
-import type { BudgetCounters, CounterAmount, CounterCharge, CounterState, ReserveResult } from '../core/ports.js';
+import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterState, ReserveResult, Settlement } from '../core/ports.js';
 
 interface Entry {
   nano: bigint;
@@ -15,7 +17,7 @@ interface Entry {
 }
 
 interface Lease {
-  readonly charges: readonly CounterCharge[];
+  readonly charges: readonly CounterAmount[];
   expiresAt: number;
 }
 
@@ -25,6 +27,7 @@ export class MemoryCounters implements BudgetCounters {
   private readonly entries = new Map<string, Entry>();
   private readonly leases = new Map<string, Lease>();
   private nextExpiry = Number.POSITIVE_INFINITY;
+  private attached = false;
 
   constructor(private readonly now: () => number = Date.now) {}
 
@@ -38,31 +41,35 @@ export class MemoryCounters implements BudgetCounters {
       if (l.tokens !== null && e.tokens + e.reservedTokens + c.tokens > l.tokens) return { ok: false, key: c.key, what: 'tokens', state: { ...e } };
       if (l.requests !== null && e.requests + e.reservedRequests + c.requests > l.requests) return { ok: false, key: c.key, what: 'requests', state: { ...e } };
     }
-    for (const c of charges) {
-      let e = this.entries.get(c.key);
-      if (!e) this.entries.set(c.key, (e = fresh()));
-      e.reservedNano += c.nano;
-      e.reservedTokens += c.tokens;
-      e.reservedRequests += c.requests;
-    }
+    this.hold(charges);
     const expiresAt = this.now() + ttlMs;
     this.leases.set(lease, { charges, expiresAt });
     if (expiresAt < this.nextExpiry) this.nextExpiry = expiresAt;
     return { ok: true };
   }
 
-  async settle(lease: string, actual: readonly CounterAmount[]): Promise<Map<string, bigint>> {
-    this.drop(lease);
+  async settle(batch: readonly Settlement[]): Promise<Map<string, bigint>> {
     const after = new Map<string, bigint>();
-    for (const a of actual) {
-      let e = this.entries.get(a.key);
-      if (!e) this.entries.set(a.key, (e = fresh()));
-      e.nano += a.nano;
-      e.tokens += a.tokens;
-      e.requests += a.requests;
-      after.set(a.key, e.nano);
+    for (const s of batch) {
+      this.drop(s.lease);
+      for (const a of s.actual) {
+        let e = this.entries.get(a.key);
+        if (!e) this.entries.set(a.key, (e = fresh()));
+        e.nano += a.nano;
+        e.tokens += a.tokens;
+        e.requests += a.requests;
+        after.set(a.key, e.nano);
+      }
     }
     return after;
+  }
+
+  async shrink(lease: string, actual: readonly CounterAmount[]): Promise<void> {
+    const l = this.leases.get(lease);
+    if (!l) return;
+    this.drop(lease);
+    this.hold(actual);
+    this.leases.set(lease, { charges: actual, expiresAt: l.expiresAt });
   }
 
   async release(lease: string): Promise<void> {
@@ -91,8 +98,26 @@ export class MemoryCounters implements BudgetCounters {
     return out;
   }
 
-  async load(amounts: readonly CounterAmount[]): Promise<void> {
-    await this.settle('', amounts);
+  async load(totals: BudgetTotals): Promise<void> {
+    for (const e of this.entries.values()) {
+      e.nano = 0n;
+      e.tokens = 0;
+      e.requests = 0;
+    }
+    await this.settle([{ lease: '', actual: totals.amounts }]);
+  }
+
+  /** Loads the ledger's totals on the first call (process memory starts empty); later calls find them loaded. */
+  async attach(rebuild: () => Promise<BudgetTotals>): Promise<boolean> {
+    if (this.attached) return false;
+    this.attached = true;
+    try {
+      await this.load(await rebuild());
+    } catch (err) {
+      this.attached = false;
+      throw err;
+    }
+    return true;
   }
 
   async close(): Promise<void> {}
@@ -100,6 +125,16 @@ export class MemoryCounters implements BudgetCounters {
   /** In-flight leases (for renewal and tests). */
   get leaseCount(): number {
     return this.leases.size;
+  }
+
+  private hold(amounts: readonly CounterAmount[]): void {
+    for (const c of amounts) {
+      let e = this.entries.get(c.key);
+      if (!e) this.entries.set(c.key, (e = fresh()));
+      e.reservedNano += c.nano;
+      e.reservedTokens += c.tokens;
+      e.reservedRequests += c.requests;
+    }
   }
 
   private drop(lease: string): void {

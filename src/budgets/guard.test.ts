@@ -5,7 +5,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { emptyDims } from '../core/dimensions.js';
 import { FxTable } from '../core/fx.js';
 import type { ModelPrice } from '../core/pricing.js';
-import { openSqlite, type SqliteStores } from '../store/sqlite/open.js';
+import { openSqlite } from '../store/sqlite/open.js';
+import type { SqlStores } from '../store/sql/stores.js';
+import { blankLine } from '../core/ledger.js';
+import { MemoryRunTracker } from './agent-runs.js';
 import { createLogger } from '../telemetry/log.js';
 import { Writable } from 'node:stream';
 import { BudgetIndex, counterKey } from './budget-index.js';
@@ -22,7 +25,7 @@ const price: ModelPrice = {
 const calendar = { zone: 'UTC', weekStart: 1, fiscalYearStartMonth: 1 };
 const silent = createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() }) as never);
 
-let stores: SqliteStores | null = null;
+let stores: SqlStores | null = null;
 let dir = '';
 afterEach(async () => {
   await stores?.close();
@@ -35,7 +38,7 @@ async function setup(spec: Record<string, unknown>, clock: { now: number }) {
   await stores.config.write({ kind: BUDGET_KIND, id: String(spec.id), body: { spec: { thresholds: [], enforcement: 'hard', category: 'production', scope: {}, ...spec }, managed_by: 'api', status: 'active', graduated_to: null } }, { actor: 't', action: 'budget.create', target: 'b', details: {} });
   const index = await BudgetIndex.load(stores.config, calendar, 'USD');
   const counters = new MemoryCounters(() => clock.now);
-  const guard = new BudgetGuard({ index, counters, rates: new MemoryRateLimits(), events: stores.events, fx: new FxTable([]), calendar, minOutputTokens: 1, leaseMs: 60_000, log: silent, now: () => clock.now });
+  const guard = new BudgetGuard({ index, counters, rates: new MemoryRateLimits(), runs: new MemoryRunTracker(), events: stores.events, fx: new FxTable([]), calendar, minOutputTokens: 1, leaseMs: 60_000, log: silent, now: () => clock.now });
   return { guard, counters, index };
 }
 
@@ -46,7 +49,7 @@ describe('BudgetGuard', () => {
   it('carries unused money into the next window, up to the rollover cap', async () => {
     const clock = { now: Date.UTC(2026, 1, 10) };
     const { guard, counters } = await setup({ id: 'b', window: 'month', limit: { amount: '100', currency: 'USD' }, rollover: { max: '30' } }, clock);
-    await counters.load([{ key: counterKey('b', Date.UTC(2026, 0, 1), null), nano: 60n * M, tokens: 0, requests: 1 }]);
+    await counters.load({ amounts: [{ key: counterKey('b', Date.UTC(2026, 0, 1), null), nano: 60n * M, tokens: 0, requests: 1 }], snapshot: null });
     // $1 per million output tokens: 130 dollars is 130 million tokens of output.
     const a = await guard.admit(input('c1', 130_000_000));
     expect(a.cap).toBeNull();
@@ -58,7 +61,9 @@ describe('BudgetGuard', () => {
     const clock = { now: Date.UTC(2026, 0, 31, 23, 59) };
     const { guard } = await setup({ id: 'b', window: 'month', limit: { amount: '10', currency: 'USD' } }, clock);
     const a = await guard.admit(input('c1', 10_000_000));
-    await guard.settle(a, guard.chargesFor(a, 10n * M, 'USD'), 10_000_000, 0);
+    // The call's line is committed: its cost replaces its reservation.
+    const line = { ...blankLine('c1', clock.now), costNano: 10n * M, budgetCharges: guard.chargesFor(a, 10n * M, 'USD') };
+    await guard.count([line], { added: [line], commit: null });
     await expect(guard.admit(input('c2', 1_000))).rejects.toMatchObject({ code: 'budget_exceeded' });
     clock.now = Date.UTC(2026, 1, 1, 0, 1);
     const b = await guard.admit(input('c3', 1_000));

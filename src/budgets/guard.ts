@@ -2,20 +2,24 @@
  * Admission and settlement against budgets. Before a call reaches a provider, its worst case is
  * reserved on every budget in scope at once (all or none); if a client set no output cap, or
  * one too large for what a hard budget has left, Bursar sets one instead of reserving the whole
- * remaining budget. When the call ends, the actual cost replaces the reservation and crossed
- * thresholds become events. Rate limits, thresholds that throttle or need approval, sandbox
- * expiry and agent-run controls are checked here too.
+ * remaining budget. Once the call's ledger line is committed, its actual cost replaces the
+ * reservation (so the counters only ever count what the ledger holds, and can be rebuilt from
+ * it) and crossed thresholds become events. Rate limits, thresholds that throttle or need
+ * approval, sandbox expiry and agent-run controls are checked here too. When the shared
+ * counters cannot be reached, each budget in scope says whether its calls wait or go.
  */
 import { thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/budget.js';
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
-import type { BudgetCharge } from '../core/ledger.js';
+import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
 import { formatAmount } from '../core/money.js';
-import type { BudgetCounters, CounterCharge, CounterState, EventLog, RateCheck, RateLimits } from '../core/ports.js';
+import {
+  CountersUnavailable,
+  type AppendResult, type BudgetCounters, type CounterAmount, type CounterCharge, type CounterState, type EventLog, type RateCheck, type RateLimits, type RunTracker, type Settlement,
+} from '../core/ports.js';
 import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
-import { AgentRuns } from './agent-runs.js';
-import { counterKey, type BudgetIndex, type Covering } from './budget-index.js';
+import { counterKey, parseCounterKey, type BudgetIndex, type Covering } from './budget-index.js';
 import type { Budget, BudgetCategory } from './model.js';
 import { previousWindow, type Calendar } from './windows.js';
 
@@ -23,6 +27,7 @@ export interface GuardOptions {
   readonly index: BudgetIndex;
   readonly counters: BudgetCounters;
   readonly rates: RateLimits;
+  readonly runs: RunTracker;
   readonly events: EventLog;
   readonly fx: FxTable;
   readonly calendar: Calendar;
@@ -30,6 +35,8 @@ export interface GuardOptions {
   readonly leaseMs: number;
   readonly log: Logger;
   readonly now?: () => number;
+  /** Hears of each call let through uncounted because the shared counters were unreachable. */
+  readonly onOutage?: (err: CountersUnavailable) => void;
 }
 
 export interface AdmitInput {
@@ -76,7 +83,7 @@ export const NO_ADMISSION: Admission = {
 const MILLION = 1_000_000n;
 
 export class BudgetGuard {
-  readonly runs = new AgentRuns();
+  /** Leases of calls whose lines are not yet committed: renewed until then. */
   private readonly active = new Set<string>();
   private readonly rollovers = new Map<string, bigint>();
   private readonly renewal: NodeJS.Timeout;
@@ -105,13 +112,21 @@ export class BudgetGuard {
       });
     }
     if (covering.length === 0) return { ...NO_ADMISSION, lease: input.id };
+    try {
+      return await this.reserve(covering, input, now);
+    } catch (err) {
+      if (!(err instanceof CountersUnavailable)) throw err;
+      return this.withoutCounters(covering, input, now, err);
+    }
+  }
 
+  private async reserve(covering: Covering[], input: AdmitInput, now: number): Promise<Admission> {
     await this.prepareRollovers(covering);
     const states = await this.o.counters.read(covering.map((c) => c.key));
     const limits = new Map<string, bigint | null>();
     for (const c of covering) limits.set(c.key, this.limitOf(c, now));
 
-    const runKeys = this.checkRuns(covering, input, now);
+    const runKeys = await this.checkRuns(covering, input, now);
     const { rateKeys, downgrades } = await this.checkThresholdsAndRates(covering, states, limits, now);
 
     let attempt = 0;
@@ -139,21 +154,58 @@ export class BudgetGuard {
     }
   }
 
+  /**
+   * The counters cannot be reached: a budget that fails closed refuses the call; if every one
+   * in scope fails open, the call goes unreserved, and its line is counted once they are back.
+   */
+  private withoutCounters(covering: readonly Covering[], input: AdmitInput, now: number, cause: CountersUnavailable): Admission {
+    const closed = covering.find((c) => c.budget.failClosed);
+    if (closed) {
+      throw new BursarError('budget_unavailable', `Budget "${closed.budget.name}" cannot be checked right now (the shared budget counters are unreachable), and it refuses calls until they are back. Retry in a few seconds.`, {
+        details: { budget: closed.budget.id, budget_name: closed.budget.name, retry_after_seconds: 5 },
+        cause,
+      });
+    }
+    this.o.onOutage?.(cause);
+    const charged = covering.map((c) => ({ ...c, limitNano: this.limitOf(c, now), worstNano: 0n }));
+    return { ...NO_ADMISSION, lease: input.id, charged, assumedOutput: input.requestedCap ?? input.defaultCap, ...describe(covering) };
+  }
+
   /** What a call's actual cost comes to on each of its budgets, in their currencies (for its ledger line). */
   chargesFor(a: Admission, costNano: bigint, costCurrency: string): BudgetCharge[] {
     const now = this.now();
     return a.charged.map((c) => ({ key: c.key, nano: c.budget.currency === costCurrency ? costNano : this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano }));
   }
 
-  /** Replaces the reservation with the actual charges, counts tokens for rate limits, and records crossed thresholds. */
-  async settle(a: Admission, charges: readonly BudgetCharge[], tokens: number, toolCalls: number): Promise<void> {
-    this.active.delete(a.lease);
+  /**
+   * A call ended with this line: its reservation shrinks to its actual amounts until the line
+   * is committed, and its tokens and tool calls count for rate limits and its agent run.
+   */
+  async finish(a: Admission, line: LedgerLine): Promise<void> {
     if (a.charged.length === 0) return;
     const now = this.now();
-    const after = await this.o.counters.settle(a.lease, charges.map((c) => ({ key: c.key, nano: c.nano, tokens, requests: 1 })));
-    if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
-    for (const k of a.runKeys) this.runs.addToolCalls(k, toolCalls);
-    await this.thresholdEvents(a, charges, after, now);
+    const tokens = lineTokens(line);
+    try {
+      if (this.active.has(a.lease)) await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
+      if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
+      for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
+    } catch (err) {
+      if (!(err instanceof CountersUnavailable)) throw err;
+    }
+  }
+
+  /**
+   * Counts committed ledger lines on their budgets: each line's charges replace its call's
+   * reservation, and thresholds crossed become events. `lines` is the whole batch written,
+   * `result` what the store added of it (a replayed line is not counted again).
+   */
+  async count(lines: readonly LedgerLine[], result: AppendResult): Promise<void> {
+    for (const l of lines) this.active.delete(l.id);
+    const batch: Settlement[] = [];
+    for (const l of result.added) if (l.budgetCharges?.length) batch.push({ lease: l.id, actual: actualAmounts(l, lineTokens(l)) });
+    if (batch.length === 0) return;
+    const after = await this.o.counters.settle(batch, result.commit);
+    if (after.size) await this.thresholdEvents(batch, after);
   }
 
   /** Drops the reservation of a call that never reached a provider. */
@@ -283,7 +335,7 @@ export class BudgetGuard {
     return { rateKeys: checks.map((c) => c.key), downgrades };
   }
 
-  private checkRuns(covering: readonly Covering[], input: AdmitInput, now: number): string[] {
+  private async checkRuns(covering: readonly Covering[], input: AdmitInput, now: number): Promise<string[]> {
     const run = input.facts.dims.agent_run;
     if (run === null) return [];
     const keys: string[] = [];
@@ -293,7 +345,7 @@ export class BudgetGuard {
       if (!lim) continue;
       const key = `${c.budget.id}|run|${run}`;
       hash ??= input.requestHash();
-      const v = this.runs.admit(key, lim, hash, now);
+      const v = await this.o.runs.admit(key, lim, hash, now);
       if (!v.ok) {
         throw new BursarError(v.rule === 'loop' ? 'agent_loop' : 'agent_run_limit', `Agent run "${run}" is stopped by budget "${c.budget.name}": ${v.detail}. Start a new run (a new x-bursar-agent-run) once the cause is fixed.`, {
           details: { budget: c.budget.id, agent_run: run, rule: v.rule },
@@ -304,22 +356,29 @@ export class BudgetGuard {
     return keys;
   }
 
-  private async thresholdEvents(a: Admission, charges: readonly BudgetCharge[], after: Map<string, bigint>, now: number): Promise<void> {
-    for (const [i, c] of a.charged.entries()) {
-      const limit = c.limitNano;
-      if (limit === null || c.budget.thresholds.length === 0) continue;
-      const used = after.get(c.key) ?? 0n;
-      const crossed = thresholdsCrossed(limit, used - charges[i]!.nano, used, c.budget.thresholds.map((t) => t.at));
-      for (const at of crossed) {
-        const t = c.budget.thresholds.find((x) => x.at === at)!;
+  /** Events for the thresholds a batch of settlements took its budgets past. */
+  private async thresholdEvents(batch: readonly Settlement[], after: Map<string, bigint>): Promise<void> {
+    const now = this.now();
+    const added = new Map<string, bigint>();
+    for (const s of batch) for (const a of s.actual) added.set(a.key, (added.get(a.key) ?? 0n) + a.nano);
+    for (const [key, sum] of added) {
+      const { budget: id, windowStart, member } = parseCounterKey(key);
+      const budget = this.o.index.get(id);
+      if (!budget || budget.thresholds.length === 0 || budget.limitNano === null) continue;
+      const c: Covering = { budget, window: this.o.index.windowOf(budget, windowStart), member, key };
+      const limit = this.limitOf(c, now);
+      const used = after.get(key);
+      if (limit === null || used === undefined) continue;
+      for (const at of thresholdsCrossed(limit, used - sum, used, budget.thresholds.map((t) => t.at))) {
+        const t = budget.thresholds.find((x) => x.at === at)!;
         const fresh = await this.o.events.record({
-          id: `threshold|${c.key}|${at}`,
+          id: `threshold|${key}|${at}`,
           ts: now,
           kind: 'threshold',
-          budget: c.budget.id,
-          details: { threshold: at, actions: t.actions, window: c.window.label, member: c.member, used: formatAmount({ nano: used, currency: c.budget.currency }), limit: formatAmount({ nano: limit, currency: c.budget.currency }), owner: c.budget.owner },
+          budget: budget.id,
+          details: { threshold: at, actions: t.actions, window: c.window.label, member, used: formatAmount({ nano: used, currency: budget.currency }), limit: formatAmount({ nano: limit, currency: budget.currency }), owner: budget.owner },
         });
-        if (fresh) this.o.log.info({ budget: c.budget.id, threshold: at, window: c.window.label, member: c.member }, 'budget threshold crossed');
+        if (fresh) this.o.log.info({ budget: budget.id, threshold: at, window: c.window.label, member }, 'budget threshold crossed');
       }
     }
   }
@@ -346,12 +405,13 @@ export class BudgetGuard {
     const b = c.budget;
     const who = c.member !== null ? ` for ${b.per} "${c.member}"` : '';
     const resets = 'from' in b.window ? `It ends ${new Date(c.window.end).toISOString().slice(0, 10)}.` : `It resets ${new Date(c.window.end).toISOString()}.`;
+    const held = (amount: string): string => `, ${amount} held by calls not yet in the ledger`;
     const usedText =
       what === 'money' && limit !== null
-        ? `${formatAmount({ nano: s.nano, currency: b.currency })} of ${formatAmount({ nano: limit, currency: b.currency })} used${s.reservedNano > 0n ? `, ${formatAmount({ nano: s.reservedNano, currency: b.currency })} reserved by calls in flight` : ''}`
+        ? `${formatAmount({ nano: s.nano, currency: b.currency })} of ${formatAmount({ nano: limit, currency: b.currency })} used${s.reservedNano > 0n ? held(formatAmount({ nano: s.reservedNano, currency: b.currency })) : ''}`
         : what === 'tokens'
-          ? `${s.tokens} of ${b.limitTokens} tokens used`
-          : `${s.requests} of ${b.limitRequests} requests used`;
+          ? `${s.tokens} of ${b.limitTokens} tokens used${s.reservedTokens > 0 ? held(`${s.reservedTokens} more`) : ''}`
+          : `${s.requests} of ${b.limitRequests} requests used${s.reservedRequests > 0 ? held(`${s.reservedRequests} more`) : ''}`;
     const why = threshold !== undefined ? `passed ${threshold}%, where it refuses calls` : 'cannot pay for this call';
     return new BursarError('budget_exceeded', `Budget "${b.name}"${who} ${why} (${usedText}, ${c.window.label}). ${resets} To ask for more: bursar overrides request ${b.id} --amount <amount> --reason "<why>"${b.owner ? `, approved by ${b.owner}` : ''}.`, {
       details: this.facts(c, s, limit, threshold),
@@ -392,3 +452,13 @@ function pct(used: bigint, limit: bigint): string {
 }
 
 export type { Budget };
+
+function lineTokens(l: LedgerLine): number {
+  const t = l.tokens;
+  return t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
+}
+
+/** A line's amounts on each counter it is charged to. */
+function actualAmounts(l: LedgerLine, tokens: number): CounterAmount[] {
+  return (l.budgetCharges ?? []).map((c) => ({ key: c.key, nano: c.nano, tokens, requests: 1 }));
+}

@@ -63,6 +63,11 @@ export const budgetSpecSchema = z
     rollover: z.strictObject({ max: decimal }).optional(),
     /** Requests and tokens per minute for the whole scope (per member with `per`). */
     rate_limit: z.strictObject({ rpm: z.number().int().positive().optional(), tpm: z.number().int().positive().optional() }).optional(),
+    /**
+     * When the shared counters (Redis) cannot be reached: "refuse" the calls this budget covers,
+     * or "allow" them (counted once the counters are back). Hard budgets refuse by default, soft ones allow.
+     */
+    on_counter_outage: z.enum(['refuse', 'allow']).optional(),
     /** Controls on each agent run (calls carrying x-bursar-agent-run) inside the scope. */
     agent_runs: z
       .strictObject({
@@ -135,6 +140,8 @@ export interface Budget {
   readonly limitTokens: number | null;
   readonly limitRequests: number | null;
   readonly hard: boolean;
+  /** Whether calls it covers are refused while the shared counters cannot be reached. */
+  readonly failClosed: boolean;
   readonly thresholds: readonly { readonly at: number; readonly actions: readonly string[]; readonly throttleRpm: number | null }[];
   /** Whether a threshold does more than notify (refuse, require approval, throttle, downgrade): checked at admission. */
   readonly gating: boolean;
@@ -165,6 +172,7 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     limitTokens: spec.limit.tokens ?? null,
     limitRequests: spec.limit.requests ?? null,
     hard: spec.enforcement === 'hard',
+    failClosed: (spec.on_counter_outage ?? (spec.enforcement === 'hard' ? 'refuse' : 'allow')) === 'refuse',
     thresholds: [...spec.thresholds].sort((a, b) => a.at - b.at).map((t) => ({ at: t.at, actions: t.actions, throttleRpm: t.throttle_rpm ?? null })),
     gating: spec.thresholds.some((t) => t.actions.some((a) => a !== 'notify')),
     owner: spec.owner ?? null,

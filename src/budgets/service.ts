@@ -348,35 +348,30 @@ export class BudgetService {
   }
 
   /**
-   * Rebuilds the counters from the ledger: every line of the budgets' current windows (and the
-   * previous ones, for rollover) adds what it charged each budget, as recorded on the line.
+   * Brings the counters to what the ledger holds, if they do not already (memory counters at
+   * start; Redis on its first use, or after it lost its data): the totals the ledger keeps per
+   * counter, for every budget's current window (and the previous one, for rollover).
    */
-  async restore(ledger: LedgerStore, now = Date.now()): Promise<{ lines: number; counters: number; from: string | null }> {
-    let from = now;
+  async restore(ledger: LedgerStore): Promise<{ rebuilt: boolean; counters: number }> {
+    let counters = 0;
+    const rebuilt = await this.d.counters.attach(async () => {
+      const totals = await ledger.budgetTotals(this.windowPrefixes(Date.now()));
+      counters = totals.amounts.length;
+      return totals;
+    });
+    return { rebuilt, counters };
+  }
+
+  /** The counter-key prefixes of every budget's current window, and previous one where it rolls over. */
+  private windowPrefixes(now: number): string[] {
+    const out: string[] = [];
     for (const b of this.d.index.all()) {
       const w = windowAt(b.window, now, this.d.calendar);
-      const start = b.rolloverMaxNano !== null ? (previousWindow(b.window, w, this.d.calendar)?.start ?? w.start) : w.start;
-      from = Math.min(from, start);
+      out.push(`${b.id}|${w.start}|`);
+      const prev = b.rolloverMaxNano !== null ? previousWindow(b.window, w, this.d.calendar) : null;
+      if (prev) out.push(`${b.id}|${prev.start}|`);
     }
-    if (this.d.index.size === 0) return { lines: 0, counters: 0, from: null };
-    const sums = new Map<string, { nano: bigint; tokens: number; requests: number }>();
-    let lines = 0;
-    for await (const l of ledger.scan({ from, to: now + 60_000 })) {
-      if (!l.budgetCharges) continue;
-      lines++;
-      const t = l.tokens;
-      const tokens = t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
-      for (const c of l.budgetCharges) {
-        const s = sums.get(c.key) ?? { nano: 0n, tokens: 0, requests: 0 };
-        s.nano += c.nano;
-        s.tokens += tokens;
-        s.requests += 1;
-        sums.set(c.key, s);
-      }
-    }
-    const amounts: CounterAmount[] = [...sums].map(([key, s]) => ({ key, ...s }));
-    await this.d.counters.load(amounts);
-    return { lines, counters: amounts.length, from: new Date(from).toISOString() };
+    return out;
   }
 
   /** Onboarding control: is there a budget with an owner that covers keys of this department or project? */

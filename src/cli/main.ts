@@ -11,6 +11,7 @@ import { AdminClient, CliError, type CliContext } from './client.js';
 import { registerAccessCommands } from './access.js';
 import { registerReportCommands } from './reports.js';
 import { registerBudgetCommands } from './budgets.js';
+import { registerDatabaseCommands } from './database.js';
 
 const program = new Command('bursar')
   .description('Bursar: the AI spend control plane')
@@ -81,6 +82,7 @@ program
 registerAccessCommands(program, ctx);
 registerReportCommands(program, ctx);
 registerBudgetCommands(program, ctx);
+registerDatabaseCommands(program, ctx);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -51,6 +51,19 @@ export interface Config {
   readonly fx: FxTable;
   readonly budgets: readonly BudgetSpec[];
   readonly budgetPolicy: RawConfig['budget_policy'];
+  /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
+  readonly shared: SharedConfig | null;
+}
+
+export interface SharedConfig {
+  readonly databaseUrl: Secret;
+  readonly schema: string;
+  readonly poolSize: number;
+  /** Apply pending migrations at start (false: refuse to start until `bursar migrate` ran). */
+  readonly autoMigrate: boolean;
+  readonly redisUrl: Secret;
+  /** Prefix of every Redis key (inside a hash tag, so one installation's keys share a Redis Cluster slot). */
+  readonly redisPrefix: string;
 }
 
 /** A configuration problem; the message lists every problem with the path to fix. */
@@ -113,6 +126,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (adminToken !== null && adminToken.length < 32) {
     envProblems.push('BURSAR_ADMIN_TOKEN: must be at least 32 characters (generate one with `openssl rand -hex 32`)');
   }
+  const shared = sharedConfig(env, envProblems);
   if (envProblems.length) throw new ConfigError(envProblems, 'the environment');
 
   return deepFreeze({
@@ -138,7 +152,29 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     fx,
     budgets: raw.budgets,
     budgetPolicy: raw.budget_policy,
+    shared,
   }) as Config;
+}
+
+/** BURSAR_DATABASE_URL and BURSAR_REDIS_URL: both or neither (replicas share the ledger and the counters). */
+function sharedConfig(env: NodeJS.ProcessEnv, problems: string[]): SharedConfig | null {
+  const db = env.BURSAR_DATABASE_URL || null;
+  const redis = env.BURSAR_REDIS_URL || null;
+  if (!db && !redis) return null;
+  if (!db) problems.push('BURSAR_REDIS_URL is set but BURSAR_DATABASE_URL is not: the scale-out mode needs both (postgres://user:password@host:5432/db)');
+  if (!redis) problems.push('BURSAR_DATABASE_URL is set but BURSAR_REDIS_URL is not: the scale-out mode needs both (redis://host:6379)');
+  if (db && !/^postgres(ql)?:\/\//.test(db)) problems.push('BURSAR_DATABASE_URL: must start with postgres:// or postgresql://');
+  if (redis && !/^rediss?:\/\//.test(redis)) problems.push('BURSAR_REDIS_URL: must start with redis:// or rediss://');
+  const schema = env.BURSAR_DATABASE_SCHEMA || 'public';
+  if (!/^[a-z_][a-z0-9_]{0,40}$/.test(schema)) problems.push(`BURSAR_DATABASE_SCHEMA: "${schema}" must be lower-case letters, digits and _ (at most 41), starting with a letter`);
+  const prefix = env.BURSAR_REDIS_PREFIX || 'bursar';
+  if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(prefix)) problems.push(`BURSAR_REDIS_PREFIX: "${prefix}" must be 1-64 letters, digits or _.:-`);
+  const pool = Number(env.BURSAR_DATABASE_POOL || 10);
+  if (!Number.isInteger(pool) || pool < 1 || pool > 200) problems.push(`BURSAR_DATABASE_POOL: "${env.BURSAR_DATABASE_POOL}" must be a whole number from 1 to 200`);
+  const auto = (env.BURSAR_AUTO_MIGRATE ?? 'true').toLowerCase();
+  if (auto !== 'true' && auto !== 'false') problems.push(`BURSAR_AUTO_MIGRATE: "${env.BURSAR_AUTO_MIGRATE}" must be true or false`);
+  if (!db || !redis) return null;
+  return { databaseUrl: new Secret(db), schema, poolSize: pool, autoMigrate: auto === 'true', redisUrl: new Secret(redis), redisPrefix: prefix };
 }
 
 /** "departments[1].cost_centre: must be a code ..." */

@@ -80,6 +80,7 @@ export const ERROR_CODES = {
   rate_limited: { category: 'rate_limit', summary: 'A rate limit (requests or tokens per minute) of a budget is reached; retry after the time given.' },
   agent_run_limit: { category: 'budget', summary: 'The agent run reached a limit (calls, tool calls or duration).' },
   agent_loop: { category: 'budget', summary: 'The agent run sent the same request too many times (loop guard).' },
+  budget_unavailable: { category: 'unavailable', summary: "The shared budget counters cannot be reached, and a budget in the call's scope refuses calls until they are back." },
   // upstream
   upstream_timeout: { category: 'timeout', summary: 'The provider did not answer in time.' },
   upstream_unreachable: { category: 'upstream', summary: 'The provider could not be reached.' },

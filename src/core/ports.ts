@@ -12,10 +12,32 @@ export interface ScanQuery {
   readonly to: number;
 }
 
+export interface AppendResult {
+  /** The lines actually added: a line whose id is already present is skipped. */
+  readonly added: readonly LedgerLine[];
+  /**
+   * The transaction that committed them, for counters rebuilt from a snapshot of the ledger
+   * (PostgreSQL: its transaction id); null where one process does all the writing.
+   */
+  readonly commit: string | null;
+}
+
+/** What the ledger has charged budget counters, read in one snapshot. */
+export interface BudgetTotals {
+  readonly amounts: readonly CounterAmount[];
+  /** The snapshot they were read in (PostgreSQL: pg_current_snapshot()), or null. */
+  readonly snapshot: string | null;
+}
+
 /** The append-only ledger of every cost. */
 export interface LedgerStore {
-  /** Appends lines; a line whose id is already present is skipped (so replays count once). Returns lines added. */
-  append(lines: readonly LedgerLine[]): Promise<number>;
+  /** Appends lines in one transaction; a line whose id is already present is skipped (so replays count once). */
+  append(lines: readonly LedgerLine[]): Promise<AppendResult>;
+  /**
+   * What the lines charged each budget counter whose key starts with one of `prefixes`: kept
+   * with the lines, in the same transaction, so rebuilding the counters reads a few rows.
+   */
+  budgetTotals(prefixes: readonly string[]): Promise<BudgetTotals>;
   get(id: string): Promise<LedgerLine | undefined>;
   /** Spend and tokens over a time range, grouped and filtered by dimensions, one row per group and currency. */
   aggregate(query: UsageQuery): Promise<UsageRow[]>;
@@ -168,16 +190,34 @@ export type ReserveResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly key: string; readonly what: 'money' | 'tokens' | 'requests'; readonly state: CounterState };
 
+/** A call's actual amounts, to replace its reservation once its ledger line is committed. */
+export interface Settlement {
+  readonly lease: string;
+  readonly actual: readonly CounterAmount[];
+}
+
 /**
  * Budget counters: a call reserves its worst case on every counter in its scope at once (all or
- * none), and settles the actual amount when it ends. A reservation is a lease: if its holder
- * dies and stops renewing it, it expires and frees its room.
+ * none); once its ledger line is committed, the actual amount replaces the reservation. A
+ * reservation is a lease: if its holder dies and stops renewing it, it expires and frees its
+ * room. The counters are derived from the ledger, and can be rebuilt from it (load).
  */
 export interface BudgetCounters {
   /** Reserves every charge, or none; refuses when a limit would be passed by used + reserved + charge. */
   reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult>;
-  /** Replaces a lease's reservations with the actual amounts (counted even if the lease had expired); returns each key's money used after it. */
-  settle(lease: string, actual: readonly CounterAmount[]): Promise<Map<string, bigint>>;
+  /**
+   * Counts committed ledger lines: each settlement replaces its lease's reservations with the
+   * actual amounts (counted even if the lease had expired). `commit` is the AppendResult's: a
+   * line the last rebuild already read (its commit visible in that snapshot) only drops its
+   * lease, and a batch replayed after a lost reply counts once. Returns each key's money used after.
+   */
+  settle(batch: readonly Settlement[], commit: string | null): Promise<Map<string, bigint>>;
+  /**
+   * A call ended: its lease now holds its actual amounts instead of its worst case, until its
+   * line is committed (so that the next call is not held back by an estimate). No-op for a lease
+   * that is gone (settled or expired).
+   */
+  shrink(lease: string, actual: readonly CounterAmount[]): Promise<void>;
   /** Drops a lease's reservations: the call never reached a provider. */
   release(lease: string): Promise<void>;
   /** Keeps leases alive for another `ttlMs`. */
@@ -185,9 +225,20 @@ export interface BudgetCounters {
   read(keys: readonly string[]): Promise<Map<string, CounterState>>;
   /** Every counter whose key starts with `prefix` (a per-member budget's members in a window). */
   scan(prefix: string): Promise<Map<string, CounterState>>;
-  /** Adds amounts already spent (rebuilding the counters from the ledger at start). */
-  load(amounts: readonly CounterAmount[]): Promise<void>;
+  /** Sets the used amounts to the ledger's totals (a rebuild; reservations in flight stay). */
+  load(totals: BudgetTotals): Promise<void>;
+  /**
+   * Rebuilds the counters with `rebuild` if they do not hold the ledger yet (the first start;
+   * Redis lost its data): one node rebuilds, the others wait. Keeps `rebuild` to heal later
+   * losses itself. Returns whether this call rebuilt them.
+   */
+  attach(rebuild: () => Promise<BudgetTotals>): Promise<boolean>;
   close(): Promise<void>;
+}
+
+/** The counters cannot be reached (Redis down): hard budgets refuse calls, soft ones let them through uncounted. */
+export class CountersUnavailable extends Error {
+  override readonly name = 'CountersUnavailable';
 }
 
 // ---------------------------------------------------------------- rate limits
@@ -208,6 +259,28 @@ export interface RateLimits {
   hit(checks: readonly RateCheck[], now: number): Promise<RateResult>;
   /** Counts tokens after a call. */
   addTokens(keys: readonly string[], tokens: number, now: number): Promise<void>;
+}
+
+// ---------------------------------------------------------------- agent runs
+
+/** What an agent run may do; null: not limited. */
+export interface RunLimits {
+  readonly maxCalls: number | null;
+  readonly maxToolCalls: number | null;
+  readonly maxSeconds: number | null;
+  /** Stop a run that sends the same request this many times. */
+  readonly loopRepeats: number | null;
+}
+
+export type RunVerdict =
+  | { readonly ok: true }
+  | { readonly ok: false; readonly rule: 'max_calls' | 'max_tool_calls' | 'max_seconds' | 'loop'; readonly detail: string };
+
+/** Calls and tool calls per agent run (x-bursar-agent-run), shared by every node that serves the run. */
+export interface RunTracker {
+  /** Checks a new call of a run against its limits, and counts it if it may go. */
+  admit(key: string, limits: RunLimits, requestHash: string, now: number): Promise<RunVerdict>;
+  addToolCalls(key: string, n: number, now: number): Promise<void>;
 }
 
 // ---------------------------------------------------------------- events

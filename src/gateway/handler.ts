@@ -227,12 +227,7 @@ export class Gateway {
     const a = call.sent ? call.admission : null;
     const charges = a && a.charged.length ? this.d.guard.chargesFor(a, cost, price?.currency ?? this.d.money.orgCurrency) : null;
     const line = lineFor(call, s, cost, charges);
-    if (a) {
-      const t = line.tokens;
-      void this.d.guard
-        .settle(a, charges ?? [], t.input + t.cached_input + t.cache_write + t.output + t.reasoning, line.toolCalls)
-        .catch((err: unknown) => this.d.log.error({ err, req: call.id }, 'budget settlement failed'));
-    }
+    if (a) void this.d.guard.finish(a, line).catch((err: unknown) => this.d.log.error({ err, req: call.id }, 'counting the end of a call failed'));
     this.d.writer.record(line);
     this.d.metrics.observe(line);
     if (this.d.logCalls || line.status !== 'ok') {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { blankLine, type LedgerLine } from '../core/ledger.js';
-import type { LedgerStore } from '../core/ports.js';
+import type { AppendResult, LedgerStore } from '../core/ports.js';
 import { LedgerWriter, recoverSpool } from './writer.js';
 
 const dirs: string[] = [];
@@ -13,12 +13,13 @@ afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force
 class MemoryStore implements LedgerStore {
   readonly lines = new Map<string, LedgerLine>();
   failing = false;
-  async append(lines: readonly LedgerLine[]): Promise<number> {
+  async append(lines: readonly LedgerLine[]): Promise<AppendResult> {
     if (this.failing) throw new Error('store down');
-    let n = 0;
-    for (const l of lines) if (!this.lines.has(l.id)) (this.lines.set(l.id, l), n++);
-    return n;
+    const added = lines.filter((l) => !this.lines.has(l.id));
+    for (const l of added) this.lines.set(l.id, l);
+    return { added, commit: null };
   }
+  async budgetTotals() { return { amounts: [], snapshot: null }; }
   async get(id: string) { return this.lines.get(id); }
   async aggregate() { return []; }
   async *scan() {}

@@ -9,7 +9,7 @@
  *   so a slow or absent store never loses a line.
  */
 import type { LedgerLine } from '../core/ledger.js';
-import type { LedgerStore } from '../core/ports.js';
+import type { AppendResult, LedgerStore } from '../core/ports.js';
 import { readLeftovers, removeFiles, Spool, type Segment } from './spool.js';
 
 export interface WriterOptions {
@@ -17,6 +17,8 @@ export interface WriterOptions {
   readonly flushMs: number;
   readonly fsync: boolean;
   readonly onError?: (err: unknown, pending: number) => void;
+  /** Hears of every committed batch (the budget counters count lines only once they are in the ledger); awaited, so a flush ends once they are counted. Must not throw. */
+  readonly onCommitted?: (lines: readonly LedgerLine[], result: AppendResult) => Promise<void> | void;
 }
 
 interface Queued {
@@ -81,11 +83,13 @@ export class LedgerWriter {
     const batch = this.queue.slice(0, this.opts.batchSize);
     this.flushing = (async () => {
       try {
-        await this.store.append(batch.map((q) => q.line));
+        const lines = batch.map((q) => q.line);
+        const result = await this.store.append(lines);
         this.queue.splice(0, batch.length);
         this.committed += batch.length;
         for (const q of batch) for (const s of q.segments) this.spool.committed(s);
         this.retryMs = 0;
+        await this.opts.onCommitted?.(lines, result);
       } catch (err) {
         // The store is failing: keep the lines on disk until it comes back.
         this.spoolQueued();
@@ -139,11 +143,16 @@ export interface Recovery {
   readonly added: number;
 }
 
+/** A recovery's report, and what each of its batches committed (for the budget counters). */
+export interface RecoveryResult extends Recovery {
+  readonly batches: readonly AppendResult[];
+}
+
 /**
  * Replays what a previous process left in the spool: every final line, and for each intent
  * without one, its worst-case line. Appends are idempotent by id, so nothing counts twice.
  */
-export async function recoverSpool(store: LedgerStore, spoolDir: string): Promise<Recovery> {
+export async function recoverSpool(store: LedgerStore, spoolDir: string): Promise<RecoveryResult> {
   const { files, records } = readLeftovers(spoolDir);
   const finals = new Map<string, LedgerLine>();
   const intents = new Map<string, LedgerLine>();
@@ -155,8 +164,8 @@ export async function recoverSpool(store: LedgerStore, spoolDir: string): Promis
     unsettled++;
   }
   const lines = [...finals.values()];
-  let added = 0;
-  for (let i = 0; i < lines.length; i += 5000) added += await store.append(lines.slice(i, i + 5000));
+  const batches: AppendResult[] = [];
+  for (let i = 0; i < lines.length; i += 5000) batches.push(await store.append(lines.slice(i, i + 5000)));
   removeFiles(files);
-  return { finals: finals.size - unsettled, unsettled, added };
+  return { finals: finals.size - unsettled, unsettled, added: batches.reduce((n, b) => n + b.added.length, 0), batches };
 }

@@ -89,6 +89,12 @@ export class Metrics {
   readonly ledgerErrors = new Counter({
     name: 'bursar_ledger_write_errors_total', help: 'Failed ledger batch writes (retried).', registers: [this.registry],
   });
+  readonly uncounted = new Counter({
+    name: 'bursar_budget_outage_admissions_total', help: 'Calls let through without a reservation while the shared budget counters were unreachable (their budgets allow it).', registers: [this.registry],
+  });
+  readonly countersPending = new Gauge({
+    name: 'bursar_budget_settlements_pending', help: 'Committed ledger batches waiting to be counted on the shared budget counters.', registers: [this.registry],
+  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'bursar_' });

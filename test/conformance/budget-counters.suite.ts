@@ -5,19 +5,36 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BudgetCounters, CounterCharge, CounterLimit } from '../../src/core/ports.js';
+import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterLimit, Settlement } from '../../src/core/ports.js';
 
 export interface CountersFixture {
+  /** Fresh counters, not attached yet. */
   readonly counters: BudgetCounters;
   /** Moves the counters' clock forward (lease expiry). */
   advance(ms: number): Promise<void>;
   close(): Promise<void>;
 }
 
+export interface CountersSuiteOptions {
+  /** Runs of the property test (each opens fresh counters). */
+  readonly propertyRuns?: number;
+}
+
 const money = (nano: bigint): CounterLimit => ({ nano, tokens: null, requests: null });
 const charge = (key: string, nano: bigint, limit: CounterLimit | null, tokens = 0, requests = 1): CounterCharge => ({ key, nano, tokens, requests, limit });
+const amount = (key: string, nano: bigint, tokens = 0, requests = 1): CounterAmount => ({ key, nano, tokens, requests });
+const settlement = (lease: string, ...actual: CounterAmount[]): Settlement[] => [{ lease, actual }];
+const totals = (...amounts: CounterAmount[]): BudgetTotals => ({ amounts, snapshot: null });
+const nothing = async (): Promise<BudgetTotals> => totals();
 
-export function budgetCountersSuite(name: string, open: () => Promise<CountersFixture>): void {
+export function budgetCountersSuite(name: string, openFresh: () => Promise<CountersFixture>, opts: CountersSuiteOptions = {}): void {
+  /** Counters attached to an empty ledger, as a node finds them after its start. */
+  const open = async (): Promise<CountersFixture> => {
+    const f = await openFresh();
+    await f.counters.attach(nothing);
+    return f;
+  };
+
   describe(`BudgetCounters conformance: ${name}`, () => {
     it('reserves on every counter or on none', async () => {
       const f = await open();
@@ -40,7 +57,7 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
         const c = f.counters;
         const lim: CounterLimit = { nano: 100n, tokens: 500, requests: 2 };
         await c.reserve('a', [charge('x', 80n, lim, 300)], 60_000);
-        expect(await c.settle('a', [{ key: 'x', nano: 30n, tokens: 120, requests: 1 }])).toEqual(new Map([['x', 30n]]));
+        expect(await c.settle(settlement('a', amount('x', 30n, 120)), null)).toEqual(new Map([['x', 30n]]));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, tokens: 120, requests: 1, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
         expect(await c.reserve('b', [charge('x', 70n, lim, 380)], 60_000)).toEqual({ ok: true });
         expect(await c.reserve('c', [charge('x', 0n, lim, 0)], 60_000)).toMatchObject({ ok: false, what: 'requests' });
@@ -51,11 +68,38 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
       }
     });
 
+    it('shrinks an ended call to its actual amounts until it is settled, keeping its expiry', async () => {
+      const f = await open();
+      try {
+        const c = f.counters;
+        const lim = money(100n);
+        await c.reserve('a', [charge('x', 80n, lim, 300), charge('y', 80n, null, 300)], 60_000);
+        await c.shrink('a', [amount('x', 30n, 120), amount('y', 30n, 120)]);
+        expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 0n, reservedNano: 30n, reservedTokens: 120, reservedRequests: 1 });
+        // The room the estimate held is free at once; the actual amount is still held.
+        expect(await c.reserve('b', [charge('x', 70n, lim)], 60_000)).toEqual({ ok: true });
+        expect(await c.reserve('c', [charge('x', 1n, lim)], 60_000)).toMatchObject({ ok: false, what: 'money' });
+        await c.settle(settlement('a', amount('x', 30n, 120), amount('y', 30n, 120)), null);
+        expect((await c.read(['x', 'y'])).get('y')).toMatchObject({ nano: 30n, tokens: 120, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
+        // A lease already settled, or never taken, is left alone.
+        await c.shrink('a', [amount('x', 5n)]);
+        await c.shrink('nobody', [amount('x', 5n)]);
+        expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, reservedNano: 70n });
+        // A shrunk lease still expires when its holder stops renewing it.
+        await c.reserve('d', [charge('z', 50n, lim)], 1_000);
+        await c.shrink('d', [amount('z', 20n)]);
+        await f.advance(1_001);
+        expect((await c.read(['z'])).get('z')).toMatchObject({ nano: 0n, reservedNano: 0n });
+      } finally {
+        await f.close();
+      }
+    });
+
     it('lets a counter without a limit count past anything', async () => {
       const f = await open();
       try {
         await f.counters.reserve('a', [charge('soft', 10n ** 15n, null)], 60_000);
-        await f.counters.settle('a', [{ key: 'soft', nano: 10n ** 15n, tokens: 0, requests: 1 }]);
+        await f.counters.settle(settlement('a', amount('soft', 10n ** 15n)), null);
         expect((await f.counters.read(['soft'])).get('soft')!.nano).toBe(10n ** 15n);
       } finally {
         await f.close();
@@ -73,7 +117,7 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
         await f.advance(600);
         expect(await c.reserve('n1', [charge('x', 90n, money(100n))], 1_000)).toEqual({ ok: true });
         expect(await c.reserve('n2', [charge('y', 20n, money(100n))], 1_000)).toMatchObject({ ok: false });
-        await c.settle('dead', [{ key: 'x', nano: 5n, tokens: 0, requests: 1 }]);
+        await c.settle(settlement('dead', amount('x', 5n)), null);
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 5n, reservedNano: 90n });
       } finally {
         await f.close();
@@ -83,7 +127,7 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
     it('lists the counters under a prefix', async () => {
       const f = await open();
       try {
-        await f.counters.load([{ key: 'b|1|alice', nano: 1n, tokens: 0, requests: 1 }, { key: 'b|1|bob', nano: 2n, tokens: 0, requests: 1 }, { key: 'b|2|alice', nano: 3n, tokens: 0, requests: 1 }]);
+        await f.counters.load(totals(amount('b|1|alice', 1n), amount('b|1|bob', 2n), amount('b|2|alice', 3n)));
         expect([...(await f.counters.scan('b|1|')).keys()].sort()).toEqual(['b|1|alice', 'b|1|bob']);
       } finally {
         await f.close();
@@ -93,9 +137,69 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
     it('loads amounts spent before a restart', async () => {
       const f = await open();
       try {
-        await f.counters.load([{ key: 'x', nano: 70n, tokens: 5, requests: 3 }, { key: 'x', nano: 10n, tokens: 0, requests: 1 }]);
+        await f.counters.load(totals(amount('x', 70n, 5, 3), amount('x', 10n, 0, 1)));
         expect((await f.counters.read(['x'])).get('x')).toMatchObject({ nano: 80n, tokens: 5, requests: 4 });
         expect(await f.counters.reserve('a', [charge('x', 21n, money(100n))], 1000)).toMatchObject({ ok: false });
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('settles a batch of calls at once, and reports the money used after on each counter', async () => {
+      const f = await open();
+      try {
+        const c = f.counters;
+        await c.reserve('a', [charge('x', 50n, money(100n)), charge('y', 50n, money(100n))], 60_000);
+        await c.reserve('b', [charge('x', 40n, money(100n))], 60_000);
+        const after = await c.settle([{ lease: 'a', actual: [amount('x', 20n), amount('y', 30n)] }, { lease: 'b', actual: [amount('x', 5n)] }], null);
+        expect(after).toEqual(new Map([['x', 25n], ['y', 30n]]));
+        const s = await c.read(['x', 'y']);
+        expect(s.get('x')).toMatchObject({ nano: 25n, requests: 2, reservedNano: 0n, reservedRequests: 0 });
+        expect(s.get('y')).toMatchObject({ nano: 30n, requests: 1, reservedNano: 0n });
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('counts a settlement whose lease it never saw (a line replayed after a restart)', async () => {
+      const f = await open();
+      try {
+        expect(await f.counters.settle(settlement('unknown', amount('x', 7n)), null)).toEqual(new Map([['x', 7n]]));
+        expect((await f.counters.read(['x'])).get('x')).toMatchObject({ nano: 7n, reservedNano: 0n });
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('rebuilds on the first attach only, from the totals the rebuild reads', async () => {
+      const f = await openFresh();
+      try {
+        let rebuilds = 0;
+        const rebuild = async (): Promise<BudgetTotals> => {
+          rebuilds++;
+          return totals(amount('x', 40n, 10, 2));
+        };
+        expect(await f.counters.attach(rebuild)).toBe(true);
+        expect(await f.counters.attach(rebuild)).toBe(false);
+        expect(rebuilds).toBe(1);
+        expect((await f.counters.read(['x'])).get('x')).toMatchObject({ nano: 40n, tokens: 10, requests: 2 });
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('sets used amounts on load: counters the totals omit go to zero, reservations in flight stay', async () => {
+      const f = await open();
+      try {
+        const c = f.counters;
+        await c.settle(settlement('', amount('x', 30n), amount('y', 20n)), null);
+        await c.reserve('a', [charge('x', 15n, money(100n), 3, 1)], 60_000);
+        await c.load(totals(amount('x', 50n, 8, 4)));
+        const s = await c.read(['x', 'y']);
+        expect(s.get('x')).toEqual({ nano: 50n, tokens: 8, requests: 4, reservedNano: 15n, reservedTokens: 3, reservedRequests: 1 });
+        expect(s.get('y')).toMatchObject({ nano: 0n, tokens: 0, requests: 0 });
+        await c.settle(settlement('a', amount('x', 10n)), null);
+        expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 60n, reservedNano: 0n });
       } finally {
         await f.close();
       }
@@ -133,7 +237,7 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
                 const [l] = open_.splice(o.pick % open_.length, 1);
                 // A provider that honours the output cap never costs more than the reservation.
                 const actual = BigInt(Math.floor((l!.amount * o.fraction) / 100));
-                await c.settle(l!.id, l!.keys.map((k) => ({ key: `k${k}`, nano: actual, tokens: 0, requests: 1 })));
+                await c.settle([{ lease: l!.id, actual: l!.keys.map((k) => amount(`k${k}`, actual)) }], null);
               } else if (o.t === 'release' && open_.length) {
                 const [l] = open_.splice(o.pick % open_.length, 1);
                 await c.release(l!.id);
@@ -160,7 +264,7 @@ export function budgetCountersSuite(name: string, open: () => Promise<CountersFi
             await f.close();
           }
         }),
-        { numRuns: 150 },
+        { numRuns: opts.propertyRuns ?? 150 },
       );
     });
   });

@@ -7,12 +7,25 @@ import type { ConfigStore, RecordChange } from '../../src/core/ports.js';
 
 export interface ConfigFixture {
   readonly store: ConfigStore;
+  /** Shared stores: another node on the same database (its own connections and change listener). */
+  readonly peer?: () => Promise<ConfigStore>;
   close(): Promise<void>;
 }
 
 const audit = (action: string, target: string) => ({ actor: 'tester', action, target, details: { n: 1 } });
 
-export function configStoreSuite(name: string, open: () => Promise<ConfigFixture>): void {
+/** Resolves when `check` holds, polling; fails after `ms`. */
+async function until(check: () => boolean, ms: number): Promise<number> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > ms) throw new Error(`not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return Date.now() - start;
+}
+
+/** `shared`: the adapter serves several nodes, which must see each other's changes and share one audit chain. */
+export function configStoreSuite(name: string, open: () => Promise<ConfigFixture>, shared = false): void {
   describe(`ConfigStore conformance: ${name}`, () => {
     it('writes, versions, lists and deletes records', async () => {
       const f = await open();
@@ -73,5 +86,41 @@ export function configStoreSuite(name: string, open: () => Promise<ConfigFixture
         await f.close();
       }
     });
+
+    if (shared) {
+      it('relays each change made on another node to this node\'s watchers, without the record', async () => {
+        const f = await open();
+        const other = await f.peer!();
+        try {
+          const seen: RecordChange[] = [];
+          f.store.watch((c) => seen.push(c));
+          await other.write({ kind: 'thing', id: 'far', body: { v: 1 } }, audit('thing.create', 'thing:far'));
+          await until(() => seen.length === 1, 5000);
+          expect(seen[0]).toEqual({ kind: 'thing', id: 'far' });
+          expect((await f.store.get('thing', 'far'))!.body).toEqual({ v: 1 });
+          await f.store.write({ kind: 'thing', id: 'near', body: {} }, audit('thing.create', 'thing:near'));
+          // Its own change is told once, with the record, not relayed back.
+          await new Promise((r) => setTimeout(r, 200));
+          expect(seen.map((c) => [c.id, c.record !== undefined])).toEqual([['far', false], ['near', true]]);
+        } finally {
+          await other.close();
+          await f.close();
+        }
+      });
+
+      it('keeps one audit chain when two nodes write at once', async () => {
+        const f = await open();
+        const other = await f.peer!();
+        try {
+          await Promise.all(Array.from({ length: 30 }, (_, i) => (i % 2 ? f.store : other).write({ kind: 'thing', id: `n${i}`, body: { i } }, audit('thing.create', `thing:n${i}`))));
+          const entries = await f.store.audit({ limit: 1000 });
+          expect(entries).toHaveLength(30);
+          expect(verifyChain(entries)).toMatchObject({ ok: true });
+        } finally {
+          await other.close();
+          await f.close();
+        }
+      });
+    }
   });
 }

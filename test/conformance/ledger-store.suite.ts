@@ -36,7 +36,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           priceVersion: 'openai/gpt-4o-mini@2024-07-18', costNano: 9_007_199_254_740_993n, currency: 'EUR', toolCalls: 3,
           agentSteps: 2, retrievalCalls: 1, runStatus: 'done', blockEvent: 'budget:x', spendCategory: 'development', endpoint: 'chat',
         });
-        expect(await f.store.append([l])).toBe(1);
+        expect((await f.store.append([l])).added).toEqual([l]);
         expect(await f.store.get('full-1')).toEqual(l);
         expect(await f.store.get('missing')).toBeUndefined();
       } finally {
@@ -47,9 +47,12 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
     it('skips a line whose id is already there, so replays count once', async () => {
       const f = await open();
       try {
-        expect(await f.store.append([line('dup-1'), line('dup-2')])).toBe(2);
-        expect(await f.store.append([line('dup-2', { costNano: 999n }), line('dup-3')])).toBe(1);
+        expect((await f.store.append([line('dup-1'), line('dup-2')])).added.map((l) => l.id)).toEqual(['dup-1', 'dup-2']);
+        expect((await f.store.append([line('dup-2', { costNano: 999n }), line('dup-3')])).added.map((l) => l.id)).toEqual(['dup-3']);
         expect((await f.store.get('dup-2'))!.costNano).toBe(1_000n);
+        // The replayed line is not summed twice in the daily rollups either.
+        const rows = await f.store.aggregate({ from: T0 - DAY, to: T0 + 2 * DAY, groupBy: ['department'] });
+        expect(rows.map((r) => [r.requests, r.costNano])).toEqual([[3, 3_000n]]);
       } finally {
         await f.close();
       }
@@ -80,6 +83,85 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
         const byTag = await f.store.aggregate({ from: T0, to: T0 + 30 * DAY, groupBy: ['tag:ticket'], where: { department: ['marketing'] } });
         expect(byTag.map((r) => r.group['tag:ticket']).sort()).toEqual(['T1', 'T2']);
         expect(await f.store.aggregate({ from: T0, to: T0 + DAY, groupBy: ['department'], where: { department: [] } })).toEqual([]);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('gives the same report from the daily rollups as from the lines, at any range edges', async () => {
+      const f = await open();
+      try {
+        const depts = ['marketing', 'support', 'finance'];
+        const models = ['gpt-4o-mini', 'claude-sonnet-4', 'gpt-4o'];
+        const lines: LedgerLine[] = [];
+        for (let i = 0; i < 600; i++) {
+          // Spread over five days and two months' boundary, at uneven times.
+          const ts = T0 - 2 * DAY + Math.floor((i * 5 * DAY) / 600) + (i % 7) * 1000;
+          lines.push(line(`r-${i}`, {
+            ts, dept: depts[i % 3]!, model: models[(i * 7) % 3]!, costNano: BigInt(1 + ((i * 7919) % 100_000)),
+            currency: i % 10 === 0 ? 'EUR' : 'USD', usageExact: i % 4 !== 0, tags: i % 2 ? { ticket: `T${i % 5}` } : null,
+            status: i % 13 === 0 ? 'error' : 'ok',
+          }));
+        }
+        await f.store.append(lines.slice(0, 300));
+        await f.store.append(lines.slice(300));
+        const expected = (from: number, to: number, by: (l: LedgerLine) => string) => {
+          const m = new Map<string, { requests: number; cost: bigint; estimated: number }>();
+          for (const l of lines) {
+            if (l.ts < from || l.ts >= to) continue;
+            const k = `${by(l)}|${l.currency}`;
+            const e = m.get(k) ?? { requests: 0, cost: 0n, estimated: 0 };
+            e.requests++;
+            e.cost += l.costNano;
+            if (!l.usageExact) e.estimated++;
+            m.set(k, e);
+          }
+          return m;
+        };
+        const ranges: [number, number][] = [
+          [T0 - 2 * DAY, T0 + 3 * DAY], // whole days only
+          [T0 - 2 * DAY + 3_600_000, T0 + 2 * DAY + 7_777], // ragged at both ends
+          [T0 - 1, T0 + 1], // no whole day
+          [T0 - DAY - 123, T0 + 10 * DAY],
+        ];
+        for (const [from, to] of ranges) {
+          const rows = await f.store.aggregate({ from, to, groupBy: ['department', 'model'] });
+          const want = expected(from, to, (l) => `${l.dims.department}|${l.dims.model}`);
+          expect(rows.length).toBe(want.size);
+          for (const r of rows) {
+            const e = want.get(`${r.group.department}|${r.group.model}|${r.currency}`)!;
+            expect([r.requests, r.costNano, r.estimatedLines]).toEqual([e.requests, e.cost, e.estimated]);
+          }
+          for (let i = 1; i < rows.length; i++) expect(rows[i - 1]!.costNano >= rows[i]!.costNano).toBe(true);
+          const byMonth = await f.store.aggregate({ from, to, groupBy: ['month', 'status'], where: { department: ['support'] } });
+          const wantMonth = expected(from, to, (l) => (l.dims.department === 'support' ? `${new Date(l.ts).toISOString().slice(0, 7)}|${l.status}` : 'x'));
+          wantMonth.forEach((_, k) => k.startsWith('x|') && wantMonth.delete(k));
+          expect(byMonth.map((r) => `${r.group.month}|${r.group.status}|${r.currency}=${r.requests}`).sort()).toEqual([...wantMonth].map(([k, v]) => `${k}=${v.requests}`).sort());
+          // Tags are not in the rollups: the report reads the lines, and agrees.
+          const byTag = await f.store.aggregate({ from, to, groupBy: ['tag:ticket'] });
+          expect(byTag.reduce((n, r) => n + r.requests, 0)).toBe([...expected(from, to, () => '').values()].reduce((n, e) => n + e.requests, 0));
+        }
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('keeps what the lines charged each budget counter, added once, read by key prefix', async () => {
+      const f = await open();
+      try {
+        const charged = (id: string, charges: [string, bigint][], ts = T0) =>
+          line(id, { ts, tokens: { input: 10, cached_input: 0, cache_write: 0, output: 5, reasoning: 0 }, budgetCharges: charges.map(([key, nano]) => ({ key, nano })) });
+        await f.store.append([charged('b1', [['dept|100|', 7n], ['user|100|ann', 7n]]), charged('b2', [['dept|100|', 3n], ['user|100|bob', 3n]])]);
+        await f.store.append([charged('b2', [['dept|100|', 3n]]), charged('b3', [['dept|200|', 9_000_000_000_000_000n]], T0 + 40 * DAY), line('b4')]);
+        const t = await f.store.budgetTotals(['dept|100|', 'user|100|', 'dept|200|']);
+        const by = new Map(t.amounts.map((a) => [a.key, a]));
+        expect(by.get('dept|100|')).toEqual({ key: 'dept|100|', nano: 10n, tokens: 30, requests: 2 });
+        expect(by.get('user|100|ann')).toEqual({ key: 'user|100|ann', nano: 7n, tokens: 15, requests: 1 });
+        expect(by.get('user|100|bob')!.nano).toBe(3n);
+        expect(by.get('dept|200|')!.nano).toBe(9_000_000_000_000_000n);
+        expect(t.amounts).toHaveLength(4);
+        expect((await f.store.budgetTotals(['user|'])).amounts.map((a) => a.key).sort()).toEqual(['user|100|ann', 'user|100|bob']);
+        expect((await f.store.budgetTotals(['nothing|'])).amounts).toEqual([]);
       } finally {
         await f.close();
       }

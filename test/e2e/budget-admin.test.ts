@@ -88,9 +88,11 @@ describe('budgets through the API', () => {
   it('show status: used, reserved, remaining, thresholds and a projection', async () => {
     const k = await t.key({ project: 'support-bot' });
     await ask(k.secret);
-    const s = (await t.admin<{ window: { label: string }; members: { used: { amount: string }; remaining: { amount: string }; projected_end_of_window: { amount: string }; used_percent: number }[] }>('GET', '/budgets/support-prod')).body;
+    await t.settled();
+    const s = (await t.admin<{ window: { label: string }; members: { used: { amount: string }; reserved: { amount: string }; remaining: { amount: string }; projected_end_of_window: { amount: string }; used_percent: number }[] }>('GET', '/budgets/support-prod')).body;
     const m = s.members[0]!;
     expect(Number(m.used.amount)).toBeGreaterThan(0);
+    expect(m.reserved.amount).toBe('0');
     expect(Number(m.remaining.amount)).toBeCloseTo(5 - Number(m.used.amount), 9);
     expect(Number(m.projected_end_of_window.amount)).toBeGreaterThanOrEqual(Number(m.used.amount));
     expect(s.window.label).toMatch(/^\d{4}-\d{2}$/);
@@ -157,7 +159,9 @@ describe('onboarding control and restarts', () => {
       const a = await startTestBursar({ yaml: YAML, dataDir: dir });
       const k = await a.key({ project: 'support-bot' });
       for (let i = 0; i < 5; i++) await a.openai(k.secret).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: `q${i}` }], max_tokens: 10 });
+      await a.settled();
       const before = (await a.admin<{ members: { used: { amount: string }; requests: { used: number } }[] }>('GET', '/budgets/support-prod')).body.members[0]!;
+      expect(before.requests.used).toBe(5);
       await a.close();
       const b = await startTestBursar({ yaml: YAML, dataDir: dir });
       const after = (await b.admin<{ members: { used: { amount: string }; requests: { used: number } }[] }>('GET', '/budgets/support-prod')).body.members[0]!;

@@ -58,7 +58,7 @@ describe('thresholds', () => {
     const k = await t.key({ project: 'campaign-ai' });
     const client = t.openai(k.secret);
     let stopped: unknown = null;
-    for (let i = 0; i < 60 && !stopped; i++) await dear(client).catch((e) => (stopped = e));
+    for (let i = 0; i < 60 && !stopped; i++) await dear(client).then(() => t.settled(), (e) => (stopped = e));
     expect(stopped).toMatchObject({ status: 429, code: 'approval_required' });
     expect((stopped as Error).message).toMatch(/Budget "Campaign \(soft\)" has used \d+(\.\d+)?% of \$0\.002; past 90% each call needs an approved override/);
 
@@ -88,7 +88,7 @@ describe('thresholds', () => {
     const k = await t.key({ department: 'support' });
     const client = t.openai(k.secret);
     let stopped: unknown = null;
-    for (let i = 0; i < 60 && !stopped; i++) await dear(client).catch((e) => (stopped = e));
+    for (let i = 0; i < 60 && !stopped; i++) await dear(client).then(() => t.settled(), (e) => (stopped = e));
     expect(stopped).toMatchObject({ status: 429, code: 'budget_exceeded' });
     expect((stopped as Error).message).toMatch(/passed 110%, where it refuses calls/);
     const used = Number((await t.admin<{ members: { used: { amount: string } }[] }>('GET', '/budgets/support-soft')).body.members[0]!.used.amount);

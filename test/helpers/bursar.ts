@@ -56,6 +56,8 @@ export interface TestBursar {
   key(body?: Record<string, unknown>): Promise<{ secret: string; id: string }>;
   openai(secret: string, headers?: Record<string, string>): OpenAI;
   anthropic(secret: string, headers?: Record<string, string>): Anthropic;
+  /** Writes every recorded line to the ledger, and counts it on its budgets. */
+  settled(): Promise<void>;
   /** Every ledger line, after flushing the writer. */
   lines(): Promise<LedgerLine[]>;
   /** The line of one request id, after flushing. */
@@ -103,6 +105,7 @@ export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOpti
     },
     openai: (secret, headers = {}) => new OpenAI({ apiKey: secret, baseURL: `${url}/v1`, maxRetries: 0, defaultHeaders: headers }),
     anthropic: (secret, headers = {}) => new Anthropic({ apiKey: secret, baseURL: url, maxRetries: 0, defaultHeaders: headers }),
+    settled: () => b.writer.flush(),
     async lines() {
       await b.writer.flush();
       const out: LedgerLine[] = [];

@@ -3,7 +3,7 @@
  * adapters bind and read them with it, so SQLite and PostgreSQL cannot drift apart.
  */
 import { DIMENSIONS, type Dimension, type Dims } from '../../core/dimensions.js';
-import { LINE_SOURCES, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens } from '../../core/ledger.js';
+import { LINE_SOURCES, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens, type UsageRow } from '../../core/ledger.js';
 
 export type ColumnType = 'text' | 'int' | 'bigint' | 'bool' | 'json';
 
@@ -134,3 +134,23 @@ function charges(v: unknown): LedgerLine['budgetCharges'] {
 
 export const toBigInt = big;
 export const toNumber = num;
+
+/**
+ * A usage row from an aggregate query's row: groups in columns g0, g1..., then currency and
+ * the sums. `blankIsNull`: an empty group value means none (rollup keys store '' for null).
+ */
+export function usageRow(r: Record<string, unknown>, groupBy: readonly string[], blankIsNull = false): UsageRow {
+  const group: Record<string, string | null> = {};
+  groupBy.forEach((g, i) => {
+    const v = r[`g${i}`];
+    group[g] = v === null || v === undefined || (blankIsNull && v === '') ? null : String(v);
+  });
+  return {
+    group,
+    currency: String(r.currency),
+    requests: toNumber(r.requests),
+    tokens: tokensOf(r),
+    costNano: r.cost_nano === null || r.cost_nano === undefined ? 0n : toBigInt(r.cost_nano),
+    estimatedLines: toNumber(r.estimated),
+  };
+}

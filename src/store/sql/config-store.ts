@@ -12,13 +12,19 @@ import type { AuditRow, ConfigRecordRow, Db, SqlDialect } from './dialect.js';
 import type { Transaction } from 'kysely';
 import type { Database } from './dialect.js';
 
+export interface ConfigStoreOptions {
+  /** Tells other replicas about a change, inside the transaction that makes it. */
+  readonly announce?: (trx: Transaction<Database>, change: { kind: string; id: string }) => Promise<void>;
+  readonly onClose?: () => Promise<void>;
+}
+
 export class SqlConfigStore implements ConfigStore {
   private readonly listeners = new Set<(c: RecordChange) => void>();
 
   constructor(
     private readonly db: Db,
     private readonly dialect: SqlDialect,
-    private readonly onClose: () => Promise<void> = async () => {},
+    private readonly opts: ConfigStoreOptions = {},
   ) {}
 
   async list(kind: string): Promise<StoredRecord[]> {
@@ -52,6 +58,7 @@ export class SqlConfigStore implements ConfigStore {
         }
       }
       await this.appendAuditIn(trx, audit, now);
+      await this.opts.announce?.(trx, { kind: change.kind, id: change.id });
       return record;
     });
     this.emit({ kind: change.kind, id: change.id, record: result });
@@ -92,7 +99,7 @@ export class SqlConfigStore implements ConfigStore {
 
   close(): Promise<void> {
     this.listeners.clear();
-    return this.onClose();
+    return this.opts.onClose?.() ?? Promise.resolve();
   }
 }
 

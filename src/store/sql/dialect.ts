@@ -43,6 +43,8 @@ export type Db = Kysely<Database>;
 
 export interface SqlDialect {
   readonly name: 'sqlite' | 'postgres';
+  /** PostgreSQL partitions the ledger by month (its primary key is then (id, ts)). */
+  readonly partitioned: boolean;
   columnType(type: ColumnType): string;
   /** Calendar day (UTC) of an epoch-ms column, as 'YYYY-MM-DD'. */
   day(column: string): RawBuilder<string>;
@@ -57,6 +59,7 @@ export interface SqlDialect {
 
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
+  partitioned: false,
   columnType: (t) => (t === 'bool' || t === 'int' || t === 'bigint' ? 'integer' : 'text'),
   day: (c) => sql<string>`strftime('%Y-%m-%d', ${sql.ref(c)} / 1000, 'unixepoch')`,
   month: (c) => sql<string>`strftime('%Y-%m', ${sql.ref(c)} / 1000, 'unixepoch')`,
@@ -66,5 +69,23 @@ export const sqliteDialect: SqlDialect = {
   appendOnly: (table) => [
     `CREATE TRIGGER IF NOT EXISTS ${table}_no_update BEFORE UPDATE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
     `CREATE TRIGGER IF NOT EXISTS ${table}_no_delete BEFORE DELETE ON ${table} BEGIN SELECT RAISE(ABORT, '${table} is append-only'); END`,
+  ],
+};
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  partitioned: true,
+  columnType: (t) => (t === 'bool' ? 'boolean' : t === 'int' ? 'integer' : t === 'bigint' ? 'bigint' : 'text'),
+  day: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`,
+  month: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM')`,
+  tag: (k) => sql<string | null>`(tags::jsonb ->> ${k})`,
+  // Every replica appends to one chain: a transaction-scoped advisory lock orders them.
+  lockAudit: async (trx) => {
+    await sql`select pg_advisory_xact_lock(7305011)`.execute(trx);
+  },
+  appendOnly: (table) => [
+    `CREATE OR REPLACE FUNCTION bursar_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION '% is append-only', TG_TABLE_NAME; END $$`,
+    `DROP TRIGGER IF EXISTS ${table}_append_only ON ${table}`,
+    `CREATE TRIGGER ${table}_append_only BEFORE UPDATE OR DELETE ON ${table} FOR EACH ROW EXECUTE FUNCTION bursar_append_only()`,
   ],
 };

@@ -3,7 +3,10 @@
  * never edited once released; a change is a new migration appended to the list.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS } from './columns.js';
+import { scan } from './ledger-queries.js';
+import { addDerived, createDerivedTables } from './rollups.js';
 import type { Database, SqlDialect } from './dialect.js';
 
 type Step = (db: Kysely<Database>, d: SqlDialect) => Promise<void>;
@@ -16,10 +19,12 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
       for (const c of LEDGER_COLUMNS.filter((x) => x.since === 1)) {
         table = table.addColumn(c.name, sql.raw(d.columnType(c.type)), (b) => {
           let col = c.notNull ? b.notNull() : b;
-          if (c.name === 'id') col = col.primaryKey();
+          if (c.name === 'id' && !d.partitioned) col = col.primaryKey();
           return col;
         });
       }
+      // A partitioned table's keys include the partition key: a line keeps its ts, so (id, ts) is as unique as id.
+      if (d.partitioned) table = table.addPrimaryKeyConstraint('ledger_lines_pk', ['id', 'ts'] as never[]).modifyEnd(sql`partition by range (ts)`);
       await table.execute();
       await db.schema.createIndex('ledger_lines_ts').ifNotExists().on('ledger_lines').column('ts').execute();
 
@@ -68,6 +73,22 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
       for (const stmt of d.appendOnly('budget_events')) await sql.raw(stmt).execute(db);
     },
   ],
+  [
+    '0003_rollups_and_budget_totals',
+    async (db, d) => {
+      await createDerivedTables(db, d);
+      // Installations from before 0003 already hold lines: derive from them, a page at a time.
+      let page: LedgerLine[] = [];
+      for await (const l of scan(db, { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER })) {
+        page.push(l);
+        if (page.length === 5000) {
+          await addDerived(db, page);
+          page = [];
+        }
+      }
+      if (page.length) await addDerived(db, page);
+    },
+  ],
 ];
 
 /** Adds the ledger columns a migration introduced; existing lines get the column's default. */
@@ -90,12 +111,25 @@ class CodeMigrations implements MigrationProvider {
   }
 }
 
-/** Applies every pending migration, in order. Returns the names applied. */
+const migrator = (db: Kysely<Database>, dialect: SqlDialect) =>
+  new Migrator({ db, provider: new CodeMigrations(dialect), migrationTableName: 'bursar_migrations', migrationLockTableName: 'bursar_migrations_lock' });
+
+/** Applies every pending migration, in order (replicas starting together take turns on a lock). Returns the names applied. */
 export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new CodeMigrations(dialect), migrationTableName: 'bursar_migrations', migrationLockTableName: 'bursar_migrations_lock' });
-  const { error, results } = await migrator.migrateToLatest();
+  const { error, results } = await migrator(db, dialect).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/** The migrations not yet applied. */
+export async function pendingMigrations(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
+  return (await migrator(db, dialect).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+}
+
+/** Refuses to go on while migrations are pending (when start-up must not change the schema). */
+export async function assertMigrated(db: Kysely<Database>, dialect: SqlDialect): Promise<void> {
+  const pending = await pendingMigrations(db, dialect);
+  if (pending.length) throw new Error(`the database needs migrations ${pending.join(', ')}: run \`bursar migrate\` first (or start without BURSAR_AUTO_MIGRATE=false)`);
 }
 
 export const MIGRATION_NAMES = MIGRATIONS.map(([name]) => name);

@@ -1,20 +1,25 @@
 /**
  * The embedded default: one SQLite file (WAL mode) holds the ledger, the config records and
- * the audit log. Appends use their own connection and a prepared statement in one transaction
- * per batch; everything else goes through the shared Kysely code.
+ * the audit log. Appends use their own connection and prepared statements in one transaction
+ * per batch (lines, daily rollups, budget totals); everything else goes through the shared
+ * Kysely code.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { LedgerLine, UsageQuery, UsageRow } from '../../core/ledger.js';
-import type { LedgerStore, ScanQuery } from '../../core/ports.js';
+import type { AppendResult, BudgetTotals, LedgerStore, ScanQuery } from '../../core/ports.js';
 import { LEDGER_COLUMNS } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
 import { SqlEventLog } from '../sql/events.js';
 import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
 import { migrate } from '../sql/migrations.js';
+import type { SqlStores } from '../sql/stores.js';
+import {
+  addOnConflict, readTotals, rollupValues, totalsValues, ROLLUP_COLUMNS, ROLLUP_SUM_COLUMNS, ROLLUP_TABLE, TOTALS_COLUMNS, TOTALS_TABLE,
+} from '../sql/rollups.js';
 
 type Driver = Database.Database;
 
@@ -45,8 +50,11 @@ function pushValues(out: unknown[], l: LedgerLine): void {
   }
 }
 
+/** Thrown inside the fast path's savepoint to undo it when some lines were already there. */
+const SOME_PRESENT = Symbol('some lines already present');
+
 export class SqliteLedgerStore implements LedgerStore {
-  private readonly insert: (lines: readonly LedgerLine[]) => number;
+  private readonly insert: (lines: readonly LedgerLine[]) => readonly LedgerLine[];
 
   constructor(
     private readonly writer: Driver,
@@ -57,7 +65,14 @@ export class SqliteLedgerStore implements LedgerStore {
     const sqlFor = (n: number) => `INSERT OR IGNORE INTO ledger_lines (${names}) VALUES ${Array.from({ length: n }, () => row).join(', ')}`;
     const many = writer.prepare(sqlFor(ROWS_PER_STATEMENT));
     const one = writer.prepare(sqlFor(1));
-    this.insert = writer.transaction((lines: readonly LedgerLine[]) => {
+    const upsert = (table: string, columns: readonly string[], sums: readonly string[]) =>
+      writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${addOnConflict(table, sums)}`);
+    const rollup = upsert(ROLLUP_TABLE, ROLLUP_COLUMNS, ROLLUP_SUM_COLUMNS);
+    const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_COLUMNS.slice(1));
+
+    // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement. Only a
+    // replay meets lines already there; then each line goes alone, to learn which were added.
+    const allNew = writer.transaction((lines: readonly LedgerLine[]) => {
       let added = 0;
       let i = 0;
       for (; i + ROWS_PER_STATEMENT <= lines.length; i += ROWS_PER_STATEMENT) {
@@ -70,12 +85,34 @@ export class SqliteLedgerStore implements LedgerStore {
         pushValues(values, lines[i]!);
         added += one.run(values).changes;
       }
+      if (added !== lines.length) throw SOME_PRESENT;
+    });
+    const eachNew = (lines: readonly LedgerLine[]) =>
+      lines.filter((l) => {
+        const values: unknown[] = [];
+        pushValues(values, l);
+        return one.run(values).changes === 1;
+      });
+    this.insert = writer.transaction((lines: readonly LedgerLine[]) => {
+      let added = lines;
+      try {
+        allNew(lines);
+      } catch (err) {
+        if (err !== SOME_PRESENT) throw err;
+        added = eachNew(lines);
+      }
+      for (const r of rollupValues(added)) rollup.run(r);
+      for (const t of totalsValues(added)) total.run(t);
       return added;
     });
   }
 
-  async append(lines: readonly LedgerLine[]): Promise<number> {
-    return lines.length ? this.insert(lines) : 0;
+  async append(lines: readonly LedgerLine[]): Promise<AppendResult> {
+    return { added: lines.length ? this.insert(lines) : [], commit: null };
+  }
+
+  async budgetTotals(prefixes: readonly string[]): Promise<BudgetTotals> {
+    return { amounts: await readTotals(this.db, prefixes), snapshot: null };
   }
 
   get(id: string): Promise<LedgerLine | undefined> {
@@ -93,16 +130,8 @@ export class SqliteLedgerStore implements LedgerStore {
   async close(): Promise<void> {}
 }
 
-export interface SqliteStores {
-  readonly ledger: SqliteLedgerStore;
-  readonly config: SqlConfigStore;
-  readonly events: SqlEventLog;
-  readonly db: Kysely<Schema>;
-  close(): Promise<void>;
-}
-
 /** Opens (and migrates) the SQLite database at `file`; ":memory:" is not supported (two connections share the file). */
-export async function openSqlite(file: string): Promise<SqliteStores> {
+export async function openSqlite(file: string): Promise<SqlStores> {
   mkdirSync(dirname(file), { recursive: true });
   const main = openConnection(file, 16 * 1024);
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: main }) });
@@ -116,6 +145,7 @@ export async function openSqlite(file: string): Promise<SqliteStores> {
     writer.close();
   };
   return {
+    kind: 'sqlite',
     ledger: new SqliteLedgerStore(writer, db),
     config: new SqlConfigStore(db, sqliteDialect),
     events: new SqlEventLog(db),

@@ -1,0 +1,159 @@
+/**
+ * The scale-out store: one PostgreSQL database holds the ledger (partitioned by month), its
+ * rollups and budget totals, the config records, the audit log and the budget events, shared
+ * by every replica. Appends go in one transaction per batch through UNNEST (one statement
+ * however many lines); config changes reach the other replicas through LISTEN/NOTIFY, sent
+ * in the transaction that makes them, so a committed change is always announced.
+ */
+import { randomUUID } from 'node:crypto';
+import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import type { LedgerLine, UsageQuery, UsageRow } from '../../core/ledger.js';
+import type { AppendResult, BudgetTotals, LedgerStore, RecordChange, ScanQuery } from '../../core/ports.js';
+import { LEDGER_COLUMNS, type ColumnType } from '../sql/columns.js';
+import { SqlConfigStore } from '../sql/config-store.js';
+import { postgresDialect, type Database as Schema } from '../sql/dialect.js';
+import { SqlEventLog } from '../sql/events.js';
+import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
+import { assertMigrated, migrate } from '../sql/migrations.js';
+import { ChangeListener } from './changes.js';
+import { addDerived, readTotals } from '../sql/rollups.js';
+import type { SqlStores } from '../sql/stores.js';
+
+const ARRAY_TYPE: Record<ColumnType, string> = { text: 'text[]', int: 'int4[]', bigint: 'int8[]', bool: 'bool[]', json: 'text[]' };
+
+/** Month partitions are named ledger_lines_pYYYYMM and hold [first of month, first of next) in UTC. */
+function monthOf(ts: number): { name: string; from: number; to: number } {
+  const d = new Date(ts);
+  const y = d.getUTCFullYear();
+  const m = d.getUTCMonth();
+  return { name: `ledger_lines_p${y}${String(m + 1).padStart(2, '0')}`, from: Date.UTC(y, m, 1), to: Date.UTC(y, m + 1, 1) };
+}
+
+export class PostgresLedgerStore implements LedgerStore {
+  private readonly partitions = new Set<string>();
+  private readonly insertSql: string;
+
+  constructor(private readonly db: Kysely<Schema>) {
+    const names = LEDGER_COLUMNS.map((c) => `"${c.name}"`).join(', ');
+    const arrays = LEDGER_COLUMNS.map((c, i) => `$${i + 1}::${ARRAY_TYPE[c.type]}`).join(', ');
+    this.insertSql = `INSERT INTO ledger_lines (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT DO NOTHING RETURNING id`;
+  }
+
+  async append(lines: readonly LedgerLine[]): Promise<AppendResult> {
+    if (lines.length === 0) return { added: [], commit: null };
+    await this.ensurePartitions(lines);
+    const columns = LEDGER_COLUMNS.map(() => [] as unknown[]);
+    for (const l of lines) {
+      LEDGER_COLUMNS.forEach((c, i) => {
+        const v = c.get(l);
+        columns[i]!.push(v === null ? null : c.type === 'json' ? JSON.stringify(v) : typeof v === 'bigint' ? v.toString() : v);
+      });
+    }
+    return this.db.transaction().execute(async (trx) => {
+      const { rows } = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(this.insertSql, columns));
+      const ids = new Set(rows.map((r) => r.id));
+      const added = ids.size === lines.length ? lines : lines.filter((l) => ids.has(l.id));
+      await addDerived(trx, added);
+      const xid = await sql<{ xid: string }>`select pg_current_xact_id()::text as xid`.execute(trx);
+      return { added, commit: xid.rows[0]!.xid };
+    });
+  }
+
+  async budgetTotals(prefixes: readonly string[]): Promise<BudgetTotals> {
+    // One snapshot for the totals and the snapshot id: a line's commit is visible in it exactly when it is summed.
+    return this.db
+      .transaction()
+      .setIsolationLevel('repeatable read')
+      .execute(async (trx) => {
+        const snap = await sql<{ s: string }>`select pg_current_snapshot()::text as s`.execute(trx);
+        return { amounts: await readTotals(trx, prefixes), snapshot: snap.rows[0]!.s };
+      });
+  }
+
+  get(id: string): Promise<LedgerLine | undefined> {
+    return getLine(this.db, id);
+  }
+
+  aggregate(query: UsageQuery): Promise<UsageRow[]> {
+    return aggregate(this.db, postgresDialect, query);
+  }
+
+  scan(query: ScanQuery): AsyncIterable<LedgerLine> {
+    return scan(this.db, query);
+  }
+
+  async close(): Promise<void> {}
+
+  /** Creates the month partitions a batch needs (once per process and month; replicas racing to create one is fine). */
+  private async ensurePartitions(lines: readonly LedgerLine[]): Promise<void> {
+    for (const l of lines) {
+      const p = monthOf(l.ts);
+      if (this.partitions.has(p.name)) continue;
+      try {
+        await sql.raw(`CREATE TABLE IF NOT EXISTS ${p.name} PARTITION OF ledger_lines FOR VALUES FROM (${p.from}) TO (${p.to})`).execute(this.db);
+      } catch (err) {
+        // 42P07: created meanwhile by another replica; 23505: the same race, seen in the catalogue.
+        const code = (err as { code?: string }).code;
+        if (code !== '42P07' && code !== '23505') throw err;
+      }
+      this.partitions.add(p.name);
+    }
+  }
+}
+
+export interface PostgresOptions {
+  /** postgres://user:password@host:port/database */
+  readonly url: string;
+  /** The schema that holds Bursar's tables (default "public"); created if missing. */
+  readonly schema?: string;
+  /** Connections in the pool. */
+  readonly poolSize?: number;
+  /** Apply pending migrations (false: refuse to start while some are pending). */
+  readonly migrate?: boolean;
+  /** Called when the change listener loses its connection (it reconnects by itself). */
+  readonly onListenError?: (err: unknown) => void;
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,40}$/;
+
+/** Opens (and migrates) the PostgreSQL database, and starts listening for other replicas' config changes. */
+export async function openPostgres(o: PostgresOptions): Promise<SqlStores> {
+  const schema = o.schema ?? 'public';
+  if (!IDENTIFIER.test(schema)) throw new Error(`BURSAR_DATABASE_SCHEMA "${schema}" must be a plain identifier (lower-case letters, digits, _)`);
+  const pool = new pg.Pool({ connectionString: o.url, max: o.poolSize ?? 10, options: `-c search_path=${schema}` });
+  // An idle connection that breaks (PostgreSQL restarted) must not take the process down.
+  pool.on('error', () => {});
+  const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    if (schema !== 'public') await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
+    if (o.migrate === false) await assertMigrated(db, postgresDialect);
+    else await migrate(db, postgresDialect);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  const node = randomUUID();
+  const channel = `bursar_config_${schema}`;
+  let closed = false;
+  const close = async (): Promise<void> => {
+    if (closed) return;
+    closed = true;
+    await listener.close();
+    await db.destroy();
+  };
+  const config = new SqlConfigStore(db, postgresDialect, {
+    announce: async (trx, c) => {
+      await sql`select pg_notify(${channel}, ${JSON.stringify({ node, kind: c.kind, id: c.id })})`.execute(trx);
+    },
+    onClose: close,
+  });
+  const listener = new ChangeListener({ url: o.url, schema, channel, node, onChange: (c) => config.emit(c), onError: o.onListenError ?? (() => {}) });
+  try {
+    await listener.start();
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return { kind: 'postgres', ledger: new PostgresLedgerStore(db), config, events: new SqlEventLog(db), db, close };
+}

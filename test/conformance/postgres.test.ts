@@ -1,5 +1,6 @@
 /** The PostgreSQL adapters against the shared conformance suites, each test in a schema of its own. */
 import pg from 'pg';
+import { describe, expect, it } from 'vitest';
 import { openPostgres } from '../../src/store/postgres/open.js';
 import { postgresUrl, uniquePrefix } from '../helpers/services.js';
 import { configStoreSuite } from './config-store.suite.js';
@@ -37,3 +38,19 @@ configStoreSuite(
   },
   true,
 );
+
+describe('PostgreSQL schemas', () => {
+  it('migrates an installation in its own schema when another one shares the database', async () => {
+    const a = await fresh();
+    const b = await fresh();
+    try {
+      // Each has its own migration tables: b was not fooled by a's.
+      await b.stores.config.write({ kind: 'note', id: 'n', body: { x: 1 } }, { actor: 't', action: 'note.put', target: 'note:n', details: {} });
+      expect(await a.stores.config.get('note', 'n')).toBeUndefined();
+      expect((await b.stores.config.get('note', 'n'))?.body).toEqual({ x: 1 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});

@@ -127,8 +127,8 @@ export async function openPostgres(o: PostgresOptions): Promise<SqlStores> {
   const db = new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) });
   try {
     if (schema !== 'public') await sql`create schema if not exists ${sql.id(schema)}`.execute(db);
-    if (o.migrate === false) await assertMigrated(db, postgresDialect);
-    else await migrate(db, postgresDialect);
+    if (o.migrate === false) await assertMigrated(db, postgresDialect, schema);
+    else await migrate(db, postgresDialect, schema);
   } catch (err) {
     await db.destroy();
     throw err;
@@ -146,6 +146,7 @@ export async function openPostgres(o: PostgresOptions): Promise<SqlStores> {
     announce: async (trx, c) => {
       await sql`select pg_notify(${channel}, ${JSON.stringify({ node, kind: c.kind, id: c.id })})`.execute(trx);
     },
+    sync: () => listener.barrier(),
     onClose: close,
   });
   const listener = new ChangeListener({ url: o.url, schema, channel, node, onChange: (c) => config.emit(c), onError: o.onListenError ?? (() => {}) });

@@ -111,24 +111,31 @@ class CodeMigrations implements MigrationProvider {
   }
 }
 
-const migrator = (db: Kysely<Database>, dialect: SqlDialect) =>
-  new Migrator({ db, provider: new CodeMigrations(dialect), migrationTableName: 'bursar_migrations', migrationLockTableName: 'bursar_migrations_lock' });
+/**
+ * `schema`: the PostgreSQL schema of the installation. Named, the migration tables are looked
+ * for in it alone (without it, another installation's tables in the same database would count).
+ */
+const migrator = (db: Kysely<Database>, dialect: SqlDialect, schema?: string) =>
+  new Migrator({
+    db, provider: new CodeMigrations(dialect), migrationTableName: 'bursar_migrations', migrationLockTableName: 'bursar_migrations_lock',
+    ...(schema ? { migrationTableSchema: schema } : {}),
+  });
 
 /** Applies every pending migration, in order (replicas starting together take turns on a lock). Returns the names applied. */
-export async function migrate(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
-  const { error, results } = await migrator(db, dialect).migrateToLatest();
+export async function migrate(db: Kysely<Database>, dialect: SqlDialect, schema?: string): Promise<string[]> {
+  const { error, results } = await migrator(db, dialect, schema).migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 
 /** The migrations not yet applied. */
-export async function pendingMigrations(db: Kysely<Database>, dialect: SqlDialect): Promise<string[]> {
-  return (await migrator(db, dialect).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
+export async function pendingMigrations(db: Kysely<Database>, dialect: SqlDialect, schema?: string): Promise<string[]> {
+  return (await migrator(db, dialect, schema).getMigrations()).filter((m) => m.executedAt === undefined).map((m) => m.name);
 }
 
 /** Refuses to go on while migrations are pending (when start-up must not change the schema). */
-export async function assertMigrated(db: Kysely<Database>, dialect: SqlDialect): Promise<void> {
-  const pending = await pendingMigrations(db, dialect);
+export async function assertMigrated(db: Kysely<Database>, dialect: SqlDialect, schema?: string): Promise<void> {
+  const pending = await pendingMigrations(db, dialect, schema);
   if (pending.length) throw new Error(`the database needs migrations ${pending.join(', ')}: run \`bursar migrate\` first (or start without BURSAR_AUTO_MIGRATE=false)`);
 }
 

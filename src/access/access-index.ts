@@ -4,7 +4,7 @@
  * ConfigStore's change notifications, so a revocation is in force on the very next call.
  */
 import type { ConfigStore, StoredRecord } from '../core/ports.js';
-import { follow } from '../config/follow.js';
+import { follow, type Follower } from '../config/follow.js';
 import {
   KEY_KIND, TOKEN_KIND, SUSPENSION_KIND, keyBodySchema, tokenBodySchema, suspensionId,
   type KeyBody, type TokenBody, type Suspendable,
@@ -26,11 +26,13 @@ export class AccessIndex {
   private readonly tokenByHash = new Map<string, TokenEntry>();
   private readonly tokenHashes = new Map<string, string>();
   private readonly suspended = new Set<string>();
-  private stop: (() => void) | null = null;
+  private follower: Follower | null = null;
+
+  private constructor(private readonly store: ConfigStore) {}
 
   static async load(store: ConfigStore, onError?: (err: unknown) => void): Promise<AccessIndex> {
-    const index = new AccessIndex();
-    index.stop = await follow(store, [KEY_KIND, TOKEN_KIND, SUSPENSION_KIND], {
+    const index = new AccessIndex(store);
+    index.follower = await follow(store, [KEY_KIND, TOKEN_KIND, SUSPENSION_KIND], {
       put: (r) => index.put(r),
       remove: (kind, id) => index.remove(kind, id),
       clear: () => {
@@ -50,12 +52,26 @@ export class AccessIndex {
     return this.tokenByHash.get(hash);
   }
 
+  /**
+   * Waits until every change committed so far, on any replica, is in the index: a key or token
+   * made a moment ago on another replica is then found (a miss costs one round trip to the
+   * store, shared by the misses that come in meanwhile). Resolves anyway if the store is away.
+   */
+  async catchUp(): Promise<void> {
+    try {
+      await this.store.sync();
+      await this.follower?.idle();
+    } catch {
+      /* the store is away: what the index holds is all there is */
+    }
+  }
+
   isSuspended(kind: Suspendable, name: string): boolean {
     return this.suspended.size > 0 && this.suspended.has(suspensionId(kind, name));
   }
 
   close(): void {
-    this.stop?.();
+    this.follower?.stop();
   }
 
   private put(r: StoredRecord): void {

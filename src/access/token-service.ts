@@ -37,12 +37,18 @@ export class TokenService {
   ) {}
 
   /** The actor behind a presented admin token, or an `unauthorized` error. */
-  authenticate(presented: string | undefined): Actor {
+  async authenticate(presented: string | undefined): Promise<Actor> {
     if (!presented) throw new BursarError('unauthorized', 'Send an admin token as "Authorization: Bearer bat_..." (see `bursar tokens create`).');
     if (this.bootstrap && sameSecret(presented, this.bootstrap.reveal())) {
       return { label: 'bootstrap-admin', role: 'admin', department: null, user: null };
     }
-    const entry = this.index.token(hashCredential(presented));
+    const hash = hashCredential(presented);
+    let entry = this.index.token(hash);
+    if (!entry) {
+      // Made a moment ago on another replica? Look once more when every change so far is in.
+      await this.index.catchUp();
+      entry = this.index.token(hash);
+    }
     if (!entry || entry.body.revoked_at !== null) {
       throw new BursarError('unauthorized', 'The admin token is unknown or revoked; ask an admin for a new one.');
     }

@@ -62,7 +62,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   app.addHook('onRequest', async (req) => {
     const auth = req.headers.authorization;
     const token = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
-    req.actor = d.tokens.authenticate(token);
+    req.actor = await d.tokens.authenticate(token);
   });
   app.setErrorHandler((err: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
     const e = err instanceof BursarError ? err

@@ -7,7 +7,7 @@
 import { inScope, type CallFacts } from '../core/budget.js';
 import { parseDecimal } from '../core/money.js';
 import type { ConfigStore, StoredRecord } from '../core/ports.js';
-import { follow } from '../config/follow.js';
+import { follow, type Follower } from '../config/follow.js';
 import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
 import { windowAt, type Calendar, type Window } from './windows.js';
 
@@ -36,7 +36,7 @@ export class BudgetIndex {
   private readonly byId = new Map<string, Budget>();
   private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
   private readonly windows = new Map<string, Window>();
-  private stop: (() => void) | null = null;
+  private follower: Follower | null = null;
 
   private constructor(
     private readonly calendar: Calendar,
@@ -45,7 +45,7 @@ export class BudgetIndex {
 
   static async load(store: ConfigStore, calendar: Calendar, defaultCurrency: string, onError?: (err: unknown) => void): Promise<BudgetIndex> {
     const index = new BudgetIndex(calendar, defaultCurrency);
-    index.stop = await follow(store, [BUDGET_KIND, OVERRIDE_KIND], {
+    index.follower = await follow(store, [BUDGET_KIND, OVERRIDE_KIND], {
       put: (r) => index.put(r),
       remove: (kind, id) => {
         if (kind === BUDGET_KIND) {
@@ -64,7 +64,7 @@ export class BudgetIndex {
   }
 
   close(): void {
-    this.stop?.();
+    this.follower?.stop();
   }
 
   get size(): number {

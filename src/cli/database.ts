@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { clientSettings } from '../config/client.js';
+import { formatAmount } from '../core/money.js';
 import { recoverSpool } from '../ledger/writer.js';
 import { copyStores } from '../store/copy.js';
 import { openPostgres } from '../store/postgres/open.js';
@@ -45,7 +46,7 @@ export function registerDatabaseCommands(program: Command, ctx: CliContext): voi
           const pg = (await import('pg')).default;
           const db = new Kysely({ dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: target.url, max: 1, options: `-c search_path=${target.schema}` }) }) });
           try {
-            const pending = await pendingMigrations(db as never, postgresDialect);
+            const pending = await pendingMigrations(db as never, postgresDialect, target.schema);
             ctx.print({ database: 'postgres', schema: target.schema, pending }, () => (pending.length ? `pending: ${pending.join(', ')}` : 'up to date'));
           } finally {
             await db.destroy();
@@ -91,7 +92,7 @@ export function registerDatabaseCommands(program: Command, ctx: CliContext): voi
             `copied ${file} to PostgreSQL (schema "${target.schema}"):`,
             `  config records: ${report.configRecords}   audit entries: ${report.auditEntries} (chain verified)   budget events: ${report.events}`,
             `  ledger lines: ${report.lines} (${report.linesAdded} new)${recovered.added ? `, of which ${recovered.added} recovered from the spool` : ''}`,
-            ...Object.entries(report.totals).map(([c, t]) => `  ${c}: ${t.lines} lines, cost ${t.costNano} nano — identical on both sides`),
+            ...Object.entries(report.totals).map(([c, t]) => `  ${c}: ${t.lines} lines, cost ${formatAmount({ nano: BigInt(t.costNano), currency: c })}, identical on both sides`),
             'next: start every replica with BURSAR_DATABASE_URL and BURSAR_REDIS_URL set (docs/operations.md)',
           ].join('\n'),
         );

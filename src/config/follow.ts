@@ -15,7 +15,13 @@ export interface RecordView {
   changed(): void;
 }
 
-export async function follow(store: ConfigStore, kinds: readonly string[], view: RecordView, onError: (err: unknown) => void = () => {}): Promise<() => void> {
+export interface Follower {
+  stop(): void;
+  /** Resolves once the changes heard so far are applied to the view. */
+  idle(): Promise<void>;
+}
+
+export async function follow(store: ConfigStore, kinds: readonly string[], view: RecordView, onError: (err: unknown) => void = () => {}): Promise<Follower> {
   const wanted = new Set(kinds);
   const versions = new Map<string, number>();
   const idOf = (kind: string, id: string) => `${kind}\u0000${id}`;
@@ -67,5 +73,5 @@ export async function follow(store: ConfigStore, kinds: readonly string[], view:
   ready = true;
   for (const c of early) chain = chain.then(() => fetchAndSet(c)).catch(onError);
   await chain;
-  return stop;
+  return { stop, idle: () => chain };
 }

@@ -108,6 +108,12 @@ export interface ConfigStore {
   audit(query: AuditQuery): Promise<AuditEntry[]>;
   /** Calls `listener` after every committed write (on this node; a shared store also relays other nodes' writes). */
   watch(listener: (change: RecordChange) => void): () => void;
+  /**
+   * Resolves once every change committed anywhere before the call has been passed to the watch
+   * listeners (a shared store; a local one has nothing to wait for). Lets a replica find a key
+   * made a moment ago on another one.
+   */
+  sync(): Promise<void>;
   close(): Promise<void>;
 }
 

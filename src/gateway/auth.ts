@@ -16,7 +16,7 @@ export function presentedKey(headers: Headers): string | undefined {
   return typeof x === 'string' && x ? x.trim() : undefined;
 }
 
-export function authenticate(headers: Headers, index: AccessIndex, now: number): KeyEntry {
+export async function authenticate(headers: Headers, index: AccessIndex, now: number): Promise<KeyEntry> {
   const secret = presentedKey(headers);
   if (!secret) {
     throw new BursarError('missing_api_key', 'No Bursar key was sent. Set your SDK\'s api key to a Bursar key (bsk_...), sent as "Authorization: Bearer" or "x-api-key".');
@@ -25,7 +25,12 @@ export function authenticate(headers: Headers, index: AccessIndex, now: number):
     throw new BursarError('invalid_api_key', 'This is not a Bursar key (they start with "bsk_"). Provider keys stay with Bursar; ask your platform team for a Bursar key.');
   }
   const hash = hashCredential(secret);
-  const entry = index.key(hash);
+  let entry = index.key(hash);
+  if (!entry) {
+    // Made a moment ago on another replica? Look once more when every change so far is in.
+    await index.catchUp();
+    entry = index.key(hash);
+  }
   if (!entry) throw new BursarError('invalid_api_key', 'This Bursar key is unknown. Check that it was copied whole, or ask for a new one.');
   const k = entry.body;
   if (k.status === 'revoked') throw new BursarError('key_revoked', `Key "${k.label}" was revoked; ask its owner for a new key.`);

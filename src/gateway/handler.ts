@@ -57,7 +57,7 @@ export class Gateway {
     };
     out.once('close', onClose);
     try {
-      call.key = authenticate(req.headers, this.d.index, call.ts);
+      call.key = await authenticate(req.headers, this.d.index, call.ts);
       const raw = await readBody(req, this.d.bodyLimit);
       const parsed = parseCall(raw, ep);
       call.body = parsed.body;

@@ -40,13 +40,10 @@ export function gatewayRouter(o: GatewayRoutesOptions): GatewayRouter {
       void o.gateway.handle(ep, req, res);
       return true;
     }
-    try {
-      if (req.method === 'GET' && path === '/v1/models') listModels(o, req, res, dialect);
-      else if (req.method === 'GET' && path.startsWith('/v1/models/')) getModel(o, req, res, dialect, decodeURIComponent(path.slice('/v1/models/'.length)));
-      else throw notFound(req.method ?? 'GET', path);
-    } catch (err) {
-      sendError(res, asBursarError(err), dialect, null);
-    }
+    const fail = (err: unknown): void => sendError(res, asBursarError(err), dialect, null);
+    if (req.method === 'GET' && path === '/v1/models') listModels(o, req, res, dialect).catch(fail);
+    else if (req.method === 'GET' && path.startsWith('/v1/models/')) getModel(o, req, res, dialect, decodeURIComponent(path.slice('/v1/models/'.length))).catch(fail);
+    else fail(notFound(req.method ?? 'GET', path));
     return true;
   };
 }
@@ -55,8 +52,8 @@ function notFound(method: string, path: string): BursarError {
   return new BursarError('route_not_found', `No endpoint at ${method} ${path}. Bursar serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages and GET /v1/models; the admin API is under /admin/v1.`);
 }
 
-function modelsFor(o: GatewayRoutesOptions, req: IncomingMessage) {
-  const key = authenticate(req.headers, o.index, Date.now());
+async function modelsFor(o: GatewayRoutesOptions, req: IncomingMessage) {
+  const key = await authenticate(req.headers, o.index, Date.now());
   const allowed = key.body.allowed_models;
   return o.catalog.list(Date.now()).filter((m) => !allowed || anyGlob(allowed, m.id, `${m.provider}/${m.id}`));
 }
@@ -67,16 +64,16 @@ function shape(m: { id: string; provider: string }, dialect: Dialect): Record<st
     : { id: m.id, object: 'model', created: 0, owned_by: m.provider };
 }
 
-function listModels(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse, dialect: Dialect): void {
-  const models = modelsFor(o, req).map((m) => shape(m, dialect));
+async function listModels(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse, dialect: Dialect): Promise<void> {
+  const models = (await modelsFor(o, req)).map((m) => shape(m, dialect));
   const body = dialect === 'anthropic'
     ? { data: models, has_more: false, first_id: models[0]?.id ?? null, last_id: models.at(-1)?.id ?? null }
     : { object: 'list', data: models };
   sendBody(res, 200, { 'content-type': 'application/json' }, JSON.stringify(body));
 }
 
-function getModel(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse, dialect: Dialect, id: string): void {
-  const m = modelsFor(o, req).find((x) => x.id === id || `${x.provider}/${x.id}` === id);
+async function getModel(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse, dialect: Dialect, id: string): Promise<void> {
+  const m = (await modelsFor(o, req)).find((x) => x.id === id || `${x.provider}/${x.id}` === id);
   if (!m) throw new BursarError('model_not_found', `Model "${id}" is not available to this key; list models with GET /v1/models.`);
   sendBody(res, 200, { 'content-type': 'application/json' }, JSON.stringify(shape(m, dialect)));
 }

@@ -15,6 +15,8 @@ import type { Database } from './dialect.js';
 export interface ConfigStoreOptions {
   /** Tells other replicas about a change, inside the transaction that makes it. */
   readonly announce?: (trx: Transaction<Database>, change: { kind: string; id: string }) => Promise<void>;
+  /** Waits until the changes other replicas committed so far have been heard (see ConfigStore.sync). */
+  readonly sync?: () => Promise<void>;
   readonly onClose?: () => Promise<void>;
 }
 
@@ -63,6 +65,10 @@ export class SqlConfigStore implements ConfigStore {
     });
     this.emit({ kind: change.kind, id: change.id, record: result });
     return result;
+  }
+
+  async sync(): Promise<void> {
+    await this.opts.sync?.();
   }
 
   appendAudit(audit: AuditInput): Promise<AuditEntry> {

@@ -17,7 +17,7 @@ import { SqlEventLog } from '../sql/events.js';
 import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
 import { assertMigrated, migrate } from '../sql/migrations.js';
 import { ChangeListener } from './changes.js';
-import { addDerived, readTotals } from '../sql/rollups.js';
+import { addOnConflict, readTotals, rollupValues, ROLLUP_COLUMNS, ROLLUP_SUM_COLUMNS, ROLLUP_TABLE, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
 import type { SqlStores } from '../sql/stores.js';
 
 const ARRAY_TYPE: Record<ColumnType, string> = { text: 'text[]', int: 'int4[]', bigint: 'int8[]', bool: 'bool[]', json: 'text[]' };
@@ -30,15 +30,32 @@ function monthOf(ts: number): { name: string; from: number; to: number } {
   return { name: `ledger_lines_p${y}${String(m + 1).padStart(2, '0')}`, from: Date.UTC(y, m, 1), to: Date.UTC(y, m + 1, 1) };
 }
 
+/** One statement that inserts rows given as one array per column. */
+function unnestInsert(table: string, columns: readonly string[], types: readonly string[], onConflict: string): string {
+  const arrays = types.map((t, i) => `$${i + 1}::${t}`).join(', ');
+  return `INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) SELECT * FROM unnest(${arrays}) ${onConflict}`;
+}
+
+/** Rows as one array per column, bigints as text. */
+function byColumn(rows: readonly (readonly (string | number | bigint)[])[], width: number): unknown[][] {
+  const columns = Array.from({ length: width }, () => [] as unknown[]);
+  for (const r of rows) r.forEach((v, i) => columns[i]!.push(typeof v === 'bigint' ? v.toString() : v));
+  return columns;
+}
+
+/** Upserts rows sorted by their key, so that replicas adding to the same rows lock them in the same order (no deadlocks). */
+const byKey = <T extends readonly unknown[]>(rows: T[]): T[] => rows.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0));
+
 export class PostgresLedgerStore implements LedgerStore {
   private readonly partitions = new Set<string>();
-  private readonly insertSql: string;
+  private readonly insertSql = unnestInsert('ledger_lines', LEDGER_COLUMNS.map((c) => c.name), LEDGER_COLUMNS.map((c) => ARRAY_TYPE[c.type]), 'ON CONFLICT DO NOTHING RETURNING id');
+  private readonly rollupSql = unnestInsert(
+    ROLLUP_TABLE, ROLLUP_COLUMNS, ROLLUP_COLUMNS.map((c) => ((ROLLUP_SUM_COLUMNS as readonly string[]).includes(c) ? 'int8[]' : 'text[]')),
+    `ON CONFLICT (k) DO UPDATE SET ${addOnConflict(ROLLUP_TABLE, ROLLUP_SUM_COLUMNS)}`,
+  );
+  private readonly totalsSql = unnestInsert(TOTALS_TABLE, TOTALS_COLUMNS, ['text[]', 'int8[]', 'int8[]', 'int8[]'], `ON CONFLICT (key) DO UPDATE SET ${addOnConflict(TOTALS_TABLE, TOTALS_COLUMNS.slice(1))}`);
 
-  constructor(private readonly db: Kysely<Schema>) {
-    const names = LEDGER_COLUMNS.map((c) => `"${c.name}"`).join(', ');
-    const arrays = LEDGER_COLUMNS.map((c, i) => `$${i + 1}::${ARRAY_TYPE[c.type]}`).join(', ');
-    this.insertSql = `INSERT INTO ledger_lines (${names}) SELECT * FROM unnest(${arrays}) ON CONFLICT DO NOTHING RETURNING id`;
-  }
+  constructor(private readonly db: Kysely<Schema>) {}
 
   async append(lines: readonly LedgerLine[]): Promise<AppendResult> {
     if (lines.length === 0) return { added: [], commit: null };
@@ -54,7 +71,12 @@ export class PostgresLedgerStore implements LedgerStore {
       const { rows } = await trx.executeQuery<{ id: string }>(CompiledQuery.raw(this.insertSql, columns));
       const ids = new Set(rows.map((r) => r.id));
       const added = ids.size === lines.length ? lines : lines.filter((l) => ids.has(l.id));
-      await addDerived(trx, added);
+      // The rollups and budget totals of the lines added, in the same transaction: one statement each.
+      if (added.length) {
+        await trx.executeQuery(CompiledQuery.raw(this.rollupSql, byColumn(byKey(rollupValues(added)), ROLLUP_COLUMNS.length)));
+        const totals = totalsValues(added);
+        if (totals.length) await trx.executeQuery(CompiledQuery.raw(this.totalsSql, byColumn(byKey(totals), TOTALS_COLUMNS.length)));
+      }
       const xid = await sql<{ xid: string }>`select pg_current_xact_id()::text as xid`.execute(trx);
       return { added, commit: xid.rows[0]!.xid };
     });

@@ -8,6 +8,12 @@
 #
 # Knobs (env): TARGETS MODES CONNS REPS DURATION WARMUP WARMUP_FIRST GW_CPU LOAD_CPU OUT TTFB_N
 #   BURSAR_VARIANT: extra bursar.yaml lines for the bursar target (e.g. to compare settings)
+#   BENCH_DATABASE_URL, BENCH_REDIS_URL: the PostgreSQL and Redis of the scale-out targets
+#
+# Targets: direct, naive-json, naive, portkey; bursar (embedded, no budgets); bursar-budgets
+# (embedded, six budgets on every call); bursar-shared (one replica on PostgreSQL + Redis, the
+# same budgets); bursar-shared3 (three replicas behind nginx, scripts/replicas.sh). The
+# scale-out targets run every replica on the gateway's CPU; PostgreSQL and Redis are not pinned.
 # Needs: npm run build; the peers of ../shared/bench/peers installed (run that harness once).
 set -euo pipefail
 
@@ -25,6 +31,8 @@ WARMUP_FIRST=${WARMUP_FIRST:-15}
 GW_CPU=${GW_CPU:-0}
 LOAD_CPU=${LOAD_CPU:-1}
 TTFB_N=${TTFB_N:-2000}
+BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
 OUT=${OUT:-/tmp/bursar-bench/gateway-$(date +%Y%m%d-%H%M%S)}
 UPSTREAM_PORT=18080
 BURSAR_PORT=18795
@@ -80,7 +88,7 @@ proc_kb() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || ec
 } > "$OUT/env.txt"
 cat "$OUT/env.txt" >&2
 
-for port in $UPSTREAM_PORT $BURSAR_PORT 18792 18787; do
+for port in $UPSTREAM_PORT $BURSAR_PORT $((BURSAR_PORT + 1)) $((BURSAR_PORT + 2)) $((BURSAR_PORT + 3)) 18792 18787; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then log "port $port is already in use: stop what holds it first"; exit 1; fi
 done
 start_bg nginx "$LOAD_CPU" "$OUT/nginx" nginx -p "$OUT/nginx/" -c "$SHARED/nginx.conf"
@@ -135,6 +143,22 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
            BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml") ;;
+    bursar-shared|bursar-shared3)
+      PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
+      SHARED_SCHEMA=bench_gw_${t//-/_}_$mode
+      local prefix=bench-gw-$t-$mode
+      psql "$BENCH_DATABASE_URL" -qc "drop schema if exists $SHARED_SCHEMA cascade" 2> /dev/null
+      redis-cli -u "$BENCH_REDIS_URL" --scan --pattern "{$prefix}:*" | xargs -r redis-cli -u "$BENCH_REDIS_URL" del > /dev/null
+      rm -rf "$OUT/$t-data-$mode"
+      bursar_config "$base" "$t-$mode" "$BUDGETS_YAML"
+      HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
+      local env=(NODE_ENV=production BURSAR_DATABASE_URL=$BENCH_DATABASE_URL BURSAR_DATABASE_SCHEMA=$SHARED_SCHEMA BURSAR_REDIS_URL=$BENCH_REDIS_URL
+                 BURSAR_REDIS_PREFIX=$prefix BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream)
+      if [[ $t == bursar-shared ]]; then
+        CMD=(env "${env[@]}" BURSAR_PORT=$PORT BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml")
+      else
+        CMD=(env "${env[@]}" REPLICAS=3 PORT=$PORT DATA=$OUT/$t-data-$mode BURSAR_CONFIG=$OUT/bursar-$t-$mode.yaml bash "$ROOT/scripts/replicas.sh")
+      fi ;;
     *) log "unknown target $t"; return 1 ;;
   esac
 }
@@ -212,7 +236,9 @@ for t in $TARGETS; do
     [[ -n $gwpid ]] && stop_pid "$gwpid"
     lines1=$(nginx_lines)
     ledger=null
-    if [[ $t == bursar* ]]; then
+    if [[ $t == bursar-shared* ]]; then
+      ledger=$(psql "$BENCH_DATABASE_URL" -tAc "select count(*) from $SHARED_SCHEMA.ledger_lines where status = 'ok'")
+    elif [[ $t == bursar* ]]; then
       ledger=$(node -e '
         const D = require(process.argv[1] + "/node_modules/better-sqlite3");
         const db = new D(process.argv[2], { readonly: true });

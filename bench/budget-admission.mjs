@@ -1,5 +1,6 @@
-// Admission overhead: the cost of admitting and settling one call against N budgets in scope
-// (the in-process counters), measured alone, without HTTP. Run after `npm run build`.
+// Admission overhead: the cost of admitting one call against N budgets in scope, shrinking its
+// reservation when it ends and counting its committed line (the in-process counters), measured
+// alone, without HTTP. Run after `npm run build`.
 //   node bench/budget-admission.mjs
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,6 +8,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { emptyDims } from '../dist/core/dimensions.js';
+import { blankLine } from '../dist/core/ledger.js';
 import { FxTable } from '../dist/core/fx.js';
 import { openSqlite } from '../dist/store/sqlite/open.js';
 import { createLogger } from '../dist/telemetry/log.js';
@@ -14,6 +16,7 @@ import { BudgetIndex } from '../dist/budgets/budget-index.js';
 import { MemoryCounters } from '../dist/budgets/counters-memory.js';
 import { BudgetGuard } from '../dist/budgets/guard.js';
 import { MemoryRateLimits } from '../dist/budgets/rate-memory.js';
+import { MemoryRunTracker } from '../dist/budgets/agent-runs.js';
 import { buildPriceBook } from '../dist/pricebook/load.js';
 
 const SIX = [
@@ -37,7 +40,7 @@ async function measure(budgets) {
   const calendar = { zone: 'Europe/London', weekStart: 1, fiscalYearStartMonth: 1 };
   const index = await BudgetIndex.load(stores.config, calendar, 'USD');
   const guard = new BudgetGuard({
-    index, counters: new MemoryCounters(), rates: new MemoryRateLimits(), events: stores.events, fx: new FxTable([]), calendar,
+    index, counters: new MemoryCounters(), rates: new MemoryRateLimits(), runs: new MemoryRunTracker(), events: stores.events, fx: new FxTable([]), calendar,
     minOutputTokens: 16, leaseMs: 60_000, log: createLogger('silent', new Writable({ write: (_c, _e, cb) => cb() })),
   });
   const price = buildPriceBook([]).lookup('openai', 'gpt-4o-mini', Date.now());
@@ -46,7 +49,9 @@ async function measure(budgets) {
   let i = 0;
   const one = async () => {
     const a = await guard.admit({ id: `c${i++}`, facts, price, inputBound: 1100, requestedCap: 256, defaultCap: 16384, requestHash: () => 'h' });
-    await guard.settle(a, guard.chargesFor(a, 62_250n, 'USD'), 277, 0);
+    const line = { ...blankLine(a.lease, Date.now()), dims, tokens: { input: 231, cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }, costNano: 62_250n, budgetCharges: guard.chargesFor(a, 62_250n, 'USD') };
+    await guard.finish(a, line);
+    await guard.count([line], { added: [line], commit: null });
     return a.charged.length;
   };
   for (let k = 0; k < 20_000; k++) await one();
@@ -64,8 +69,8 @@ async function measure(budgets) {
 const none = await measure([]);
 const six = await measure(SIX);
 const sixOf56 = await measure([...SIX, ...OTHERS]);
-console.log(`Budget admission + settlement per call (in-process counters, node ${process.version})`);
-console.log('| budgets defined | budgets covering the call | µs per call (admit + settle) |');
+console.log(`Budget admission, shrink and count per call (in-process counters, node ${process.version})`);
+console.log('| budgets defined | budgets covering the call | µs per call (admit + shrink + count) |');
 console.log('|---:|---:|---:|');
 console.log(`| 0 | ${none.covered} | ${none.us.toFixed(2)} |`);
 console.log(`| 6 | ${six.covered} | ${six.us.toFixed(2)} |`);

@@ -29,14 +29,33 @@ local PREFIX, NOW = ARGV[1], tonumber(ARGV[2])
 local function counterKey(k) return PREFIX .. 'counter:' .. k end
 local function leaseKey(id) return PREFIX .. 'lease:' .. id end
 
--- {used nano, tokens, requests, reserved nano, tokens, requests}, as pairs
+-- A script reads each counter it touches once and writes each once, at its end (flushCounters):
+-- {used nano, tokens, requests, reserved nano, tokens, requests}, as pairs, shared by every
+-- caller in the script, so changes made to the table are seen by the next reader.
+local counters, dirty, dirtyOrder = {}, {}, {}
 local function readCounter(k)
-  local v = redis.call('HMGET', counterKey(k), 'n', 't', 'r', 'rn', 'rt', 'rr')
-  return {dec(v[1]), dec(v[2]), dec(v[3]), dec(v[4]), dec(v[5]), dec(v[6])}
+  local c = counters[k]
+  if not c then
+    local v = redis.call('HMGET', counterKey(k), 'n', 't', 'r', 'rn', 'rt', 'rr')
+    c = {dec(v[1]), dec(v[2]), dec(v[3]), dec(v[4]), dec(v[5]), dec(v[6])}
+    c.new = not v[1]
+    counters[k] = c
+  end
+  return c
 end
 local function writeCounter(k, c)
-  redis.call('HSET', counterKey(k), 'n', str(c[1]), 't', str(c[2]), 'r', str(c[3]), 'rn', str(c[4]), 'rt', str(c[5]), 'rr', str(c[6]))
-  redis.call('ZADD', INDEX, 'NX', 0, k)
+  counters[k] = c
+  if not dirty[k] then
+    dirty[k] = true
+    table.insert(dirtyOrder, k)
+  end
+end
+local function flushCounters()
+  for _, k in ipairs(dirtyOrder) do
+    local c = counters[k]
+    redis.call('HSET', counterKey(k), 'n', str(c[1]), 't', str(c[2]), 'r', str(c[3]), 'rn', str(c[4]), 'rt', str(c[5]), 'rr', str(c[6]))
+    if c.new then redis.call('ZADD', INDEX, 'NX', 0, k) end
+  end
 end
 local function counterReply(c)
   return {str(c[1]), str(c[2]), str(c[3]), str(c[4]), str(c[5]), str(c[6])}
@@ -72,11 +91,20 @@ local function epochState()
 end
 `;
 
-/** Wraps a script body: it runs only on counters that hold the ledger, and answers {'unavailable', state} otherwise. */
-const guarded = (body: string): string => `${PRELUDE}
+/** Wraps a script body so that the counters it changed are written once, at its end. */
+const counting = (body: string): string => `${PRELUDE}
+local function main()
+${body}
+end
+local reply = main()
+flushCounters()
+return reply`;
+
+/** Also runs only on counters that hold the ledger, and answers {'unavailable', state} otherwise. */
+const guarded = (body: string): string => counting(`
 local state = epochState()
 if state ~= 'ready' then return {'unavailable', state} end
-${body}`;
+${body}`);
 
 /**
  * ARGV[3] lease, ARGV[4] its expiry, ARGV[5] the number of charges, then 7 per charge: key,
@@ -107,17 +135,33 @@ for _, ch in ipairs(charges) do
   end
 end
 local lk = leaseKey(id)
+if count == 0 then return {'ok'} end
+-- What the lease holds per counter after this reservation (the same counter twice adds up).
+local keys, held = {}, {}
 for _, ch in ipairs(charges) do
   local c = readCounter(ch.key)
   for j = 1, 3 do c[j + 3] = add(c[j + 3], ch.amount[j]) end
   writeCounter(ch.key, c)
-  -- A lease reserved twice holds the sum, so that dropping it gives back everything.
-  local prev = redis.call('HGET', lk, ch.key)
-  local held = prev and parseHeld(prev) or {ZERO, ZERO, ZERO}
-  for j = 1, 3 do held[j] = add(held[j], ch.amount[j]) end
-  redis.call('HSET', lk, ch.key, str(held[1]) .. ' ' .. str(held[2]) .. ' ' .. str(held[3]))
+  if not held[ch.key] then
+    table.insert(keys, ch.key)
+    held[ch.key] = {ZERO, ZERO, ZERO}
+  end
+  for j = 1, 3 do held[ch.key][j] = add(held[ch.key][j], ch.amount[j]) end
 end
-if count > 0 then redis.call('ZADD', LEASES, expiry, id) end
+-- A lease reserved twice holds the sum, so that dropping it gives back everything.
+local prev = redis.call('HMGET', lk, unpack(keys))
+local fields = {}
+for i, k in ipairs(keys) do
+  local h = held[k]
+  if prev[i] then
+    local p = parseHeld(prev[i])
+    for j = 1, 3 do h[j] = add(h[j], p[j]) end
+  end
+  table.insert(fields, k)
+  table.insert(fields, str(h[1]) .. ' ' .. str(h[2]) .. ' ' .. str(h[3]))
+end
+redis.call('HSET', lk, unpack(fields))
+redis.call('ZADD', LEASES, expiry, id)
 return {'ok'}
 `);
 
@@ -246,7 +290,7 @@ return reply
  * used amounts (0 where the totals have none), keeps reservations, and marks the counters ready.
  * Answers {'ok'}, or {'lost'} when the lock expired and another node may be rebuilding.
  */
-export const LOAD = `${PRELUDE}
+export const LOAD = counting(`
 local token = ARGV[3]
 if token ~= '' and redis.call('GET', LOCK) ~= token then return {'lost'} end
 for _, key in ipairs(redis.call('ZRANGE', INDEX, 0, -1)) do
@@ -262,7 +306,7 @@ end
 redis.call('HSET', EPOCH, 'state', 'ready', 'snapshot', ARGV[4])
 if token ~= '' then redis.call('DEL', LOCK) end
 return {'ok'}
-`;
+`);
 
 /**
  * ARGV[3] this node's token, ARGV[4] the lock's time to live. Takes the rebuild lock unless the

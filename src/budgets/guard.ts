@@ -76,7 +76,10 @@ export interface Admission {
   readonly downgrades: readonly { readonly budget: string; readonly at: number }[];
 }
 
-export const NO_ADMISSION: Admission = {
+export /** A counter as the optimistic first reservation assumes it: nothing used or reserved. */
+const EMPTY_STATE: CounterState = { nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 };
+
+const NO_ADMISSION: Admission = {
   lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, category: null, owner: null, runKeys: [], rateKeys: [], downgrades: [],
 };
 
@@ -122,7 +125,12 @@ export class BudgetGuard {
 
   private async reserve(covering: Covering[], input: AdmitInput, now: number): Promise<Admission> {
     await this.prepareRollovers(covering);
-    const states = await this.o.counters.read(covering.map((c) => c.key));
+    // Budgets whose thresholds gate calls are read first. Otherwise the call reserves at once, as
+    // if every budget had room for its whole worst case: if they do, the plan would not have
+    // lowered the output cap, so the result is the same for one round trip instead of two; if
+    // one does not, the reservation is refused and the counters are read and planned for.
+    const keys = covering.map((c) => c.key);
+    const states = covering.some((c) => c.budget.gating) ? await this.o.counters.read(keys) : new Map<string, CounterState>();
     const limits = new Map<string, bigint | null>();
     for (const c of covering) limits.set(c.key, this.limitOf(c, now));
 
@@ -131,7 +139,12 @@ export class BudgetGuard {
 
     let attempt = 0;
     for (;;) {
-      const plan = this.plan(covering, states, limits, input, now);
+      // A limit too small even for an empty counter: read it, so that the refusal tells the truth.
+      const plan = states.size > 0 ? this.plan(covering, states, limits, input, now) : this.tryPlan(covering, limits, input, now);
+      if (!plan) {
+        for (const [k, v] of await this.o.counters.read(keys)) states.set(k, v);
+        continue;
+      }
       const charges: CounterCharge[] = plan.charged.map((c) => ({
         key: c.key,
         nano: c.worstNano,
@@ -144,13 +157,24 @@ export class BudgetGuard {
         this.active.add(input.id);
         return { lease: input.id, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, ...describe(covering), runKeys, rateKeys, downgrades };
       }
-      // Another call took the room between our read and our reservation: look again, then give up.
-      const fresh = await this.o.counters.read(covering.map((c) => c.key));
+      // Not read yet, or another call took the room between our read and our reservation: look (again), then give up.
+      const read = states.size > 0;
+      const fresh = await this.o.counters.read(keys);
       for (const [k, v] of fresh) states.set(k, v);
-      if (++attempt >= 3) {
+      if (read && ++attempt >= 3) {
         const c = covering.find((x) => x.key === r.key)!;
         throw this.exceeded(c, r.state, limits.get(c.key) ?? null, r.what);
       }
+    }
+  }
+
+  /** The plan for counters assumed empty, or null if even that cannot be afforded. */
+  private tryPlan(covering: readonly Covering[], limits: Map<string, bigint | null>, input: AdmitInput, now: number) {
+    try {
+      return this.plan(covering, new Map(), limits, input, now);
+    } catch (err) {
+      if (err instanceof BursarError) return null;
+      throw err;
     }
   }
 
@@ -254,7 +278,7 @@ export class BudgetGuard {
     const promptCost = price ? worstCaseCost(price, input.inputBound, 0, null) : 0n;
     const outRate = price ? outputRate(price, input.inputBound) : 0n;
     for (const c of hard) {
-      const s = states.get(c.key)!;
+      const s = states.get(c.key) ?? EMPTY_STATE;
       let room = Number.POSITIVE_INFINITY;
       let by: 'money' | 'tokens' = 'money';
       const limit = limits.get(c.key) ?? null;
@@ -278,7 +302,7 @@ export class BudgetGuard {
       }
     }
     if (tightest) {
-      const s = states.get(tightest.key)!;
+      const s = states.get(tightest.key) ?? EMPTY_STATE;
       if (cap < this.o.minOutputTokens) throw this.exceeded(tightest, s, limits.get(tightest.key) ?? null, bound);
       capReason = `budget:${tightest.budget.id}`;
     }
@@ -304,7 +328,7 @@ export class BudgetGuard {
       const b = c.budget;
       if (!b.gating && !b.rateLimit) continue;
       const limit = limits.get(c.key) ?? null;
-      const used = states.get(c.key)!.nano;
+      const used = states.get(c.key)?.nano ?? 0n;
       const reached = limit === null || !b.gating ? [] : thresholdsReached(limit, used, b.thresholds.map((t) => t.at));
       let throttle: number | null = null;
       for (const t of b.thresholds) {

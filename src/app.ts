@@ -26,7 +26,7 @@ import { openSqlite } from './store/sqlite/open.js';
 import { openPostgres } from './store/postgres/open.js';
 import type { SqlStores } from './store/sql/stores.js';
 import { openRedis } from './store/redis/connect.js';
-import type { AppendResult, BudgetCounters, RateLimits, RunTracker } from './core/ports.js';
+import { CountersUnavailable, type AppendResult, type BudgetCounters, type RateLimits, type RunTracker } from './core/ports.js';
 import type { LedgerLine } from './core/ledger.js';
 import { MemoryRunTracker } from './budgets/agent-runs.js';
 import { RedisCounters } from './budgets/counters-redis.js';
@@ -134,7 +134,13 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
   // The counters first hold what the ledger holds; then what a previous run left in the spool
   // is written and counted like any committed batch (so nothing is counted twice).
-  const restored = await budgets.restore(stores.ledger);
+  // Redis away at start: the replica starts anyway (hard budgets refuse until it is back, and
+  // the counters are rebuilt then if they need to be).
+  const restored = await budgets.restore(stores.ledger).catch((err: unknown) => {
+    if (!(err instanceof CountersUnavailable)) throw err;
+    log.warn({ err }, 'the budget counters cannot be reached at start; hard budgets refuse calls until they are back');
+    return { rebuilt: false, counters: 0 };
+  });
   const countBatch = (lines: readonly LedgerLine[], result: AppendResult) =>
     guard.count(lines, result).catch((err: unknown) => log.error({ err }, 'counting a ledger batch on the budgets failed'));
   const recovery = await recoverSpool(stores.ledger, spoolDir);

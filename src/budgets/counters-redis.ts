@@ -251,13 +251,14 @@ export class RedisCounters implements BudgetCounters {
 
   private async claimAndRebuild(rebuild: Rebuild): Promise<boolean> {
     const deadline = Date.now() + this.attachTimeoutMs;
-    let why = 'another node is rebuilding them';
+    const why = 'another node is rebuilding them';
     for (;;) {
       let claim: unknown;
       try {
         claim = await this.scripts.claim(this.keys, [this.prefix, this.now(), this.token, this.lockMs]);
       } catch (err) {
-        why = `Redis cannot be reached: ${messageOf(err)}`;
+        // Unreachable: no use waiting here; the caller goes on without (see BudgetCounters.attach).
+        throw new CountersUnavailable(`the budget counters cannot be reached: ${messageOf(err)}`, { cause: err });
       }
       if (claim === 'ready') return false;
       if (claim === 'claimed' && (await this.rebuildHoldingLock(rebuild))) return true;

@@ -190,6 +190,16 @@ describe('Redis unavailable', () => {
     expect(ledger.get('platform-allow')!.requests).toBe(1);
   });
 
+  it('starts a replica while Redis is away: hard budgets refuse until it is back', async () => {
+    proxy.cut();
+    const late = await c.add();
+    const k = await late.key({ department: 'support' });
+    expect(await call(late, k.secret, 'while away', 5)).toMatchObject({ ok: false, status: 503, code: 'budget_unavailable' });
+    proxy.restore();
+    // Every replica, the late one and those whose connections were cut, serves again.
+    for (const r of c.replicas) await eventually(async () => expect(await call(r, k.secret, 'back', 5)).toMatchObject({ ok: true }), 15_000);
+  });
+
   it('rebuilds the counters from the ledger when Redis lost its data', async () => {
     const [r0, r1] = c.replicas as [TestBursar, TestBursar];
     const k = await r0.key({ department: 'support' });

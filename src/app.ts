@@ -132,20 +132,23 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   });
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
-  // The counters first hold what the ledger holds; then what a previous run left in the spool
-  // is written and counted like any committed batch (so nothing is counted twice).
+  // What a previous run left in the spool goes into the ledger first. Leftovers mean it did not
+  // stop cleanly, and may have committed lines it never counted on the budgets: then the counters
+  // are rebuilt from the ledger even if they look ready (shared counters stay exact meanwhile).
+  const recovery = await recoverSpool(stores.ledger, spoolDir);
+  const crashed = recovery.finals + recovery.unsettled > 0;
+  if (crashed) log.warn({ finals: recovery.finals, unsettled: recovery.unsettled, added: recovery.added }, 'recovered ledger lines from the spool of a previous run');
   // Redis away at start: the replica starts anyway (hard budgets refuse until it is back, and
   // the counters are rebuilt then if they need to be).
-  const restored = await budgets.restore(stores.ledger).catch((err: unknown) => {
+  const restored = await budgets.restore(stores.ledger, { force: crashed }).catch((err: unknown) => {
     if (!(err instanceof CountersUnavailable)) throw err;
     log.warn({ err }, 'the budget counters cannot be reached at start; hard budgets refuse calls until they are back');
     return { rebuilt: false, counters: 0 };
   });
+  // The dead run's calls may still hold reservations (shared counters): their lines are counted now.
+  if (crashed) for (const id of recovery.ids) await counters.release(id).catch(() => {});
   const countBatch = (lines: readonly LedgerLine[], result: AppendResult) =>
     guard.count(lines, result).catch((err: unknown) => log.error({ err }, 'counting a ledger batch on the budgets failed'));
-  const recovery = await recoverSpool(stores.ledger, spoolDir);
-  for (const b of recovery.batches) await countBatch(b.added, b);
-  if (recovery.finals || recovery.unsettled) log.warn({ finals: recovery.finals, unsettled: recovery.unsettled, added: recovery.added }, 'recovered ledger lines from the spool of a previous run');
   const writer = new LedgerWriter(stores.ledger, spoolDir, {
     batchSize: config.ledger.batch_size,
     flushMs: config.ledger.flush_ms,

@@ -72,6 +72,8 @@ export class MemoryCounters implements BudgetCounters {
     this.leases.set(lease, { charges: actual, expiresAt: l.expiresAt });
   }
 
+  async idle(): Promise<void> {}
+
   async release(lease: string): Promise<void> {
     this.drop(lease);
   }
@@ -108,8 +110,8 @@ export class MemoryCounters implements BudgetCounters {
   }
 
   /** Loads the ledger's totals on the first call (process memory starts empty); later calls find them loaded. */
-  async attach(rebuild: () => Promise<BudgetTotals>): Promise<boolean> {
-    if (this.attached) return false;
+  async attach(rebuild: () => Promise<BudgetTotals>, opts: { readonly force?: boolean } = {}): Promise<boolean> {
+    if (this.attached && !opts.force) return false;
     this.attached = true;
     try {
       await this.load(await rebuild());

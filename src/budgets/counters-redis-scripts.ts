@@ -309,12 +309,13 @@ return {'ok'}
 `);
 
 /**
- * ARGV[3] this node's token, ARGV[4] the lock's time to live. Takes the rebuild lock unless the
- * counters are ready or another node holds it, and marks the counters as rebuilding (settlements
- * then wait in their senders' queues). Answers 'ready', 'busy' or 'claimed'.
+ * ARGV[3] this node's token, ARGV[4] the lock's time to live, ARGV[5] '1' to rebuild counters
+ * that are ready too. Takes the rebuild lock unless the counters are ready (and not forced) or
+ * another node holds it, and marks the counters as rebuilding (settlements then wait in their
+ * senders' queues). Answers 'ready', 'busy' or 'claimed'.
  */
 export const CLAIM = `${PRELUDE}
-if epochState() == 'ready' then return 'ready' end
+if epochState() == 'ready' and ARGV[5] ~= '1' then return 'ready' end
 local holder = redis.call('GET', LOCK)
 if holder and holder ~= ARGV[3] then return 'busy' end
 redis.call('SET', LOCK, ARGV[3], 'PX', ARGV[4])

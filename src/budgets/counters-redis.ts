@@ -63,11 +63,16 @@ export class RedisCounters implements BudgetCounters {
   /** Settlements not yet counted, oldest first, each with its script arguments. */
   private readonly queue: { readonly args: Args; result: Map<string, bigint> | null }[] = [];
   private draining: Promise<boolean> | null = null;
+  private readonly idleWaiters: (() => void)[] = [];
   private retryTimer: NodeJS.Timeout | null = null;
   private retryMs = FIRST_RETRY_MS;
   private closed = false;
+  /** A forced rebuild that could not run (Redis away): it runs once Redis is back. */
+  private forcePending = false;
   private readonly onReady = (): void => {
-    if (this.queue.length > 0) void this.drain();
+    if (this.forcePending && this.rebuild) {
+      void this.attachOnce(this.rebuild, true).then(() => (this.forcePending = false), () => {});
+    } else if (this.queue.length > 0) void this.drain();
   };
 
   constructor(opts: RedisCountersOptions) {
@@ -118,6 +123,11 @@ export class RedisCounters implements BudgetCounters {
     return this.queue.length;
   }
 
+  idle(): Promise<void> {
+    if (this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
   async shrink(lease: string, actual: readonly CounterAmount[]): Promise<void> {
     await this.run('shrink', [lease, actual.length, ...actual.flatMap(amountArgs)]);
   }
@@ -154,10 +164,14 @@ export class RedisCounters implements BudgetCounters {
    * Makes sure the counters hold the ledger: if they do (another node or an earlier run built
    * them), returns false; else rebuilds them with `rebuild` under a lock, or waits for the node
    * that holds it, and returns whether this call rebuilt them. Keeps `rebuild` to heal later losses.
+   * `force` rebuilds counters that are ready too (the snapshot keeps other nodes' settlements exact).
    */
-  async attach(rebuild: Rebuild): Promise<boolean> {
+  async attach(rebuild: Rebuild, opts: { readonly force?: boolean } = {}): Promise<boolean> {
     this.rebuild = rebuild;
-    return this.attachOnce(rebuild);
+    if (opts.force) this.forcePending = true;
+    const rebuilt = await this.attachOnce(rebuild, opts.force ?? false);
+    if (opts.force) this.forcePending = false;
+    return rebuilt;
   }
 
   async close(): Promise<void> {
@@ -216,6 +230,7 @@ export class RedisCounters implements BudgetCounters {
       this.queue.shift();
     }
     this.retryMs = FIRST_RETRY_MS;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
     return true;
   }
 
@@ -239,8 +254,8 @@ export class RedisCounters implements BudgetCounters {
     this.attachOnce(rebuild).catch(() => {});
   }
 
-  private attachOnce(rebuild: Rebuild): Promise<boolean> {
-    this.attaching ??= this.claimAndRebuild(rebuild).finally(() => {
+  private attachOnce(rebuild: Rebuild, force = false): Promise<boolean> {
+    this.attaching ??= this.claimAndRebuild(rebuild, force).finally(() => {
       this.attaching = null;
     });
     return this.attaching.then((rebuilt) => {
@@ -249,13 +264,13 @@ export class RedisCounters implements BudgetCounters {
     });
   }
 
-  private async claimAndRebuild(rebuild: Rebuild): Promise<boolean> {
+  private async claimAndRebuild(rebuild: Rebuild, force: boolean): Promise<boolean> {
     const deadline = Date.now() + this.attachTimeoutMs;
     const why = 'another node is rebuilding them';
     for (;;) {
       let claim: unknown;
       try {
-        claim = await this.scripts.claim(this.keys, [this.prefix, this.now(), this.token, this.lockMs]);
+        claim = await this.scripts.claim(this.keys, [this.prefix, this.now(), this.token, this.lockMs, force ? '1' : '']);
       } catch (err) {
         // Unreachable: no use waiting here; the caller goes on without (see BudgetCounters.attach).
         throw new CountersUnavailable(`the budget counters cannot be reached: ${messageOf(err)}`, { cause: err });

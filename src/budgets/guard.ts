@@ -230,6 +230,8 @@ export class BudgetGuard {
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
     if (after.size) await this.thresholdEvents(batch, after);
+    // Resolves once the batch is counted (later, if the counters are unreachable now).
+    await this.o.counters.idle();
   }
 
   /** Drops the reservation of a call that never reached a provider. */

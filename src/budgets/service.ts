@@ -11,7 +11,7 @@ import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
 import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
-import type { BudgetCounters, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
+import type { BudgetCounters, BudgetTotals, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
 import { counterKey, type BudgetIndex } from './budget-index.js';
 import type { BudgetGuard } from './guard.js';
@@ -350,15 +350,17 @@ export class BudgetService {
   /**
    * Brings the counters to what the ledger holds, if they do not already (memory counters at
    * start; Redis on its first use, or after it lost its data): the totals the ledger keeps per
-   * counter, for every budget's current window (and the previous one, for rollover).
+   * counter, for every budget's current window (and the previous one, for rollover). `force`:
+   * even if they do (this node crashed, and may have committed lines it never counted).
    */
-  async restore(ledger: LedgerStore): Promise<{ rebuilt: boolean; counters: number }> {
+  async restore(ledger: LedgerStore, opts: { readonly force?: boolean } = {}): Promise<{ rebuilt: boolean; counters: number }> {
     let counters = 0;
-    const rebuilt = await this.d.counters.attach(async () => {
+    const rebuild = async (): Promise<BudgetTotals> => {
       const totals = await ledger.budgetTotals(this.windowPrefixes(Date.now()));
       counters = totals.amounts.length;
       return totals;
-    });
+    };
+    const rebuilt = await this.d.counters.attach(rebuild, opts);
     return { rebuilt, counters };
   }
 

@@ -219,6 +219,12 @@ export interface BudgetCounters {
    */
   settle(batch: readonly Settlement[], commit: string | null): Promise<Map<string, bigint>>;
   /**
+   * Resolves once every settlement handed over so far is counted: at once, unless the counters
+   * are unreachable and settlements wait for them (the writer keeps those calls in its spool
+   * until then, so a crash meanwhile is followed by a rebuild).
+   */
+  idle(): Promise<void>;
+  /**
    * A call ended: its lease now holds its actual amounts instead of its worst case, until its
    * line is committed (so that the next call is not held back by an estimate). No-op for a lease
    * that is gone (settled or expired).
@@ -236,9 +242,10 @@ export interface BudgetCounters {
   /**
    * Rebuilds the counters with `rebuild` if they do not hold the ledger yet (the first start;
    * Redis lost its data): one node rebuilds, the others wait. Keeps `rebuild` to heal later
-   * losses itself. Returns whether this call rebuilt them.
+   * losses itself. Returns whether this call rebuilt them. `force`: rebuild even if they hold
+   * the ledger (a node that crashed may have committed lines it never counted).
    */
-  attach(rebuild: () => Promise<BudgetTotals>): Promise<boolean>;
+  attach(rebuild: () => Promise<BudgetTotals>, opts?: { readonly force?: boolean }): Promise<boolean>;
   close(): Promise<void>;
 }
 

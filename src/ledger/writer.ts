@@ -17,7 +17,11 @@ export interface WriterOptions {
   readonly flushMs: number;
   readonly fsync: boolean;
   readonly onError?: (err: unknown, pending: number) => void;
-  /** Hears of every committed batch (the budget counters count lines only once they are in the ledger); awaited, so a flush ends once they are counted. Must not throw. */
+  /**
+   * Hears of every committed batch (the budget counters count lines only once they are in the
+   * ledger), and resolves once they are counted; until then the batch's calls stay in the spool,
+   * so a crash before they are counted is seen at the next start. Must not throw.
+   */
   readonly onCommitted?: (lines: readonly LedgerLine[], result: AppendResult) => Promise<void> | void;
 }
 
@@ -38,6 +42,8 @@ export class LedgerWriter {
   private closed = false;
   /** Lines committed to the store by this writer. */
   committed = 0;
+  /** Counting of the batches written, in order (see onCommitted). */
+  private counting: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly store: LedgerStore,
@@ -87,9 +93,17 @@ export class LedgerWriter {
         const result = await this.store.append(lines);
         this.queue.splice(0, batch.length);
         this.committed += batch.length;
-        for (const q of batch) for (const s of q.segments) this.spool.committed(s);
         this.retryMs = 0;
-        await this.opts.onCommitted?.(lines, result);
+        // Counting may wait (shared counters unreachable) while later batches are written. Only
+        // once a batch is counted may the spool forget its calls: a crash before leaves them in
+        // the spool, and the restart then rebuilds the counters from the ledger.
+        const counted = this.opts.onCommitted?.(lines, result);
+        const segments = batch.flatMap((q) => q.segments);
+        const release = (): void => {
+          for (const s of segments) this.spool.committed(s);
+        };
+        // Counting failed: the calls stay in the spool, and the next start rebuilds the counters.
+        this.counting = this.counting.then(() => counted).then(release, () => {});
       } catch (err) {
         // The store is failing: keep the lines on disk until it comes back.
         this.spoolQueued();
@@ -112,13 +126,24 @@ export class LedgerWriter {
     }
   }
 
-  /** Flushes until the queue is empty (or `deadline` passes; what is left stays spooled for the next start), then closes the spool. */
+  /** Resolves once every batch written so far is counted on the budgets. */
+  counted(): Promise<void> {
+    return this.counting;
+  }
+
+  /**
+   * Flushes until the queue is empty and what was written is counted (or `deadline` passes: what
+   * is left stays spooled for the next start), then closes the spool.
+   */
   async close(deadlineMs = 10_000): Promise<void> {
     const until = Date.now() + deadlineMs;
     while (this.queue.length && Date.now() < until) {
       await this.flush();
       if (this.queue.length) await new Promise((r) => setTimeout(r, Math.min(this.retryMs, 500)));
     }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.counting, new Promise<void>((r) => (timer = setTimeout(r, Math.max(0, until - Date.now()))))]);
+    clearTimeout(timer);
     this.spoolQueued();
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
@@ -146,6 +171,8 @@ export interface Recovery {
 /** A recovery's report, and what each of its batches committed (for the budget counters). */
 export interface RecoveryResult extends Recovery {
   readonly batches: readonly AppendResult[];
+  /** The ids of every line the spool held (added now, or in the ledger already). */
+  readonly ids: readonly string[];
 }
 
 /**
@@ -167,5 +194,5 @@ export async function recoverSpool(store: LedgerStore, spoolDir: string): Promis
   const batches: AppendResult[] = [];
   for (let i = 0; i < lines.length; i += 5000) batches.push(await store.append(lines.slice(i, i + 5000)));
   removeFiles(files);
-  return { finals: finals.size - unsettled, unsettled, added: batches.reduce((n, b) => n + b.added.length, 0), batches };
+  return { finals: finals.size - unsettled, unsettled, added: batches.reduce((n, b) => n + b.added.length, 0), batches, ids: [...finals.keys()] };
 }

@@ -188,6 +188,24 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       }
     });
 
+    it('rebuilds counters that hold the ledger again when forced, keeping reservations; idle once counted', async () => {
+      const f = await openFresh();
+      try {
+        const c = f.counters;
+        expect(await c.attach(async () => totals(amount('x', 40n, 10, 2)))).toBe(true);
+        await c.reserve('a', [charge('x', 5n, money(100n), 1, 1)], 60_000);
+        // The ledger holds more than the counters (a node died before counting it).
+        expect(await c.attach(async () => totals(amount('x', 70n, 20, 3)))).toBe(false);
+        expect(await c.attach(async () => totals(amount('x', 70n, 20, 3)), { force: true })).toBe(true);
+        expect((await c.read(['x'])).get('x')).toEqual({ nano: 70n, tokens: 20, requests: 3, reservedNano: 5n, reservedTokens: 1, reservedRequests: 1 });
+        await c.settle(settlement('a', amount('x', 5n, 1)), null);
+        await c.idle();
+        expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 75n, reservedNano: 0n });
+      } finally {
+        await f.close();
+      }
+    });
+
     it('sets used amounts on load: counters the totals omit go to zero, reservations in flight stay', async () => {
       const f = await open();
       try {

@@ -4,7 +4,7 @@
  * its reservations expire and the budget is usable again within the lease time; restarted, it
  * puts its in-flight calls in the ledger, charged at their worst case and flagged, none twice.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,8 @@ import { Simulator } from '../../src/providers/simulator/server.js';
 import { eventually } from '../helpers/bursar.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { callThrough, startProcess } from '../helpers/process.js';
+import { redisUrl } from '../helpers/services.js';
+import { startTcpProxy } from '../helpers/tcp-proxy.js';
 
 let dir: string;
 let sim: Simulator;
@@ -25,13 +27,14 @@ beforeAll(async () => {
   sim = new Simulator({ eventDelayMs: 5, fault: (r) => (content(r.body).startsWith('stall') ? { kind: 'stall', afterEvents: 3 } : undefined) });
   await sim.start();
   const yaml = `
-departments: [{ id: support, cost_centre: SUPP }]
+departments: [{ id: support, cost_centre: SUPP }, { id: platform, cost_centre: PLAT }]
 providers:
   - { id: openai, dialect: openai, base_url: "${sim.url}", api_key: { env: SIM_KEY } }
 ledger: { flush_ms: 50 }
 budget_policy: { lease_seconds: 2 }
 budgets:
   - { id: support-calls, name: Support calls, scope: { department: support }, window: month, limit: { requests: 6 } }
+  - { id: platform-calls, name: Platform calls, scope: { department: platform }, window: month, limit: { requests: 1000 }, on_counter_outage: allow }
 `;
   writeFileSync(join(dir, 'bursar.yaml'), yaml);
   c = await startCluster(1, yaml, { env: { SIM_KEY: 'sk-sim' } });
@@ -89,5 +92,47 @@ describe('kill -9 of a replica', () => {
     expect(billed).toBe(7);
     const s = (await inProcess.admin<Status>('GET', '/budgets/support-calls')).body.members[0]!;
     expect(s.requests).toEqual({ used: 7, limit: 6 });
+  });
+
+  it('rebuilds the counters at restart when it died with committed lines it had not counted yet', async () => {
+    const inProcess = c.replicas[0]!;
+    const k = await inProcess.key({ department: 'platform' });
+    // This replica reaches Redis through a proxy, to lose it on demand.
+    const u = new URL(redisUrl());
+    const proxy = await startTcpProxy(u.hostname, Number(u.port || 6379));
+    u.hostname = '127.0.0.1';
+    u.port = String(proxy.port);
+    const env = { ...c.env, SIM_KEY: 'sk-sim', BURSAR_REDIS_URL: u.toString() };
+    const dead = mkdtempSync(join(tmpdir(), 'bursar-scale-uncounted-'));
+    writeFileSync(join(dead, 'bursar.yaml'), readFileSync(join(dir, 'bursar.yaml')));
+    try {
+      const first = await startProcess(dead, env);
+      const call = (url: string, text: string) => callThrough(url, k.secret, { model: 'gpt-4o-mini', max_tokens: 20, messages: [{ role: 'user', content: text }] });
+      expect(await call(first.url, 'counted')).toMatchObject({ status: 200 });
+      await eventually(async () => expect((await inProcess.admin<Status>('GET', '/budgets/platform-calls')).body.members[0]!.requests.used).toBe(1));
+      // Redis goes away: the calls still go (the budget allows it), their lines reach
+      // PostgreSQL, and counting them waits for Redis, in the replica's memory...
+      proxy.cut();
+      for (let i = 0; i < 4; i++) expect(await call(first.url, `uncounted ${i}`)).toMatchObject({ status: 200 });
+      await eventually(async () => expect(((await (await fetch(`${first.url}/readyz`)).json()) as { ledger_pending: number }).ledger_pending).toBe(0));
+      // ...which dies with it.
+      first.child.kill('SIGKILL');
+      await first.exited;
+      proxy.restore();
+      await inProcess.settled();
+      const inLedger = (await inProcess.lines()).filter((l) => l.dims.department === 'platform').length;
+      expect(inLedger).toBe(5);
+      const before = (await inProcess.admin<Status>('GET', '/budgets/platform-calls')).body.members[0]!;
+      expect(before.requests.used).toBe(1);
+      // Its spool still holds those calls: the restart rebuilds the counters from the ledger.
+      const second = await startProcess(dead, env);
+      second.child.kill('SIGTERM');
+      expect(await second.exited, second.stderr()).toBe(0);
+      const after = (await inProcess.admin<Status>('GET', '/budgets/platform-calls')).body.members[0]!;
+      expect(after.requests.used).toBe(5);
+    } finally {
+      await proxy.close();
+      rmSync(dead, { recursive: true, force: true });
+    }
   });
 });

@@ -105,7 +105,10 @@ export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOpti
     },
     openai: (secret, headers = {}) => new OpenAI({ apiKey: secret, baseURL: `${url}/v1`, maxRetries: 0, defaultHeaders: headers }),
     anthropic: (secret, headers = {}) => new Anthropic({ apiKey: secret, baseURL: url, maxRetries: 0, defaultHeaders: headers }),
-    settled: () => b.writer.flush(),
+    async settled() {
+      await b.writer.flush();
+      await b.writer.counted();
+    },
     async lines() {
       await b.writer.flush();
       const out: LedgerLine[] = [];

@@ -23,6 +23,7 @@ import { buildPriceBook } from './pricebook/load.js';
 import { HttpProvider } from './providers/http.js';
 import { Simulator } from './providers/simulator/server.js';
 import { openSqlite } from './store/sqlite/open.js';
+import { Router } from './routing/router.js';
 import { openPostgres } from './store/postgres/open.js';
 import type { SqlStores } from './store/sql/stores.js';
 import { openRedis } from './store/redis/connect.js';
@@ -109,6 +110,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     provider: new HttpProvider(cfg, cfg.baseUrl ?? simulator!.url),
   }));
   const catalog = new ModelCatalog(entries, book);
+  const router = new Router(config.routes, (model) => catalog.resolve(model, Date.now()));
 
   const onFollowError = (err: unknown) => log.error({ err }, 'could not apply a config change made on another replica');
   const index = await AccessIndex.load(stores.config, onFollowError);
@@ -162,7 +164,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   // Expired overrides no longer count from their expiry on; this marks them, audited, every 10 s.
   const sweep = setInterval(() => void budgets.expireOverrides().catch((err: unknown) => log.error({ err }, 'override expiry sweep failed')), 10_000);
   sweep.unref();
-  const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null);
+  const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null, (id) => router.has(id));
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
 
@@ -185,6 +187,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     logCalls: config.gateway.log_calls,
     bodyLimit: config.bodyLimitBytes,
     guard,
+    router,
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },

@@ -25,6 +25,8 @@ export const createKeyInput = z.strictObject({
   /** ISO 8601 date-time; omitted: the key does not expire. */
   expires_at: z.iso.datetime({ offset: true }).optional(),
   allowed_models: z.array(z.string().min(1)).optional(),
+  /** The route calls go by when their model names none. */
+  default_route: slug.optional(),
   required_metadata: z.array(z.enum(METADATA_FIELDS)).optional(),
   act_for: actForSchema.optional(),
   tags: z.record(z.string(), z.string()).optional(),
@@ -48,6 +50,8 @@ export class KeyService {
     private readonly org: OrgTree,
     /** Onboarding control: when set, a key is only issued where a budget with an owner covers it. */
     private readonly budgetCovers: ((a: Attribution) => boolean) | null = null,
+    /** Whether a route is declared (a key's default route must be). */
+    private readonly routeExists: (id: string) => boolean = () => false,
   ) {}
 
   async create(input: CreateKeyInput, actor: Actor): Promise<{ key: KeyView; secret: string }> {
@@ -56,6 +60,9 @@ export class KeyService {
     if (this.budgetCovers && !this.budgetCovers(attribution)) {
       const where = attribution.project ? `project "${attribution.project}"` : attribution.department ? `department "${attribution.department}"` : 'a key without a department or project';
       throw new BursarError('validation_failed', `No budget with an owner covers ${where}, and the budget policy requires one before keys are issued. Create a budget for it first (bursar budgets create).`, { param: 'project' });
+    }
+    if (input.default_route !== undefined && !this.routeExists(input.default_route)) {
+      throw new BursarError('validation_failed', `default_route: no route "${input.default_route}" is declared; declare it under routes: in bursar.yaml (docs/routing.md).`, { param: 'default_route' });
     }
     const expiresAt = input.expires_at ? Date.parse(input.expires_at) : null;
     if (expiresAt !== null && expiresAt <= Date.now()) {
@@ -79,6 +86,7 @@ export class KeyService {
       expires_at: expiresAt,
       attribution,
       allowed_models: input.allowed_models ?? null,
+      default_route: input.default_route ?? null,
       required_metadata: input.required_metadata ?? null,
       act_for: input.act_for ?? null,
       tags: input.tags ?? {},

@@ -42,6 +42,8 @@ export const keyBodySchema = z.strictObject({
   attribution: attributionSchema,
   /** Globs of model names the key may call; null: any model a provider serves. */
   allowed_models: z.array(z.string().min(1)).nullable().default(null),
+  /** The route a call goes by when its model names none (docs/routing.md); null: none. */
+  default_route: z.string().nullable().default(null),
   /** Headers each call must carry; null: the gateway default from bursar.yaml. */
   required_metadata: z.array(z.enum(METADATA_FIELDS)).nullable().default(null),
   act_for: actForSchema.nullable().default(null),

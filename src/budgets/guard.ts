@@ -105,6 +105,33 @@ export class BudgetGuard {
     clearInterval(this.renewal);
   }
 
+  /**
+   * How full the fullest money budget covering these facts is (used, in percent of its limit
+   * with overrides), for routing's downgrade ladder; null when none has a money limit. Unreachable
+   * counters count as empty: routing then keeps the tier, and admission decides.
+   */
+  async spentShare(facts: CallFacts): Promise<{ percent: number; budget: string } | null> {
+    const now = this.now();
+    const limited = this.o.index.covering(facts, now).covering.filter((c) => c.budget.limitNano !== null);
+    if (limited.length === 0) return null;
+    let states: Map<string, CounterState>;
+    try {
+      states = await this.o.counters.read(limited.map((c) => c.key));
+    } catch (err) {
+      if (err instanceof CountersUnavailable) return null;
+      throw err;
+    }
+    let best: { percent: number; budget: string } | null = null;
+    for (const c of limited) {
+      const limit = this.limitOf(c, now);
+      const used = states.get(c.key)?.nano ?? 0n;
+      if (limit === null || limit <= 0n) continue;
+      const percent = Number((used * 1_000_000n) / limit) / 10_000;
+      if (!best || percent > best.percent) best = { percent, budget: c.budget.id };
+    }
+    return best;
+  }
+
   /** Admits a call (reserving its worst case) or throws the refusal, in words its caller understands. */
   async admit(input: AdmitInput): Promise<Admission> {
     const now = this.now();

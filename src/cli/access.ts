@@ -46,6 +46,7 @@ export function registerAccessCommands(program: Command, ctx: CliContext): void 
     .option('--expires <datetime>', 'ISO date-time, e.g. 2026-12-31T23:59:59Z')
     .option('--expires-in <duration>', 'e.g. 90d, 12h')
     .option('--models <globs>', 'allowed models, comma-separated globs (gpt-4o*,claude-*)')
+    .option('--route <id>', 'default route: calls whose model names no route go by it')
     .option('--require <fields>', 'headers each call must carry: workflow,agent,agent_run,user_group,user,tags')
     .option('--act-for-departments <ids>', 'departments this key may attribute calls to (* for any)')
     .option('--act-for-users <ids>', 'users this key may attribute calls to (* for any)')
@@ -56,6 +57,7 @@ export function registerAccessCommands(program: Command, ctx: CliContext): void 
       if (o.expires) body.expires_at = o.expires;
       if (o.expiresIn) body.expires_at = new Date(Date.now() + parseDuration(String(o.expiresIn)) * 1000).toISOString();
       if (o.models) body.allowed_models = list(String(o.models));
+      if (o.route) body.default_route = o.route;
       if (o.require) body.required_metadata = list(String(o.require));
       if (o.actForDepartments || o.actForUsers) {
         body.act_for = { departments: list(String(o.actForDepartments ?? '')), users: list(String(o.actForUsers ?? '')) };

@@ -12,6 +12,7 @@ import { Secret } from './secret.js';
 import { FxTable } from '../core/fx.js';
 import { parseDecimal } from '../core/money.js';
 import { checkZone, type Calendar } from '../budgets/windows.js';
+import type { RouteSpec } from '../routing/model.js';
 import type { BudgetSpec } from '../budgets/model.js';
 
 export interface ResolvedProvider {
@@ -50,6 +51,7 @@ export interface Config {
   readonly calendar: Calendar;
   readonly fx: FxTable;
   readonly budgets: readonly BudgetSpec[];
+  readonly routes: readonly RouteSpec[];
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -119,6 +121,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (zoneProblem) problems.push(`organisation.timezone: ${zoneProblem}`);
   const fx = new FxTable(raw.fx.map((r) => ({ from: r.from, to: r.to, rate: parseDecimal(r.rate), effectiveFrom: Date.parse(`${r.effective_from}T00:00:00Z`) })));
   checkBudgets(raw, org, fx, problems);
+  checkRoutes(raw, org, problems);
   if (problems.length) throw new ConfigError(problems, source);
 
   const port = envInt(env, 'BURSAR_PORT', raw.server.port, envProblems);
@@ -151,6 +154,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     },
     fx,
     budgets: raw.budgets,
+    routes: raw.routes,
     budgetPolicy: raw.budget_policy,
     shared,
   }) as Config;
@@ -292,6 +296,16 @@ function checkPrices(raw: RawConfig, problems: string[]): void {
 const WEEKDAYS = ['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'];
 const MONTHS = ['january', 'february', 'march', 'april', 'may', 'june', 'july', 'august', 'september', 'october', 'november', 'december'];
 const ORG_DIMENSIONS = [['department', 'departments'], ['team', 'teams'], ['project', 'projects'], ['user', 'users']] as const;
+
+/** Route ids are unique and owners are declared users (models are checked against the providers at start). */
+function checkRoutes(raw: RawConfig, org: OrgTree, problems: string[]): void {
+  const ids = new Set<string>();
+  raw.routes.forEach((r, i) => {
+    if (ids.has(r.id)) problems.push(`routes[${i}].id: route "${r.id}" is declared twice`);
+    ids.add(r.id);
+    if (r.owner && !org.users.has(r.owner)) problems.push(`routes[${i}].owner: "${r.owner}" is not a declared user`);
+  });
+}
 
 /** Budget ids are unique, owners and scoped org values exist, and every amount can be converted. */
 function checkBudgets(raw: RawConfig, org: OrgTree, fx: FxTable, problems: string[]): void {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { budgetSpecSchema } from '../budgets/model.js';
+import { routeSpecSchema } from '../routing/model.js';
 
 const slug = z
   .string()
@@ -112,6 +113,8 @@ export const configSchema = z.strictObject({
     .array(z.strictObject({ from: currency, to: currency, rate: decimal, effective_from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD') }))
     .default([]),
   budgets: z.array(budgetSpecSchema).default([]),
+  /** Routes: models by tier per workflow (docs/routing.md). */
+  routes: z.array(routeSpecSchema).default([]),
   budget_policy: z
     .strictObject({
       /** Refuse to issue a key whose department or project has no budget with an owner. */

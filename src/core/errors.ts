@@ -73,6 +73,10 @@ export const ERROR_CODES = {
   model_not_allowed: { category: 'permission', summary: 'The key may not use this model.' },
   model_not_found: { category: 'not_found', summary: 'No configured provider serves this model.' },
   model_unpriced: { category: 'invalid_request', summary: 'The model has no price, and its provider does not allow unpriced models.' },
+  // routing
+  unknown_route: { category: 'invalid_request', summary: "The route named as the model (route:<id>), or the key's default route, is not declared." },
+  unknown_tier: { category: 'invalid_request', summary: 'The route has no tier of that name.' },
+  dialect_mismatch: { category: 'invalid_request', summary: "The model is served by a provider of the other dialect, and calls are not translated between dialects yet." },
   // budgets
   budget_exceeded: { category: 'budget', summary: "A budget in the call's scope cannot pay for the call's worst case." },
   budget_expired: { category: 'budget', summary: 'The fixed-range (sandbox or pilot) budget that covers the call has ended.' },

@@ -9,6 +9,7 @@ import { costOf, worstCaseCost, type Usage } from '../core/pricing.js';
 import { emptyDims, type Dims } from '../core/dimensions.js';
 import type { KeyEntry } from '../access/access-index.js';
 import type { Admission } from '../budgets/guard.js';
+import type { Routed } from '../routing/router.js';
 import type { Attribution } from './attribution.js';
 import type { Target } from './catalog.js';
 import type { Endpoint } from './endpoints.js';
@@ -42,6 +43,10 @@ export class Call {
   inputBound = 0;
   stream = false;
   admission: Admission | null = null;
+  /** The route and tier that chose the model, when a route did. */
+  routing: Routed | null = null;
+  /** The route's output cap, when it lowered the client's. */
+  routeCap: number | null = null;
   /** The budget amounts of the final line, once settled. */
   charges: readonly BudgetCharge[] | null = null;
   maxOutput: number | null = null;
@@ -82,6 +87,10 @@ export function callDims(call: Call): Dims {
     dims.model = call.target.model;
   }
   dims.requested_model = call.requestedModel;
+  if (call.routing) {
+    dims.route = call.routing.route;
+    dims.tier = call.routing.tier;
+  }
   if (call.admission) {
     dims.budget_owner = call.admission.owner;
     dims.budget_category = call.admission.category;

@@ -11,6 +11,9 @@ import type { LedgerLine } from '../core/ledger.js';
 import { createHash } from 'node:crypto';
 import type { AccessIndex } from '../access/access-index.js';
 import type { BudgetGuard } from '../budgets/guard.js';
+import type { Dims } from '../core/dimensions.js';
+import { ROUTE_PREFIX } from '../routing/model.js';
+import type { Routed, Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
 import { costOf } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -37,11 +40,13 @@ export interface GatewayDeps {
   readonly logCalls: boolean;
   readonly bodyLimit: number;
   readonly guard: BudgetGuard;
+  readonly router: Router;
   readonly money: MoneyContext;
   readonly org: OrgTree;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
+const NOT_ROUTED = (model: string): Routed => ({ model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null });
 
 export class Gateway {
   /** Calls in flight, so a forced shutdown can end them cleanly. */
@@ -65,26 +70,40 @@ export class Gateway {
       call.stream = parsed.stream;
       call.requestedModel = parsed.model;
       call.maxOutput = parsed.maxOutput;
-      call.attribution = attribute(call.key, req.headers, this.d.attribution);
-      const target = this.d.catalog.resolve(parsed.model, call.ts);
+      const attribution = (call.attribution = attribute(call.key, req.headers, this.d.attribution));
+      const userGroups = (dims: Dims): readonly string[] => {
+        const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
+        return dims.user_group ? [...groups, dims.user_group] : groups;
+      };
+      // A route (named as the model, or the key's default) picks the model by tier.
+      const keyRoute = call.key.body.default_route;
+      const routed = keyRoute !== null || parsed.model.startsWith(ROUTE_PREFIX)
+        ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }))
+        : NOT_ROUTED(parsed.model);
+      if (routed.route !== null) call.routing = routed;
+      const target = this.d.catalog.resolve(routed.model, call.ts);
+      if (target.entry.cfg.dialect !== ep.dialect) {
+        const other = (d: string) => (d === 'openai' ? 'OpenAI' : 'Anthropic');
+        throw new BursarError('dialect_mismatch', `Model "${routed.model}"${routed.route ? ` (route "${routed.route}", tier "${routed.tier}")` : ''} is served by provider "${target.entry.cfg.id}", which speaks the ${other(target.entry.cfg.dialect)} dialect, and this call is in the ${other(ep.dialect)} dialect; Bursar does not translate between them yet. Call it through ${target.entry.cfg.dialect === 'openai' ? '/v1/chat/completions' : '/v1/messages'}, or use a model of your dialect.`, { param: 'model' });
+      }
       call.target = target;
       const allowed = call.key.body.allowed_models;
-      if (allowed && !anyGlob(allowed, parsed.model, `${target.entry.cfg.id}/${target.model}`)) {
-        throw new BursarError('model_not_allowed', `Key "${call.key.body.label}" may not use model "${parsed.model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
+      if (allowed && !anyGlob(allowed, routed.model, `${target.entry.cfg.id}/${target.model}`)) {
+        throw new BursarError('model_not_allowed', `Key "${call.key.body.label}" may not use model "${routed.model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
       }
       const dims = callDims(call);
       call.inputBound = inputBound(raw, parsed.body);
-      const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
+      call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
       call.admission = await this.d.guard.admit({
         id: call.id,
-        facts: { dims, tags: call.attribution.tags, groups: dims.user_group ? [...groups, dims.user_group] : groups },
+        facts: { dims, tags: attribution.tags, groups: userGroups(dims) },
         price: target.price,
         inputBound: call.inputBound,
-        requestedCap: parsed.maxOutput,
+        requestedCap: call.routeCap ?? parsed.maxOutput,
         defaultCap: UNCAPPED_OUTPUT_TOKENS,
         requestHash: () => createHash('sha1').update(raw).digest('base64'),
       });
-      const prepared = prepareUpstream(raw, parsed, ep, target.model, call.admission.cap);
+      const prepared = prepareUpstream(raw, parsed, ep, target.model, call.admission.cap ?? call.routeCap);
       const headers: Record<string, string> = {};
       for (const h of FORWARDED_HEADERS) {
         const v = req.headers[h];
@@ -259,10 +278,24 @@ export class Gateway {
 }
 
 /** Tells the caller when Bursar set the output cap, and why. */
+/** The output cap Bursar set and why; the route and tier that chose the model and why. */
 function capHeaders(call: Call): Record<string, string> {
+  const out: Record<string, string> = {};
   const a = call.admission;
-  if (!a || a.cap === null) return {};
-  return { 'x-bursar-max-tokens': String(a.cap), 'x-bursar-max-tokens-reason': a.capReason ?? 'budget' };
+  if (a && a.cap !== null) {
+    out['x-bursar-max-tokens'] = String(a.cap);
+    out['x-bursar-max-tokens-reason'] = a.capReason ?? 'budget';
+  } else if (call.routeCap !== null && call.routing) {
+    out['x-bursar-max-tokens'] = String(call.routeCap);
+    out['x-bursar-max-tokens-reason'] = `route:${call.routing.route}`;
+  }
+  const r = call.routing;
+  if (r) {
+    out['x-bursar-route'] = r.route!;
+    out['x-bursar-tier'] = r.tier!;
+    if (r.reason) out['x-bursar-routing'] = r.reason;
+  }
+  return out;
 }
 
 function writeAll(out: ServerResponse, data: readonly Buffer[]): boolean {

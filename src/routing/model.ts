@@ -1,0 +1,35 @@
+/**
+ * Routes: a workflow's models by tier (strongest first), the tier it gets by default, and a
+ * downgrade ladder that steps it down as the budgets covering its calls fill up.
+ */
+import { z } from 'zod';
+
+const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug (letters, digits, "-", "_", "."), e.g. "support-drafting"');
+
+export const routeSpecSchema = z
+  .strictObject({
+    id: slug,
+    name: z.string().min(1).optional(),
+    /** Who answers for the route's spend. */
+    owner: slug.optional(),
+    /** Tier name -> model (bare, or provider/model), strongest first. */
+    tiers: z.record(slug, z.string().min(1)).refine((t) => Object.keys(t).length > 0, 'needs at least one tier, e.g. { standard: gpt-4o }'),
+    default_tier: slug,
+    /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
+    max_output_tokens: z.number().int().positive().optional(),
+    /** From `at` percent of any money budget covering the call, serve at most tier `to`. */
+    downgrade: z.array(z.strictObject({ at: z.number().positive().max(1000), to: slug })).default([]),
+  })
+  .superRefine((r, ctx) => {
+    if (!(r.default_tier in r.tiers)) {
+      ctx.addIssue({ code: 'custom', path: ['default_tier'], message: `"${r.default_tier}" is not one of its tiers (${Object.keys(r.tiers).join(', ')})` });
+    }
+    r.downgrade.forEach((d, i) => {
+      if (!(d.to in r.tiers)) ctx.addIssue({ code: 'custom', path: ['downgrade', i, 'to'], message: `"${d.to}" is not one of its tiers (${Object.keys(r.tiers).join(', ')})` });
+    });
+  });
+
+export type RouteSpec = z.infer<typeof routeSpecSchema>;
+
+/** A call names a route as its model: `route:<id>` (its default tier) or `route:<id>/<tier>`. */
+export const ROUTE_PREFIX = 'route:';

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { routeSpecSchema } from './model.js';
+import { Router } from './router.js';
+
+const spec = routeSpecSchema.parse({
+  id: 'drafting',
+  tiers: { premium: 'p-model', standard: 's-model', economy: 'e-model' },
+  default_tier: 'standard',
+  downgrade: [{ at: 50, to: 'standard' }, { at: 80, to: 'economy' }],
+});
+const router = new Router([spec], () => {});
+const at = (percent: number | null) => async () => (percent === null ? null : { percent, budget: 'b' });
+
+describe('Router', () => {
+  it('steps down by the highest rung reached, and never up', async () => {
+    expect((await router.route('route:drafting/premium', null, at(10))).tier).toBe('premium');
+    expect((await router.route('route:drafting/premium', null, at(60))).tier).toBe('standard');
+    expect((await router.route('route:drafting/premium', null, at(85))).tier).toBe('economy');
+    expect((await router.route('route:drafting/economy', null, at(60))).tier).toBe('economy');
+    expect((await router.route('route:drafting', null, at(60))).downgradedFrom).toBeNull();
+    const down = await router.route('route:drafting', null, at(80));
+    expect(down).toMatchObject({ tier: 'economy', model: 'e-model', downgradedFrom: 'standard' });
+    expect((await router.route('route:drafting/premium', null, at(null))).tier).toBe('premium');
+  });
+
+  it('passes a model through when neither the call nor the key names a route', async () => {
+    expect(await router.route('gpt-x', null, at(99))).toMatchObject({ model: 'gpt-x', route: null, tier: null });
+  });
+
+  it('refuses a route whose tier names no served model, and a bad spec, with their paths', () => {
+    expect(() => new Router([spec], (m) => { if (m === 'e-model') throw new Error('not served'); })).toThrow('routes[0].tiers.economy: not served');
+    const bad = routeSpecSchema.safeParse({ id: 'x', tiers: { a: 'm' }, default_tier: 'b', downgrade: [{ at: 50, to: 'c' }] });
+    expect(bad.success).toBe(false);
+    expect(bad.error!.issues.map((i) => i.path.join('.'))).toEqual(['default_tier', 'downgrade.0.to']);
+  });
+});

@@ -1,0 +1,103 @@
+/**
+ * Turns the model a call names into the model it is served by: a route's tier (named, the
+ * route's default, or the key's default route), stepped down by the route's downgrade ladder as
+ * the budgets covering the call fill up. A call that names no route and whose key has none goes
+ * to the model it names.
+ */
+import { BursarError } from '../core/errors.js';
+import { ROUTE_PREFIX, type RouteSpec } from './model.js';
+
+export interface Routed {
+  /** The model to resolve in the catalog (bare, or provider/model). */
+  readonly model: string;
+  readonly route: string | null;
+  readonly tier: string | null;
+  /** Why this tier, in words (sent as x-bursar-routing). */
+  readonly reason: string | null;
+  /** The route's cap on output tokens, if any. */
+  readonly maxOutput: number | null;
+  /** The tier before the ladder stepped it down, if it did. */
+  readonly downgradedFrom: string | null;
+}
+
+/** How full the fullest money budget covering the call is, in percent, and which budget. */
+export type SpentShare = () => Promise<{ readonly percent: number; readonly budget: string } | null>;
+
+export class Router {
+  private readonly routes: ReadonlyMap<string, RouteSpec>;
+
+  /** `check` resolves a tier's model as a call would (throws if no provider serves it). */
+  constructor(specs: readonly RouteSpec[], check: (model: string) => void) {
+    this.routes = new Map(specs.map((r) => [r.id, r]));
+    specs.forEach((r, i) => {
+      for (const [tier, model] of Object.entries(r.tiers)) {
+        try {
+          check(model);
+        } catch (err) {
+          throw new Error(`routes[${i}].tiers.${tier}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }
+    });
+  }
+
+  get size(): number {
+    return this.routes.size;
+  }
+
+  has(id: string): boolean {
+    return this.routes.has(id);
+  }
+
+  async route(requested: string, keyRoute: string | null, share: SpentShare): Promise<Routed> {
+    let spec: RouteSpec;
+    let tier: string;
+    let reason: string;
+    if (requested.startsWith(ROUTE_PREFIX)) {
+      const [id = '', named] = requested.slice(ROUTE_PREFIX.length).split('/', 2);
+      spec = this.get(id, 'model');
+      tier = named ?? spec.default_tier;
+      if (!(tier in spec.tiers)) {
+        throw new BursarError('unknown_tier', `Route "${spec.id}" has no tier "${tier}"; its tiers are ${Object.keys(spec.tiers).join(', ')}.`, { param: 'model' });
+      }
+      reason = named === undefined ? 'default tier' : 'tier requested';
+    } else if (keyRoute !== null) {
+      spec = this.get(keyRoute, null);
+      // A model the route serves picks its tier; any other goes to the route's default.
+      const named = Object.entries(spec.tiers).find(([, m]) => m === requested || m.endsWith(`/${requested}`));
+      tier = named ? named[0] : spec.default_tier;
+      reason = named ? 'key default route, tier of the model requested' : 'key default route, default tier';
+    } else {
+      return { model: requested, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null };
+    }
+    let downgradedFrom: string | null = null;
+    if (spec.downgrade.length) {
+      const s = await share();
+      const step = s ? this.stepDown(spec, tier, s.percent) : null;
+      if (s && step) {
+        downgradedFrom = tier;
+        tier = step.to;
+        reason = `downgraded from ${downgradedFrom}: budget "${s.budget}" is at ${Math.floor(s.percent)}% (the route steps down at ${step.at}%)`;
+      }
+    }
+    return { model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom };
+  }
+
+  private get(id: string, param: string | null): RouteSpec {
+    const spec = this.routes.get(id);
+    if (!spec) {
+      throw new BursarError('unknown_route', `No route "${id}"${param ? '' : " (the key's default route)"}; routes: ${[...this.routes.keys()].join(', ') || 'none are declared'}.`, param ? { param } : {});
+    }
+    return spec;
+  }
+
+  /** The highest rung at or below `percent` that is weaker than `tier` (tiers are listed strongest first). */
+  private stepDown(spec: RouteSpec, tier: string, percent: number): { at: number; to: string } | null {
+    const order = Object.keys(spec.tiers);
+    let best: { at: number; to: string } | null = null;
+    for (const d of spec.downgrade) {
+      if (percent < d.at || (best && d.at < best.at)) continue;
+      best = d;
+    }
+    return best && order.indexOf(best.to) > order.indexOf(tier) ? best : null;
+  }
+}

@@ -1,0 +1,122 @@
+/**
+ * Routing with the official SDKs: a route named as the model (its default tier, or a tier), a
+ * key's default route, the route's output cap, the downgrade ladder at a budget threshold, and
+ * clear refusals (unknown route or tier, a tier of the other dialect). The ledger records route,
+ * tier and the model asked for, and the usage report groups by them.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+
+const YAML = `${ORG_YAML}
+routes:
+  - id: support-drafting
+    name: Support drafting
+    owner: bob
+    tiers: { premium: gpt-4.1, standard: gpt-4o, economy: gpt-4o-mini }
+    default_tier: standard
+    max_output_tokens: 300
+    downgrade: [{ at: 50, to: economy }]
+  - id: claude-review
+    tiers: { standard: anthropic/claude-haiku-4-5 }
+    default_tier: standard
+budgets:
+  - { id: finance-month, name: Finance, scope: { department: finance }, window: month, limit: { amount: "0.0200", currency: USD }, enforcement: soft }
+`;
+
+let t: TestBursar;
+beforeAll(async () => {
+  t = await startTestBursar({ yaml: YAML });
+});
+afterAll(() => t.close());
+
+const ask = (secret: string, model: string, extra: Record<string, unknown> = {}) =>
+  t.openai(secret).chat.completions.create({ model, messages: [{ role: 'user', content: 'Draft a reply about a late parcel.' }], ...extra } as never).withResponse();
+
+describe('routes', () => {
+  it('serve a route named as the model with its default tier, or the tier named, and record both', async () => {
+    const k = await t.key({ department: 'support' });
+    const { data, response } = await ask(k.secret, 'route:support-drafting', { max_tokens: 50 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o');
+    expect(data.model).toContain('gpt-4o');
+    expect(response.headers.get('x-bursar-route')).toBe('support-drafting');
+    expect(response.headers.get('x-bursar-tier')).toBe('standard');
+    expect(response.headers.get('x-bursar-routing')).toBe('default tier');
+    const line = await t.line(response.headers.get('x-request-id')!);
+    expect(line!.dims).toMatchObject({ route: 'support-drafting', tier: 'standard', requested_model: 'route:support-drafting', model: 'gpt-4o' });
+
+    const economy = await ask(k.secret, 'route:support-drafting/economy', { max_tokens: 50 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+    expect(economy.response.headers.get('x-bursar-tier')).toBe('economy');
+    expect(economy.response.headers.get('x-bursar-routing')).toBe('tier requested');
+
+    // The usage report groups by route and tier.
+    await t.settled();
+    const report = (await t.admin<{ rows: { group: Record<string, string | null>; requests: number }[] }>('GET', '/usage?group_by=route,tier')).body;
+    expect(report.rows).toEqual(expect.arrayContaining([
+      expect.objectContaining({ group: { route: 'support-drafting', tier: 'standard' }, requests: 1 }),
+      expect.objectContaining({ group: { route: 'support-drafting', tier: 'economy' }, requests: 1 }),
+    ]));
+  });
+
+  it("lower a larger output cap to the route's, and say so", async () => {
+    const k = await t.key({ department: 'support' });
+    const { response } = await ask(k.secret, 'route:support-drafting', { max_tokens: 2000 });
+    expect(t.sim.requests.at(-1)!.body.max_tokens).toBe(300);
+    expect(response.headers.get('x-bursar-max-tokens')).toBe('300');
+    expect(response.headers.get('x-bursar-max-tokens-reason')).toBe('route:support-drafting');
+    await ask(k.secret, 'route:support-drafting', { max_tokens: 100 });
+    expect(t.sim.requests.at(-1)!.body.max_tokens).toBe(100);
+  });
+
+  it("route an unchanged client by its key's default route", async () => {
+    const k = await t.key({ department: 'support', default_route: 'support-drafting' });
+    // A model the route serves picks its tier; any other goes to the default tier.
+    const mini = await ask(k.secret, 'gpt-4o-mini', { max_tokens: 20 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+    expect(mini.response.headers.get('x-bursar-tier')).toBe('economy');
+    const other = await ask(k.secret, 'gpt-5', { max_tokens: 20 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o');
+    expect(other.response.headers.get('x-bursar-routing')).toBe('key default route, default tier');
+    const line = await t.line(other.response.headers.get('x-request-id')!);
+    expect(line!.dims).toMatchObject({ route: 'support-drafting', tier: 'standard', requested_model: 'gpt-5' });
+    // A key cannot name a route that does not exist.
+    const bad = await t.admin<{ error: { code: string; param: string } }>('POST', '/keys', { label: 'bad-route', department: 'support', default_route: 'nope' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'validation_failed', param: 'default_route' });
+  });
+
+  it('step down at the threshold of the budget that covers the call', async () => {
+    const k = await t.key({ department: 'finance' });
+    let downgraded: Headers | null = null;
+    for (let i = 0; i < 60 && !downgraded; i++) {
+      const { response } = await ask(k.secret, 'route:support-drafting/premium', { max_tokens: 200 });
+      await t.settled();
+      if (response.headers.get('x-bursar-tier') === 'economy') downgraded = response.headers;
+      else expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4.1');
+    }
+    expect(downgraded).not.toBeNull();
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+    expect(downgraded!.get('x-bursar-routing')).toMatch(/^downgraded from premium: budget "finance-month" is at \d+% \(the route steps down at 50%\)$/);
+    const status = (await t.admin<{ members: { used_percent: number }[] }>('GET', '/budgets/finance-month')).body.members[0]!;
+    expect(status.used_percent).toBeGreaterThanOrEqual(50);
+  });
+
+  it('refuse an unknown route or tier, and a tier of the other dialect, in the caller\'s dialect', async () => {
+    const k = await t.key({ department: 'support' });
+    await expect(ask(k.secret, 'route:nope')).rejects.toMatchObject({ status: 400, code: 'unknown_route', message: expect.stringContaining('support-drafting') });
+    await expect(ask(k.secret, 'route:support-drafting/gold')).rejects.toMatchObject({ status: 400, code: 'unknown_tier', message: expect.stringContaining('premium, standard, economy') });
+    await expect(ask(k.secret, 'route:claude-review')).rejects.toMatchObject({ status: 400, code: 'dialect_mismatch' });
+    const a = t.anthropic(k.secret).messages.create({ model: 'route:nope', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    await expect(a).rejects.toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error', code: 'unknown_route' } } });
+    // The Anthropic route serves the Anthropic dialect.
+    const ok = await t.anthropic(k.secret).messages.create({ model: 'route:claude-review', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
+    expect(ok.model).toContain('claude-haiku-4-5');
+  });
+});
+
+describe('route configuration', () => {
+  it('refuses to start with a tier no provider serves, naming where', async () => {
+    const bad = `${ORG_YAML}\nroutes:\n  - { id: r, tiers: { standard: no-such-model }, default_tier: standard }\n`;
+    await expect(startTestBursar({ yaml: bad })).rejects.toThrow(/routes\[0\]\.tiers\.standard: No configured provider serves model "no-such-model"/);
+  });
+});

@@ -23,6 +23,7 @@ import { buildPriceBook } from './pricebook/load.js';
 import { HttpProvider } from './providers/http.js';
 import { Simulator } from './providers/simulator/server.js';
 import { openSqlite } from './store/sqlite/open.js';
+import { CircuitBreaker } from './routing/breaker.js';
 import { Router } from './routing/router.js';
 import { openPostgres } from './store/postgres/open.js';
 import type { SqlStores } from './store/sql/stores.js';
@@ -188,6 +189,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     bodyLimit: config.bodyLimitBytes,
     guard,
     router,
+    breaker: new CircuitBreaker(),
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },

@@ -90,6 +90,7 @@ export function callDims(call: Call): Dims {
   if (call.routing) {
     dims.route = call.routing.route;
     dims.tier = call.routing.tier;
+    dims.fallback_model = call.routing.fellBackFrom;
   }
   if (call.admission) {
     dims.budget_owner = call.admission.owner;

@@ -13,6 +13,7 @@ import type { AccessIndex } from '../access/access-index.js';
 import type { BudgetGuard } from '../budgets/guard.js';
 import type { Dims } from '../core/dimensions.js';
 import { ROUTE_PREFIX } from '../routing/model.js';
+import type { CircuitBreaker } from '../routing/breaker.js';
 import type { Routed, Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
 import { costOf } from '../core/pricing.js';
@@ -41,12 +42,18 @@ export interface GatewayDeps {
   readonly bodyLimit: number;
   readonly guard: BudgetGuard;
   readonly router: Router;
+  readonly breaker: CircuitBreaker;
   readonly money: MoneyContext;
   readonly org: OrgTree;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
-const NOT_ROUTED = (model: string): Routed => ({ model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null });
+const NOT_ROUTED = (model: string): Routed => ({ model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null });
+
+/** A provider failure worth trying the next model for: a timeout, or no connection. */
+function isRetryable(err: unknown): boolean {
+  return err instanceof BursarError && (err.code === 'upstream_timeout' || err.code === 'upstream_unreachable');
+}
 
 export class Gateway {
   /** Calls in flight, so a forced shutdown can end them cleanly. */
@@ -81,41 +88,62 @@ export class Gateway {
         ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }))
         : NOT_ROUTED(parsed.model);
       if (routed.route !== null) call.routing = routed;
-      const target = this.d.catalog.resolve(routed.model, call.ts);
-      if (target.entry.cfg.dialect !== ep.dialect) {
-        const other = (d: string) => (d === 'openai' ? 'OpenAI' : 'Anthropic');
-        throw new BursarError('dialect_mismatch', `Model "${routed.model}"${routed.route ? ` (route "${routed.route}", tier "${routed.tier}")` : ''} is served by provider "${target.entry.cfg.id}", which speaks the ${other(target.entry.cfg.dialect)} dialect, and this call is in the ${other(ep.dialect)} dialect; Bursar does not translate between them yet. Call it through ${target.entry.cfg.dialect === 'openai' ? '/v1/chat/completions' : '/v1/messages'}, or use a model of your dialect.`, { param: 'model' });
-      }
-      call.target = target;
-      const allowed = call.key.body.allowed_models;
-      if (allowed && !anyGlob(allowed, routed.model, `${target.entry.cfg.id}/${target.model}`)) {
-        throw new BursarError('model_not_allowed', `Key "${call.key.body.label}" may not use model "${routed.model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
-      }
-      const dims = callDims(call);
       call.inputBound = inputBound(raw, parsed.body);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
-      call.admission = await this.d.guard.admit({
-        id: call.id,
-        facts: { dims, tags: attribution.tags, groups: userGroups(dims) },
-        price: target.price,
-        inputBound: call.inputBound,
-        requestedCap: call.routeCap ?? parsed.maxOutput,
-        defaultCap: UNCAPPED_OUTPUT_TOKENS,
-        requestHash: () => createHash('sha1').update(raw).digest('base64'),
-      });
-      const prepared = prepareUpstream(raw, parsed, ep, target.model, call.admission.cap ?? call.routeCap);
       const headers: Record<string, string> = {};
       for (const h of FORWARDED_HEADERS) {
         const v = req.headers[h];
         if (typeof v === 'string') headers[h] = v;
       }
-      await this.d.writer.intent(worstCaseLine(call));
-      call.sent = true;
-      const up = new UpstreamCall();
-      target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort }, up);
-      await up.started;
+      // The route's fallbacks follow its model: on a 429, a 5xx, a timeout or a connection
+      // failure, before any byte reached the client, the call moves on to the next. A model whose
+      // circuit is open (it kept failing) is skipped while another remains.
+      const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
+      let up: UpstreamCall | null = null;
+      let clientAskedUsage = false;
+      for (let i = 0; i < chain.length && !up; i++) {
+        const model = chain[i]!;
+        const last = i === chain.length - 1;
+        if (!last && this.d.breaker.isOpen(model, call.ts)) continue;
+        if (i > 0 && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
+        const target = this.resolveTarget(call, ep, model, routed);
+        call.target = target;
+        if (call.admission) await this.d.guard.release(call.admission);
+        const dims = callDims(call);
+        call.admission = await this.d.guard.admit({
+          id: call.id,
+          facts: { dims, tags: attribution.tags, groups: userGroups(dims) },
+          price: target.price,
+          inputBound: call.inputBound,
+          requestedCap: call.routeCap ?? parsed.maxOutput,
+          defaultCap: UNCAPPED_OUTPUT_TOKENS,
+          requestHash: () => createHash('sha1').update(raw).digest('base64'),
+        });
+        const prepared = prepareUpstream(raw, parsed, ep, target.model, call.admission.cap ?? call.routeCap);
+        clientAskedUsage = prepared.clientAskedUsage;
+        await this.d.writer.intent(worstCaseLine(call));
+        call.sent = true;
+        const attempt = new UpstreamCall();
+        target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort }, attempt);
+        try {
+          await attempt.started;
+        } catch (err) {
+          if (last || call.abort.aborted || !isRetryable(err)) throw err;
+          this.d.breaker.failed(model, call.ts);
+          continue;
+        }
+        if (!last && (attempt.status === 429 || attempt.status >= 500)) {
+          // The provider refused or failed, and billed nothing: read its answer away, and go on.
+          this.d.breaker.failed(model, call.ts);
+          await attempt.ended.catch(() => {});
+          continue;
+        }
+        if (attempt.status < 500 && attempt.status !== 429) this.d.breaker.succeeded(model);
+        up = attempt;
+      }
+      if (!up) throw new BursarError('upstream_unreachable', 'No model of the route could be reached.');
       call.markFirstByte();
-      if (call.stream && up.status === 200) await this.relayStream(call, up, out, prepared.clientAskedUsage);
+      if (call.stream && up.status === 200) await this.relayStream(call, up, out, clientAskedUsage);
       else await this.relayJson(call, up, out);
     } catch (err) {
       await this.fail(call, err, out);
@@ -123,6 +151,20 @@ export class Gateway {
       out.off('close', onClose);
       this.active.delete(call);
     }
+  }
+
+  /** The provider and price of a model, if this call may use it there. */
+  private resolveTarget(call: Call, ep: Endpoint, model: string, routed: Routed) {
+    const target = this.d.catalog.resolve(model, call.ts);
+    if (target.entry.cfg.dialect !== ep.dialect) {
+      const other = (d: string) => (d === 'openai' ? 'OpenAI' : 'Anthropic');
+      throw new BursarError('dialect_mismatch', `Model "${model}"${routed.route ? ` (route "${routed.route}", tier "${routed.tier}")` : ''} is served by provider "${target.entry.cfg.id}", which speaks the ${other(target.entry.cfg.dialect)} dialect, and this call is in the ${other(ep.dialect)} dialect; Bursar does not translate between them yet. Call it through ${target.entry.cfg.dialect === 'openai' ? '/v1/chat/completions' : '/v1/messages'}, or use a model of your dialect.`, { param: 'model' });
+    }
+    const allowed = call.key!.body.allowed_models;
+    if (allowed && !anyGlob(allowed, model, `${target.entry.cfg.id}/${target.model}`)) {
+      throw new BursarError('model_not_allowed', `Key "${call.key!.body.label}" may not use model "${model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
+    }
+    return target;
   }
 
   /** A non-streaming answer (or an upstream error): read whole, priced, sent with its cost headers. */
@@ -294,6 +336,7 @@ function capHeaders(call: Call): Record<string, string> {
     out['x-bursar-route'] = r.route!;
     out['x-bursar-tier'] = r.tier!;
     if (r.reason) out['x-bursar-routing'] = r.reason;
+    if (r.fellBackFrom) out['x-bursar-fallback-from'] = r.fellBackFrom;
   }
   return out;
 }

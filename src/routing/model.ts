@@ -17,6 +17,8 @@ export const routeSpecSchema = z
     default_tier: slug,
     /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
     max_output_tokens: z.number().int().positive().optional(),
+    /** Models to try in order when the tier's model fails (429, 5xx, timeout, no connection) before answering. */
+    fallbacks: z.array(z.string().min(1)).default([]),
     /** From `at` percent of any money budget covering the call, serve at most tier `to`. */
     downgrade: z.array(z.strictObject({ at: z.number().positive().max(1000), to: slug })).default([]),
   })

@@ -18,6 +18,8 @@ export interface Routed {
   readonly maxOutput: number | null;
   /** The tier before the ladder stepped it down, if it did. */
   readonly downgradedFrom: string | null;
+  /** The model the call fell back from (its first choice failed), if it did. */
+  readonly fellBackFrom: string | null;
 }
 
 /** How full the fullest money budget covering the call is, in percent, and which budget. */
@@ -37,6 +39,13 @@ export class Router {
           throw new Error(`routes[${i}].tiers.${tier}: ${err instanceof Error ? err.message : String(err)}`);
         }
       }
+      r.fallbacks.forEach((model, j) => {
+        try {
+          check(model);
+        } catch (err) {
+          throw new Error(`routes[${i}].fallbacks[${j}]: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      });
     });
   }
 
@@ -67,7 +76,7 @@ export class Router {
       tier = named ? named[0] : spec.default_tier;
       reason = named ? 'key default route, tier of the model requested' : 'key default route, default tier';
     } else {
-      return { model: requested, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null };
+      return { model: requested, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null };
     }
     let downgradedFrom: string | null = null;
     if (spec.downgrade.length) {
@@ -79,7 +88,13 @@ export class Router {
         reason = `downgraded from ${downgradedFrom}: budget "${s.budget}" is at ${Math.floor(s.percent)}% (the route steps down at ${step.at}%)`;
       }
     }
-    return { model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom };
+    return { model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null };
+  }
+
+  /** The models a routed call may fall back to, in order (never the one it was routed to). */
+  fallbacks(r: Routed): string[] {
+    const spec = r.route ? this.routes.get(r.route) : undefined;
+    return spec ? spec.fallbacks.filter((m) => m !== r.model) : [];
   }
 
   private get(id: string, param: string | null): RouteSpec {

@@ -16,6 +16,14 @@ routes:
     default_tier: standard
     max_output_tokens: 300
     downgrade: [{ at: 50, to: economy }]
+  - id: resilient
+    tiers: { standard: gpt-4o }
+    default_tier: standard
+    fallbacks: [gpt-4.1, gpt-4o-mini]
+  - id: breaker
+    tiers: { standard: gpt-5 }
+    default_tier: standard
+    fallbacks: [gpt-5.1]
   - id: claude-review
     tiers: { standard: anthropic/claude-haiku-4-5 }
     default_tier: standard
@@ -111,6 +119,59 @@ describe('routes', () => {
     // The Anthropic route serves the Anthropic dialect.
     const ok = await t.anthropic(k.secret).messages.create({ model: 'route:claude-review', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
     expect(ok.model).toContain('claude-haiku-4-5');
+  });
+});
+
+describe('fallbacks', () => {
+  const failing = new Map<string, { kind: 'status'; status: number } | { kind: 'reset' }>();
+  beforeAll(() => {
+    t.sim.options = { fault: (r) => failing.get(String(r.body.model)) };
+  });
+  afterAll(() => {
+    t.sim.options = {};
+  });
+
+  it('move a call on to the next model on a 429, a 5xx or a lost connection, streaming or not, and record it', async () => {
+    const k = await t.key({ department: 'support' });
+    // A 4xx other than 429 is the caller's to see: no fallback.
+    failing.set('gpt-4o', { kind: 'status', status: 400 });
+    await expect(ask(k.secret, 'route:resilient', { max_tokens: 20 })).rejects.toMatchObject({ status: 400 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o');
+    for (const fault of [{ kind: 'status', status: 429 }, { kind: 'status', status: 503 }, { kind: 'reset' }] as const) {
+      failing.clear();
+      failing.set('gpt-4o', fault);
+      const { response } = await ask(k.secret, 'route:resilient', { max_tokens: 20 });
+      expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4.1');
+      expect(response.headers.get('x-bursar-fallback-from')).toBe('gpt-4o');
+      const line = await t.line(response.headers.get('x-request-id')!);
+      expect(line!.dims).toMatchObject({ route: 'resilient', model: 'gpt-4.1', fallback_model: 'gpt-4o' });
+      expect(line!.status).toBe('ok');
+    }
+    // Streaming too, and past two failing models (gpt-4o's circuit is open by now: skipped).
+    failing.clear();
+    failing.set('gpt-4o', { kind: 'status', status: 500 });
+    failing.set('gpt-4.1', { kind: 'status', status: 429 });
+    const stream = await t.openai(k.secret).chat.completions.create({ model: 'route:resilient', messages: [{ role: 'user', content: 'hi' }], max_tokens: 20, stream: true });
+    let text = '';
+    for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+    expect(text.length).toBeGreaterThan(0);
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+  });
+
+  it('skip a model whose circuit opened after three failures in a row, and pass the last error on when all fail', async () => {
+    const k = await t.key({ department: 'support' });
+    failing.clear();
+    failing.set('gpt-5', { kind: 'status', status: 503 });
+    const tries = () => t.sim.requests.filter((r) => r.body.model === 'gpt-5').length;
+    for (let i = 0; i < 3; i++) await ask(k.secret, 'route:breaker', { max_tokens: 20 });
+    expect(tries()).toBe(3);
+    const { response } = await ask(k.secret, 'route:breaker', { max_tokens: 20 });
+    expect(tries()).toBe(3); // its circuit is open: not tried
+    expect(response.headers.get('x-bursar-fallback-from')).toBe('gpt-5');
+    // When every model fails, the caller gets the last one's answer.
+    failing.set('gpt-5.1', { kind: 'status', status: 503 });
+    await expect(ask(k.secret, 'route:breaker', { max_tokens: 20 })).rejects.toMatchObject({ status: 503 });
+    failing.clear();
   });
 });
 

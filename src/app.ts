@@ -165,7 +165,10 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   // Expired overrides no longer count from their expiry on; this marks them, audited, every 10 s.
   const sweep = setInterval(() => void budgets.expireOverrides().catch((err: unknown) => log.error({ err }, 'override expiry sweep failed')), 10_000);
   sweep.unref();
-  const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null, (id) => router.has(id));
+  const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null, {
+    routeExists: (id) => router.has(id),
+    dataClasses: config.dataClasses,
+  });
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
 
@@ -190,6 +193,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     guard,
     router,
     breaker: new CircuitBreaker(),
+    dataClasses: config.dataClasses,
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },

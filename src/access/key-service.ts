@@ -27,6 +27,8 @@ export const createKeyInput = z.strictObject({
   allowed_models: z.array(z.string().min(1)).optional(),
   /** The route calls go by when their model names none. */
   default_route: slug.optional(),
+  /** Calls on the key carry at least this data class. */
+  data_class: slug.optional(),
   required_metadata: z.array(z.enum(METADATA_FIELDS)).optional(),
   act_for: actForSchema.optional(),
   tags: z.record(z.string(), z.string()).optional(),
@@ -50,8 +52,8 @@ export class KeyService {
     private readonly org: OrgTree,
     /** Onboarding control: when set, a key is only issued where a budget with an owner covers it. */
     private readonly budgetCovers: ((a: Attribution) => boolean) | null = null,
-    /** Whether a route is declared (a key's default route must be). */
-    private readonly routeExists: (id: string) => boolean = () => false,
+    /** Declared routes and data classes (a key's default route and data class must be). */
+    private readonly declared: { readonly routeExists: (id: string) => boolean; readonly dataClasses: readonly string[] } = { routeExists: () => false, dataClasses: [] },
   ) {}
 
   async create(input: CreateKeyInput, actor: Actor): Promise<{ key: KeyView; secret: string }> {
@@ -61,7 +63,10 @@ export class KeyService {
       const where = attribution.project ? `project "${attribution.project}"` : attribution.department ? `department "${attribution.department}"` : 'a key without a department or project';
       throw new BursarError('validation_failed', `No budget with an owner covers ${where}, and the budget policy requires one before keys are issued. Create a budget for it first (bursar budgets create).`, { param: 'project' });
     }
-    if (input.default_route !== undefined && !this.routeExists(input.default_route)) {
+    if (input.data_class !== undefined && !this.declared.dataClasses.includes(input.data_class)) {
+      throw new BursarError('validation_failed', `data_class: "${input.data_class}" is not a declared data class (${this.declared.dataClasses.join(', ')}).`, { param: 'data_class' });
+    }
+    if (input.default_route !== undefined && !this.declared.routeExists(input.default_route)) {
       throw new BursarError('validation_failed', `default_route: no route "${input.default_route}" is declared; declare it under routes: in bursar.yaml (docs/routing.md).`, { param: 'default_route' });
     }
     const expiresAt = input.expires_at ? Date.parse(input.expires_at) : null;
@@ -87,6 +92,7 @@ export class KeyService {
       attribution,
       allowed_models: input.allowed_models ?? null,
       default_route: input.default_route ?? null,
+      data_class: input.data_class ?? null,
       required_metadata: input.required_metadata ?? null,
       act_for: input.act_for ?? null,
       tags: input.tags ?? {},

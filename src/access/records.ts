@@ -42,6 +42,8 @@ export const keyBodySchema = z.strictObject({
   attribution: attributionSchema,
   /** Globs of model names the key may call; null: any model a provider serves. */
   allowed_models: z.array(z.string().min(1)).nullable().default(null),
+  /** Calls on the key carry at least this data class; null: none. */
+  data_class: z.string().nullable().default(null),
   /** The route a call goes by when its model names none (docs/routing.md); null: none. */
   default_route: z.string().nullable().default(null),
   /** Headers each call must carry; null: the gateway default from bursar.yaml. */

@@ -28,6 +28,8 @@ export interface ResolvedProvider {
   readonly allowUnpriced: boolean;
   readonly timeoutMs: number;
   readonly connectTimeoutMs: number;
+  /** The data classes it may receive; null: every class. */
+  readonly dataClasses: readonly string[] | null;
 }
 
 export interface Config {
@@ -52,6 +54,8 @@ export interface Config {
   readonly fx: FxTable;
   readonly budgets: readonly BudgetSpec[];
   readonly routes: readonly RouteSpec[];
+  /** Data classes, least sensitive first. */
+  readonly dataClasses: readonly string[];
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -155,6 +159,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     fx,
     budgets: raw.budgets,
     routes: raw.routes,
+    dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,
     shared,
   }) as Config;
@@ -273,13 +278,14 @@ function resolveProviders(raw: RawConfig, env: NodeJS.ProcessEnv, problems: stri
       allowUnpriced: p.allow_unpriced,
       timeoutMs: p.timeout_s * 1000,
       connectTimeoutMs: p.connect_timeout_s * 1000,
+      dataClasses: p.data_classes ?? null,
     };
   });
 }
 
 /** With no provider configured, OpenAI, Anthropic and Gemini models are served by the simulator. */
 function simulatedProviders(): ResolvedProvider[] {
-  const base = { baseUrl: null, apiKey: null, query: {}, models: null, allowUnpriced: false, timeoutMs: 600_000, connectTimeoutMs: 10_000 };
+  const base = { baseUrl: null, apiKey: null, query: {}, models: null, allowUnpriced: false, timeoutMs: 600_000, connectTimeoutMs: 10_000, dataClasses: null };
   return [
     { ...base, id: 'openai', dialect: 'openai', authHeader: 'authorization', prices: 'openai' },
     { ...base, id: 'anthropic', dialect: 'anthropic', authHeader: 'x-api-key', prices: 'anthropic' },
@@ -300,11 +306,18 @@ const ORG_DIMENSIONS = [['department', 'departments'], ['team', 'teams'], ['proj
 /** Route ids are unique and owners are declared users (models are checked against the providers at start). */
 function checkRoutes(raw: RawConfig, org: OrgTree, problems: string[]): void {
   const ids = new Set<string>();
+  const classes = new Set(raw.data_classes);
+  const known = (c: string, at: string) => {
+    if (!classes.has(c)) problems.push(`${at}: "${c}" is not a declared data class (data_classes: ${raw.data_classes.join(', ')})`);
+  };
   raw.routes.forEach((r, i) => {
     if (ids.has(r.id)) problems.push(`routes[${i}].id: route "${r.id}" is declared twice`);
     ids.add(r.id);
     if (r.owner && !org.users.has(r.owner)) problems.push(`routes[${i}].owner: "${r.owner}" is not a declared user`);
+    if (r.data_class) known(r.data_class, `routes[${i}].data_class`);
+    r.data_classes?.forEach((c, j) => known(c, `routes[${i}].data_classes[${j}]`));
   });
+  raw.providers.forEach((p, i) => p.data_classes?.forEach((c, j) => known(c, `providers[${i}].data_classes[${j}]`)));
 }
 
 /** Budget ids are unique, owners and scoped org values exist, and every amount can be converted. */

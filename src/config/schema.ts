@@ -64,6 +64,8 @@ const providerSchema = z.strictObject({
   allow_unpriced: z.boolean().default(false),
   timeout_s: z.number().positive().default(600),
   connect_timeout_s: z.number().positive().default(10),
+  /** The data classes this provider may receive; omitted: every class. */
+  data_classes: z.array(slug).optional(),
   /** Serve this provider from Bursar's built-in simulator (offline demos and tests). */
   simulate: z.boolean().default(false),
 });
@@ -113,6 +115,8 @@ export const configSchema = z.strictObject({
     .array(z.strictObject({ from: currency, to: currency, rate: decimal, effective_from: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD') }))
     .default([]),
   budgets: z.array(budgetSpecSchema).default([]),
+  /** Data classes, least sensitive first; a call carries one (header, key or route). */
+  data_classes: z.array(slug).min(1).default(['public', 'internal', 'confidential', 'restricted']),
   /** Routes: models by tier per workflow (docs/routing.md). */
   routes: z.array(routeSpecSchema).default([]),
   budget_policy: z

@@ -14,7 +14,7 @@ import type { BudgetGuard } from '../budgets/guard.js';
 import type { Dims } from '../core/dimensions.js';
 import { ROUTE_PREFIX } from '../routing/model.js';
 import type { CircuitBreaker } from '../routing/breaker.js';
-import type { Routed, Router } from '../routing/router.js';
+import { NOT_ROUTED, type Routed, type Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
 import { costOf } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -43,12 +43,15 @@ export interface GatewayDeps {
   readonly guard: BudgetGuard;
   readonly router: Router;
   readonly breaker: CircuitBreaker;
+  /** Data classes, least sensitive first. */
+  readonly dataClasses: readonly string[];
   readonly money: MoneyContext;
   readonly org: OrgTree;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
-const NOT_ROUTED = (model: string): Routed => ({ model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null });
+
+const DATA_CLASS_HEADER = 'x-bursar-data-class';
 
 /** A provider failure worth trying the next model for: a timeout, or no connection. */
 function isRetryable(err: unknown): boolean {
@@ -88,6 +91,7 @@ export class Gateway {
         ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }))
         : NOT_ROUTED(parsed.model);
       if (routed.route !== null) call.routing = routed;
+      const dataClass = (call.dataClass = this.dataClassOf(req.headers, call.key.body.data_class, routed));
       call.inputBound = inputBound(raw, parsed.body);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
       const headers: Record<string, string> = {};
@@ -101,12 +105,19 @@ export class Gateway {
       const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
       let up: UpstreamCall | null = null;
       let clientAskedUsage = false;
+      let closedTo: string | null = null;
       for (let i = 0; i < chain.length && !up; i++) {
         const model = chain[i]!;
         const last = i === chain.length - 1;
         if (!last && this.d.breaker.isOpen(model, call.ts)) continue;
-        if (i > 0 && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
         const target = this.resolveTarget(call, ep, model, routed);
+        // A provider not allowed the call's data class is passed over, like a failed one.
+        const allowedClasses = target.entry.cfg.dataClasses;
+        if (dataClass !== null && allowedClasses !== null && !allowedClasses.includes(dataClass)) {
+          closedTo ??= `provider "${target.entry.cfg.id}" (model "${model}") may receive ${allowedClasses.join(', ') || 'no class'}`;
+          continue;
+        }
+        if (i > 0 && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
         call.target = target;
         if (call.admission) await this.d.guard.release(call.admission);
         const dims = callDims(call);
@@ -141,6 +152,9 @@ export class Gateway {
         if (attempt.status < 500 && attempt.status !== 429) this.d.breaker.succeeded(model);
         up = attempt;
       }
+      if (!up && closedTo) {
+        throw new BursarError('data_class_not_allowed', `This call carries data class "${dataClass}", and ${closedTo}${chain.length > 1 ? '; no other model of the route may receive it' : ''}. Use a route or model whose provider is allowed ${dataClass} data (ask your platform team), or do not send ${dataClass} data.`, { param: 'model' });
+      }
       if (!up) throw new BursarError('upstream_unreachable', 'No model of the route could be reached.');
       call.markFirstByte();
       if (call.stream && up.status === 200) await this.relayStream(call, up, out, clientAskedUsage);
@@ -151,6 +165,25 @@ export class Gateway {
       out.off('close', onClose);
       this.active.delete(call);
     }
+  }
+
+  /**
+   * The call's data class: the most sensitive of the x-bursar-data-class header, the key's and
+   * the route's (a header cannot lower what the key or route sets); refused if the route may not carry it.
+   */
+  private dataClassOf(headers: IncomingMessage['headers'], keyClass: string | null, routed: Routed): string | null {
+    const classes = this.d.dataClasses;
+    const raw = headers[DATA_CLASS_HEADER];
+    const header = typeof raw === 'string' && raw.trim() ? raw.trim() : null;
+    if (header !== null && !classes.includes(header)) {
+      throw new BursarError('invalid_metadata', `${DATA_CLASS_HEADER}: "${header.slice(0, 60)}" is not a data class; use one of ${classes.join(', ')}.`, { param: DATA_CLASS_HEADER });
+    }
+    let out: string | null = null;
+    for (const c of [header, keyClass, routed.dataClass]) if (c !== null && (out === null || classes.indexOf(c) > classes.indexOf(out))) out = c;
+    if (out !== null && routed.dataClasses && !routed.dataClasses.includes(out)) {
+      throw new BursarError('data_class_not_allowed', `This call carries data class "${out}", and route "${routed.route}" may carry ${routed.dataClasses.join(', ')} only. Use a route meant for ${out} data, or do not send it.`, { param: 'model' });
+    }
+    return out;
   }
 
   /** The provider and price of a model, if this call may use it there. */

@@ -17,6 +17,10 @@ export const routeSpecSchema = z
     default_tier: slug,
     /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
     max_output_tokens: z.number().int().positive().optional(),
+    /** Every call of the route carries at least this data class. */
+    data_class: slug.optional(),
+    /** The data classes the route may carry; omitted: every class. */
+    data_classes: z.array(slug).optional(),
     /** Models to try in order when the tier's model fails (429, 5xx, timeout, no connection) before answering. */
     fallbacks: z.array(z.string().min(1)).default([]),
     /** From `at` percent of any money budget covering the call, serve at most tier `to`. */

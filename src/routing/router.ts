@@ -20,10 +20,18 @@ export interface Routed {
   readonly downgradedFrom: string | null;
   /** The model the call fell back from (its first choice failed), if it did. */
   readonly fellBackFrom: string | null;
+  /** The data class every call of the route carries at least; and the classes it may carry (null: any). */
+  readonly dataClass: string | null;
+  readonly dataClasses: readonly string[] | null;
 }
 
 /** How full the fullest money budget covering the call is, in percent, and which budget. */
 export type SpentShare = () => Promise<{ readonly percent: number; readonly budget: string } | null>;
+
+/** A call that names no route and whose key has none: served by the model it names. */
+export const NOT_ROUTED = (model: string): Routed => ({
+  model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null, dataClass: null, dataClasses: null,
+});
 
 export class Router {
   private readonly routes: ReadonlyMap<string, RouteSpec>;
@@ -76,7 +84,7 @@ export class Router {
       tier = named ? named[0] : spec.default_tier;
       reason = named ? 'key default route, tier of the model requested' : 'key default route, default tier';
     } else {
-      return { model: requested, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null };
+      return NOT_ROUTED(requested);
     }
     let downgradedFrom: string | null = null;
     if (spec.downgrade.length) {
@@ -88,7 +96,10 @@ export class Router {
         reason = `downgraded from ${downgradedFrom}: budget "${s.budget}" is at ${Math.floor(s.percent)}% (the route steps down at ${step.at}%)`;
       }
     }
-    return { model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null };
+    return {
+      model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null,
+      dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null,
+    };
   }
 
   /** The models a routed call may fall back to, in order (never the one it was routed to). */

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 
-const YAML = `${ORG_YAML}
+const YAML = `${ORG_YAML.replace('providers:\n', 'providers:\n  - { id: external, dialect: openai, simulate: true, models: [gpt-5-mini], prices: openai, data_classes: [public, internal] }\n')}
 routes:
   - id: support-drafting
     name: Support drafting
@@ -24,6 +24,17 @@ routes:
     tiers: { standard: gpt-5 }
     default_tier: standard
     fallbacks: [gpt-5.1]
+  - id: summarise
+    tiers: { standard: external/gpt-5-mini }
+    default_tier: standard
+    fallbacks: [gpt-4o-mini]
+  - id: external-only
+    tiers: { standard: external/gpt-5-mini }
+    default_tier: standard
+  - id: public-only
+    tiers: { standard: gpt-4o-mini }
+    default_tier: standard
+    data_classes: [public, internal]
   - id: claude-review
     tiers: { standard: anthropic/claude-haiku-4-5 }
     default_tier: standard
@@ -172,6 +183,36 @@ describe('fallbacks', () => {
     failing.set('gpt-5.1', { kind: 'status', status: 503 });
     await expect(ask(k.secret, 'route:breaker', { max_tokens: 20 })).rejects.toMatchObject({ status: 503 });
     failing.clear();
+  });
+});
+
+describe('data classes', () => {
+  it('keep a call away from providers not allowed its class, by header, key or route, and refuse when none is', async () => {
+    const k = await t.key({ department: 'support' });
+    // Unmarked, the route's own model serves it.
+    await ask(k.secret, 'route:summarise', { max_tokens: 20 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-5-mini');
+    // Marked confidential, the external provider is passed over for the route's fallback.
+    const confidential = await t.openai(k.secret, { 'x-bursar-data-class': 'confidential' }).chat.completions
+      .create({ model: 'route:summarise', messages: [{ role: 'user', content: 'x' }], max_tokens: 20 }).withResponse();
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+    const line = await t.line(confidential.response.headers.get('x-request-id')!);
+    expect(line!.dims).toMatchObject({ data_class: 'confidential', provider: 'openai', fallback_model: 'external/gpt-5-mini' });
+    // No model of the route may receive it: refused, naming the class and the provider.
+    const sent = t.sim.requests.length;
+    await expect(t.openai(k.secret, { 'x-bursar-data-class': 'confidential' }).chat.completions.create({ model: 'route:external-only', messages: [{ role: 'user', content: 'x' }] }))
+      .rejects.toMatchObject({ status: 403, code: 'data_class_not_allowed', message: expect.stringContaining('provider "external" (model "external/gpt-5-mini") may receive public, internal') });
+    expect(t.sim.requests.length).toBe(sent);
+    // A key marked confidential stays confidential whatever the header says.
+    const secretKey = await t.key({ department: 'support', data_class: 'confidential' });
+    await expect(t.openai(secretKey.secret, { 'x-bursar-data-class': 'public' }).chat.completions.create({ model: 'route:external-only', messages: [{ role: 'user', content: 'x' }] }))
+      .rejects.toMatchObject({ code: 'data_class_not_allowed' });
+    // A route may refuse a class outright; an unknown class is a bad header.
+    await expect(t.openai(k.secret, { 'x-bursar-data-class': 'restricted' }).chat.completions.create({ model: 'route:public-only', messages: [{ role: 'user', content: 'x' }] }))
+      .rejects.toMatchObject({ status: 403, code: 'data_class_not_allowed', message: expect.stringContaining('may carry public, internal only') });
+    await expect(t.openai(k.secret, { 'x-bursar-data-class': 'secret-ish' }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }))
+      .rejects.toMatchObject({ status: 400, code: 'invalid_metadata' });
+    expect((await t.admin<{ error: { param: string } }>('POST', '/keys', { label: 'bad-class', department: 'support', data_class: 'nope' })).body.error.param).toBe('data_class');
   });
 });
 

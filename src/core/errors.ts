@@ -77,6 +77,8 @@ export const ERROR_CODES = {
   unknown_route: { category: 'invalid_request', summary: "The route named as the model (route:<id>), or the key's default route, is not declared." },
   unknown_tier: { category: 'invalid_request', summary: 'The route has no tier of that name.' },
   data_class_not_allowed: { category: 'permission', summary: "No provider the call could go to may receive its data class (or its route may not carry it)." },
+  exception_reason_required: { category: 'invalid_request', summary: "A tier stronger than the route's default was asked for without a reason (x-bursar-exception)." },
+  exception_refused: { category: 'permission', summary: "The route allows no tier stronger than its default." },
   dialect_mismatch: { category: 'invalid_request', summary: "The model is served by a provider of the other dialect, and calls are not translated between dialects yet." },
   // budgets
   budget_exceeded: { category: 'budget', summary: "A budget in the call's scope cannot pay for the call's worst case." },

@@ -53,6 +53,13 @@ const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta']
 
 const DATA_CLASS_HEADER = 'x-bursar-data-class';
 
+/** The reason given in x-bursar-exception, made fit for a tag and a header (printable, no ; = ,, 128 characters). */
+function exceptionReason(headers: IncomingMessage['headers']): string | null {
+  const raw = headers['x-bursar-exception'];
+  const v = typeof raw === 'string' ? raw.replace(/[^\x20-\x7e]|[;=,]/g, ' ').replace(/\s+/g, ' ').trim().slice(0, 128) : '';
+  return v === '' ? null : v;
+}
+
 /** A provider failure worth trying the next model for: a timeout, or no connection. */
 function isRetryable(err: unknown): boolean {
   return err instanceof BursarError && (err.code === 'upstream_timeout' || err.code === 'upstream_unreachable');
@@ -80,7 +87,7 @@ export class Gateway {
       call.stream = parsed.stream;
       call.requestedModel = parsed.model;
       call.maxOutput = parsed.maxOutput;
-      const attribution = (call.attribution = attribute(call.key, req.headers, this.d.attribution));
+      let attribution = (call.attribution = attribute(call.key, req.headers, this.d.attribution));
       const userGroups = (dims: Dims): readonly string[] => {
         const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
         return dims.user_group ? [...groups, dims.user_group] : groups;
@@ -88,9 +95,11 @@ export class Gateway {
       // A route (named as the model, or the key's default) picks the model by tier.
       const keyRoute = call.key.body.default_route;
       const routed = keyRoute !== null || parsed.model.startsWith(ROUTE_PREFIX)
-        ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }))
+        ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }), exceptionReason(req.headers))
         : NOT_ROUTED(parsed.model);
       if (routed.route !== null) call.routing = routed;
+      // An exception's reason is recorded with the call, as its tag "exception".
+      if (routed.exception !== null) attribution = call.attribution = { ...attribution, tags: { ...attribution.tags, exception: routed.exception } };
       const dataClass = (call.dataClass = this.dataClassOf(req.headers, call.key.body.data_class, routed));
       call.inputBound = inputBound(raw, parsed.body);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;

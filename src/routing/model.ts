@@ -17,6 +17,8 @@ export const routeSpecSchema = z
     default_tier: slug,
     /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
     max_output_tokens: z.number().int().positive().optional(),
+    /** A tier stronger than the default, named with a reason (x-bursar-exception): allowed, or refused. */
+    exceptions: z.enum(['allow', 'refuse']).default('allow'),
     /** Every call of the route carries at least this data class. */
     data_class: slug.optional(),
     /** The data classes the route may carry; omitted: every class. */

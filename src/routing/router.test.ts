@@ -13,14 +13,14 @@ const at = (percent: number | null) => async () => (percent === null ? null : { 
 
 describe('Router', () => {
   it('steps down by the highest rung reached, and never up', async () => {
-    expect((await router.route('route:drafting/premium', null, at(10))).tier).toBe('premium');
-    expect((await router.route('route:drafting/premium', null, at(60))).tier).toBe('standard');
-    expect((await router.route('route:drafting/premium', null, at(85))).tier).toBe('economy');
+    expect((await router.route('route:drafting/premium', null, at(10), 'why')).tier).toBe('premium');
+    expect((await router.route('route:drafting/premium', null, at(60), 'why')).tier).toBe('standard');
+    expect((await router.route('route:drafting/premium', null, at(85), 'why')).tier).toBe('economy');
     expect((await router.route('route:drafting/economy', null, at(60))).tier).toBe('economy');
     expect((await router.route('route:drafting', null, at(60))).downgradedFrom).toBeNull();
     const down = await router.route('route:drafting', null, at(80));
     expect(down).toMatchObject({ tier: 'economy', model: 'e-model', downgradedFrom: 'standard' });
-    expect((await router.route('route:drafting/premium', null, at(null))).tier).toBe('premium');
+    expect((await router.route('route:drafting/premium', null, at(null), 'why')).tier).toBe('premium');
   });
 
   it('passes a model through when neither the call nor the key names a route', async () => {

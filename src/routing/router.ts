@@ -20,6 +20,8 @@ export interface Routed {
   readonly downgradedFrom: string | null;
   /** The model the call fell back from (its first choice failed), if it did. */
   readonly fellBackFrom: string | null;
+  /** The reason given for a tier stronger than the route's default, if one was asked for. */
+  readonly exception: string | null;
   /** The data class every call of the route carries at least; and the classes it may carry (null: any). */
   readonly dataClass: string | null;
   readonly dataClasses: readonly string[] | null;
@@ -30,7 +32,7 @@ export type SpentShare = () => Promise<{ readonly percent: number; readonly budg
 
 /** A call that names no route and whose key has none: served by the model it names. */
 export const NOT_ROUTED = (model: string): Routed => ({
-  model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null, dataClass: null, dataClasses: null,
+  model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
 });
 
 export class Router {
@@ -65,10 +67,12 @@ export class Router {
     return this.routes.has(id);
   }
 
-  async route(requested: string, keyRoute: string | null, share: SpentShare): Promise<Routed> {
+  /** `exception`: the caller's reason for a tier stronger than the route's default (x-bursar-exception), if given. */
+  async route(requested: string, keyRoute: string | null, share: SpentShare, exception: string | null = null): Promise<Routed> {
     let spec: RouteSpec;
     let tier: string;
     let reason: string;
+    let excepted: string | null = null;
     if (requested.startsWith(ROUTE_PREFIX)) {
       const [id = '', named] = requested.slice(ROUTE_PREFIX.length).split('/', 2);
       spec = this.get(id, 'model');
@@ -77,6 +81,18 @@ export class Router {
         throw new BursarError('unknown_tier', `Route "${spec.id}" has no tier "${tier}"; its tiers are ${Object.keys(spec.tiers).join(', ')}.`, { param: 'model' });
       }
       reason = named === undefined ? 'default tier' : 'tier requested';
+      const order = Object.keys(spec.tiers);
+      if (order.indexOf(tier) < order.indexOf(spec.default_tier)) {
+        // Stronger than the default: an exception, with a reason, where the route allows them.
+        if (spec.exceptions === 'refuse') {
+          throw new BursarError('exception_refused', `Route "${spec.id}" serves tier "${spec.default_tier}" and weaker; it allows no exceptions to "${tier}". Ask its owner${spec.owner ? ` (${spec.owner})` : ''} if this work needs a stronger model.`, { param: 'model' });
+        }
+        if (exception === null) {
+          throw new BursarError('exception_reason_required', `Tier "${tier}" is stronger than route "${spec.id}"'s default ("${spec.default_tier}"): say why in the x-bursar-exception header (e.g. "x-bursar-exception: contract over 50 pages"); the reason is recorded with the call.`, { param: 'model' });
+        }
+        excepted = exception;
+        reason = `exception: ${exception}`;
+      }
     } else if (keyRoute !== null) {
       spec = this.get(keyRoute, null);
       // A model the route serves picks its tier; any other goes to the route's default.
@@ -97,7 +113,7 @@ export class Router {
       }
     }
     return {
-      model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null,
+      model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
       dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null,
     };
   }

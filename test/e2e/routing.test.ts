@@ -20,6 +20,10 @@ routes:
     tiers: { standard: gpt-4o }
     default_tier: standard
     fallbacks: [gpt-4.1, gpt-4o-mini]
+  - id: strict
+    tiers: { premium: gpt-4.1, standard: gpt-4o }
+    default_tier: standard
+    exceptions: refuse
   - id: breaker
     tiers: { standard: gpt-5 }
     default_tier: standard
@@ -108,7 +112,8 @@ describe('routes', () => {
     const k = await t.key({ department: 'finance' });
     let downgraded: Headers | null = null;
     for (let i = 0; i < 60 && !downgraded; i++) {
-      const { response } = await ask(k.secret, 'route:support-drafting/premium', { max_tokens: 200 });
+      const { response } = await t.openai(k.secret, { 'x-bursar-exception': 'board pack' }).chat.completions
+        .create({ model: 'route:support-drafting/premium', messages: [{ role: 'user', content: 'Draft a reply about a late parcel.' }], max_tokens: 200 }).withResponse();
       await t.settled();
       if (response.headers.get('x-bursar-tier') === 'economy') downgraded = response.headers;
       else expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4.1');
@@ -183,6 +188,25 @@ describe('fallbacks', () => {
     failing.set('gpt-5.1', { kind: 'status', status: 503 });
     await expect(ask(k.secret, 'route:breaker', { max_tokens: 20 })).rejects.toMatchObject({ status: 503 });
     failing.clear();
+  });
+});
+
+describe('exceptions', () => {
+  it('need a reason for a tier stronger than the default, record it, and are refused where the route says so', async () => {
+    const k = await t.key({ department: 'support' });
+    await expect(ask(k.secret, 'route:support-drafting/premium', { max_tokens: 20 }))
+      .rejects.toMatchObject({ status: 400, code: 'exception_reason_required', message: expect.stringContaining('x-bursar-exception') });
+    const ok = await t.openai(k.secret, { 'x-bursar-exception': 'contract over 50 pages; urgent' }).chat.completions
+      .create({ model: 'route:support-drafting/premium', messages: [{ role: 'user', content: 'x' }], max_tokens: 20 }).withResponse();
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4.1');
+    expect(ok.response.headers.get('x-bursar-routing')).toBe('exception: contract over 50 pages urgent');
+    const line = await t.line(ok.response.headers.get('x-request-id')!);
+    expect(line!.tags).toMatchObject({ exception: 'contract over 50 pages urgent' });
+    expect(line!.dims.tier).toBe('premium');
+    // Weaker tiers, and the default, need no reason.
+    await ask(k.secret, 'route:support-drafting/economy', { max_tokens: 20 });
+    await expect(t.openai(k.secret, { 'x-bursar-exception': 'please' }).chat.completions.create({ model: 'route:strict/premium', messages: [{ role: 'user', content: 'x' }] }))
+      .rejects.toMatchObject({ status: 403, code: 'exception_refused' });
   });
 });
 

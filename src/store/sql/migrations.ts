@@ -123,9 +123,14 @@ const migrator = (db: Kysely<Database>, dialect: SqlDialect, schema?: string) =>
 
 /** Applies every pending migration, in order (replicas starting together take turns on a lock). Returns the names applied. */
 export async function migrate(db: Kysely<Database>, dialect: SqlDialect, schema?: string): Promise<string[]> {
-  const { error, results } = await migrator(db, dialect, schema).migrateToLatest();
-  if (error) throw error instanceof Error ? error : new Error(String(error));
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  for (let attempt = 1; ; attempt++) {
+    const { error, results } = await migrator(db, dialect, schema).migrateToLatest();
+    if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+    // Kysely looks for its tables across every schema of the database; one dropped meanwhile by
+    // someone else fails that look (3F000, "schema does not exist"). It is not ours: look again.
+    if ((error as { code?: string }).code === '3F000' && attempt < 5) continue;
+    throw error instanceof Error ? error : new Error(String(error));
+  }
 }
 
 /** The migrations not yet applied. */

@@ -11,7 +11,8 @@
 #   BENCH_DATABASE_URL, BENCH_REDIS_URL: the PostgreSQL and Redis of the scale-out targets
 #
 # Targets: direct, naive-json, naive, portkey; bursar (embedded, no budgets); bursar-budgets
-# (embedded, six budgets on every call); bursar-shared (one replica on PostgreSQL + Redis, the
+# (embedded, six budgets on every call); bursar-routed (embedded, every call routed by its key's
+# default route, with a fallback chain); bursar-shared (one replica on PostgreSQL + Redis, the
 # same budgets); bursar-shared3 (three replicas behind nginx, scripts/replicas.sh). The
 # scale-out targets run every replica on the gateway's CPU; PostgreSQL and Redis are not pinned.
 # Needs: npm run build; the peers of ../shared/bench/peers installed (run that harness once).
@@ -106,6 +107,10 @@ BUDGETS_YAML='budgets:
   - { id: mini-model, scope: { model: gpt-4o-mini }, window: month, limit: { amount: "1000000", currency: USD } }
   - { id: helpdesk, scope: { application: helpdesk }, window: month, limit: { amount: "1000000", currency: USD } }'
 
+# One route that every call of the bursar-routed target goes by (its key's default route).
+ROUTES_YAML='routes:
+  - { id: bench, tiers: { premium: gpt-4o, standard: gpt-4o-mini }, default_tier: standard, fallbacks: [gpt-4.1-mini], max_output_tokens: 4096 }'
+
 bursar_config() {  # base-url name [extra yaml] -> writes $OUT/bursar-$name.yaml
   cat > "$OUT/bursar-$2.yaml" <<EOF
 organisation: { name: Bench }
@@ -136,10 +141,14 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       PORT=18787; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/portkey
       HDRS=("x-portkey-provider: openai" "x-portkey-custom-host: $base")
       CMD=(env NODE_ENV=production node node_modules/@portkey-ai/gateway/build/start-server.js --port=$PORT --headless) ;;
-    bursar|bursar-budgets)
+    bursar|bursar-budgets|bursar-routed)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
       rm -rf "$OUT/$t-data-$mode"
-      if [[ $t == bursar-budgets ]]; then bursar_config "$base" "$t-$mode" "$BUDGETS_YAML"; else bursar_config "$base" "$t-$mode"; fi
+      case $t in
+        bursar-budgets) bursar_config "$base" "$t-$mode" "$BUDGETS_YAML" ;;
+        bursar-routed) bursar_config "$base" "$t-$mode" "$ROUTES_YAML" ;;
+        *) bursar_config "$base" "$t-$mode" ;;
+      esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
            BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml") ;;
@@ -163,10 +172,11 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
   esac
 }
 
-bursar_key() {  # -> AUTH
-  local secret
+bursar_key() {  # target -> AUTH
+  local secret route=''
+  [[ ${1:-} == bursar-routed ]] && route=',"default_route":"bench"'
   secret=$(curl -sf "http://127.0.0.1:$BURSAR_PORT/admin/v1/keys" -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
-    -d '{"label":"bench","project":"support-bot","application":"helpdesk","environment":"production","user":"bob"}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).secret))')
+    -d '{"label":"bench","project":"support-bot","application":"helpdesk","environment":"production","user":"bob"'"$route"'}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).secret))')
   AUTH="Bearer $secret"
 }
 
@@ -203,7 +213,7 @@ for t in $TARGETS; do
         stop_pid "$gwpid"; continue
       fi
     fi
-    [[ $t == bursar* ]] && bursar_key
+    [[ $t == bursar* ]] && bursar_key "$t"
     chk=("${HDRS[@]}"); [[ -n $AUTH ]] && chk+=("Authorization: $AUTH")
     smoke=""
     for _ in 1 2 3; do

@@ -11,6 +11,7 @@ import type { LedgerLine } from '../core/ledger.js';
 import { decimalText } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
+import type { Router } from '../routing/router.js';
 import type { PriceBook } from '../core/pricing.js';
 import { canSee, assertRole, type Actor } from '../access/actor.js';
 import { createKeyInput, type KeyService } from '../access/key-service.js';
@@ -31,6 +32,7 @@ export interface AdminDeps {
   readonly config: ConfigStore;
   readonly org: OrgTree;
   readonly prices: PriceBook;
+  readonly routes: Router;
 }
 
 declare module 'fastify' {
@@ -159,6 +161,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     projects: [...d.org.projects.values()],
     users: [...d.org.users.values()],
   }));
+  app.get('/routes', async () => ({ data: d.routes.all() }));
   app.get('/prices', async () => ({
     data: d.prices.all().map((p) => ({
       provider: p.provider, model: p.model, kind: p.kind, currency: p.currency, version: p.version,

@@ -67,6 +67,11 @@ export class Router {
     return this.routes.has(id);
   }
 
+  /** Every route as declared. */
+  all(): RouteSpec[] {
+    return [...this.routes.values()];
+  }
+
   /** `exception`: the caller's reason for a tier stronger than the route's default (x-bursar-exception), if given. */
   async route(requested: string, keyRoute: string | null, share: SpentShare, exception: string | null = null): Promise<Routed> {
     let spec: RouteSpec;

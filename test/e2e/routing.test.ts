@@ -5,7 +5,12 @@
  * tier and the model asked for, and the usage report groups by them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { CLI } from '../helpers/process.js';
+
+const run = promisify(execFile);
 
 const YAML = `${ORG_YAML.replace('providers:\n', 'providers:\n  - { id: external, dialect: openai, simulate: true, models: [gpt-5-mini], prices: openai, data_classes: [public, internal] }\n')}
 routes:
@@ -237,6 +242,16 @@ describe('data classes', () => {
     await expect(t.openai(k.secret, { 'x-bursar-data-class': 'secret-ish' }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x' }] }))
       .rejects.toMatchObject({ status: 400, code: 'invalid_metadata' });
     expect((await t.admin<{ error: { param: string } }>('POST', '/keys', { label: 'bad-class', department: 'support', data_class: 'nope' })).body.error.param).toBe('data_class');
+  });
+});
+
+describe('routes through the admin API and CLI', () => {
+  it('lists the declared routes', async () => {
+    const r = await t.admin<{ data: { id: string; default_tier: string; fallbacks: string[] }[] }>('GET', '/routes');
+    expect(r.body.data.find((x) => x.id === 'resilient')).toMatchObject({ default_tier: 'standard', fallbacks: ['gpt-4.1', 'gpt-4o-mini'] });
+    const { stdout } = await run(process.execPath, [CLI, 'routes'], { env: { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: t.adminToken } });
+    expect(stdout).toMatch(/support-drafting\s+│\s+premium: gpt-4\.1/);
+    expect(stdout).toContain('50% -> economy');
   });
 });
 

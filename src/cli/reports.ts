@@ -80,11 +80,11 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .command('routes')
     .description('the routes of bursar.yaml: models by tier, fallbacks, ladder (docs/routing.md)')
     .action(async () => {
-      type Route = { id: string; tiers: Record<string, string>; default_tier: string; fallbacks: string[]; downgrade: { at: number; to: string }[]; owner?: string };
+      type Route = { id: string; tiers: Record<string, string | { model: string; weight: number }[]>; default_tier: string; fallbacks: string[]; downgrade: { at: number; to: string }[]; owner?: string };
       const r = await ctx.client().call<{ data: Route[] }>('GET', '/routes');
       ctx.print(r.data, () =>
         table(['route', 'tiers (strongest first)', 'default', 'fallbacks', 'downgrade', 'owner'], r.data.map((x) => [
-          x.id, Object.entries(x.tiers).map(([t, m]) => `${t}: ${m}`).join('\n'), x.default_tier, x.fallbacks.join(', '),
+          x.id, Object.entries(x.tiers).map(([t, m]) => `${t}: ${typeof m === 'string' ? m : m.map((d) => `${d.model} x${d.weight}`).join(', ')}`).join('\n'), x.default_tier, x.fallbacks.join(', '),
           x.downgrade.map((d) => `${d.at}% -> ${d.to}`).join(', '), x.owner ?? '',
         ])),
       );

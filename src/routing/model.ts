@@ -12,8 +12,13 @@ export const routeSpecSchema = z
     name: z.string().min(1).optional(),
     /** Who answers for the route's spend. */
     owner: slug.optional(),
-    /** Tier name -> model (bare, or provider/model), strongest first. */
-    tiers: z.record(slug, z.string().min(1)).refine((t) => Object.keys(t).length > 0, 'needs at least one tier, e.g. { standard: gpt-4o }'),
+    /**
+     * Tier name -> model (bare, or provider/model), strongest first; or weighted deployments of
+     * one model across providers, shared by smooth weighted round robin.
+     */
+    tiers: z
+      .record(slug, z.union([z.string().min(1), z.array(z.strictObject({ model: z.string().min(1), weight: z.number().int().positive().max(1000).default(1) })).min(1)]))
+      .refine((t) => Object.keys(t).length > 0, 'needs at least one tier, e.g. { standard: gpt-4o }'),
     default_tier: slug,
     /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
     max_output_tokens: z.number().int().positive().optional(),

@@ -23,6 +23,15 @@ describe('Router', () => {
     expect((await router.route('route:drafting/premium', null, at(null), 'why')).tier).toBe('premium');
   });
 
+  it('falls back to a tier\'s other deployments first, then to the route\'s fallbacks', async () => {
+    const lb = new Router([routeSpecSchema.parse({ id: 'lb', tiers: { standard: [{ model: 'a', weight: 2 }, { model: 'b' }] }, default_tier: 'standard', fallbacks: ['c', 'a'] })], () => {});
+    const picks = [];
+    for (let i = 0; i < 6; i++) picks.push((await lb.route('route:lb', null, at(null))).model);
+    expect(picks).toEqual(['a', 'b', 'a', 'a', 'b', 'a']);
+    const r = await lb.route('route:lb', null, at(null));
+    expect([r.model, ...lb.fallbacks(r)]).toEqual(r.model === 'a' ? ['a', 'b', 'c'] : ['b', 'a', 'c']);
+  });
+
   it('passes a model through when neither the call nor the key names a route', async () => {
     expect(await router.route('gpt-x', null, at(99))).toMatchObject({ model: 'gpt-x', route: null, tier: null });
   });

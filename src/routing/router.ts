@@ -18,6 +18,8 @@ export interface Routed {
   readonly maxOutput: number | null;
   /** The tier before the ladder stepped it down, if it did. */
   readonly downgradedFrom: string | null;
+  /** The tier's other deployments (weighted load balancing), tried first when its model fails. */
+  readonly alternates: readonly string[];
   /** The model the call fell back from (its first choice failed), if it did. */
   readonly fellBackFrom: string | null;
   /** The reason given for a tier stronger than the route's default, if one was asked for. */
@@ -32,22 +34,30 @@ export type SpentShare = () => Promise<{ readonly percent: number; readonly budg
 
 /** A call that names no route and whose key has none: served by the model it names. */
 export const NOT_ROUTED = (model: string): Routed => ({
-  model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
+  model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, alternates: [], fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
 });
+
+/** A tier's deployments: one model, or the same model on several providers with weights. */
+type Deployments = readonly { readonly model: string; readonly weight: number }[];
+const deploymentsOf = (v: RouteSpec['tiers'][string]): Deployments => (typeof v === 'string' ? [{ model: v, weight: 1 }] : v);
 
 export class Router {
   private readonly routes: ReadonlyMap<string, RouteSpec>;
+  /** Smooth weighted round robin state per route and tier (nginx's: even spread, no bursts). */
+  private readonly current = new Map<string, number[]>();
 
   /** `check` resolves a tier's model as a call would (throws if no provider serves it). */
   constructor(specs: readonly RouteSpec[], check: (model: string) => void) {
     this.routes = new Map(specs.map((r) => [r.id, r]));
     specs.forEach((r, i) => {
-      for (const [tier, model] of Object.entries(r.tiers)) {
-        try {
-          check(model);
-        } catch (err) {
-          throw new Error(`routes[${i}].tiers.${tier}: ${err instanceof Error ? err.message : String(err)}`);
-        }
+      for (const [tier, v] of Object.entries(r.tiers)) {
+        deploymentsOf(v).forEach((d, j) => {
+          try {
+            check(d.model);
+          } catch (err) {
+            throw new Error(`routes[${i}].tiers.${tier}${typeof v === 'string' ? '' : `[${j}].model`}: ${err instanceof Error ? err.message : String(err)}`);
+          }
+        });
       }
       r.fallbacks.forEach((model, j) => {
         try {
@@ -101,7 +111,7 @@ export class Router {
     } else if (keyRoute !== null) {
       spec = this.get(keyRoute, null);
       // A model the route serves picks its tier; any other goes to the route's default.
-      const named = Object.entries(spec.tiers).find(([, m]) => m === requested || m.endsWith(`/${requested}`));
+      const named = Object.entries(spec.tiers).find(([, v]) => deploymentsOf(v).some(({ model: m }) => m === requested || m.endsWith(`/${requested}`)));
       tier = named ? named[0] : spec.default_tier;
       reason = named ? 'key default route, tier of the model requested' : 'key default route, default tier';
     } else {
@@ -118,15 +128,35 @@ export class Router {
       }
     }
     return {
-      model: spec.tiers[tier]!, route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
+      ...this.pick(spec, tier), route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
       dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null,
     };
   }
 
-  /** The models a routed call may fall back to, in order (never the one it was routed to). */
+  /** The models a routed call may fall back to, in order: its tier's other deployments, then the route's fallbacks. */
   fallbacks(r: Routed): string[] {
     const spec = r.route ? this.routes.get(r.route) : undefined;
-    return spec ? spec.fallbacks.filter((m) => m !== r.model) : [];
+    if (!spec) return [];
+    const out = [...r.alternates, ...spec.fallbacks].filter((m) => m !== r.model);
+    return [...new Set(out)];
+  }
+
+  /** One deployment of a tier by smooth weighted round robin; the others become its first fallbacks. */
+  private pick(spec: RouteSpec, tier: string): { model: string; alternates: string[] } {
+    const ds = deploymentsOf(spec.tiers[tier]!);
+    if (ds.length === 1) return { model: ds[0]!.model, alternates: [] };
+    const key = `${spec.id}/${tier}`;
+    const cur = this.current.get(key) ?? ds.map(() => 0);
+    let total = 0;
+    let best = 0;
+    ds.forEach((d, i) => {
+      cur[i]! += d.weight;
+      total += d.weight;
+      if (cur[i]! > cur[best]!) best = i;
+    });
+    cur[best]! -= total;
+    this.current.set(key, cur);
+    return { model: ds[best]!.model, alternates: ds.filter((_, i) => i !== best).map((d) => d.model) };
   }
 
   private get(id: string, param: string | null): RouteSpec {

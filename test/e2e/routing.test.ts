@@ -12,7 +12,7 @@ import { CLI } from '../helpers/process.js';
 
 const run = promisify(execFile);
 
-const YAML = `${ORG_YAML.replace('providers:\n', 'providers:\n  - { id: external, dialect: openai, simulate: true, models: [gpt-5-mini], prices: openai, data_classes: [public, internal] }\n')}
+const YAML = `${ORG_YAML.replace('providers:\n', 'providers:\n  - { id: external, dialect: openai, simulate: true, models: [gpt-5-mini], prices: openai, data_classes: [public, internal] }\n  - { id: backup, dialect: openai, simulate: true, models: [gpt-4o], prices: openai }\n')}
 routes:
   - id: support-drafting
     name: Support drafting
@@ -25,6 +25,9 @@ routes:
     tiers: { standard: gpt-4o }
     default_tier: standard
     fallbacks: [gpt-4.1, gpt-4o-mini]
+  - id: balanced
+    tiers: { standard: [{ model: openai/gpt-4o, weight: 3 }, { model: backup/gpt-4o, weight: 1 }] }
+    default_tier: standard
   - id: strict
     tiers: { premium: gpt-4.1, standard: gpt-4o }
     default_tier: standard
@@ -193,6 +196,20 @@ describe('fallbacks', () => {
     failing.set('gpt-5.1', { kind: 'status', status: 503 });
     await expect(ask(k.secret, 'route:breaker', { max_tokens: 20 })).rejects.toMatchObject({ status: 503 });
     failing.clear();
+  });
+});
+
+describe('load balancing', () => {
+  it('spreads a tier over its deployments by weight, and falls back to the others first', async () => {
+    const k = await t.key({ department: 'support' });
+    const ids: string[] = [];
+    for (let i = 0; i < 8; i++) ids.push((await ask(k.secret, 'route:balanced', { max_tokens: 10 })).response.headers.get('x-request-id')!);
+    await t.settled();
+    const providers = await Promise.all(ids.map(async (id) => (await t.line(id))!.dims.provider));
+    expect(providers.filter((p) => p === 'openai').length).toBe(6);
+    expect(providers.filter((p) => p === 'backup').length).toBe(2);
+    // Never twice in a row on the lighter deployment (smooth weighted round robin).
+    expect(providers.join(',')).not.toContain('backup,backup');
   });
 });
 

@@ -193,10 +193,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     guard,
     router,
     breaker: new CircuitBreaker(),
-    dataClasses: config.dataClasses,
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
-    attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags },
+    attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags, dataClasses: config.dataClasses },
   });
 
   let stopping = false;

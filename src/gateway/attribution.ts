@@ -19,6 +19,7 @@ export const ATTRIBUTION_HEADERS = {
   user: 'x-bursar-user',
   department: 'x-bursar-department',
   tags: 'x-bursar-tags',
+  data_class: 'x-bursar-data-class',
 } as const;
 
 const VALUE = /^[A-Za-z0-9][A-Za-z0-9_.:/@+-]{0,127}$/;
@@ -30,6 +31,14 @@ export interface AttributionOptions {
   readonly index: AccessIndex;
   readonly requiredByDefault: readonly MetadataField[];
   readonly allowedTags: readonly string[] | undefined;
+  /** Data classes, least sensitive first. */
+  readonly dataClasses: readonly string[];
+}
+
+/** The more sensitive of two data classes (either may be absent), by their order in `classes`. */
+export function moreSensitive(classes: readonly string[], a: string | null, b: string | null): string | null {
+  if (a === null || b === null) return a ?? b;
+  return classes.indexOf(b) > classes.indexOf(a) ? b : a;
 }
 
 export interface Attribution {
@@ -112,6 +121,12 @@ export function attribute(key: KeyEntry, headers: Headers, o: AttributionOptions
       dims.project = null;
     }
   }
+  // The call's data class: the header's, unless the key's is more sensitive (a header cannot lower it).
+  const classHeader = header(headers, ATTRIBUTION_HEADERS.data_class);
+  if (classHeader !== null && !o.dataClasses.includes(classHeader)) {
+    throw new BursarError('invalid_metadata', `${ATTRIBUTION_HEADERS.data_class}: "${classHeader.slice(0, 60)}" is not a data class; use one of ${o.dataClasses.join(', ')}.`, { param: ATTRIBUTION_HEADERS.data_class });
+  }
+  dims.data_class = moreSensitive(o.dataClasses, classHeader, k.data_class);
   if (dims.department) dims.cost_centre = o.org.departments.get(dims.department)?.costCentre ?? null;
   if (dims.project) dims.project_code = o.org.projects.get(dims.project)?.code ?? null;
 

@@ -45,8 +45,6 @@ export class Call {
   admission: Admission | null = null;
   /** The route and tier that chose the model, when a route did. */
   routing: Routed | null = null;
-  /** The call's data class, if it carries one. */
-  dataClass: string | null = null;
   /** The route's output cap, when it lowered the client's. */
   routeCap: number | null = null;
   /** The budget amounts of the final line, once settled. */
@@ -89,7 +87,6 @@ export function callDims(call: Call): Dims {
     dims.model = call.target.model;
   }
   dims.requested_model = call.requestedModel;
-  if (call.dataClass) dims.data_class = call.dataClass;
   if (call.routing) {
     dims.route = call.routing.route;
     dims.tier = call.routing.tier;

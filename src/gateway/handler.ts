@@ -10,9 +10,8 @@ import { decimalText } from '../core/money.js';
 import type { LedgerLine } from '../core/ledger.js';
 import { createHash } from 'node:crypto';
 import type { AccessIndex } from '../access/access-index.js';
-import type { BudgetGuard } from '../budgets/guard.js';
+import type { Admission, BudgetGuard } from '../budgets/guard.js';
 import type { Dims } from '../core/dimensions.js';
-import { ROUTE_PREFIX } from '../routing/model.js';
 import type { CircuitBreaker } from '../routing/breaker.js';
 import { NOT_ROUTED, type Routed, type Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
@@ -21,13 +20,13 @@ import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LedgerWriter } from '../ledger/writer.js';
 import { authenticate } from './auth.js';
-import { attribute, type AttributionOptions } from './attribution.js';
+import { attribute, moreSensitive, type Attribution, type AttributionOptions } from './attribution.js';
 import { Call, callDims, estimateUsage, lineFor, UNCAPPED_OUTPUT_TOKENS, worstCaseLine, type MoneyContext, type Settlement } from './call.js';
-import type { ModelCatalog } from './catalog.js';
+import type { ModelCatalog, Target } from './catalog.js';
 import type { Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
 import { readBody, sendBody, sendError } from './http.js';
-import { inputBound, parseCall, prepareUpstream } from './request.js';
+import { inputBound, parseCall, prepareUpstream, type ParsedCall } from './request.js';
 import { EventSplitter, sseComment } from './sse.js';
 import { UpstreamCall } from './upstream.js';
 
@@ -43,15 +42,11 @@ export interface GatewayDeps {
   readonly guard: BudgetGuard;
   readonly router: Router;
   readonly breaker: CircuitBreaker;
-  /** Data classes, least sensitive first. */
-  readonly dataClasses: readonly string[];
   readonly money: MoneyContext;
   readonly org: OrgTree;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
-
-const DATA_CLASS_HEADER = 'x-bursar-data-class';
 
 /** The reason given in x-bursar-exception, made fit for a tag and a header (printable, no ; = ,, 128 characters). */
 function exceptionReason(headers: IncomingMessage['headers']): string | null {
@@ -94,77 +89,26 @@ export class Gateway {
       };
       // A route (named as the model, or the key's default) picks the model by tier.
       const keyRoute = call.key.body.default_route;
-      const routed = keyRoute !== null || parsed.model.startsWith(ROUTE_PREFIX)
+      const routed = this.d.router.applies(parsed.model, keyRoute)
         ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }), exceptionReason(req.headers))
         : NOT_ROUTED(parsed.model);
       if (routed.route !== null) call.routing = routed;
       // An exception's reason is recorded with the call, as its tag "exception".
       if (routed.exception !== null) attribution = call.attribution = { ...attribution, tags: { ...attribution.tags, exception: routed.exception } };
-      const dataClass = (call.dataClass = this.dataClassOf(req.headers, call.key.body.data_class, routed));
+      const dataClass = this.dataClassOf(attribution, routed);
       call.inputBound = inputBound(raw, parsed.body);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
-      const headers: Record<string, string> = {};
-      for (const h of FORWARDED_HEADERS) {
-        const v = req.headers[h];
-        if (typeof v === 'string') headers[h] = v;
-      }
-      // The route's fallbacks follow its model: on a 429, a 5xx, a timeout or a connection
-      // failure, before any byte reached the client, the call moves on to the next. A model whose
-      // circuit is open (it kept failing) is skipped while another remains.
-      const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
-      let up: UpstreamCall | null = null;
-      let clientAskedUsage = false;
-      let closedTo: string | null = null;
-      for (let i = 0; i < chain.length && !up; i++) {
-        const model = chain[i]!;
-        const last = i === chain.length - 1;
-        if (!last && this.d.breaker.isOpen(model, call.ts)) continue;
-        const target = this.resolveTarget(call, ep, model, routed);
-        // A provider not allowed the call's data class is passed over, like a failed one.
-        const allowedClasses = target.entry.cfg.dataClasses;
-        if (dataClass !== null && allowedClasses !== null && !allowedClasses.includes(dataClass)) {
-          closedTo ??= `provider "${target.entry.cfg.id}" (model "${model}") may receive ${allowedClasses.join(', ') || 'no class'}`;
-          continue;
-        }
-        if (i > 0 && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
-        call.target = target;
-        if (call.admission) await this.d.guard.release(call.admission);
-        const dims = callDims(call);
-        call.admission = await this.d.guard.admit({
+      const { up, clientAskedUsage } = await this.send(call, ep, req, raw, parsed, routed, dataClass, (dims) =>
+        this.d.guard.admit({
           id: call.id,
           facts: { dims, tags: attribution.tags, groups: userGroups(dims) },
-          price: target.price,
+          price: call.target!.price,
           inputBound: call.inputBound,
           requestedCap: call.routeCap ?? parsed.maxOutput,
           defaultCap: UNCAPPED_OUTPUT_TOKENS,
           requestHash: () => createHash('sha1').update(raw).digest('base64'),
-        });
-        const prepared = prepareUpstream(raw, parsed, ep, target.model, call.admission.cap ?? call.routeCap);
-        clientAskedUsage = prepared.clientAskedUsage;
-        await this.d.writer.intent(worstCaseLine(call));
-        call.sent = true;
-        const attempt = new UpstreamCall();
-        target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort }, attempt);
-        try {
-          await attempt.started;
-        } catch (err) {
-          if (last || call.abort.aborted || !isRetryable(err)) throw err;
-          this.d.breaker.failed(model, call.ts);
-          continue;
-        }
-        if (!last && (attempt.status === 429 || attempt.status >= 500)) {
-          // The provider refused or failed, and billed nothing: read its answer away, and go on.
-          this.d.breaker.failed(model, call.ts);
-          await attempt.ended.catch(() => {});
-          continue;
-        }
-        if (attempt.status < 500 && attempt.status !== 429) this.d.breaker.succeeded(model);
-        up = attempt;
-      }
-      if (!up && closedTo) {
-        throw new BursarError('data_class_not_allowed', `This call carries data class "${dataClass}", and ${closedTo}${chain.length > 1 ? '; no other model of the route may receive it' : ''}. Use a route or model whose provider is allowed ${dataClass} data (ask your platform team), or do not send ${dataClass} data.`, { param: 'model' });
-      }
-      if (!up) throw new BursarError('upstream_unreachable', 'No model of the route could be reached.');
+        }),
+      );
       call.markFirstByte();
       if (call.stream && up.status === 200) await this.relayStream(call, up, out, clientAskedUsage);
       else await this.relayJson(call, up, out);
@@ -177,22 +121,95 @@ export class Gateway {
   }
 
   /**
-   * The call's data class: the most sensitive of the x-bursar-data-class header, the key's and
-   * the route's (a header cannot lower what the key or route sets); refused if the route may not carry it.
+   * Sends the call to its model, or on to the route's fallbacks: on a 429, a 5xx, a timeout or a
+   * connection failure, before any byte reached the client. Models whose provider may not receive
+   * the call's data class are left out, and one whose circuit is open (it kept failing) is skipped
+   * while another remains. Each attempt is admitted (its own worst case) and spooled before it goes.
    */
-  private dataClassOf(headers: IncomingMessage['headers'], keyClass: string | null, routed: Routed): string | null {
-    const classes = this.d.dataClasses;
-    const raw = headers[DATA_CLASS_HEADER];
-    const header = typeof raw === 'string' && raw.trim() ? raw.trim() : null;
-    if (header !== null && !classes.includes(header)) {
-      throw new BursarError('invalid_metadata', `${DATA_CLASS_HEADER}: "${header.slice(0, 60)}" is not a data class; use one of ${classes.join(', ')}.`, { param: DATA_CLASS_HEADER });
+  private async send(
+    call: Call, ep: Endpoint, req: IncomingMessage, raw: Buffer, parsed: ParsedCall, routed: Routed, dataClass: string | null,
+    admit: (dims: Dims) => Promise<Admission>,
+  ): Promise<{ up: UpstreamCall; clientAskedUsage: boolean }> {
+    const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
+    const candidates = this.candidates(call, ep, chain, routed, dataClass);
+    const headers: Record<string, string> = {};
+    for (const h of FORWARDED_HEADERS) {
+      const v = req.headers[h];
+      if (typeof v === 'string') headers[h] = v;
     }
-    let out: string | null = null;
-    for (const c of [header, keyClass, routed.dataClass]) if (c !== null && (out === null || classes.indexOf(c) > classes.indexOf(out))) out = c;
-    if (out !== null && routed.dataClasses && !routed.dataClasses.includes(out)) {
-      throw new BursarError('data_class_not_allowed', `This call carries data class "${out}", and route "${routed.route}" may carry ${routed.dataClasses.join(', ')} only. Use a route meant for ${out} data, or do not send it.`, { param: 'model' });
+    for (let i = 0; ; i++) {
+      const { model, target } = candidates[i]!;
+      const last = i === candidates.length - 1;
+      if (!last && this.d.breaker.isOpen(model, call.ts)) continue;
+      if (model !== chain[0] && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
+      call.target = target;
+      if (call.admission) await this.d.guard.release(call.admission);
+      const admission = (call.admission = await admit(callDims(call)));
+      const prepared = prepareUpstream(raw, parsed, ep, target.model, admission.cap ?? call.routeCap);
+      await this.d.writer.intent(worstCaseLine(call));
+      call.sent = true;
+      const up = new UpstreamCall();
+      target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort }, up);
+      try {
+        await up.started;
+      } catch (err) {
+        if (last || call.abort.aborted || !isRetryable(err)) throw err;
+        this.d.breaker.failed(model, call.ts);
+        continue;
+      }
+      if (up.status === 429 || up.status >= 500) {
+        this.d.breaker.failed(model, call.ts);
+        if (!last) {
+          // The provider refused or failed, and billed nothing: read its answer away, and go on.
+          await up.ended.catch(() => {});
+          continue;
+        }
+      } else this.d.breaker.succeeded(model);
+      return { up, clientAskedUsage: prepared.clientAskedUsage };
+    }
+  }
+
+  /**
+   * The models a call may go to, in order, with their providers: the first must be usable (its
+   * refusal is the caller's); a fallback of the other dialect, or one the key may not use, is left
+   * out; so is any whose provider may not receive the call's data class (refused if none is left).
+   */
+  private candidates(call: Call, ep: Endpoint, chain: readonly string[], routed: Routed, dataClass: string | null) {
+    const out: { model: string; target: Target }[] = [];
+    let closedTo: string | null = null;
+    chain.forEach((model, i) => {
+      let target: Target;
+      try {
+        target = this.resolveTarget(call, ep, model, routed);
+      } catch (err) {
+        if (i === 0) throw err;
+        return;
+      }
+      const classes = target.entry.cfg.dataClasses;
+      if (dataClass !== null && classes !== null && !classes.includes(dataClass)) {
+        closedTo ??= `provider "${target.entry.cfg.id}" (model "${model}") may receive ${classes.join(', ') || 'no class'}`;
+        return;
+      }
+      out.push({ model, target });
+    });
+    if (out.length === 0) {
+      throw new BursarError('data_class_not_allowed', `This call carries data class "${dataClass}", and ${closedTo}${chain.length > 1 ? '; no other model of the route may receive it' : ''}. Use a route or model whose provider is allowed ${dataClass} data (ask your platform team), or do not send ${dataClass} data.`, { param: 'model' });
     }
     return out;
+  }
+
+  /**
+   * The call's data class: its attribution's (header or key), unless its route's is more
+   * sensitive; refused if the route may not carry it. Recorded on the call's dimensions.
+   */
+  private dataClassOf(attribution: Attribution, routed: Routed): string | null {
+    const dims = attribution.dims;
+    dims.data_class = moreSensitive(this.d.attribution.dataClasses, dims.data_class, routed.dataClass);
+    const c = dims.data_class;
+    if (c !== null && routed.dataClasses && !routed.dataClasses.includes(c)) {
+      throw new BursarError('data_class_not_allowed', `This call carries data class "${c}", and route "${routed.route}" may carry ${routed.dataClasses.join(', ')} only. Use a route meant for ${c} data, or do not send it.`, { param: 'model' });
+    }
+    return c;
   }
 
   /** The provider and price of a model, if this call may use it there. */

@@ -82,6 +82,11 @@ export class Router {
     return [...this.routes.values()];
   }
 
+  /** Whether a call is routed at all: it names a route, or its key has a default one (the rest skip route()). */
+  applies(requested: string, keyRoute: string | null): boolean {
+    return keyRoute !== null || requested.startsWith(ROUTE_PREFIX);
+  }
+
   /** `exception`: the caller's reason for a tier stronger than the route's default (x-bursar-exception), if given. */
   async route(requested: string, keyRoute: string | null, share: SpentShare, exception: string | null = null): Promise<Routed> {
     let spec: RouteSpec;

@@ -82,7 +82,7 @@ export class RedisCounters implements BudgetCounters {
     this.now = opts.now ?? Date.now;
     this.attachTimeoutMs = opts.attachTimeoutMs ?? 30_000;
     this.lockMs = opts.lockMs ?? 30_000;
-    const define = (name: string, lua: string): LuaScript => defineLua(this.redis, `bursarCounters${name}`, lua);
+    const define = (name: string, lua: string): LuaScript => defineLua(this.redis, `bursarCounters${name}`, lua, 'the budget counters');
     this.scripts = {
       reserve: define('Reserve', RESERVE),
       settle: define('Settle', SETTLE),
@@ -185,12 +185,7 @@ export class RedisCounters implements BudgetCounters {
 
   /** Runs a script; failing to reach Redis, or counters that do not hold the ledger, throw CountersUnavailable. */
   private async run(script: ScriptName, args: Args, now = this.now()): Promise<unknown[]> {
-    let reply: unknown;
-    try {
-      reply = await this.scripts[script](this.keys, [this.prefix, now, ...args]);
-    } catch (err) {
-      throw new CountersUnavailable(`the budget counters in Redis cannot be reached: ${messageOf(err)}`, { cause: err });
-    }
+    const reply = await this.scripts[script](this.keys, [this.prefix, now, ...args]);
     if (!Array.isArray(reply)) throw new Error(`unexpected reply from the ${script} script: ${String(reply)}`);
     if (reply[0] === 'unavailable') {
       this.heal();
@@ -268,13 +263,8 @@ export class RedisCounters implements BudgetCounters {
     const deadline = Date.now() + this.attachTimeoutMs;
     const why = 'another node is rebuilding them';
     for (;;) {
-      let claim: unknown;
-      try {
-        claim = await this.scripts.claim(this.keys, [this.prefix, this.now(), this.token, this.lockMs, force ? '1' : '']);
-      } catch (err) {
-        // Unreachable: no use waiting here; the caller goes on without (see BudgetCounters.attach).
-        throw new CountersUnavailable(`the budget counters cannot be reached: ${messageOf(err)}`, { cause: err });
-      }
+      // Unreachable: it throws, with no use waiting here; the caller goes on without (see BudgetCounters.attach).
+      const claim = await this.scripts.claim(this.keys, [this.prefix, this.now(), this.token, this.lockMs, force ? '1' : '']);
       if (claim === 'ready') return false;
       if (claim === 'claimed' && (await this.rebuildHoldingLock(rebuild))) return true;
       if (Date.now() >= deadline) throw new CountersUnavailable(`the budget counters were not ready within ${this.attachTimeoutMs} ms: ${why}`);
@@ -314,12 +304,7 @@ export class RedisCounters implements BudgetCounters {
       } else summed.set(a.key, { nano: a.nano, tokens: a.tokens, requests: a.requests });
     }
     const args = [token, snapshot, ...[...summed].flatMap(([key, a]) => amountArgs({ key, ...a }))];
-    let reply: unknown;
-    try {
-      reply = await this.scripts.load(this.keys, [this.prefix, this.now(), ...args]);
-    } catch (err) {
-      throw new CountersUnavailable(`the budget counters in Redis cannot be reached: ${messageOf(err)}`, { cause: err });
-    }
+    const reply = await this.scripts.load(this.keys, [this.prefix, this.now(), ...args]);
     return Array.isArray(reply) && reply[0] === 'ok';
   }
 }

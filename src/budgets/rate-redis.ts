@@ -10,7 +10,7 @@
  * two minutes without traffic, when its minute holds nothing any more.
  */
 import type { Redis } from 'ioredis';
-import { CountersUnavailable, type RateCheck, type RateLimits, type RateResult } from '../core/ports.js';
+import type { RateCheck, RateLimits, RateResult } from '../core/ports.js';
 import { defineLua, redisPrefix, type LuaScript } from '../store/redis/connect.js';
 
 const IDLE_MS = 120_000;
@@ -103,14 +103,14 @@ export class RedisRateLimits implements RateLimits {
 
   constructor(opts: RedisRateLimitsOptions) {
     this.prefix = `${redisPrefix(opts.prefix)}rate:`;
-    this.hitScript = defineLua(opts.redis, 'bursarRateHit', HIT);
-    this.addTokensScript = defineLua(opts.redis, 'bursarRateAddTokens', ADD_TOKENS);
+    this.hitScript = defineLua(opts.redis, 'bursarRateHit', HIT, 'the rate limits');
+    this.addTokensScript = defineLua(opts.redis, 'bursarRateAddTokens', ADD_TOKENS, 'the rate limits');
   }
 
   async hit(checks: readonly RateCheck[], now: number): Promise<RateResult> {
     if (checks.length === 0) return { ok: true };
     const args = checks.flatMap((c) => [c.rpm === null ? '' : c.rpm, c.tpm === null ? '' : c.tpm]);
-    const reply = await this.run(this.hitScript, checks.map((c) => this.prefix + c.key), [now, ...args]);
+    const reply = await this.hitScript(checks.map((c) => this.prefix + c.key), [now, ...args]);
     if (!Array.isArray(reply) || reply[0] === 'ok') return { ok: true };
     const check = checks[Number(reply[1]) - 1];
     const what = reply[2] === 'tokens' ? 'tokens' : 'requests';
@@ -120,14 +120,6 @@ export class RedisRateLimits implements RateLimits {
 
   async addTokens(keys: readonly string[], tokens: number, now: number): Promise<void> {
     if (keys.length === 0) return;
-    await this.run(this.addTokensScript, keys.map((k) => this.prefix + k), [now, tokens]);
-  }
-
-  private async run(script: LuaScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await script(keys, args);
-    } catch (err) {
-      throw new CountersUnavailable(`the rate limits in Redis cannot be reached: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    await this.addTokensScript(keys.map((k) => this.prefix + k), [now, tokens]);
   }
 }

@@ -10,7 +10,7 @@
  * also expires the hash an hour after its last call, so that finished runs do not pile up.
  */
 import type { Redis } from 'ioredis';
-import { CountersUnavailable, type RunLimits, type RunTracker, type RunVerdict } from '../core/ports.js';
+import type { RunLimits, RunTracker, RunVerdict } from '../core/ports.js';
 import { defineLua, redisPrefix, type LuaScript } from '../store/redis/connect.js';
 
 const IDLE_MS = 3_600_000;
@@ -61,14 +61,14 @@ export class RedisRunTracker implements RunTracker {
 
   constructor(opts: RedisRunTrackerOptions) {
     this.prefix = `${redisPrefix(opts.prefix)}run:`;
-    this.admitScript = defineLua(opts.redis, 'bursarRunAdmit', ADMIT);
-    this.addToolCallsScript = defineLua(opts.redis, 'bursarRunAddToolCalls', ADD_TOOL_CALLS);
+    this.admitScript = defineLua(opts.redis, 'bursarRunAdmit', ADMIT, 'the agent runs');
+    this.addToolCallsScript = defineLua(opts.redis, 'bursarRunAddToolCalls', ADD_TOOL_CALLS, 'the agent runs');
   }
 
   async admit(key: string, limits: RunLimits, requestHash: string, now: number): Promise<RunVerdict> {
     const limit = (n: number | null): string | number => (n === null ? '' : n);
     const args = [now, limit(limits.maxCalls), limit(limits.maxToolCalls), limit(limits.maxSeconds), limit(limits.loopRepeats), requestHash];
-    const reply = await this.run(this.admitScript, key, args);
+    const reply = await this.admitScript([this.prefix + key], args);
     if (!Array.isArray(reply)) throw new Error(`unexpected reply from the agent run script: ${String(reply)}`);
     const n = Number(reply[1]);
     switch (reply[0]) {
@@ -88,14 +88,6 @@ export class RedisRunTracker implements RunTracker {
   }
 
   async addToolCalls(key: string, n: number): Promise<void> {
-    await this.run(this.addToolCallsScript, key, [n]);
-  }
-
-  private async run(script: LuaScript, key: string, args: readonly (string | number)[]): Promise<unknown> {
-    try {
-      return await script([this.prefix + key], args);
-    } catch (err) {
-      throw new CountersUnavailable(`the agent runs in Redis cannot be reached: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-    }
+    await this.addToolCallsScript([this.prefix + key], [n]);
   }
 }

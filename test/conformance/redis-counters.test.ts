@@ -71,7 +71,7 @@ describe('Redis counters: money', () => {
   it('adds and compares decimal strings exactly where doubles cannot (property)', async () => {
     const run = defineLua(redis, 'bursarTestDecimal', `${DECIMAL_LUA}
 local a, b = dec(ARGV[1]), dec(ARGV[2])
-return {str(add(a, b)), str(sub(a, b)), cmp(a, b)}`);
+return {str(add(a, b)), str(sub(a, b)), cmp(a, b)}`, 'the test script');
     const big = fc.bigInt({ min: -(10n ** 22n), max: 10n ** 22n });
     await fc.assert(
       fc.asyncProperty(big, big, async (a, b) => {

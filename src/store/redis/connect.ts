@@ -6,6 +6,7 @@
  * reconnection with a backoff capped at one second so that service resumes soon after Redis does.
  */
 import { Redis } from 'ioredis';
+import { CountersUnavailable } from '../../core/ports.js';
 
 export interface RedisConnectOptions {
   /** How long one command may take before it fails (default 750 ms). */
@@ -74,11 +75,19 @@ type ScriptMethod = (numKeys: number, ...keysAndArgs: (string | number)[]) => Pr
 
 /**
  * Defines `lua` on `redis` under `name` (unique per script: clients shared by several adapters
- * hold each adapter's scripts side by side) and returns a typed way to run it.
+ * hold each adapter's scripts side by side) and returns a typed way to run it. Any failure to
+ * run it is a CountersUnavailable naming `what` ("the rate limits"): the callers' one signal for
+ * "Redis is away", on which hard budgets refuse and soft ones let calls through.
  */
-export function defineLua(redis: Redis, name: string, lua: string): LuaScript {
+export function defineLua(redis: Redis, name: string, lua: string, what: string): LuaScript {
   redis.defineCommand(name, { lua });
   // defineCommand adds the method at run time; ioredis's typings cannot know it.
   const method = (redis as unknown as Record<string, ScriptMethod>)[name]!;
-  return (keys, args) => method.call(redis, keys.length, ...keys, ...args);
+  return async (keys, args) => {
+    try {
+      return await method.call(redis, keys.length, ...keys, ...args);
+    } catch (err) {
+      throw new CountersUnavailable(`${what} in Redis cannot be reached: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+  };
 }

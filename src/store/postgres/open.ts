@@ -8,13 +8,13 @@
 import { randomUUID } from 'node:crypto';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { LedgerLine, UsageQuery, UsageRow } from '../../core/ledger.js';
-import type { AppendResult, BudgetTotals, LedgerStore, RecordChange, ScanQuery } from '../../core/ports.js';
+import type { LedgerLine } from '../../core/ledger.js';
+import type { AppendResult, BudgetTotals, LedgerStore, RecordChange } from '../../core/ports.js';
 import { LEDGER_COLUMNS, type ColumnType } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { postgresDialect, type Database as Schema } from '../sql/dialect.js';
 import { SqlEventLog } from '../sql/events.js';
-import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
+import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { assertMigrated, migrate } from '../sql/migrations.js';
 import { ChangeListener } from './changes.js';
 import { addOnConflict, readTotals, rollupValues, ROLLUP_COLUMNS, ROLLUP_SUM_COLUMNS, ROLLUP_TABLE, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
@@ -46,7 +46,7 @@ function byColumn(rows: readonly (readonly (string | number | bigint)[])[], widt
 /** Upserts rows sorted by their key, so that replicas adding to the same rows lock them in the same order (no deadlocks). */
 const byKey = <T extends readonly unknown[]>(rows: T[]): T[] => rows.sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : String(a[0]) > String(b[0]) ? 1 : 0));
 
-export class PostgresLedgerStore implements LedgerStore {
+export class PostgresLedgerStore extends SqlLedgerReads implements LedgerStore {
   private readonly partitions = new Set<string>();
   private readonly insertSql = unnestInsert('ledger_lines', LEDGER_COLUMNS.map((c) => c.name), LEDGER_COLUMNS.map((c) => ARRAY_TYPE[c.type]), 'ON CONFLICT DO NOTHING RETURNING id');
   private readonly rollupSql = unnestInsert(
@@ -55,7 +55,9 @@ export class PostgresLedgerStore implements LedgerStore {
   );
   private readonly totalsSql = unnestInsert(TOTALS_TABLE, TOTALS_COLUMNS, ['text[]', 'int8[]', 'int8[]', 'int8[]'], `ON CONFLICT (key) DO UPDATE SET ${addOnConflict(TOTALS_TABLE, TOTALS_COLUMNS.slice(1))}`);
 
-  constructor(private readonly db: Kysely<Schema>) {}
+  constructor(db: Kysely<Schema>) {
+    super(db, postgresDialect);
+  }
 
   async append(lines: readonly LedgerLine[]): Promise<AppendResult> {
     if (lines.length === 0) return { added: [], commit: null };
@@ -93,19 +95,6 @@ export class PostgresLedgerStore implements LedgerStore {
       });
   }
 
-  get(id: string): Promise<LedgerLine | undefined> {
-    return getLine(this.db, id);
-  }
-
-  aggregate(query: UsageQuery): Promise<UsageRow[]> {
-    return aggregate(this.db, postgresDialect, query);
-  }
-
-  scan(query: ScanQuery): AsyncIterable<LedgerLine> {
-    return scan(this.db, query);
-  }
-
-  async close(): Promise<void> {}
 
   /** Creates the month partitions a batch needs (once per process and month; replicas racing to create one is fine). */
   private async ensurePartitions(lines: readonly LedgerLine[]): Promise<void> {

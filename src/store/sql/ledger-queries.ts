@@ -92,3 +92,25 @@ export async function* scan(db: Db, q: ScanQuery, pageSize = 5000): AsyncIterabl
     after = { ts: last.ts, id: last.id };
   }
 }
+
+/** What both SQL ledger stores read alike; each adds how it appends and reads budget totals. */
+export abstract class SqlLedgerReads {
+  constructor(
+    protected readonly db: Db,
+    private readonly dialect: SqlDialect,
+  ) {}
+
+  get(id: string): Promise<LedgerLine | undefined> {
+    return getLine(this.db, id);
+  }
+
+  aggregate(query: UsageQuery): Promise<UsageRow[]> {
+    return aggregate(this.db, this.dialect, query);
+  }
+
+  scan(query: ScanQuery): AsyncIterable<LedgerLine> {
+    return scan(this.db, query);
+  }
+
+  async close(): Promise<void> {}
+}

@@ -8,13 +8,13 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
-import type { LedgerLine, UsageQuery, UsageRow } from '../../core/ledger.js';
-import type { AppendResult, BudgetTotals, LedgerStore, ScanQuery } from '../../core/ports.js';
+import type { LedgerLine } from '../../core/ledger.js';
+import type { AppendResult, BudgetTotals, LedgerStore } from '../../core/ports.js';
 import { LEDGER_COLUMNS } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
 import { SqlEventLog } from '../sql/events.js';
-import { aggregate, getLine, scan } from '../sql/ledger-queries.js';
+import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { migrate } from '../sql/migrations.js';
 import type { SqlStores } from '../sql/stores.js';
 import {
@@ -53,13 +53,14 @@ function pushValues(out: unknown[], l: LedgerLine): void {
 /** Thrown inside the fast path's savepoint to undo it when some lines were already there. */
 const SOME_PRESENT = Symbol('some lines already present');
 
-export class SqliteLedgerStore implements LedgerStore {
+export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
   private readonly insert: (lines: readonly LedgerLine[]) => readonly LedgerLine[];
 
   constructor(
     private readonly writer: Driver,
-    private readonly db: Kysely<Schema>,
+    db: Kysely<Schema>,
   ) {
+    super(db, sqliteDialect);
     const names = LEDGER_COLUMNS.map((c) => `"${c.name}"`).join(', ');
     const row = `(${LEDGER_COLUMNS.map(() => '?').join(', ')})`;
     const sqlFor = (n: number) => `INSERT OR IGNORE INTO ledger_lines (${names}) VALUES ${Array.from({ length: n }, () => row).join(', ')}`;
@@ -115,19 +116,6 @@ export class SqliteLedgerStore implements LedgerStore {
     return { amounts: await readTotals(this.db, prefixes), snapshot: null };
   }
 
-  get(id: string): Promise<LedgerLine | undefined> {
-    return getLine(this.db, id);
-  }
-
-  aggregate(query: UsageQuery): Promise<UsageRow[]> {
-    return aggregate(this.db, sqliteDialect, query);
-  }
-
-  scan(query: ScanQuery): AsyncIterable<LedgerLine> {
-    return scan(this.db, query);
-  }
-
-  async close(): Promise<void> {}
 }
 
 /** Opens (and migrates) the SQLite database at `file`; ":memory:" is not supported (two connections share the file). */

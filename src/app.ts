@@ -215,7 +215,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, routes: router });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
-    if (counters instanceof RedisCounters) metrics.countersPending.set(counters.pendingSettlements);
+    metrics.countersPending.set(counters.pendingSettlements);
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.get('/healthz', async () => ({ status: 'ok' }));

@@ -74,6 +74,9 @@ export class MemoryCounters implements BudgetCounters {
 
   async idle(): Promise<void> {}
 
+  /** Counted as they come: never any waiting. */
+  readonly pendingSettlements = 0;
+
   async release(lease: string): Promise<void> {
     this.drop(lease);
   }

@@ -224,6 +224,8 @@ export interface BudgetCounters {
    * until then, so a crash meanwhile is followed by a rebuild).
    */
   idle(): Promise<void>;
+  /** Settlements handed over but not counted yet (waiting for unreachable counters). */
+  readonly pendingSettlements: number;
   /**
    * A call ended: its lease now holds its actual amounts instead of its worst case, until its
    * line is committed (so that the next call is not held back by an estimate). No-op for a lease

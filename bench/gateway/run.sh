@@ -12,7 +12,9 @@
 #
 # Targets: direct, naive-json, naive, portkey; bursar (embedded, no budgets); bursar-budgets
 # (embedded, six budgets on every call); bursar-routed (embedded, every call routed by its key's
-# default route, with a fallback chain); bursar-shared (one replica on PostgreSQL + Redis, the
+# default route, with a fallback chain); bursar-translated (the same, but the route's tier is an
+# Anthropic model: each OpenAI call is translated to /v1/messages and its answer back; the mock
+# answers Anthropic's shapes with the same text and token counts); bursar-shared (one replica on PostgreSQL + Redis, the
 # same budgets); bursar-shared3 (three replicas behind nginx, scripts/replicas.sh). The
 # scale-out targets run every replica on the gateway's CPU; PostgreSQL and Redis are not pinned.
 # Needs: npm run build; the peers of ../shared/bench/peers installed (run that harness once).
@@ -92,7 +94,10 @@ cat "$OUT/env.txt" >&2
 for port in $UPSTREAM_PORT $BURSAR_PORT $((BURSAR_PORT + 1)) $((BURSAR_PORT + 2)) $((BURSAR_PORT + 3)) 18792 18787; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then log "port $port is already in use: stop what holds it first"; exit 1; fi
 done
-start_bg nginx "$LOAD_CPU" "$OUT/nginx" nginx -p "$OUT/nginx/" -c "$SHARED/nginx.conf"
+# The shared mock, plus Anthropic messages answers (same text and token counts) for bursar-translated.
+awk -v extra="$HERE/anthropic-mock.conf" '/^        location \/ \{/ { while ((getline l < extra) > 0) print l } { print }' "$SHARED/nginx.conf" > "$OUT/nginx/nginx.conf"
+grep -q '/anthropic/v1/messages' "$OUT/nginx/nginx.conf" || { log "could not add the Anthropic mock to nginx.conf"; exit 1; }
+start_bg nginx "$LOAD_CPU" "$OUT/nginx" nginx -p "$OUT/nginx/" -c "$OUT/nginx/nginx.conf"
 NGINX_PID=$BG_PID
 wait_port $UPSTREAM_PORT "$NGINX_PID" || { log "nginx did not start"; exit 1; }
 ACCESS_LOG=$OUT/nginx/logs/access.log
@@ -110,6 +115,14 @@ BUDGETS_YAML='budgets:
 # One route that every call of the bursar-routed target goes by (its key's default route).
 ROUTES_YAML='routes:
   - { id: bench, tiers: { premium: gpt-4o, standard: gpt-4o-mini }, default_tier: standard, fallbacks: [gpt-4.1-mini], max_output_tokens: 4096 }'
+# The same route, its standard tier an Anthropic model (bursar-translated).
+translated_yaml() {  # base-url
+  cat <<EOF
+  - { id: anthropic, dialect: anthropic, base_url: "${1%/v1}/anthropic/v1", api_key: { env: BENCH_UPSTREAM_KEY } }
+routes:
+  - { id: bench, tiers: { premium: gpt-4o, standard: anthropic/claude-haiku-4-5 }, default_tier: standard, fallbacks: [gpt-4.1-mini], max_output_tokens: 4096 }
+EOF
+}
 
 bursar_config() {  # base-url name [extra yaml] -> writes $OUT/bursar-$name.yaml
   cat > "$OUT/bursar-$2.yaml" <<EOF
@@ -141,12 +154,13 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       PORT=18787; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/portkey
       HDRS=("x-portkey-provider: openai" "x-portkey-custom-host: $base")
       CMD=(env NODE_ENV=production node node_modules/@portkey-ai/gateway/build/start-server.js --port=$PORT --headless) ;;
-    bursar|bursar-budgets|bursar-routed)
+    bursar|bursar-budgets|bursar-routed|bursar-translated)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
       rm -rf "$OUT/$t-data-$mode"
       case $t in
         bursar-budgets) bursar_config "$base" "$t-$mode" "$BUDGETS_YAML" ;;
         bursar-routed) bursar_config "$base" "$t-$mode" "$ROUTES_YAML" ;;
+        bursar-translated) bursar_config "$base" "$t-$mode" "$(translated_yaml "$base")" ;;
         *) bursar_config "$base" "$t-$mode" ;;
       esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
@@ -174,7 +188,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
 
 bursar_key() {  # target -> AUTH
   local secret route=''
-  [[ ${1:-} == bursar-routed ]] && route=',"default_route":"bench"'
+  [[ ${1:-} == bursar-routed || ${1:-} == bursar-translated ]] && route=',"default_route":"bench"'
   secret=$(curl -sf "http://127.0.0.1:$BURSAR_PORT/admin/v1/keys" -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
     -d '{"label":"bench","project":"support-bot","application":"helpdesk","environment":"production","user":"bob"'"$route"'}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).secret))')
   AUTH="Bearer $secret"

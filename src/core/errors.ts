@@ -79,7 +79,8 @@ export const ERROR_CODES = {
   data_class_not_allowed: { category: 'permission', summary: "No provider the call could go to may receive its data class (or its route may not carry it)." },
   exception_reason_required: { category: 'invalid_request', summary: "A tier stronger than the route's default was asked for without a reason (x-bursar-exception)." },
   exception_refused: { category: 'permission', summary: "The route allows no tier stronger than its default." },
-  dialect_mismatch: { category: 'invalid_request', summary: "The model is served by a provider of the other dialect, and calls are not translated between dialects yet." },
+  dialect_mismatch: { category: 'invalid_request', summary: 'The model is served by an Anthropic-dialect provider, and the endpoint called (responses, embeddings) has no Anthropic counterpart.' },
+  translation_unsupported: { category: 'invalid_request', summary: "The call goes to a model of the other dialect, and a field or part of it has no counterpart there." },
   // budgets
   budget_exceeded: { category: 'budget', summary: "A budget in the call's scope cannot pay for the call's worst case." },
   budget_expired: { category: 'budget', summary: 'The fixed-range (sandbox or pilot) budget that covers the call has ended.' },

@@ -12,6 +12,7 @@ import type { Admission } from '../budgets/guard.js';
 import type { Routed } from '../routing/router.js';
 import type { Attribution } from './attribution.js';
 import type { Target } from './catalog.js';
+import type { Translation } from './translate.js';
 import type { Endpoint } from './endpoints.js';
 import { CallAbort } from './abort.js';
 import { uuidv7 } from './ids.js';
@@ -45,6 +46,8 @@ export class Call {
   admission: Admission | null = null;
   /** The route and tier that chose the model, when a route did. */
   routing: Routed | null = null;
+  /** How the call is rewritten for its provider's dialect, when that is not the caller's. */
+  translation: Translation | null = null;
   /** The route's output cap, when it lowered the client's. */
   routeCap: number | null = null;
   /** The budget amounts of the final line, once settled. */

@@ -27,7 +27,8 @@ import type { Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
 import { readBody, sendBody, sendError } from './http.js';
 import { inputBound, parseCall, prepareUpstream, type ParsedCall } from './request.js';
-import { EventSplitter, sseComment } from './sse.js';
+import { EventSplitter, eventJson, sseComment, sseEvent } from './sse.js';
+import { translationFor, type Translation } from './translate.js';
 import { UpstreamCall } from './upstream.js';
 
 export interface GatewayDeps {
@@ -104,7 +105,7 @@ export class Gateway {
           facts: { dims, tags: attribution.tags, groups: userGroups(dims) },
           price: call.target!.price,
           inputBound: call.inputBound,
-          requestedCap: call.routeCap ?? parsed.maxOutput,
+          requestedCap: call.routeCap ?? parsed.maxOutput ?? call.translation?.defaultCap ?? null,
           defaultCap: UNCAPPED_OUTPUT_TOKENS,
           requestHash: () => createHash('sha1').update(raw).digest('base64'),
         }),
@@ -124,32 +125,43 @@ export class Gateway {
    * Sends the call to its model, or on to the route's fallbacks: on a 429, a 5xx, a timeout or a
    * connection failure, before any byte reached the client. Models whose provider may not receive
    * the call's data class are left out, and one whose circuit is open (it kept failing) is skipped
-   * while another remains. Each attempt is admitted (its own worst case) and spooled before it goes.
+   * while another remains. A model of the other dialect is sent the call translated. Each attempt is
+   * admitted (its own worst case) and spooled before it goes.
    */
   private async send(
     call: Call, ep: Endpoint, req: IncomingMessage, raw: Buffer, parsed: ParsedCall, routed: Routed, dataClass: string | null,
     admit: (dims: Dims) => Promise<Admission>,
   ): Promise<{ up: UpstreamCall; clientAskedUsage: boolean }> {
     const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
-    const candidates = this.candidates(call, ep, chain, routed, dataClass);
-    const headers: Record<string, string> = {};
+    const candidates = this.candidates(call, ep, chain, dataClass);
+    const own: Record<string, string> = {};
     for (const h of FORWARDED_HEADERS) {
       const v = req.headers[h];
-      if (typeof v === 'string') headers[h] = v;
+      if (typeof v === 'string') own[h] = v;
     }
+    const bound = call.inputBound;
     for (let i = 0; ; i++) {
-      const { model, target } = candidates[i]!;
+      const { model, target, translation } = candidates[i]!;
       const last = i === candidates.length - 1;
       if (!last && this.d.breaker.isOpen(model, call.ts)) continue;
       if (model !== chain[0] && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
       call.target = target;
+      call.translation = translation;
+      // A translated request is a new body; its bytes bound its prompt like the caller's do.
+      const body = translation ? translation.request(parsed.body) : null;
+      call.inputBound = body ? Math.max(bound, JSON.stringify(body).length) : bound;
       if (call.admission) await this.d.guard.release(call.admission);
       const admission = (call.admission = await admit(callDims(call)));
-      const prepared = prepareUpstream(raw, parsed, ep, target.model, admission.cap ?? call.routeCap);
+      const cap = admission.cap ?? call.routeCap;
+      const prepared = body
+        ? prepareUpstream(null, { ...parsed, body }, translation!.upstream, target.model, cap)
+        : prepareUpstream(raw, parsed, ep, target.model, cap);
       await this.d.writer.intent(worstCaseLine(call));
       call.sent = true;
       const up = new UpstreamCall();
-      target.entry.provider.send({ path: ep.path, body: prepared.payload, headers, signal: call.abort }, up);
+      // The caller's dialect headers (anthropic-version, betas) mean nothing to the other dialect's provider.
+      const headers = translation ? {} : own;
+      target.entry.provider.send({ path: (translation?.upstream ?? ep).path, body: prepared.payload, headers, signal: call.abort }, up);
       try {
         await up.started;
       } catch (err) {
@@ -165,22 +177,27 @@ export class Gateway {
           continue;
         }
       } else this.d.breaker.succeeded(model);
-      return { up, clientAskedUsage: prepared.clientAskedUsage };
+      // A translated stream's usage chunk is the translator's to show, if the caller asked for it.
+      const asked = translation ? (parsed.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true : prepared.clientAskedUsage;
+      return { up, clientAskedUsage: asked };
     }
   }
 
   /**
-   * The models a call may go to, in order, with their providers: the first must be usable (its
-   * refusal is the caller's); a fallback of the other dialect, or one the key may not use, is left
-   * out; so is any whose provider may not receive the call's data class (refused if none is left).
+   * The models a call may go to, in order, with their providers and the translation to their
+   * dialect: the first must be usable (its refusal is the caller's); a fallback the call cannot be
+   * translated for, or the key may not use, is left out; so is any whose provider may not receive
+   * the call's data class (refused if none is left).
    */
-  private candidates(call: Call, ep: Endpoint, chain: readonly string[], routed: Routed, dataClass: string | null) {
-    const out: { model: string; target: Target }[] = [];
+  private candidates(call: Call, ep: Endpoint, chain: readonly string[], dataClass: string | null) {
+    const out: { model: string; target: Target; translation: Translation | null }[] = [];
     let closedTo: string | null = null;
     chain.forEach((model, i) => {
       let target: Target;
+      let translation: Translation | null;
       try {
-        target = this.resolveTarget(call, ep, model, routed);
+        target = this.resolveTarget(call, model);
+        translation = translationFor(ep, target.entry.cfg.dialect, model);
       } catch (err) {
         if (i === 0) throw err;
         return;
@@ -190,7 +207,7 @@ export class Gateway {
         closedTo ??= `provider "${target.entry.cfg.id}" (model "${model}") may receive ${classes.join(', ') || 'no class'}`;
         return;
       }
-      out.push({ model, target });
+      out.push({ model, target, translation });
     });
     if (out.length === 0) {
       throw new BursarError('data_class_not_allowed', `This call carries data class "${dataClass}", and ${closedTo}${chain.length > 1 ? '; no other model of the route may receive it' : ''}. Use a route or model whose provider is allowed ${dataClass} data (ask your platform team), or do not send ${dataClass} data.`, { param: 'model' });
@@ -213,12 +230,8 @@ export class Gateway {
   }
 
   /** The provider and price of a model, if this call may use it there. */
-  private resolveTarget(call: Call, ep: Endpoint, model: string, routed: Routed) {
+  private resolveTarget(call: Call, model: string) {
     const target = this.d.catalog.resolve(model, call.ts);
-    if (target.entry.cfg.dialect !== ep.dialect) {
-      const other = (d: string) => (d === 'openai' ? 'OpenAI' : 'Anthropic');
-      throw new BursarError('dialect_mismatch', `Model "${model}"${routed.route ? ` (route "${routed.route}", tier "${routed.tier}")` : ''} is served by provider "${target.entry.cfg.id}", which speaks the ${other(target.entry.cfg.dialect)} dialect, and this call is in the ${other(ep.dialect)} dialect; Bursar does not translate between them yet. Call it through ${target.entry.cfg.dialect === 'openai' ? '/v1/chat/completions' : '/v1/messages'}, or use a model of your dialect.`, { param: 'model' });
-    }
     const allowed = call.key!.body.allowed_models;
     if (allowed && !anyGlob(allowed, model, `${target.entry.cfg.id}/${target.model}`)) {
       throw new BursarError('model_not_allowed', `Key "${call.key!.body.label}" may not use model "${model}"; it may use: ${allowed.join(', ')}.`, { param: 'model' });
@@ -230,6 +243,8 @@ export class Gateway {
   private async relayJson(call: Call, up: UpstreamCall, out: ServerResponse): Promise<void> {
     await up.ended;
     const buf = up.body();
+    const tr = call.translation;
+    let answer: Buffer | string = buf;
     let s: Settlement;
     if (up.status >= 200 && up.status < 300) {
       let json: Record<string, unknown>;
@@ -238,20 +253,24 @@ export class Gateway {
       } catch {
         throw new BursarError('upstream_bad_response', `Provider "${call.target!.entry.cfg.id}" answered with a body that is not JSON.`);
       }
-      const usage = call.endpoint.usage(json);
-      const functionCalls = call.endpoint.toolCalls(json);
+      // Usage is read in the provider's own shape, before any translation.
+      const wire = tr?.upstream ?? call.endpoint;
+      const usage = wire.usage(json);
+      const functionCalls = wire.toolCalls(json);
       s = usage
         ? { status: 'ok', httpStatus: up.status, errorCode: null, usage, exact: true, functionCalls }
-        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: await estimateUsage(call, null, call.endpoint.outputText(json), true), exact: false, functionCalls };
+        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: await estimateUsage(call, null, wire.outputText(json), true), exact: false, functionCalls };
+      if (tr) answer = JSON.stringify(tr.response(json, s.usage));
     } else {
-      // The provider refused or failed: nothing billed. Its error body goes back as it came.
+      // The provider refused or failed: nothing billed. Its error body goes back as it came (or in the caller's dialect).
       s = { status: 'error', httpStatus: up.status, errorCode: `upstream_${up.status}`, usage: null, exact: true };
+      if (tr) answer = JSON.stringify(tr.error(up.status, buf));
     }
     const line = this.settle(call, s);
     const headers = this.resultHeaders(call, line);
     const type = up.headers['content-type'];
-    headers['content-type'] = typeof type === 'string' ? type : 'application/json';
-    sendBody(out, up.status, headers, buf);
+    headers['content-type'] = !tr && typeof type === 'string' ? type : 'application/json';
+    sendBody(out, up.status, headers, answer);
   }
 
   /** A stream: whole events forwarded as they arrive; the usage chunk Bursar asked for is hidden from a client that did not. */
@@ -265,7 +284,10 @@ export class Gateway {
       'x-bursar-model': call.target!.model,
       ...capHeaders(call),
     });
-    const meter = call.endpoint.meter(clientAskedUsage);
+    const tr = call.translation;
+    // A translated stream is metered in the provider's shape, and each event rewritten in the caller's.
+    const meter = tr ? tr.upstream.meter(true) : call.endpoint.meter(clientAskedUsage);
+    const translator = tr?.stream(meter, clientAskedUsage) ?? null;
     const split = new EventSplitter();
     let upstreamFailed: unknown = null;
     // The events that ended the stream are held back and go out with the cost comment: one write, not two.
@@ -275,13 +297,21 @@ export class Gateway {
       const events = split.push(chunk);
       if (events.length === 0) return true;
       const kept: Buffer[] = [];
-      for (const e of events) if (meter.see(e)) kept.push(e);
+      if (translator) {
+        for (const e of events) {
+          const wasDone = meter.done;
+          meter.see(e);
+          const j = eventJson(e);
+          if (j) kept.push(...translator.push(j));
+          if (meter.done && !wasDone) kept.push(...translator.end());
+        }
+      } else for (const e of events) if (meter.see(e)) kept.push(e);
       if (tail) {
         writeAll(out, tail);
         tail = null;
       }
       if (kept.length === 0) return true;
-      const data = kept.length === events.length ? [split.complete] : kept;
+      const data = !translator && kept.length === events.length ? [split.complete] : kept;
       if (meter.done) {
         tail = data;
         return true;
@@ -378,7 +408,6 @@ export class Gateway {
   }
 }
 
-/** Tells the caller when Bursar set the output cap, and why. */
 /** The output cap Bursar set and why; the route and tier that chose the model and why. */
 function capHeaders(call: Call): Record<string, string> {
   const out: Record<string, string> = {};
@@ -390,6 +419,7 @@ function capHeaders(call: Call): Record<string, string> {
     out['x-bursar-max-tokens'] = String(call.routeCap);
     out['x-bursar-max-tokens-reason'] = `route:${call.routing.route}`;
   }
+  if (call.translation) out['x-bursar-translated'] = `${call.endpoint.dialect}->${call.translation.upstream.dialect}`;
   const r = call.routing;
   if (r) {
     out['x-bursar-route'] = r.route!;
@@ -409,6 +439,5 @@ function writeAll(out: ServerResponse, data: readonly Buffer[]): boolean {
 
 /** An error as the last event of a stream, in the caller's dialect (both SDKs raise it). */
 export function streamError(err: BursarError, dialect: Dialect): Buffer {
-  const body = JSON.stringify(errorBody(err, dialect));
-  return Buffer.from(dialect === 'anthropic' ? `event: error\ndata: ${body}\n\n` : `data: ${body}\n\n`);
+  return sseEvent(errorBody(err, dialect), dialect === 'anthropic' ? 'error' : undefined);
 }

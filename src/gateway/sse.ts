@@ -73,3 +73,8 @@ export function eventJson(event: Buffer): Record<string, unknown> | undefined {
 export function sseComment(text: string): Buffer {
   return Buffer.from(`: ${text.replace(/[\r\n]/g, ' ')}\n\n`);
 }
+
+/** One event: its JSON data, under an event name when the dialect uses them (Anthropic's). */
+export function sseEvent(data: unknown, event?: string): Buffer {
+  return Buffer.from(`${event ? `event: ${event}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+}

@@ -1,7 +1,7 @@
 /**
  * Routing with the official SDKs: a route named as the model (its default tier, or a tier), a
  * key's default route, the route's output cap, the downgrade ladder at a budget threshold, and
- * clear refusals (unknown route or tier, a tier of the other dialect). The ledger records route,
+ * clear refusals (unknown route or tier, an Anthropic tier for the responses endpoint). The ledger records route,
  * tier and the model asked for, and the usage report groups by them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -133,11 +133,12 @@ describe('routes', () => {
     expect(status.used_percent).toBeGreaterThanOrEqual(50);
   });
 
-  it('refuse an unknown route or tier, and a tier of the other dialect, in the caller\'s dialect', async () => {
+  it('refuse an unknown route or tier, and an Anthropic tier for the responses endpoint, in the caller\'s dialect', async () => {
     const k = await t.key({ department: 'support' });
     await expect(ask(k.secret, 'route:nope')).rejects.toMatchObject({ status: 400, code: 'unknown_route', message: expect.stringContaining('support-drafting') });
     await expect(ask(k.secret, 'route:support-drafting/gold')).rejects.toMatchObject({ status: 400, code: 'unknown_tier', message: expect.stringContaining('premium, standard, economy') });
-    await expect(ask(k.secret, 'route:claude-review')).rejects.toMatchObject({ status: 400, code: 'dialect_mismatch' });
+    // Chat completions are translated (test/e2e/translation.test.ts); the responses endpoint has no Anthropic counterpart.
+    await expect(t.openai(k.secret).responses.create({ model: 'route:claude-review', input: 'hi' })).rejects.toMatchObject({ status: 400, code: 'dialect_mismatch' });
     const a = t.anthropic(k.secret).messages.create({ model: 'route:nope', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] });
     await expect(a).rejects.toMatchObject({ status: 400, error: { error: { type: 'invalid_request_error', code: 'unknown_route' } } });
     // The Anthropic route serves the Anthropic dialect.

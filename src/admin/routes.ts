@@ -19,6 +19,7 @@ import { SUSPENDABLE, type Suspendable } from '../access/records.js';
 import type { SuspensionService } from '../access/suspensions.js';
 import { createTokenInput, type TokenService } from '../access/token-service.js';
 import { describeIssue } from '../config/load.js';
+import { savingsReport } from '../reports/savings.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
@@ -33,6 +34,8 @@ export interface AdminDeps {
   readonly org: OrgTree;
   readonly prices: PriceBook;
   readonly routes: Router;
+  /** The organisation's reporting currency. */
+  readonly orgCurrency: string;
 }
 
 declare module 'fastify' {
@@ -127,6 +130,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     if (query.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').send(usageCsv(report));
     return report;
   });
+  app.get('/reports/savings', async (req) => savingsReport(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.orgCurrency));
   app.get<{ Params: { id: string } }>('/ledger/:id', async (req) => {
     const line = await d.ledger.get(req.params.id);
     if (!line || !canSee(actorOf(req), line.dims.department, line.dims.user)) throw new BursarError('not_found', `No ledger line "${req.params.id}" that you can see.`);

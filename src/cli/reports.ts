@@ -3,6 +3,7 @@
  */
 import type { Command } from 'commander';
 import { formatMoney, formatMoneyExact, parseDecimal } from '../core/money.js';
+import type { SavingsReport } from '../reports/savings.js';
 import type { UsageReport } from '../reports/usage.js';
 import { CliError, table, when, type CliContext } from './client.js';
 
@@ -46,6 +47,23 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
         ),
       );
       for (const t of r.totals) console.log(`total: ${money(t.cost, t.currency)} over ${t.requests} calls (${t.cost} ${t.currency} exactly)`);
+    });
+
+  program
+    .command('savings')
+    .description('what routing saved: routed calls priced on the models they asked for, against what they cost (docs/routing.md#savings)')
+    .option('--from <date>', 'start (default: first of this month, UTC)')
+    .option('--to <date>', 'end, exclusive (default: now)')
+    .option('--group-by <dims>', 'comma-separated dimensions', 'route,tier,downgraded_from,baseline_model,model')
+    .action(async (o: { from?: string; to?: string; groupBy: string }) => {
+      const q = new URLSearchParams({ group_by: o.groupBy, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+      const r = await ctx.client().call<SavingsReport>('GET', `/reports/savings?${q}`);
+      const money = (v: string) => formatMoney({ nano: parseDecimal(v), currency: r.currency });
+      ctx.print(r, () => [
+        `Savings ${r.from} to ${r.to} (${r.currency})`,
+        table([...r.group_by, 'requests', 'cost', 'on model asked for', 'saved'], r.rows.map((x) => [...r.group_by.map((g) => x.group[g]), x.requests, money(x.cost), money(x.baseline), money(x.saved)])),
+        `total: ${money(r.total.saved)} saved on ${r.total.requests} routed calls (${r.total.saved} ${r.currency} exactly)`,
+      ].join('\n'));
     });
 
   program

@@ -26,6 +26,10 @@ export const DIMENSIONS = [
   'key',
   'budget_owner',
   'budget_category',
+  // Routing outcomes (ledger columns since migration 0004)
+  'downgraded_from',
+  'exception',
+  'baseline_model',
 ] as const;
 
 export type Dimension = (typeof DIMENSIONS)[number];
@@ -40,7 +44,8 @@ class EmptyDims {
   department = null; cost_centre = null; team = null; project = null; project_code = null; user = null;
   user_group = null; application = null; workflow = null; agent = null; agent_run = null; environment = null;
   data_class = null; route = null; tier = null; provider = null; model = null; requested_model = null;
-  fallback_model = null; key = null; budget_owner = null; budget_category = null;
+  fallback_model = null; key = null; budget_owner = null; budget_category = null; downgraded_from = null; exception = null;
+  baseline_model = null;
 }
 
 export function emptyDims(): Dims {

@@ -61,6 +61,12 @@ export interface LedgerLine {
   readonly orgCostNano: bigint;
   readonly orgCurrency: string;
   readonly fxRate: bigint;
+  /**
+   * What the call would have cost, in the organisation's currency, on the model it asked for
+   * (dims.baseline_model) with the same tokens: set on routed calls, so a report shows what
+   * routing and its downgrades saved.
+   */
+  readonly baselineOrgNano: bigint | null;
 }
 
 /** One budget counter a line counted against: "<budget>|<window start>|<member>" and the amount. */
@@ -77,7 +83,7 @@ export function blankLine(id: string, ts: number): LedgerLine {
     costNano: 0n, currency: 'USD', priceVersion: null, status: 'ok', httpStatus: null, errorCode: null,
     latencyMs: null, ttfbMs: null, usageExact: true, runStatus: null, acceptedOutput: null,
     humanReview: false, blockEvent: null, spendCategory: null, budgetCharges: null,
-    orgCostNano: 0n, orgCurrency: 'USD', fxRate: 1_000_000_000n,
+    orgCostNano: 0n, orgCurrency: 'USD', fxRate: 1_000_000_000n, baselineOrgNano: null,
   };
 }
 

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BudgetCharge, LedgerLine, LineStatus } from '../core/ledger.js';
 import type { FxTable } from '../core/fx.js';
-import { costOf, worstCaseCost, type Usage } from '../core/pricing.js';
+import { costOf, worstCaseCost, type ModelPrice, type Usage } from '../core/pricing.js';
 import { emptyDims, type Dims } from '../core/dimensions.js';
 import type { KeyEntry } from '../access/access-index.js';
 import type { Admission } from '../budgets/guard.js';
@@ -48,6 +48,8 @@ export class Call {
   routing: Routed | null = null;
   /** How the call is rewritten for its provider's dialect, when that is not the caller's. */
   translation: Translation | null = null;
+  /** The price of the model the call asked for, when a route served another (to record what routing saved). */
+  baselinePrice: ModelPrice | null = null;
   /** The route's output cap, when it lowered the client's. */
   routeCap: number | null = null;
   /** The budget amounts of the final line, once settled. */
@@ -94,6 +96,9 @@ export function callDims(call: Call): Dims {
     dims.route = call.routing.route;
     dims.tier = call.routing.tier;
     dims.fallback_model = call.routing.fellBackFrom;
+    dims.downgraded_from = call.routing.downgradedFrom;
+    dims.exception = call.routing.exception;
+    dims.baseline_model = call.routing.baselineModel;
   }
   if (call.admission) {
     dims.budget_owner = call.admission.owner;
@@ -111,6 +116,8 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charge
   const costNano = costOverride ?? (price && u ? costOf(price, u).total : 0n);
   const currency = price?.currency ?? call.money.orgCurrency;
   const org = call.money.fx.convert(costNano, currency, call.money.orgCurrency, call.ts);
+  const bp = call.baselinePrice;
+  const baselineOrgNano = bp && u ? call.money.fx.convert(costOf(bp, u).total, bp.currency, call.money.orgCurrency, call.ts).nano : null;
   return {
     id: call.id,
     source: 'gateway',
@@ -135,13 +142,14 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charge
     usageExact: s.exact,
     runStatus: null,
     acceptedOutput: null,
-    humanReview: false,
+    humanReview: call.routing?.humanReview ?? false,
     blockEvent: null,
     spendCategory: 'production_inference',
     budgetCharges: charges ?? call.charges,
     orgCostNano: org.nano,
     orgCurrency: call.money.orgCurrency,
     fxRate: org.rate,
+    baselineOrgNano,
   };
 }
 

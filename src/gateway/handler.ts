@@ -83,7 +83,7 @@ export class Gateway {
       call.stream = parsed.stream;
       call.requestedModel = parsed.model;
       call.maxOutput = parsed.maxOutput;
-      let attribution = (call.attribution = attribute(call.key, req.headers, this.d.attribution));
+      const attribution = (call.attribution = attribute(call.key, req.headers, this.d.attribution));
       const userGroups = (dims: Dims): readonly string[] => {
         const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
         return dims.user_group ? [...groups, dims.user_group] : groups;
@@ -93,9 +93,10 @@ export class Gateway {
       const routed = this.d.router.applies(parsed.model, keyRoute)
         ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }), exceptionReason(req.headers))
         : NOT_ROUTED(parsed.model);
-      if (routed.route !== null) call.routing = routed;
-      // An exception's reason is recorded with the call, as its tag "exception".
-      if (routed.exception !== null) attribution = call.attribution = { ...attribution, tags: { ...attribution.tags, exception: routed.exception } };
+      if (routed.route !== null) {
+        call.routing = routed;
+        call.baselinePrice = this.baselinePrice(routed, call.ts);
+      }
       const dataClass = this.dataClassOf(attribution, routed);
       call.inputBound = inputBound(raw, parsed.body);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
@@ -227,6 +228,15 @@ export class Gateway {
       throw new BursarError('data_class_not_allowed', `This call carries data class "${c}", and route "${routed.route}" may carry ${routed.dataClasses.join(', ')} only. Use a route meant for ${c} data, or do not send it.`, { param: 'model' });
     }
     return c;
+  }
+
+  /** The price of the model a routed call asked for; none if no provider serves it (nothing is then measured against it). */
+  private baselinePrice(routed: Routed, ts: number) {
+    try {
+      return routed.baselineModel === null ? null : this.d.catalog.resolve(routed.baselineModel, ts).price;
+    } catch {
+      return null;
+    }
   }
 
   /** The provider and price of a model, if this call may use it there. */
@@ -426,6 +436,7 @@ function capHeaders(call: Call): Record<string, string> {
     out['x-bursar-tier'] = r.tier!;
     if (r.reason) out['x-bursar-routing'] = r.reason;
     if (r.fellBackFrom) out['x-bursar-fallback-from'] = r.fellBackFrom;
+    if (r.humanReview) out['x-bursar-review'] = 'required';
   }
   return out;
 }

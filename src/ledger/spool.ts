@@ -29,7 +29,7 @@ export interface Segment {
 export type SpoolRecord = { readonly kind: 'intent' | 'final'; readonly line: LedgerLine };
 
 /** What a call's final line changes on its intent: a final record for a call with an intent carries only this. */
-const OUTCOME_FIELDS = ['status', 'httpStatus', 'errorCode', 'tokens', 'toolCalls', 'costNano', 'usageExact', 'latencyMs', 'ttfbMs', 'priceVersion', 'currency', 'budgetCharges', 'orgCostNano', 'fxRate'] as const;
+const OUTCOME_FIELDS = ['status', 'httpStatus', 'errorCode', 'tokens', 'toolCalls', 'costNano', 'usageExact', 'latencyMs', 'ttfbMs', 'priceVersion', 'currency', 'budgetCharges', 'orgCostNano', 'fxRate', 'baselineOrgNano'] as const;
 type Outcome = Pick<LedgerLine, (typeof OUTCOME_FIELDS)[number]>;
 
 function encodeOutcome(l: LedgerLine): string {
@@ -69,7 +69,7 @@ export function encodeLine(l: LedgerLine): string {
   return `${out}}`;
 }
 
-const BIGINT_FIELDS = ['orgCostNano', 'fxRate'] as const;
+const BIGINT_FIELDS = ['orgCostNano', 'fxRate', 'baselineOrgNano'] as const;
 
 /** The line a compact record stands for. */
 export function decodeLine(o: Record<string, unknown> & { id: string; ts: number; costNano: string; dims: Record<string, string> }): LedgerLine {

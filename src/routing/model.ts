@@ -28,6 +28,8 @@ export const routeSpecSchema = z
     data_class: slug.optional(),
     /** The data classes the route may carry; omitted: every class. */
     data_classes: z.array(slug).optional(),
+    /** Whether a person reviews the route's answers before use: recorded on every call's ledger line. */
+    human_review: z.boolean().default(false),
     /** Models to try in order when the tier's model fails (429, 5xx, timeout, no connection) before answering. */
     fallbacks: z.array(z.string().min(1)).default([]),
     /** From `at` percent of any money budget covering the call, serve at most tier `to`. */

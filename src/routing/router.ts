@@ -24,6 +24,10 @@ export interface Routed {
   readonly fellBackFrom: string | null;
   /** The reason given for a tier stronger than the route's default, if one was asked for. */
   readonly exception: string | null;
+  /** The model the call asked for, to price what routing saved: the model named, or the route's tier before any downgrade. */
+  readonly baselineModel: string | null;
+  /** Whether the route's answers go to human review. */
+  readonly humanReview: boolean;
   /** The data class every call of the route carries at least; and the classes it may carry (null: any). */
   readonly dataClass: string | null;
   readonly dataClasses: readonly string[] | null;
@@ -35,6 +39,7 @@ export type SpentShare = () => Promise<{ readonly percent: number; readonly budg
 /** A call that names no route and whose key has none: served by the model it names. */
 export const NOT_ROUTED = (model: string): Routed => ({
   model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, alternates: [], fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
+  baselineModel: null, humanReview: false,
 });
 
 /** A tier's deployments: one model, or the same model on several providers with weights. */
@@ -122,6 +127,8 @@ export class Router {
     } else {
       return NOT_ROUTED(requested);
     }
+    // A model named by the caller is what routing is measured against; a route named, its tier before the ladder.
+    const baselineModel = requested.startsWith(ROUTE_PREFIX) ? deploymentsOf(spec.tiers[tier]!)[0]!.model : requested;
     let downgradedFrom: string | null = null;
     if (spec.downgrade.length) {
       const s = await share();
@@ -134,7 +141,7 @@ export class Router {
     }
     return {
       ...this.pick(spec, tier), route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
-      dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null,
+      dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null, baselineModel, humanReview: spec.human_review,
     };
   }
 

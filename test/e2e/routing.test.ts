@@ -12,7 +12,7 @@ import { CLI } from '../helpers/process.js';
 
 const run = promisify(execFile);
 
-const YAML = `${ORG_YAML.replace('providers:\n', 'providers:\n  - { id: external, dialect: openai, simulate: true, models: [gpt-5-mini], prices: openai, data_classes: [public, internal] }\n  - { id: backup, dialect: openai, simulate: true, models: [gpt-4o], prices: openai }\n')}
+const YAML = `${ORG_YAML.replace('providers:\n', 'providers:\n  - { id: external, dialect: openai, simulate: true, models: [gpt-5-mini], prices: openai, data_classes: [public, internal] }\n  - { id: backup, dialect: openai, simulate: true, models: [gpt-4o], prices: openai }\n  - { id: slow, dialect: openai, simulate: true, models: [gpt-4.1-nano], prices: openai, timeout_s: 0.3 }\n')}
 routes:
   - id: support-drafting
     name: Support drafting
@@ -25,6 +25,15 @@ routes:
     tiers: { standard: gpt-4o }
     default_tier: standard
     fallbacks: [gpt-4.1, gpt-4o-mini]
+  - id: patient
+    tiers: { standard: slow/gpt-4.1-nano }
+    default_tier: standard
+    fallbacks: [gpt-4o-mini]
+  - id: ladder
+    tiers: { premium: gpt-4.1, standard: gpt-4.1-mini, economy: gpt-4o-mini }
+    default_tier: premium
+    human_review: true
+    downgrade: [{ at: 75, to: standard }, { at: 90, to: economy }]
   - id: balanced
     tiers: { standard: [{ model: openai/gpt-4o, weight: 3 }, { model: backup/gpt-4o, weight: 1 }] }
     default_tier: standard
@@ -52,6 +61,7 @@ routes:
     default_tier: standard
 budgets:
   - { id: finance-month, name: Finance, scope: { department: finance }, window: month, limit: { amount: "0.0200", currency: USD }, enforcement: soft }
+  - { id: platform-month, name: Platform, scope: { department: platform }, window: month, limit: { amount: "0.0500", currency: USD }, enforcement: soft }
 `;
 
 let t: TestBursar;
@@ -133,6 +143,48 @@ describe('routes', () => {
     expect(status.used_percent).toBeGreaterThanOrEqual(50);
   });
 
+  it('step down rung by rung: at 75% premium becomes standard, at 90% economy; the ledger and the savings report say what it saved', async () => {
+    const k = await t.key({ department: 'platform' });
+    const seen: { tier: string; reason: string; id: string }[] = [];
+    for (let i = 0; i < 200 && seen.at(-1)?.tier !== 'economy'; i++) {
+      const { response } = await ask(k.secret, 'route:ladder', { max_tokens: 200 });
+      await t.settled();
+      seen.push({ tier: response.headers.get('x-bursar-tier')!, reason: response.headers.get('x-bursar-routing')!, id: response.headers.get('x-request-id')! });
+      expect(response.headers.get('x-bursar-review')).toBe('required');
+    }
+    const tiers = seen.map((s) => s.tier).filter((x, i, all) => all[i - 1] !== x);
+    expect(tiers).toEqual(['premium', 'standard', 'economy']);
+    const firstStandard = seen.find((s) => s.tier === 'standard')!;
+    expect(firstStandard.reason).toMatch(/^downgraded from premium: budget "platform-month" is at (7[5-9]|8\d)% \(the route steps down at 75%\)$/);
+    expect(seen.at(-1)!.reason).toMatch(/^downgraded from premium: budget "platform-month" is at (9\d|\d{3})% \(the route steps down at 90%\)$/);
+
+    // Each line records what it was and what it would have cost on the tier it asked for.
+    const premium = (await t.line(seen[0]!.id))!;
+    expect(premium.dims).toMatchObject({ tier: 'premium', downgraded_from: null, baseline_model: 'gpt-4.1' });
+    expect(premium.baselineOrgNano).toBe(premium.orgCostNano);
+    expect(premium.humanReview).toBe(true);
+    const down = (await t.line(seen.at(-1)!.id))!;
+    expect(down.dims).toMatchObject({ tier: 'economy', model: 'gpt-4o-mini', downgraded_from: 'premium', baseline_model: 'gpt-4.1' });
+    expect(down.baselineOrgNano! > down.orgCostNano).toBe(true);
+
+    const report = (await t.admin<{ rows: { group: Record<string, string | null>; requests: number; cost: string; baseline: string; saved: string }[]; total: { saved: string }; currency: string }>(
+      'GET', '/reports/savings?group_by=route,tier,downgraded_from')).body;
+    const row = (tier: string) => report.rows.find((r) => r.group.route === 'ladder' && r.group.tier === tier)!;
+    expect(row('premium')).toMatchObject({ saved: '0', group: { downgraded_from: null } });
+    expect(row('economy').group.downgraded_from).toBe('premium');
+    expect(Number(row('economy').saved)).toBeGreaterThan(0);
+    expect(Number(row('standard').saved)).toBeGreaterThan(0);
+    expect(report.currency).toBe('USD');
+    // Exact: saved is baseline minus cost, to the nano-unit.
+    for (const r of report.rows) expect(BigInt(Math.round(Number(r.baseline) * 1e9)) - BigInt(Math.round(Number(r.cost) * 1e9))).toBe(BigInt(Math.round(Number(r.saved) * 1e9)));
+    // The usage report groups by the routing outcome too.
+    const usage = (await t.admin<{ rows: { group: Record<string, string | null>; requests: number }[] }>('GET', '/usage?group_by=route,downgraded_from&route=ladder')).body;
+    expect(usage.rows.find((r) => r.group.downgraded_from === 'premium')!.requests).toBe(seen.filter((s) => s.tier !== 'premium').length);
+    const { stdout } = await run(process.execPath, [CLI, 'savings', '--group-by', 'route,tier'], { env: { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: t.adminToken } });
+    expect(stdout).toMatch(/ladder/);
+    expect(stdout).toMatch(/total: .* saved on \d+ routed calls/);
+  });
+
   it('refuse an unknown route or tier, and an Anthropic tier for the responses endpoint, in the caller\'s dialect', async () => {
     const k = await t.key({ department: 'support' });
     await expect(ask(k.secret, 'route:nope')).rejects.toMatchObject({ status: 400, code: 'unknown_route', message: expect.stringContaining('support-drafting') });
@@ -154,6 +206,21 @@ describe('fallbacks', () => {
   });
   afterAll(() => {
     t.sim.options = {};
+  });
+
+  it('move a call on to the next model when its provider does not answer in time', async () => {
+    const k = await t.key({ department: 'support' });
+    const hang = { kind: 'hang' } as const;
+    t.sim.options = { fault: (r) => (r.body.model === 'gpt-4.1-nano' ? hang : failing.get(String(r.body.model))) };
+    try {
+      const { response } = await ask(k.secret, 'route:patient', { max_tokens: 20 });
+      expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+      expect(response.headers.get('x-bursar-fallback-from')).toBe('slow/gpt-4.1-nano');
+      const line = await t.line(response.headers.get('x-request-id')!);
+      expect(line!.dims).toMatchObject({ route: 'patient', model: 'gpt-4o-mini', fallback_model: 'slow/gpt-4.1-nano', baseline_model: 'slow/gpt-4.1-nano' });
+    } finally {
+      t.sim.options = { fault: (r) => failing.get(String(r.body.model)) };
+    }
   });
 
   it('move a call on to the next model on a 429, a 5xx or a lost connection, streaming or not, and record it', async () => {
@@ -224,8 +291,10 @@ describe('exceptions', () => {
     expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4.1');
     expect(ok.response.headers.get('x-bursar-routing')).toBe('exception: contract over 50 pages urgent');
     const line = await t.line(ok.response.headers.get('x-request-id')!);
-    expect(line!.tags).toMatchObject({ exception: 'contract over 50 pages urgent' });
-    expect(line!.dims.tier).toBe('premium');
+    expect(line!.dims).toMatchObject({ tier: 'premium', exception: 'contract over 50 pages urgent' });
+    await t.settled();
+    const byException = (await t.admin<{ rows: { group: Record<string, string | null>; requests: number }[] }>('GET', '/usage?group_by=exception&route=support-drafting')).body;
+    expect(byException.rows.find((r) => r.group.exception === 'contract over 50 pages urgent')!.requests).toBe(1);
     // Weaker tiers, and the default, need no reason.
     await ask(k.secret, 'route:support-drafting/economy', { max_tokens: 20 });
     await expect(t.openai(k.secret, { 'x-bursar-exception': 'please' }).chat.completions.create({ model: 'route:strict/premium', messages: [{ role: 'user', content: 'x' }] }))

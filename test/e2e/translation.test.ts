@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type OpenAI from 'openai';
+import type Anthropic from '@anthropic-ai/sdk';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 import type { Fault } from '../../src/providers/simulator/server.js';
 
@@ -177,7 +178,7 @@ describe('Anthropic messages to an OpenAI model', () => {
     const { data, response } = await client.messages.create({
       model: 'route:review', max_tokens: 200, system: [{ type: 'text', text: 'You review contracts.' }],
       messages: [{ role: 'user', content: 'Check clause 4.' }], tools: [tool], tool_choice: { type: 'auto', disable_parallel_tool_use: true }, top_k: 5,
-    }).withResponse();
+    } as never).withResponse() as unknown as { data: Anthropic.Message; response: Response };
 
     const sent = lastSent();
     expect(sent.endpoint).toBe('chat');

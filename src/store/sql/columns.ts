@@ -29,11 +29,14 @@ const tokenColumn: Record<keyof Tokens, string> = {
 
 export const TOKEN_COLUMNS = tokenColumn;
 
+/** Dimensions added after the first migration: their columns come at the end, with the migration that added them. */
+const LATER_DIMENSIONS: ReadonlySet<Dimension> = new Set(['budget_category', 'downgraded_from', 'exception', 'baseline_model']);
+
 export const LEDGER_COLUMNS: readonly Column[] = [
   col('id', 'text', true, (l) => l.id),
   col('source', 'text', true, (l) => l.source),
   col('ts', 'bigint', true, (l) => l.ts),
-  ...DIMENSIONS.filter((d) => d !== 'budget_category').map((d) => col(d, 'text', false, (l) => l.dims[d])),
+  ...DIMENSIONS.filter((d) => !LATER_DIMENSIONS.has(d)).map((d) => col(d, 'text', false, (l) => l.dims[d])),
   col('tags', 'json', false, (l) => l.tags),
   col('endpoint', 'text', false, (l) => l.endpoint),
   col('stream', 'bool', true, (l) => l.stream),
@@ -62,6 +65,11 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('org_cost_nano', 'bigint', true, (l) => l.orgCostNano, 2),
   col('org_currency', 'text', true, (l) => l.orgCurrency, 2),
   col('fx_rate', 'bigint', true, (l) => l.fxRate, 2),
+  // 0004: routing outcomes
+  col('downgraded_from', 'text', false, (l) => l.dims.downgraded_from, 4),
+  col('exception', 'text', false, (l) => l.dims.exception, 4),
+  col('baseline_model', 'text', false, (l) => l.dims.baseline_model, 4),
+  col('baseline_org_nano', 'bigint', false, (l) => l.baselineOrgNano, 4),
 ];
 
 type Row = Record<string, unknown>;
@@ -123,6 +131,7 @@ export function rowToLine(r: Row): LedgerLine {
     orgCostNano: big(r.org_cost_nano ?? 0),
     orgCurrency: String(r.org_currency ?? r.currency),
     fxRate: big(r.fx_rate ?? 1_000_000_000),
+    baselineOrgNano: r.baseline_org_nano === null || r.baseline_org_nano === undefined ? null : big(r.baseline_org_nano),
   };
 }
 

@@ -89,6 +89,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
       if (page.length) await addDerived(db, page);
     },
   ],
+  ['0004_routing_outcomes', (db, d) => addLedgerColumns(db, d, 4)],
 ];
 
 /** Adds the ledger columns a migration introduced; existing lines get the column's default. */

@@ -1,0 +1,81 @@
+/**
+ * The savings report: what routing saved against the models the calls asked for. Every routed
+ * line carries its baseline (its tokens priced on the model it asked for: the model named, or
+ * the route's tier before a downgrade) beside its actual cost, both in the organisation's
+ * currency; grouped by route, tier and downgrade, the differences are what each route and each
+ * rung of its ladder saved. A fallback to a dearer model shows as a negative saving.
+ */
+import { z } from 'zod';
+import { BursarError } from '../core/errors.js';
+import { DIMENSIONS, isDimension, type Dimension } from '../core/dimensions.js';
+import { decimalText } from '../core/money.js';
+import type { LedgerStore } from '../core/ports.js';
+import { canSee, type Actor } from '../access/actor.js';
+
+const when = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date (2026-11-01) or date-time (2026-11-01T09:00:00Z)');
+const input = z.looseObject({ from: when.optional(), to: when.optional(), group_by: z.string().optional() });
+
+export const SAVINGS_DEFAULT_GROUPS: readonly Dimension[] = ['route', 'tier', 'downgraded_from', 'baseline_model', 'model'];
+
+export interface SavingsRow {
+  readonly group: Readonly<Record<string, string | null>>;
+  readonly requests: number;
+  /** What the calls cost, what they would have cost on the models asked for, and the difference: exact decimals in `currency`. */
+  readonly cost: string;
+  readonly baseline: string;
+  readonly saved: string;
+}
+
+export interface SavingsReport {
+  readonly from: string;
+  readonly to: string;
+  readonly currency: string;
+  readonly group_by: readonly string[];
+  readonly rows: readonly SavingsRow[];
+  readonly total: Omit<SavingsRow, 'group'>;
+}
+
+type Sum = { group: Record<string, string | null>; requests: number; cost: bigint; baseline: bigint };
+
+const rowOf = (s: Omit<Sum, 'group'>) => ({ requests: s.requests, cost: decimalText(s.cost), baseline: decimalText(s.baseline), saved: decimalText(s.baseline - s.cost) });
+
+export async function savingsReport(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, orgCurrency: string, now = new Date()): Promise<SavingsReport> {
+  const parsed = input.safeParse(query);
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    throw new BursarError('validation_failed', `${i.path.join('.')}: ${i.message}`, { param: i.path.join('.') });
+  }
+  const q = parsed.data;
+  const from = q.from ? Date.parse(q.from) : Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+  const to = q.to ? Date.parse(q.to) : now.getTime() + 1;
+  if (to <= from) throw new BursarError('validation_failed', `"to" must be after "from".`, { param: 'to' });
+  const groupBy = q.group_by ? q.group_by.split(',').map((s) => s.trim()).filter(Boolean) : SAVINGS_DEFAULT_GROUPS;
+  for (const g of groupBy) {
+    if (!isDimension(g)) throw new BursarError('validation_failed', `Cannot group savings by "${g}". Use any of: ${DIMENSIONS.join(', ')}.`, { param: 'group_by' });
+  }
+
+  const sums = new Map<string, Sum>();
+  const total = { requests: 0, cost: 0n, baseline: 0n };
+  for await (const l of ledger.scan({ from, to })) {
+    if (l.baselineOrgNano === null || !canSee(actor, l.dims.department, l.dims.user)) continue;
+    const group: Record<string, string | null> = {};
+    for (const g of groupBy as Dimension[]) group[g] = l.dims[g];
+    const k = JSON.stringify(group);
+    let s = sums.get(k);
+    if (!s) sums.set(k, (s = { group, requests: 0, cost: 0n, baseline: 0n }));
+    for (const t of [s, total]) {
+      t.requests++;
+      t.cost += l.orgCostNano;
+      t.baseline += l.baselineOrgNano;
+    }
+  }
+  const rows = [...sums.values()].sort((a, b) => (b.baseline - b.cost > a.baseline - a.cost ? 1 : b.baseline - b.cost < a.baseline - a.cost ? -1 : 0));
+  return {
+    from: new Date(from).toISOString(),
+    to: new Date(to).toISOString(),
+    currency: orgCurrency,
+    group_by: groupBy,
+    rows: rows.map((s) => ({ group: s.group, ...rowOf(s) })),
+    total: rowOf(total),
+  };
+}

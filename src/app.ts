@@ -25,6 +25,8 @@ import { Simulator } from './providers/simulator/server.js';
 import { openSqlite } from './store/sqlite/open.js';
 import { CircuitBreaker } from './routing/breaker.js';
 import { Router } from './routing/router.js';
+import { routeRecords } from './routing/records.js';
+import { WorkflowRegister, workflowProblems, workflowRecords } from './routing/register.js';
 import { openPostgres } from './store/postgres/open.js';
 import type { SqlStores } from './store/sql/stores.js';
 import { openRedis } from './store/redis/connect.js';
@@ -114,6 +116,15 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const router = new Router(config.routes, (model) => catalog.resolve(model, Date.now()));
 
   const onFollowError = (err: unknown) => log.error({ err }, 'could not apply a config change made on another replica');
+  // Routes of bursar.yaml and of the admin API, followed on every replica.
+  const routes = routeRecords(stores.config, router, config);
+  await routes.applyConfig(config.routes);
+  const routeFollower = await routes.follow((specs) => router.replace(specs, (err, id) => log.error({ err, route: id }, 'a stored route is not valid any more; it is left out')), onFollowError);
+  // The use-case register, likewise.
+  const register = new WorkflowRegister(new Set(config.workflowPolicy.require_registered));
+  const workflows = workflowRecords(stores.config, (w) => workflowProblems(w, config.org, config.dataClasses, (id) => router.has(id)));
+  await workflows.applyConfig(config.workflows);
+  const workflowFollower = await workflows.follow((specs) => register.replace(specs), onFollowError);
   const index = await AccessIndex.load(stores.config, onFollowError);
   const budgetIndex = await BudgetIndex.load(stores.config, config.calendar, config.organisation.currency, onFollowError);
   const guard = new BudgetGuard({
@@ -192,6 +203,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     bodyLimit: config.bodyLimitBytes,
     guard,
     router,
+    register,
     breaker: new CircuitBreaker(),
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
@@ -212,7 +224,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, routes: router, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);
@@ -246,6 +258,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       clearTimeout(cut);
       await writer.close();
       index.close();
+      routeFollower.stop();
+      workflowFollower.stop();
       clearInterval(sweep);
       budgetIndex.close();
       guard.close();

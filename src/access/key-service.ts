@@ -67,7 +67,7 @@ export class KeyService {
       throw new BursarError('validation_failed', `data_class: "${input.data_class}" is not a declared data class (${this.declared.dataClasses.join(', ')}).`, { param: 'data_class' });
     }
     if (input.default_route !== undefined && !this.declared.routeExists(input.default_route)) {
-      throw new BursarError('validation_failed', `default_route: no route "${input.default_route}" is declared; declare it under routes: in bursar.yaml (docs/routing.md).`, { param: 'default_route' });
+      throw new BursarError('validation_failed', `default_route: no route "${input.default_route}" is declared; declare it under routes: in bursar.yaml or with "bursar routes create" (docs/routing.md).`, { param: 'default_route' });
     }
     const expiresAt = input.expires_at ? Date.parse(input.expires_at) : null;
     if (expiresAt !== null && expiresAt <= Date.now()) {

@@ -12,6 +12,9 @@ import { decimalText } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Router } from '../routing/router.js';
+import type { RouteSpec } from '../routing/model.js';
+import type { WorkflowSpec } from '../routing/register.js';
+import type { ManagedRecords } from '../config/managed.js';
 import type { PriceBook } from '../core/pricing.js';
 import { canSee, assertRole, type Actor } from '../access/actor.js';
 import { createKeyInput, type KeyService } from '../access/key-service.js';
@@ -33,7 +36,9 @@ export interface AdminDeps {
   readonly config: ConfigStore;
   readonly org: OrgTree;
   readonly prices: PriceBook;
-  readonly routes: Router;
+  readonly router: Router;
+  readonly routes: ManagedRecords<RouteSpec>;
+  readonly workflows: ManagedRecords<WorkflowSpec>;
   /** The organisation's reporting currency. */
   readonly orgCurrency: string;
 }
@@ -130,6 +135,30 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     if (query.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').send(usageCsv(report));
     return report;
   });
+  // ------------------------------------------------------------ the use-case register
+  app.get('/workflows', async () => ({ data: (await d.workflows.list()).map((m) => ({ ...m.spec, managed_by: m.managed_by })) }));
+  app.get<{ Params: { id: string } }>('/workflows/:id', async (req) => {
+    // Who owns it, who approved it, what data it touches, what it costs, and the budgets that cap it.
+    const actor = actorOf(req);
+    const m = await d.workflows.get(req.params.id);
+    const spend = await usageReport(d.ledger, { group_by: 'workflow', workflow: m.spec.id }, actor);
+    const budgets = (await d.budgets.list(actor)).filter((b) => {
+      const s = b.spec.scope.workflow;
+      return s === m.spec.id || (Array.isArray(s) && s.includes(m.spec.id));
+    });
+    return {
+      ...m.spec, managed_by: m.managed_by,
+      spend_this_month: spend.totals.map((t) => ({ currency: t.currency, amount: t.cost, requests: t.requests })),
+      budgets: budgets.map((b) => ({ id: b.id, name: b.name, owner: b.owner, enforcement: b.hard ? 'hard' : 'soft' })),
+    };
+  });
+  app.post('/workflows', async (req, reply) => reply.code(201).send(await d.workflows.create(req.body, actorOf(req))));
+  app.put<{ Params: { id: string } }>('/workflows/:id', async (req) => d.workflows.update(req.params.id, req.body, actorOf(req)));
+  app.delete<{ Params: { id: string } }>('/workflows/:id', async (req, reply) => {
+    await d.workflows.remove(req.params.id, actorOf(req));
+    return reply.code(204).send();
+  });
+
   app.get('/reports/savings', async (req) => savingsReport(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.orgCurrency));
   app.get<{ Params: { id: string } }>('/ledger/:id', async (req) => {
     const line = await d.ledger.get(req.params.id);
@@ -165,7 +194,21 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     projects: [...d.org.projects.values()],
     users: [...d.org.users.values()],
   }));
-  app.get('/routes', async () => ({ data: d.routes.all() }));
+  // ------------------------------------------------------------ routes (docs/routing.md)
+  app.get('/routes', async () => {
+    const managed = new Map((await d.routes.list()).map((m) => [m.spec.id, m.managed_by]));
+    return { data: d.router.all().map((r) => ({ ...r, managed_by: managed.get(r.id) ?? 'config' })) };
+  });
+  app.get<{ Params: { id: string } }>('/routes/:id', async (req) => {
+    const m = await d.routes.get(req.params.id);
+    return { ...m.spec, managed_by: m.managed_by };
+  });
+  app.post('/routes', async (req, reply) => reply.code(201).send(await d.routes.create(req.body, actorOf(req))));
+  app.put<{ Params: { id: string } }>('/routes/:id', async (req) => d.routes.update(req.params.id, req.body, actorOf(req)));
+  app.delete<{ Params: { id: string } }>('/routes/:id', async (req, reply) => {
+    await d.routes.remove(req.params.id, actorOf(req));
+    return reply.code(204).send();
+  });
   app.get('/prices', async () => ({
     data: d.prices.all().map((p) => ({
       provider: p.provider, model: p.model, kind: p.kind, currency: p.currency, version: p.version,

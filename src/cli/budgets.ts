@@ -2,10 +2,8 @@
  * `bursar budgets`, `bursar overrides`, `bursar events`: budgets and their status, temporary
  * raises and their approval, and what happened to budgets (thresholds crossed...).
  */
-import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { parse as parseYaml } from 'yaml';
-import { table, type CliContext } from './client.js';
+import { readSpec, table, type CliContext } from './client.js';
 
 interface BudgetRow {
   id: string;
@@ -31,11 +29,6 @@ interface Status {
 }
 
 interface OverrideRow { id: string; budget: string; amount: string; currency: string; state: string; requested_by: string; reason: string; expires_at: string }
-
-function readSpec(file: string): unknown {
-  const text = readFileSync(file, 'utf8');
-  return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-}
 
 export function registerBudgetCommands(program: Command, ctx: CliContext): void {
   const budgets = program.command('budgets').description('budgets: caps on spend, tokens or requests over a window');

@@ -2,6 +2,8 @@
  * The CLI's way in: the admin API over HTTP, with the same roles and checks as any other
  * caller. Errors come back as BursarError-shaped messages and end the command with code 1.
  */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
 import Table from 'cli-table3';
 import type { ClientSettings } from '../config/client.js';
 
@@ -55,4 +57,10 @@ export function table(head: readonly string[], rows: readonly (readonly unknown[
 
 export function when(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
+}
+
+/** A spec from a YAML or JSON file (the same fields as in bursar.yaml). */
+export function readSpec(file: string): unknown {
+  const text = readFileSync(file, 'utf8');
+  return file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
 }

@@ -10,6 +10,7 @@ import { clientSettings } from '../config/client.js';
 import { AdminClient, CliError, type CliContext } from './client.js';
 import { registerAccessCommands } from './access.js';
 import { registerReportCommands } from './reports.js';
+import { registerRoutingCommands } from './routing.js';
 import { registerBudgetCommands } from './budgets.js';
 import { registerDatabaseCommands } from './database.js';
 
@@ -81,6 +82,7 @@ program
 
 registerAccessCommands(program, ctx);
 registerReportCommands(program, ctx);
+registerRoutingCommands(program, ctx);
 registerBudgetCommands(program, ctx);
 registerDatabaseCommands(program, ctx);
 

@@ -1,5 +1,5 @@
 /**
- * `bursar usage`, `bursar ledger`, `bursar audit`, `bursar prices`: reading what Bursar recorded.
+ * `bursar usage`, `bursar savings`, `bursar ledger`, `bursar audit`, `bursar prices`: reading what Bursar recorded.
  */
 import type { Command } from 'commander';
 import { formatMoney, formatMoneyExact, parseDecimal } from '../core/money.js';
@@ -94,19 +94,6 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       if (!r.ok) process.exitCode = 3;
     });
 
-  program
-    .command('routes')
-    .description('the routes of bursar.yaml: models by tier, fallbacks, ladder (docs/routing.md)')
-    .action(async () => {
-      type Route = { id: string; tiers: Record<string, string | { model: string; weight: number }[]>; default_tier: string; fallbacks: string[]; downgrade: { at: number; to: string }[]; owner?: string };
-      const r = await ctx.client().call<{ data: Route[] }>('GET', '/routes');
-      ctx.print(r.data, () =>
-        table(['route', 'tiers (strongest first)', 'default', 'fallbacks', 'downgrade', 'owner'], r.data.map((x) => [
-          x.id, Object.entries(x.tiers).map(([t, m]) => `${t}: ${typeof m === 'string' ? m : m.map((d) => `${d.model} x${d.weight}`).join(', ')}`).join('\n'), x.default_tier, x.fallbacks.join(', '),
-          x.downgrade.map((d) => `${d.at}% -> ${d.to}`).join(', '), x.owner ?? '',
-        ])),
-      );
-    });
   program
     .command('prices')
     .description('the price book in force (shipped prices plus bursar.yaml overrides)')

@@ -2,6 +2,8 @@
  * Configuration is read once, here: environment variables and bursar.yaml, validated, with
  * messages that name the variable or the YAML path to fix. The result is frozen.
  */
+import { routeProblems } from '../routing/records.js';
+import { workflowProblems, type WorkflowSpec } from '../routing/register.js';
 import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
@@ -56,6 +58,8 @@ export interface Config {
   readonly routes: readonly RouteSpec[];
   /** Data classes, least sensitive first. */
   readonly dataClasses: readonly string[];
+  readonly workflows: readonly WorkflowSpec[];
+  readonly workflowPolicy: RawConfig['workflow_policy'];
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -159,6 +163,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     fx,
     budgets: raw.budgets,
     routes: raw.routes,
+    workflows: raw.workflows,
+    workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,
     shared,
@@ -306,18 +312,21 @@ const ORG_DIMENSIONS = [['department', 'departments'], ['team', 'teams'], ['proj
 /** Route ids are unique and owners are declared users (models are checked against the providers at start). */
 function checkRoutes(raw: RawConfig, org: OrgTree, problems: string[]): void {
   const ids = new Set<string>();
-  const classes = new Set(raw.data_classes);
-  const known = (c: string, at: string) => {
-    if (!classes.has(c)) problems.push(`${at}: "${c}" is not a declared data class (data_classes: ${raw.data_classes.join(', ')})`);
-  };
   raw.routes.forEach((r, i) => {
     if (ids.has(r.id)) problems.push(`routes[${i}].id: route "${r.id}" is declared twice`);
     ids.add(r.id);
-    if (r.owner && !org.users.has(r.owner)) problems.push(`routes[${i}].owner: "${r.owner}" is not a declared user`);
-    if (r.data_class) known(r.data_class, `routes[${i}].data_class`);
-    r.data_classes?.forEach((c, j) => known(c, `routes[${i}].data_classes[${j}]`));
+    for (const [path, message] of routeProblems(r, org, raw.data_classes)) problems.push(`routes[${i}].${path}: ${message}`);
   });
-  raw.providers.forEach((p, i) => p.data_classes?.forEach((c, j) => known(c, `providers[${i}].data_classes[${j}]`)));
+  const routeIds = new Set(raw.routes.map((r) => r.id));
+  const workflowIds = new Set<string>();
+  raw.workflows.forEach((w, i) => {
+    if (workflowIds.has(w.id)) problems.push(`workflows[${i}].id: workflow "${w.id}" is registered twice`);
+    workflowIds.add(w.id);
+    for (const [path, message] of workflowProblems(w, org, raw.data_classes, (id) => routeIds.has(id))) problems.push(`workflows[${i}].${path}: ${message}`);
+  });
+  raw.providers.forEach((p, i) => p.data_classes?.forEach((c, j) => {
+    if (!raw.data_classes.includes(c)) problems.push(`providers[${i}].data_classes[${j}]: "${c}" is not a declared data class (data_classes: ${raw.data_classes.join(', ')})`);
+  }));
 }
 
 /** Budget ids are unique, owners and scoped org values exist, and every amount can be converted. */

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { budgetSpecSchema } from '../budgets/model.js';
 import { routeSpecSchema } from '../routing/model.js';
+import { workflowPolicySchema, workflowSpecSchema } from '../routing/register.js';
 
 const slug = z
   .string()
@@ -119,6 +120,9 @@ export const configSchema = z.strictObject({
   data_classes: z.array(slug).min(1).default(['public', 'internal', 'confidential', 'restricted']),
   /** Routes: models by tier per workflow (docs/routing.md). */
   routes: z.array(routeSpecSchema).default([]),
+  /** The use-case register (docs/routing.md#the-use-case-register). */
+  workflows: z.array(workflowSpecSchema).default([]),
+  workflow_policy: workflowPolicySchema,
   budget_policy: z
     .strictObject({
       /** Refuse to issue a key whose department or project has no budget with an owner. */

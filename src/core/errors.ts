@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   unknown_tier: { category: 'invalid_request', summary: 'The route has no tier of that name.' },
   data_class_not_allowed: { category: 'permission', summary: "No provider the call could go to may receive its data class (or its route may not carry it)." },
   exception_reason_required: { category: 'invalid_request', summary: "A tier stronger than the route's default was asked for without a reason (x-bursar-exception)." },
+  workflow_not_registered: { category: 'permission', summary: "The call's environment requires a registered workflow, and it names none or an unregistered one." },
   exception_refused: { category: 'permission', summary: "The route allows no tier stronger than its default." },
   dialect_mismatch: { category: 'invalid_request', summary: 'The model is served by an Anthropic-dialect provider, and the endpoint called (responses, embeddings) has no Anthropic counterpart.' },
   translation_unsupported: { category: 'invalid_request', summary: "The call goes to a model of the other dialect, and a field or part of it has no counterpart there." },

@@ -15,6 +15,7 @@ import type { Dims } from '../core/dimensions.js';
 import type { CircuitBreaker } from '../routing/breaker.js';
 import { NOT_ROUTED, type Routed, type Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
+import type { WorkflowRegister } from '../routing/register.js';
 import { costOf } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
@@ -42,6 +43,7 @@ export interface GatewayDeps {
   readonly bodyLimit: number;
   readonly guard: BudgetGuard;
   readonly router: Router;
+  readonly register: WorkflowRegister;
   readonly breaker: CircuitBreaker;
   readonly money: MoneyContext;
   readonly org: OrgTree;
@@ -98,6 +100,7 @@ export class Gateway {
         call.baselinePrice = this.baselinePrice(routed, call.ts);
       }
       const dataClass = this.dataClassOf(attribution, routed);
+      this.d.register.check(attribution.dims);
       call.inputBound = inputBound(raw, parsed.body);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
       const { up, clientAskedUsage } = await this.send(call, ep, req, raw, parsed, routed, dataClass, (dims) =>

@@ -47,31 +47,41 @@ type Deployments = readonly { readonly model: string; readonly weight: number }[
 const deploymentsOf = (v: RouteSpec['tiers'][string]): Deployments => (typeof v === 'string' ? [{ model: v, weight: 1 }] : v);
 
 export class Router {
-  private readonly routes: ReadonlyMap<string, RouteSpec>;
+  private routes: ReadonlyMap<string, RouteSpec> = new Map();
   /** Smooth weighted round robin state per route and tier (nginx's: even spread, no bursts). */
   private readonly current = new Map<string, number[]>();
 
   /** `check` resolves a tier's model as a call would (throws if no provider serves it). */
-  constructor(specs: readonly RouteSpec[], check: (model: string) => void) {
+  constructor(specs: readonly RouteSpec[], private readonly check: (model: string) => void) {
+    specs.forEach((r, i) => this.validate(r, `routes[${i}]`));
     this.routes = new Map(specs.map((r) => [r.id, r]));
-    specs.forEach((r, i) => {
-      for (const [tier, v] of Object.entries(r.tiers)) {
-        deploymentsOf(v).forEach((d, j) => {
-          try {
-            check(d.model);
-          } catch (err) {
-            throw new Error(`routes[${i}].tiers.${tier}${typeof v === 'string' ? '' : `[${j}].model`}: ${err instanceof Error ? err.message : String(err)}`);
-          }
-        });
+  }
+
+  /** Throws, naming the field (`where` prefixes it), if a tier's or fallback's model is served by no provider. */
+  validate(r: RouteSpec, where: string): void {
+    const at = (path: string, model: string) => {
+      try {
+        this.check(model);
+      } catch (err) {
+        throw new Error(`${where}${path}: ${err instanceof Error ? err.message : String(err)}`);
       }
-      r.fallbacks.forEach((model, j) => {
-        try {
-          check(model);
-        } catch (err) {
-          throw new Error(`routes[${i}].fallbacks[${j}]: ${err instanceof Error ? err.message : String(err)}`);
-        }
-      });
-    });
+    };
+    for (const [tier, v] of Object.entries(r.tiers)) deploymentsOf(v).forEach((d, j) => at(`.tiers.${tier}${typeof v === 'string' ? '' : `[${j}].model`}`, d.model));
+    r.fallbacks.forEach((model, j) => at(`.fallbacks[${j}]`, model));
+  }
+
+  /** Serves these routes from now on (a change made through the admin API, on any replica); an invalid one is left out and reported. */
+  replace(specs: readonly RouteSpec[], onInvalid: (err: unknown, id: string) => void): void {
+    const next = new Map<string, RouteSpec>();
+    for (const r of specs) {
+      try {
+        this.validate(r, `route "${r.id}"`);
+        next.set(r.id, r);
+      } catch (err) {
+        onInvalid(err, r.id);
+      }
+    }
+    this.routes = next;
   }
 
   get size(): number {

@@ -7,6 +7,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 import { CLI } from '../helpers/process.js';
 
@@ -339,6 +342,48 @@ describe('routes through the admin API and CLI', () => {
     const { stdout } = await run(process.execPath, [CLI, 'routes'], { env: { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: t.adminToken } });
     expect(stdout).toMatch(/support-drafting\s+│\s+premium: gpt-4\.1/);
     expect(stdout).toContain('50% -> economy');
+  });
+
+  it('create, change and remove a route through the API and the CLI; calls follow at once; bursar.yaml routes change only there', async () => {
+    const k = await t.key({ department: 'support' });
+    const created = await t.admin<{ id: string }>('POST', '/routes', { id: 'api-made', tiers: { standard: 'gpt-4o', economy: 'gpt-4o-mini' }, default_tier: 'standard', owner: 'bob' });
+    expect(created.status).toBe(201);
+    await ask(k.secret, 'route:api-made', { max_tokens: 10 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o');
+    const changed = await t.admin('PUT', '/routes/api-made', { tiers: { standard: 'gpt-4o', economy: 'gpt-4o-mini' }, default_tier: 'economy' });
+    expect(changed.status).toBe(200);
+    await ask(k.secret, 'route:api-made', { max_tokens: 10 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+    // A key may take it as its default route.
+    const keyed = await t.key({ department: 'support', default_route: 'api-made' });
+    await ask(keyed.secret, 'gpt-4o', { max_tokens: 10 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o');
+    expect((await t.admin<{ managed_by: string }>('GET', '/routes/api-made')).body.managed_by).toBe('api');
+
+    // Clear refusals: a model no provider serves, an unknown owner, a route of bursar.yaml, a duplicate.
+    const bad = await t.admin<{ error: { code: string; param: string; message: string } }>('POST', '/routes', { id: 'bad', tiers: { standard: 'no-such-model' }, default_tier: 'standard' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatchObject({ code: 'validation_failed', param: 'tiers.standard' });
+    const owner = await t.admin<{ error: { param: string } }>('POST', '/routes', { id: 'bad', tiers: { standard: 'gpt-4o' }, default_tier: 'standard', owner: 'nobody' });
+    expect(owner.body.error.param).toBe('owner');
+    const yaml = await t.admin<{ error: { code: string; message: string } }>('PUT', '/routes/resilient', { tiers: { standard: 'gpt-4o' }, default_tier: 'standard' });
+    expect(yaml.status).toBe(409);
+    expect(yaml.body.error.message).toContain('bursar.yaml');
+    expect((await t.admin('POST', '/routes', { id: 'api-made', tiers: { standard: 'gpt-4o' }, default_tier: 'standard' })).status).toBe(409);
+
+    // The CLI: create from a file, list, remove; a removed route is refused by name.
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-route-'));
+    const file = join(dir, 'route.yaml');
+    writeFileSync(file, 'id: cli-made\ntiers: { standard: gpt-4o-mini }\ndefault_tier: standard\nfallbacks: [gpt-4o]\n');
+    const env = { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: t.adminToken };
+    expect((await run(process.execPath, [CLI, 'routes', 'create', file], { env })).stdout).toContain('route:cli-made');
+    expect((await run(process.execPath, [CLI, 'routes', 'list'], { env })).stdout).toMatch(/cli-made\s+│\s+standard: gpt-4o-mini[\s\S]*api/);
+    await ask(k.secret, 'route:cli-made', { max_tokens: 10 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o-mini');
+    await run(process.execPath, [CLI, 'routes', 'remove', 'cli-made'], { env });
+    await expect(ask(k.secret, 'route:cli-made')).rejects.toMatchObject({ status: 400, code: 'unknown_route' });
+    const audit = (await t.admin<{ data: { action: string }[] }>('GET', '/audit?target=route:cli-made')).body.data.map((e) => e.action);
+    expect(audit).toEqual(['route.create', 'route.remove']);
   });
 });
 

@@ -78,6 +78,7 @@ export const ERROR_CODES = {
   unknown_tier: { category: 'invalid_request', summary: 'The route has no tier of that name.' },
   data_class_not_allowed: { category: 'permission', summary: "No provider the call could go to may receive its data class (or its route may not carry it)." },
   exception_reason_required: { category: 'invalid_request', summary: "A tier stronger than the route's default was asked for without a reason (x-bursar-exception)." },
+  context_too_large: { category: 'invalid_request', summary: "The prompt is longer than the route's max_input_tokens." },
   workflow_not_registered: { category: 'permission', summary: "The call's environment requires a registered workflow, and it names none or an unregistered one." },
   exception_refused: { category: 'permission', summary: "The route allows no tier stronger than its default." },
   dialect_mismatch: { category: 'invalid_request', summary: 'The model is served by an Anthropic-dialect provider, and the endpoint called (responses, embeddings) has no Anthropic counterpart.' },

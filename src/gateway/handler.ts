@@ -29,6 +29,7 @@ import { anyGlob } from './globs.js';
 import { readBody, sendBody, sendError } from './http.js';
 import { inputBound, parseCall, prepareUpstream, type ParsedCall } from './request.js';
 import { EventSplitter, eventJson, sseComment, sseEvent } from './sse.js';
+import { countPromptTokens } from './token-count.js';
 import { translationFor, type Translation } from './translate.js';
 import { UpstreamCall } from './upstream.js';
 
@@ -102,6 +103,7 @@ export class Gateway {
       const dataClass = this.dataClassOf(attribution, routed);
       this.d.register.check(attribution.dims);
       call.inputBound = inputBound(raw, parsed.body);
+      if (routed.maxInput !== null && call.inputBound > routed.maxInput) await this.checkContext(parsed, routed);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
       const { up, clientAskedUsage } = await this.send(call, ep, req, raw, parsed, routed, dataClass, (dims) =>
         this.d.guard.admit({
@@ -231,6 +233,13 @@ export class Gateway {
       throw new BursarError('data_class_not_allowed', `This call carries data class "${c}", and route "${routed.route}" may carry ${routed.dataClasses.join(', ')} only. Use a route meant for ${c} data, or do not send it.`, { param: 'model' });
     }
     return c;
+  }
+
+  /** Refuses a prompt longer than its route allows (counted only when its byte bound is over the limit). */
+  private async checkContext(parsed: ParsedCall, routed: Routed): Promise<void> {
+    const tokens = await countPromptTokens(parsed.body);
+    if (tokens <= routed.maxInput!) return;
+    throw new BursarError('context_too_large', `The prompt has about ${tokens} tokens, and route "${routed.route}" allows ${routed.maxInput}. Shorten it (summarise earlier turns, send fewer documents), or use a route meant for long contexts.`, { param: 'messages' });
   }
 
   /** The price of the model a routed call asked for; none if no provider serves it (nothing is then measured against it). */

@@ -20,6 +20,8 @@ export const routeSpecSchema = z
       .record(slug, z.union([z.string().min(1), z.array(z.strictObject({ model: z.string().min(1), weight: z.number().int().positive().max(1000).default(1) })).min(1)]))
       .refine((t) => Object.keys(t).length > 0, 'needs at least one tier, e.g. { standard: gpt-4o }'),
     default_tier: slug,
+    /** The longest prompt, in tokens, a call of the route may send; a longer one is refused. */
+    max_input_tokens: z.number().int().positive().optional(),
     /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
     max_output_tokens: z.number().int().positive().optional(),
     /** A tier stronger than the default, named with a reason (x-bursar-exception): allowed, or refused. */

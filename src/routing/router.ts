@@ -14,8 +14,9 @@ export interface Routed {
   readonly tier: string | null;
   /** Why this tier, in words (sent as x-bursar-routing). */
   readonly reason: string | null;
-  /** The route's cap on output tokens, if any. */
+  /** The route's cap on output tokens, and on prompt tokens, if any. */
   readonly maxOutput: number | null;
+  readonly maxInput: number | null;
   /** The tier before the ladder stepped it down, if it did. */
   readonly downgradedFrom: string | null;
   /** The tier's other deployments (weighted load balancing), tried first when its model fails. */
@@ -38,7 +39,7 @@ export type SpentShare = () => Promise<{ readonly percent: number; readonly budg
 
 /** A call that names no route and whose key has none: served by the model it names. */
 export const NOT_ROUTED = (model: string): Routed => ({
-  model, route: null, tier: null, reason: null, maxOutput: null, downgradedFrom: null, alternates: [], fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
+  model, route: null, tier: null, reason: null, maxOutput: null, maxInput: null, downgradedFrom: null, alternates: [], fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
   baselineModel: null, humanReview: false,
 });
 
@@ -150,7 +151,7 @@ export class Router {
       }
     }
     return {
-      ...this.pick(spec, tier), route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
+      ...this.pick(spec, tier), route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, maxInput: spec.max_input_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
       dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null, baselineModel, humanReview: spec.human_review,
     };
   }

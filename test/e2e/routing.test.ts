@@ -23,6 +23,7 @@ routes:
     tiers: { premium: gpt-4.1, standard: gpt-4o, economy: gpt-4o-mini }
     default_tier: standard
     max_output_tokens: 300
+    max_input_tokens: 200
     downgrade: [{ at: 50, to: economy }]
   - id: resilient
     tiers: { standard: gpt-4o }
@@ -100,6 +101,18 @@ describe('routes', () => {
       expect.objectContaining({ group: { route: 'support-drafting', tier: 'standard' }, requests: 1 }),
       expect.objectContaining({ group: { route: 'support-drafting', tier: 'economy' }, requests: 1 }),
     ]));
+  });
+
+  it("refuse a prompt longer than the route's context, before any provider sees it", async () => {
+    const k = await t.key({ department: 'support' });
+    const before = t.sim.requests.length;
+    const long = 'Please summarise the history of this parcel and every scan event. '.repeat(40);
+    await expect(ask(k.secret, 'route:support-drafting', { messages: [{ role: 'user', content: long }] }))
+      .rejects.toMatchObject({ status: 400, code: 'context_too_large', param: 'messages', message: expect.stringContaining('allows 200') });
+    expect(t.sim.requests.length).toBe(before);
+    // A prompt whose bytes exceed the limit but whose tokens do not is served.
+    await ask(k.secret, 'route:support-drafting', { max_tokens: 10, messages: [{ role: 'user', content: 'ab '.repeat(90) }] });
+    expect(t.sim.requests.length).toBe(before + 1);
   });
 
   it("lower a larger output cap to the route's, and say so", async () => {

@@ -54,7 +54,8 @@ const variants = {
     const p = parseCall(request, chat);
     const r = await router.route(p.model, 'bench', noShare);
     router.fallbacks(r);
-    prepareUpstream(null, { ...p, body: tr.request(p.body) }, tr.upstream, 'claude-haiku-4-5', null);
+    const body = tr.request(p.body);
+    prepareUpstream(Buffer.from(JSON.stringify(body)), { ...p, body }, tr.upstream, 'claude-haiku-4-5', null);
     if (stream) {
       const meter = tr.upstream.meter(true);
       return relay(meter, tr.stream(meter, true), msgSse);

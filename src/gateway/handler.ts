@@ -153,15 +153,14 @@ export class Gateway {
       if (model !== chain[0] && call.routing) call.routing = { ...call.routing, fellBackFrom: chain[0]!, model };
       call.target = target;
       call.translation = translation;
-      // A translated request is a new body; its bytes bound its prompt like the caller's do.
+      // A translated request is a new body, serialised once: its bytes bound its prompt like the caller's do.
       const body = translation ? translation.request(parsed.body) : null;
-      call.inputBound = body ? Math.max(bound, JSON.stringify(body).length) : bound;
+      const bytes = body ? Buffer.from(JSON.stringify(body)) : raw;
+      call.inputBound = Math.max(bound, bytes.length);
       if (call.admission) await this.d.guard.release(call.admission);
       const admission = (call.admission = await admit(callDims(call)));
       const cap = admission.cap ?? call.routeCap;
-      const prepared = body
-        ? prepareUpstream(null, { ...parsed, body }, translation!.upstream, target.model, cap)
-        : prepareUpstream(raw, parsed, ep, target.model, cap);
+      const prepared = prepareUpstream(bytes, body ? { ...parsed, body } : parsed, translation?.upstream ?? ep, target.model, cap);
       await this.d.writer.intent(worstCaseLine(call));
       call.sent = true;
       const up = new UpstreamCall();

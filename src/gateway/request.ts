@@ -93,9 +93,8 @@ export interface Prepared {
 /**
  * Renames a provider-prefixed model, sets the output cap a budget requires (in the field the
  * client used, or the endpoint's own), and, for OpenAI chat streams, asks for the usage chunk.
- * `raw` null: the body is Bursar's own (translated), always serialised.
  */
-export function prepareUpstream(raw: Buffer | null, call: ParsedCall, ep: Endpoint, upstreamModel: string, cap: number | null = null): Prepared {
+export function prepareUpstream(raw: Buffer, call: ParsedCall, ep: Endpoint, upstreamModel: string, cap: number | null = null): Prepared {
   const body = call.body;
   let changed = false;
   if (cap !== null) {
@@ -119,5 +118,5 @@ export function prepareUpstream(raw: Buffer | null, call: ParsedCall, ep: Endpoi
       changed = true;
     }
   }
-  return { payload: changed || raw === null ? JSON.stringify(body) : raw, clientAskedUsage: asked };
+  return { payload: changed ? JSON.stringify(body) : raw, clientAskedUsage: asked };
 }

@@ -5,15 +5,12 @@
  * currency; grouped by route, tier and downgrade, the differences are what each route and each
  * rung of its ladder saved. A fallback to a dearer model shows as a negative saving.
  */
-import { z } from 'zod';
 import { BursarError } from '../core/errors.js';
 import { DIMENSIONS, isDimension, type Dimension } from '../core/dimensions.js';
 import { decimalText } from '../core/money.js';
 import type { LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
-
-const when = z.string().refine((s) => !Number.isNaN(Date.parse(s)), 'must be a date (2026-11-01) or date-time (2026-11-01T09:00:00Z)');
-const input = z.looseObject({ from: when.optional(), to: when.optional(), group_by: z.string().optional() });
+import { reportQuery } from './usage.js';
 
 export const SAVINGS_DEFAULT_GROUPS: readonly Dimension[] = ['route', 'tier', 'downgraded_from', 'baseline_model', 'model'];
 
@@ -40,16 +37,8 @@ type Sum = { group: Record<string, string | null>; requests: number; cost: bigin
 const rowOf = (s: Omit<Sum, 'group'>) => ({ requests: s.requests, cost: decimalText(s.cost), baseline: decimalText(s.baseline), saved: decimalText(s.baseline - s.cost) });
 
 export async function savingsReport(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, orgCurrency: string, now = new Date()): Promise<SavingsReport> {
-  const parsed = input.safeParse(query);
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    throw new BursarError('validation_failed', `${i.path.join('.')}: ${i.message}`, { param: i.path.join('.') });
-  }
-  const q = parsed.data;
-  const from = q.from ? Date.parse(q.from) : Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
-  const to = q.to ? Date.parse(q.to) : now.getTime() + 1;
-  if (to <= from) throw new BursarError('validation_failed', `"to" must be after "from".`, { param: 'to' });
-  const groupBy = q.group_by ? q.group_by.split(',').map((s) => s.trim()).filter(Boolean) : SAVINGS_DEFAULT_GROUPS;
+  const { from, to, groupBy: groupText } = reportQuery(query, now);
+  const groupBy = groupText ? groupText.split(',').map((s) => s.trim()).filter(Boolean) : SAVINGS_DEFAULT_GROUPS;
   for (const g of groupBy) {
     if (!isDimension(g)) throw new BursarError('validation_failed', `Cannot group savings by "${g}". Use any of: ${DIMENSIONS.join(', ')}.`, { param: 'group_by' });
   }

@@ -60,7 +60,8 @@ export function parseGroups(text: string | undefined): UsageGroup[] {
   return names as UsageGroup[];
 }
 
-export async function usageReport(ledger: LedgerStore, input: Record<string, unknown>, actor: Actor, now = new Date()): Promise<UsageReport> {
+/** A report's query: its range (default: this month so far, UTC) and its group_by text, checked. */
+export function reportQuery(input: Record<string, unknown>, now: Date): { from: number; to: number; groupBy: string | undefined } {
   const parsed = usageInput.safeParse(input);
   if (!parsed.success) {
     const i = parsed.error.issues[0]!;
@@ -70,7 +71,12 @@ export async function usageReport(ledger: LedgerStore, input: Record<string, unk
   const from = q.from ? Date.parse(q.from) : startOfMonthUtc(now);
   const to = q.to ? Date.parse(q.to) : now.getTime() + 1;
   if (to <= from) throw new BursarError('validation_failed', `"to" (${new Date(to).toISOString()}) must be after "from" (${new Date(from).toISOString()}).`, { param: 'to' });
-  const groupBy = parseGroups(q.group_by);
+  return { from, to, groupBy: q.group_by };
+}
+
+export async function usageReport(ledger: LedgerStore, input: Record<string, unknown>, actor: Actor, now = new Date()): Promise<UsageReport> {
+  const { from, to, groupBy: groupText } = reportQuery(input, now);
+  const groupBy = parseGroups(groupText);
 
   const where: Partial<Record<Dimension, readonly string[]>> = {};
   for (const d of DIMENSIONS) {

@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug (letters, digits, "-", "_", "."), e.g. "support-drafting"');
+export const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug (letters, digits, "-", "_", "."), e.g. "support-drafting"');
 
 export const routeSpecSchema = z
   .strictObject({

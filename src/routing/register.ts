@@ -12,8 +12,8 @@ import type { Dims } from '../core/dimensions.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore } from '../core/ports.js';
 import { ManagedRecords, parsed } from '../config/managed.js';
+import { slug } from './model.js';
 
-const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug, e.g. "support-drafting"');
 
 export const workflowSpecSchema = z.strictObject({
   /** The workflow's name in calls (x-bursar-workflow, or a key's workflow). */

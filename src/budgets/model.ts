@@ -3,6 +3,7 @@
  * as it is held in memory for admission. Overrides are temporary raises with their lifecycle.
  */
 import { z } from 'zod';
+import { approvalFields } from '../config/approvals.js';
 import { DIMENSIONS, TAG_KEY, isDimension, type Dimension } from '../core/dimensions.js';
 import { THRESHOLD_ACTIONS, type Matcher, type Scope, type ScopeKey } from '../core/budget.js';
 import { parseDecimal } from '../core/money.js';
@@ -116,15 +117,7 @@ export const overrideBodySchema = z.strictObject({
   member: z.string().nullable().default(null),
   amount: decimal,
   currency,
-  reason: z.string().min(1).max(1000),
-  requested_by: z.string(),
-  requested_at: z.number(),
-  /** "expired": an approved override past its expiry, marked (and audited) by Bursar. */
-  status: z.enum(['requested', 'approved', 'denied', 'expired']),
-  decided_by: z.string().nullable().default(null),
-  decided_at: z.number().nullable().default(null),
-  expires_at: z.number(),
-  note: z.string().max(1000).default(''),
+  ...approvalFields,
 });
 export type OverrideBody = z.infer<typeof overrideBodySchema>;
 

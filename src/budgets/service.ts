@@ -13,6 +13,7 @@ import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { BudgetCounters, BudgetTotals, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
+import { Approvals } from '../config/approvals.js';
 import { counterKey, type BudgetIndex } from './budget-index.js';
 import type { BudgetGuard } from './guard.js';
 import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, budgetSpecSchema, overrideBodySchema, toBudget, type Budget, type BudgetBody, type BudgetSpec, type OverrideBody } from './model.js';
@@ -39,7 +40,11 @@ export interface BudgetServiceDeps {
 }
 
 export class BudgetService {
-  constructor(private readonly d: BudgetServiceDeps) {}
+  private readonly overrides: Approvals<OverrideBody>;
+
+  constructor(private readonly d: BudgetServiceDeps) {
+    this.overrides = new Approvals(d.store, OVERRIDE_KIND, 'override', overrideBodySchema, (o) => `budget:${o.budget}`, (o) => ({ amount: o.amount, currency: o.currency, member: o.member }), 'bursar overrides list');
+  }
 
   // ------------------------------------------------------------ who may see and change a budget
 
@@ -222,7 +227,7 @@ export class BudgetService {
       previous_window: previousWindow(b.window, window, this.d.calendar)?.label ?? null,
       per: b.per,
       members: rows,
-      overrides: this.d.index.overridesOf(b.id).map((o) => this.overrideView(o.id, o.body, at)),
+      overrides: this.d.index.overridesOf(b.id).map((o) => this.overrides.view(o.id, o.body, at)),
       spec: body.spec,
     };
   }
@@ -237,12 +242,6 @@ export class BudgetService {
   }
 
   // ------------------------------------------------------------ overrides
-
-  private overrideView(id: string, o: OverrideBody, at: number): Record<string, unknown> {
-    // Between its expiry and the sweep that marks it, an approved override already no longer counts.
-    const state = o.status === 'approved' && o.expires_at <= at ? 'expired' : o.status;
-    return { id, ...o, state, expires_at: new Date(o.expires_at).toISOString() };
-  }
 
   async requestOverride(budgetId: string, input: unknown, actor: Actor): Promise<Record<string, unknown>> {
     const { budget: b } = await this.get(budgetId, actor);
@@ -262,61 +261,34 @@ export class BudgetService {
       budget: b.id, member, amount: r.data.amount, currency: b.currency, reason: r.data.reason, requested_by: actor.label,
       requested_at: now, status: 'requested', expires_at: expires,
     });
-    await this.d.store.write(
-      { kind: OVERRIDE_KIND, id, body, expectVersion: 0 },
-      { actor: actor.label, action: 'override.request', target: `budget:${b.id}`, details: { override: id, amount: body.amount, currency: body.currency, member, reason: body.reason } },
-    );
+    await this.overrides.file(id, body, actor);
     await this.d.events.record({ id: `override|${id}|requested`, ts: now, kind: 'override_requested', budget: b.id, details: { override: id, amount: formatAmount({ nano: parseDecimal(body.amount), currency: b.currency }), requested_by: actor.label, owner: b.owner, reason: body.reason } });
-    return this.overrideView(id, body, now);
+    return this.overrides.view(id, body, now);
   }
 
   async decideOverride(id: string, decision: 'approve' | 'deny', note: string, actor: Actor): Promise<Record<string, unknown>> {
-    const r = await this.d.store.get(OVERRIDE_KIND, id);
-    if (!r) throw new BursarError('not_found', `No override "${id}"; list them with \`bursar overrides list\`.`);
-    const o = overrideBodySchema.parse(r.body);
-    const b = this.d.index.get(o.budget);
-    const isOwner = b !== undefined && b.owner !== null && actor.user === b.owner;
-    if (!(isOwner || actor.role === 'admin' || actor.role === 'finance')) {
-      throw new BursarError('forbidden', `Only the owner of budget "${o.budget}"${b?.owner ? ` (${b.owner})` : ''}, finance or an admin can ${decision} this override.`);
-    }
-    if (o.status !== 'requested') throw new BursarError('conflict', `Override "${id}" was already ${o.status}.`);
-    const now = Date.now();
-    const body: OverrideBody = { ...o, status: decision === 'approve' ? 'approved' : 'denied', decided_by: actor.label, decided_at: now, note };
-    await this.d.store.write(
-      { kind: OVERRIDE_KIND, id, body, expectVersion: r.version },
-      { actor: actor.label, action: `override.${decision}`, target: `budget:${o.budget}`, details: { override: id, amount: o.amount, currency: o.currency, member: o.member, note } },
+    const ownerOf = (o: OverrideBody) => this.d.index.get(o.budget)?.owner ?? null;
+    const body = await this.overrides.decide(
+      id, decision, note, actor,
+      (o) => (actor.user !== null && actor.user === ownerOf(o)) || actor.role === 'admin' || actor.role === 'finance',
+      (o) => `the owner of budget "${o.budget}"${ownerOf(o) ? ` (${ownerOf(o)})` : ''}, finance or an admin`,
     );
-    return this.overrideView(id, body, now);
+    return this.overrides.view(id, body, Date.now());
   }
 
   async listOverrides(actor: Actor, budget?: string): Promise<Record<string, unknown>[]> {
     const now = Date.now();
-    return (await this.d.store.list(OVERRIDE_KIND))
-      .map((r) => ({ id: r.id, body: overrideBodySchema.parse(r.body) }))
+    return (await this.overrides.list())
       .filter((o) => (!budget || o.body.budget === budget) && (() => {
         const b = this.d.index.get(o.body.budget);
         return b ? this.canSee(actor, b) : actor.role === 'admin' || actor.role === 'finance';
       })())
-      .map((o) => this.overrideView(o.id, o.body, now));
+      .map((o) => this.overrides.view(o.id, o.body, now));
   }
 
   /** Marks approved overrides past their expiry as expired, each with an audit entry. Returns how many. */
-  async expireOverrides(now = Date.now()): Promise<number> {
-    let n = 0;
-    for (const r of await this.d.store.list(OVERRIDE_KIND)) {
-      const o = overrideBodySchema.parse(r.body);
-      if (o.status !== 'approved' || o.expires_at > now) continue;
-      try {
-        await this.d.store.write(
-          { kind: OVERRIDE_KIND, id: r.id, body: { ...o, status: 'expired' }, expectVersion: r.version },
-          { actor: 'system', action: 'override.expire', target: `budget:${o.budget}`, details: { override: r.id, amount: o.amount, currency: o.currency, member: o.member, expired_at: new Date(o.expires_at).toISOString() } },
-        );
-        n++;
-      } catch (err) {
-        if ((err as { code?: string }).code !== 'conflict') throw err; // another replica marked it first
-      }
-    }
-    return n;
+  expireOverrides(now = Date.now()): Promise<number> {
+    return this.overrides.expire(now);
   }
 
   // ------------------------------------------------------------ graduation

@@ -25,6 +25,8 @@ import { Simulator } from './providers/simulator/server.js';
 import { openSqlite } from './store/sqlite/open.js';
 import { CircuitBreaker } from './routing/breaker.js';
 import { Router } from './routing/router.js';
+import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './routing/cache.js';
+import { RouteExceptions } from './routing/exceptions.js';
 import { routeRecords } from './routing/records.js';
 import { WorkflowRegister, workflowProblems, workflowRecords } from './routing/register.js';
 import { openPostgres } from './store/postgres/open.js';
@@ -125,6 +127,12 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const workflows = workflowRecords(stores.config, (w) => workflowProblems(w, config.org, config.dataClasses, (id) => router.has(id)));
   await workflows.applyConfig(config.workflows);
   const workflowFollower = await workflows.follow((specs) => register.replace(specs), onFollowError);
+  // Approved route exceptions, likewise; and the routes' response cache, shared through Redis when replicas share state.
+  const exceptions = new RouteExceptions(stores.config, router);
+  await exceptions.follow(onFollowError);
+  const cache: ResponseCache = redis
+    ? new RedisResponseCache({ redis, prefix: shared!.redisPrefix, onError: (err) => log.warn({ err }, 'the response cache in Redis cannot be reached; calls go to their providers') })
+    : new MemoryResponseCache(config.gateway.response_cache_mb * 1024 * 1024);
   const index = await AccessIndex.load(stores.config, onFollowError);
   const budgetIndex = await BudgetIndex.load(stores.config, config.calendar, config.organisation.currency, onFollowError);
   const guard = new BudgetGuard({
@@ -173,8 +181,11 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     },
     onCommitted: countBatch,
   });
-  // Expired overrides no longer count from their expiry on; this marks them, audited, every 10 s.
-  const sweep = setInterval(() => void budgets.expireOverrides().catch((err: unknown) => log.error({ err }, 'override expiry sweep failed')), 10_000);
+  // Expired overrides and exceptions no longer count from their expiry on; this marks them, audited, every 10 s.
+  const sweep = setInterval(() => {
+    void budgets.expireOverrides().catch((err: unknown) => log.error({ err }, 'override expiry sweep failed'));
+    void exceptions.expire().catch((err: unknown) => log.error({ err }, 'exception expiry sweep failed'));
+  }, 10_000);
   sweep.unref();
   const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null, {
     routeExists: (id) => router.has(id),
@@ -205,6 +216,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     router,
     register,
     breaker: new CircuitBreaker(),
+    exceptions,
+    cache,
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
     attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags, dataClasses: config.dataClasses },
@@ -224,7 +237,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);
@@ -260,6 +273,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       index.close();
       routeFollower.stop();
       workflowFollower.stop();
+      exceptions.close();
+      await cache.close();
       clearInterval(sweep);
       budgetIndex.close();
       guard.close();

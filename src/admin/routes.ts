@@ -26,6 +26,7 @@ import { savingsReport } from '../reports/savings.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
+import type { RouteExceptions } from '../routing/exceptions.js';
 
 export interface AdminDeps {
   readonly keys: KeyService;
@@ -39,6 +40,7 @@ export interface AdminDeps {
   readonly router: Router;
   readonly routes: ManagedRecords<RouteSpec>;
   readonly workflows: ManagedRecords<WorkflowSpec>;
+  readonly exceptions: RouteExceptions;
   /** The organisation's reporting currency. */
   readonly orgCurrency: string;
 }
@@ -158,6 +160,15 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     await d.workflows.remove(req.params.id, actorOf(req));
     return reply.code(204).send();
   });
+
+  // ------------------------------------------------------------ route exceptions (routes with exceptions: approval)
+  app.post('/exceptions', async (req, reply) => reply.code(201).send(await d.exceptions.request(req.body, actorOf(req))));
+  app.get<{ Querystring: { route?: string } }>('/exceptions', async (req) => ({ data: await d.exceptions.list(actorOf(req), req.query.route) }));
+  for (const decision of ['approve', 'deny'] as const) {
+    app.post<{ Params: { id: string }; Body: { note?: string } }>(`/exceptions/:id/${decision}`, async (req) =>
+      d.exceptions.decide(req.params.id, decision, String(req.body?.note ?? '').slice(0, 1000), actorOf(req)),
+    );
+  }
 
   app.get('/reports/savings', async (req) => savingsReport(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.orgCurrency));
   app.get<{ Params: { id: string } }>('/ledger/:id', async (req) => {

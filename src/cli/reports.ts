@@ -61,8 +61,10 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       const money = (v: string) => formatMoney({ nano: parseDecimal(v), currency: r.currency });
       ctx.print(r, () => [
         `Savings ${r.from} to ${r.to} (${r.currency})`,
-        table([...r.group_by, 'requests', 'cost', 'on model asked for', 'saved'], r.rows.map((x) => [...r.group_by.map((g) => x.group[g]), x.requests, money(x.cost), money(x.baseline), money(x.saved)])),
-        `total: ${money(r.total.saved)} saved on ${r.total.requests} routed calls (${r.total.saved} ${r.currency} exactly)`,
+        table([...r.group_by, 'requests', 'cost', 'on model asked for', 'saved', 'cache hits', 'of it by cache'], r.rows.map((x) => [
+          ...r.group_by.map((g) => x.group[g]), x.requests, money(x.cost), money(x.baseline), money(x.saved), x.cache_hits, money(x.cache_avoided),
+        ])),
+        `total: ${money(r.total.saved)} saved on ${r.total.requests} routed calls (${r.total.saved} ${r.currency} exactly), ${money(r.total.cache_avoided)} of it by ${r.total.cache_hits} cache hits`,
       ].join('\n'));
     });
 

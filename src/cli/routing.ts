@@ -1,6 +1,6 @@
 /**
- * `bursar routes` and `bursar workflows`: routes (models by tier) and the use-case register,
- * listed, and made or changed through the admin API from YAML or JSON files.
+ * `bursar routes`, `bursar workflows` and `bursar exceptions`: routes (models by tier), the
+ * use-case register, and approved exceptions to a route's default tier, through the admin API.
  */
 import type { Command } from 'commander';
 import { readSpec, table, type CliContext } from './client.js';
@@ -76,4 +76,39 @@ export function registerRoutingCommands(program: Command, ctx: CliContext): void
     await ctx.client().call('DELETE', `/workflows/${encodeURIComponent(id)}`);
     ctx.print({ removed: id }, () => `removed workflow ${id}`);
   });
+
+  const exceptions = program.command('exceptions').description('approved exceptions: a stronger tier than a route\'s default, for some calls, for a while');
+  exceptions
+    .command('request <route>')
+    .requiredOption('--tier <tier>', 'the strongest tier it allows')
+    .requiredOption('--reason <text>', 'why this work needs it; the approver reads it')
+    .option('--key <id>').option('--user <id>').option('--workflow <id>').option('--agent <id>').option('--project <id>').option('--department <id>')
+    .option('--expires <datetime>', 'ISO date-time (default: 30 days from now)')
+    .description('ask for an exception, for the calls of a key, user, workflow, agent, project or department (all named must match)')
+    .action(async (route: string, o: Record<string, string | undefined>) => {
+      const subjects = ['key', 'user', 'workflow', 'agent', 'project', 'department'].filter((s) => o[s] !== undefined);
+      const body = { route, tier: o.tier, reason: o.reason, for: Object.fromEntries(subjects.map((s) => [s, o[s]])), ...(o.expires ? { expires_at: o.expires } : {}) };
+      const r = await ctx.client().call<{ id: string; state: string }>('POST', '/exceptions', body);
+      ctx.print(r, () => `exception ${r.id} ${r.state}; the route's owner, finance or an admin approves it with: bursar exceptions approve ${r.id}`);
+    });
+  exceptions
+    .command('list', { isDefault: true })
+    .option('--route <id>')
+    .description('the exceptions you may see: those you asked for, and those you decide')
+    .action(async (o: { route?: string }) => {
+      type Row = { id: string; route: string; tier: string; for: Record<string, string>; state: string; requested_by: string; reason: string; expires_at: string };
+      const r = await ctx.client().call<{ data: Row[] }>('GET', `/exceptions${o.route ? `?route=${encodeURIComponent(o.route)}` : ''}`);
+      ctx.print(r.data, () => table(['id', 'route', 'tier', 'for', 'state', 'requested by', 'reason', 'expires'], r.data.map((x) => [
+        x.id, x.route, x.tier, Object.entries(x.for).map(([k, v]) => `${k}=${v}`).join(', '), x.state, x.requested_by, x.reason, x.expires_at,
+      ])));
+    });
+  for (const decision of ['approve', 'deny'] as const) {
+    exceptions
+      .command(`${decision} <id>`)
+      .option('--note <text>', 'recorded with the decision')
+      .action(async (id: string, o: { note?: string }) => {
+        const r = await ctx.client().call<{ id: string; state: string }>('POST', `/exceptions/${encodeURIComponent(id)}/${decision}`, { note: o.note ?? '' });
+        ctx.print(r, () => `exception ${r.id} ${r.state}`);
+      });
+  }
 }

@@ -152,6 +152,8 @@ export const configSchema = z.strictObject({
        * Calls that end badly (errors, cut streams, refusals) are always logged.
        */
       log_calls: z.boolean().default(false),
+      /** The in-memory response cache's bound, for routes that opt in (scale-out keeps it in Redis). */
+      response_cache_mb: z.number().int().min(1).max(65_536).default(64),
     })
     .prefault({}),
   ledger: z

@@ -81,6 +81,7 @@ export const ERROR_CODES = {
   context_too_large: { category: 'invalid_request', summary: "The prompt is longer than the route's max_input_tokens." },
   workflow_not_registered: { category: 'permission', summary: "The call's environment requires a registered workflow, and it names none or an unregistered one." },
   exception_refused: { category: 'permission', summary: "The route allows no tier stronger than its default." },
+  exception_needs_approval: { category: 'permission', summary: 'The route serves a tier stronger than its default only under an approved exception, and none covers the call.' },
   dialect_mismatch: { category: 'invalid_request', summary: 'The model is served by an Anthropic-dialect provider, and the endpoint called (responses, embeddings) has no Anthropic counterpart.' },
   translation_unsupported: { category: 'invalid_request', summary: "The call goes to a model of the other dialect, and a field or part of it has no counterpart there." },
   // budgets

@@ -67,6 +67,11 @@ export interface LedgerLine {
    * routing and its downgrades saved.
    */
   readonly baselineOrgNano: bigint | null;
+  /**
+   * A response-cache hit (cacheHit): what the kept answer's tokens would have cost on the model
+   * that made it, in the organisation's currency. The hit itself costs nothing.
+   */
+  readonly avoidedOrgNano: bigint | null;
 }
 
 /** One budget counter a line counted against: "<budget>|<window start>|<member>" and the amount. */
@@ -83,7 +88,7 @@ export function blankLine(id: string, ts: number): LedgerLine {
     costNano: 0n, currency: 'USD', priceVersion: null, status: 'ok', httpStatus: null, errorCode: null,
     latencyMs: null, ttfbMs: null, usageExact: true, runStatus: null, acceptedOutput: null,
     humanReview: false, blockEvent: null, spendCategory: null, budgetCharges: null,
-    orgCostNano: 0n, orgCurrency: 'USD', fxRate: 1_000_000_000n, baselineOrgNano: null,
+    orgCostNano: 0n, orgCurrency: 'USD', fxRate: 1_000_000_000n, baselineOrgNano: null, avoidedOrgNano: null,
   };
 }
 

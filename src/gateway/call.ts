@@ -50,6 +50,8 @@ export class Call {
   translation: Translation | null = null;
   /** The price of the model the call asked for, when a route served another (to record what routing saved). */
   baselinePrice: ModelPrice | null = null;
+  /** The call's key in its route's response cache, when the route keeps one and the call may use it. */
+  cacheKey: string | null = null;
   /** The route's output cap, when it lowered the client's. */
   routeCap: number | null = null;
   /** The budget amounts of the final line, once settled. */
@@ -81,6 +83,8 @@ export interface Settlement {
   readonly exact: boolean;
   /** Tool (function) calls the model asked for. */
   readonly functionCalls?: number;
+  /** A response-cache hit: `usage` is the kept answer's, which this call did not pay for. */
+  readonly cacheHit?: boolean;
 }
 
 /** The call's dimensions: its attribution plus the provider and models once resolved (shared by its lines). */
@@ -113,7 +117,9 @@ const NO_TOKENS = Object.freeze({ input: 0, cached_input: 0, cache_write: 0, out
 export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charges?: readonly BudgetCharge[] | null): LedgerLine {
   const price = call.target?.price ?? null;
   const u = s.usage;
-  const costNano = costOverride ?? (price && u ? costOf(price, u).total : 0n);
+  // A cache hit pays nothing: its answer's cost is what it avoided.
+  const made = price && u ? costOf(price, u).total : 0n;
+  const costNano = s.cacheHit ? 0n : (costOverride ?? made);
   const currency = price?.currency ?? call.money.orgCurrency;
   const org = call.money.fx.convert(costNano, currency, call.money.orgCurrency, call.ts);
   const bp = call.baselinePrice;
@@ -126,11 +132,11 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charge
     tags: call.attribution?.tags ?? null,
     endpoint: call.endpoint.name,
     stream: call.stream,
-    tokens: u ? { input: u.input, cached_input: u.cached_input, cache_write: u.cache_write, output: u.output, reasoning: u.reasoning } : NO_TOKENS,
+    tokens: u && !s.cacheHit ? { input: u.input, cached_input: u.cached_input, cache_write: u.cache_write, output: u.output, reasoning: u.reasoning } : NO_TOKENS,
     retrievalCalls: 0,
     toolCalls: (u?.toolCalls ? Object.values(u.toolCalls).reduce((a, b) => a + b, 0) : 0) + (s.functionCalls ?? 0),
     agentSteps: 0,
-    cacheHit: false,
+    cacheHit: s.cacheHit === true,
     costNano,
     currency,
     priceVersion: price?.version ?? null,
@@ -150,6 +156,7 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charge
     orgCurrency: call.money.orgCurrency,
     fxRate: org.rate,
     baselineOrgNano,
+    avoidedOrgNano: s.cacheHit ? call.money.fx.convert(made, currency, call.money.orgCurrency, call.ts).nano : null,
   };
 }
 

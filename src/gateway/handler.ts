@@ -13,10 +13,12 @@ import type { AccessIndex } from '../access/access-index.js';
 import type { Admission, BudgetGuard } from '../budgets/guard.js';
 import type { Dims } from '../core/dimensions.js';
 import type { CircuitBreaker } from '../routing/breaker.js';
+import { cacheKey, type CachedAnswer, type ResponseCache } from '../routing/cache.js';
+import type { RouteExceptions } from '../routing/exceptions.js';
 import { NOT_ROUTED, type Routed, type Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
 import type { WorkflowRegister } from '../routing/register.js';
-import { costOf } from '../core/pricing.js';
+import { costOf, type Usage } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LedgerWriter } from '../ledger/writer.js';
@@ -46,6 +48,8 @@ export interface GatewayDeps {
   readonly router: Router;
   readonly register: WorkflowRegister;
   readonly breaker: CircuitBreaker;
+  readonly exceptions: RouteExceptions;
+  readonly cache: ResponseCache;
   readonly money: MoneyContext;
   readonly org: OrgTree;
 }
@@ -94,7 +98,11 @@ export class Gateway {
       // A route (named as the model, or the key's default) picks the model by tier.
       const keyRoute = call.key.body.default_route;
       const routed = this.d.router.applies(parsed.model, keyRoute)
-        ? await this.d.router.route(parsed.model, keyRoute, () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }), exceptionReason(req.headers))
+        ? await this.d.router.route(parsed.model, keyRoute, {
+            share: () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }),
+            exception: exceptionReason(req.headers),
+            approved: (spec, tier) => this.d.exceptions.covering(spec, tier, attribution.dims, call.ts),
+          })
         : NOT_ROUTED(parsed.model);
       if (routed.route !== null) {
         call.routing = routed;
@@ -105,6 +113,11 @@ export class Gateway {
       call.inputBound = inputBound(raw, parsed.body);
       if (routed.maxInput !== null && call.inputBound > routed.maxInput) await this.checkContext(parsed, routed);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
+      if (routed.cache) {
+        call.cacheKey = cacheKey({ route: routed.route!, tier: routed.tier!, endpoint: ep.name, share: routed.cache.share, dims: attribution.dims, body: parsed.body });
+        const hit = call.cacheKey && req.headers['x-bursar-cache'] !== 'refresh' ? await this.d.cache.get(call.cacheKey) : null;
+        if (hit && this.serveHit(call, hit, out)) return;
+      }
       const { up, clientAskedUsage } = await this.send(call, ep, req, raw, parsed, routed, dataClass, (dims) =>
         this.d.guard.admit({
           id: call.id,
@@ -260,6 +273,42 @@ export class Gateway {
     return target;
   }
 
+  /**
+   * Answers from the route's response cache, if the model that made the kept answer is still
+   * served and the key may use it: a line that costs nothing and records what it avoided. The
+   * call reaches no provider and no budget (it spends nothing).
+   */
+  private serveHit(call: Call, hit: CachedAnswer, out: ServerResponse): boolean {
+    try {
+      call.target = this.resolveTarget(call, hit.model);
+    } catch {
+      return false;
+    }
+    call.markFirstByte();
+    const line = this.settle(call, { status: 'ok', httpStatus: 200, errorCode: null, usage: hit.usage, exact: true, cacheHit: true });
+    const headers = this.resultHeaders(call, line);
+    headers['x-bursar-cache'] = 'hit';
+    headers['x-bursar-avoided-cost'] = decimalText(line.avoidedOrgNano ?? 0n);
+    headers['content-type'] = hit.contentType;
+    if (call.stream) {
+      out.writeHead(200, { ...headers, 'cache-control': 'no-cache', connection: 'keep-alive' });
+      out.end(Buffer.concat([hit.body, sseComment(`bursar request_id=${line.id} cost=0 currency=${line.currency} cache=hit avoided=${decimalText(line.avoidedOrgNano ?? 0n)}`)]));
+    } else sendBody(out, 200, headers, hit.body);
+    return true;
+  }
+
+  /**
+   * Keeps a whole, successful answer in the route's response cache; not one whose output a
+   * budget's cap shortened (it depends on how full the budget was), though one under the default
+   * cap of calls that name none is kept (the same for every such call).
+   */
+  private keep(call: Call, contentType: string, body: Buffer, usage: Usage | null): void {
+    const a = call.admission;
+    if (!call.cacheKey || !usage || !call.routing?.cache || (a && a.cap !== null && a.capReason !== 'default')) return;
+    const model = `${call.target!.entry.cfg.id}/${call.target!.model}`;
+    void this.d.cache.set(call.cacheKey, { model, contentType, body, usage }, call.routing.cache.ttl_seconds * 1000);
+  }
+
   /** A non-streaming answer (or an upstream error): read whole, priced, sent with its cost headers. */
   private async relayJson(call: Call, up: UpstreamCall, out: ServerResponse): Promise<void> {
     await up.ended;
@@ -291,6 +340,7 @@ export class Gateway {
     const headers = this.resultHeaders(call, line);
     const type = up.headers['content-type'];
     headers['content-type'] = !tr && typeof type === 'string' ? type : 'application/json';
+    if (up.status === 200) this.keep(call, headers['content-type'], typeof answer === 'string' ? Buffer.from(answer) : answer, s.usage);
     sendBody(out, up.status, headers, answer);
   }
 
@@ -310,6 +360,8 @@ export class Gateway {
     const meter = tr ? tr.upstream.meter(true) : call.endpoint.meter(clientAskedUsage);
     const translator = tr?.stream(meter, clientAskedUsage) ?? null;
     const split = new EventSplitter();
+    // What the caller is sent, kept for the route's response cache.
+    const sent: Buffer[] | null = call.cacheKey ? [] : null;
     let upstreamFailed: unknown = null;
     // The events that ended the stream are held back and go out with the cost comment: one write, not two.
     let tail: Buffer[] | null = null;
@@ -333,6 +385,7 @@ export class Gateway {
       }
       if (kept.length === 0) return true;
       const data = !translator && kept.length === events.length ? [split.complete] : kept;
+      if (sent) sent.push(...data);
       if (meter.done) {
         tail = data;
         return true;
@@ -359,6 +412,7 @@ export class Gateway {
       exact,
       functionCalls: meter.toolCalls,
     });
+    if (sent && line.status === 'ok') this.keep(call, 'text/event-stream; charset=utf-8', Buffer.concat(sent), usage);
     if (cancelled || out.destroyed) return;
     const last: Buffer[] = tail ?? [];
     if (cut) {
@@ -440,6 +494,7 @@ function capHeaders(call: Call): Record<string, string> {
     out['x-bursar-max-tokens'] = String(call.routeCap);
     out['x-bursar-max-tokens-reason'] = `route:${call.routing.route}`;
   }
+  if (call.cacheKey) out['x-bursar-cache'] = 'miss';
   if (call.translation) out['x-bursar-translated'] = `${call.endpoint.dialect}->${call.translation.upstream.dialect}`;
   const r = call.routing;
   if (r) {

@@ -3,7 +3,9 @@
  * line carries its baseline (its tokens priced on the model it asked for: the model named, or
  * the route's tier before a downgrade) beside its actual cost, both in the organisation's
  * currency; grouped by route, tier and downgrade, the differences are what each route and each
- * rung of its ladder saved. A fallback to a dearer model shows as a negative saving.
+ * rung of its ladder saved. A fallback to a dearer model shows as a negative saving. Response-cache
+ * hits cost nothing: their whole baseline is saved, and `cache_avoided` says how much of that
+ * the cache saved (what the kept answers would have cost on the models that made them).
  */
 import { BursarError } from '../core/errors.js';
 import { DIMENSIONS, isDimension, type Dimension } from '../core/dimensions.js';
@@ -21,6 +23,9 @@ export interface SavingsRow {
   readonly cost: string;
   readonly baseline: string;
   readonly saved: string;
+  /** Calls answered from the response cache, and what they would have cost on the models that made the kept answers. */
+  readonly cache_hits: number;
+  readonly cache_avoided: string;
 }
 
 export interface SavingsReport {
@@ -32,9 +37,11 @@ export interface SavingsReport {
   readonly total: Omit<SavingsRow, 'group'>;
 }
 
-type Sum = { group: Record<string, string | null>; requests: number; cost: bigint; baseline: bigint };
+type Sum = { group: Record<string, string | null>; requests: number; cost: bigint; baseline: bigint; hits: number; avoided: bigint };
 
-const rowOf = (s: Omit<Sum, 'group'>) => ({ requests: s.requests, cost: decimalText(s.cost), baseline: decimalText(s.baseline), saved: decimalText(s.baseline - s.cost) });
+const rowOf = (s: Omit<Sum, 'group'>) => ({
+  requests: s.requests, cost: decimalText(s.cost), baseline: decimalText(s.baseline), saved: decimalText(s.baseline - s.cost), cache_hits: s.hits, cache_avoided: decimalText(s.avoided),
+});
 
 export async function savingsReport(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, orgCurrency: string, now = new Date()): Promise<SavingsReport> {
   const { from, to, groupBy: groupText } = reportQuery(query, now);
@@ -44,18 +51,22 @@ export async function savingsReport(ledger: LedgerStore, query: Record<string, u
   }
 
   const sums = new Map<string, Sum>();
-  const total = { requests: 0, cost: 0n, baseline: 0n };
+  const total = { requests: 0, cost: 0n, baseline: 0n, hits: 0, avoided: 0n };
   for await (const l of ledger.scan({ from, to })) {
     if (l.baselineOrgNano === null || !canSee(actor, l.dims.department, l.dims.user)) continue;
     const group: Record<string, string | null> = {};
     for (const g of groupBy as Dimension[]) group[g] = l.dims[g];
     const k = JSON.stringify(group);
     let s = sums.get(k);
-    if (!s) sums.set(k, (s = { group, requests: 0, cost: 0n, baseline: 0n }));
+    if (!s) sums.set(k, (s = { group, requests: 0, cost: 0n, baseline: 0n, hits: 0, avoided: 0n }));
     for (const t of [s, total]) {
       t.requests++;
       t.cost += l.orgCostNano;
       t.baseline += l.baselineOrgNano;
+      if (l.cacheHit) {
+        t.hits++;
+        t.avoided += l.avoidedOrgNano ?? 0n;
+      }
     }
   }
   const rows = [...sums.values()].sort((a, b) => (b.baseline - b.cost > a.baseline - a.cost ? 1 : b.baseline - b.cost < a.baseline - a.cost ? -1 : 0));

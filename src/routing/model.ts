@@ -3,6 +3,7 @@
  * downgrade ladder that steps it down as the budgets covering its calls fill up.
  */
 import { z } from 'zod';
+import { CACHE_SHARES } from './cache.js';
 
 export const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug (letters, digits, "-", "_", "."), e.g. "support-drafting"');
 
@@ -24,8 +25,11 @@ export const routeSpecSchema = z
     max_input_tokens: z.number().int().positive().optional(),
     /** The most output tokens a call of the route may ask for; Bursar lowers a larger cap. */
     max_output_tokens: z.number().int().positive().optional(),
-    /** A tier stronger than the default, named with a reason (x-bursar-exception): allowed, or refused. */
-    exceptions: z.enum(['allow', 'refuse']).default('allow'),
+    /**
+     * A tier stronger than the default, named with a reason (x-bursar-exception): allowed;
+     * allowed once an exception is approved by the route's owner, finance or an admin; or refused.
+     */
+    exceptions: z.enum(['allow', 'approval', 'refuse']).default('allow'),
     /** Every call of the route carries at least this data class. */
     data_class: slug.optional(),
     /** The data classes the route may carry; omitted: every class. */
@@ -34,6 +38,16 @@ export const routeSpecSchema = z
     human_review: z.boolean().default(false),
     /** Models to try in order when the tier's model fails (429, 5xx, timeout, no connection) before answering. */
     fallbacks: z.array(z.string().min(1)).default([]),
+    /**
+     * Opt-in response cache: the same request (exact, normalised) within `ttl_seconds` gets the
+     * kept answer at no cost. `share`: who may be given an answer another call paid for.
+     */
+    cache: z
+      .strictObject({
+        ttl_seconds: z.number().int().positive().max(30 * 86_400),
+        share: z.enum(CACHE_SHARES).default('key'),
+      })
+      .optional(),
     /** From `at` percent of any money budget covering the call, serve at most tier `to`. */
     downgrade: z.array(z.strictObject({ at: z.number().positive().max(1000), to: slug })).default([]),
   })

@@ -32,15 +32,26 @@ export interface Routed {
   /** The data class every call of the route carries at least; and the classes it may carry (null: any). */
   readonly dataClass: string | null;
   readonly dataClasses: readonly string[] | null;
+  /** The route's response cache, if it has one. */
+  readonly cache: RouteSpec['cache'] | null;
 }
 
 /** How full the fullest money budget covering the call is, in percent, and which budget. */
 export type SpentShare = () => Promise<{ readonly percent: number; readonly budget: string } | null>;
 
+/** What routing needs to know of a call beyond the model it names. */
+export interface RouteContext {
+  readonly share: SpentShare;
+  /** The caller's reason for a tier stronger than the route's default (x-bursar-exception), if given. */
+  readonly exception: string | null;
+  /** The approved exception covering the call at this tier of this route (routes with `exceptions: approval`), if any. */
+  readonly approved: (spec: RouteSpec, tier: string) => string | null;
+}
+
 /** A call that names no route and whose key has none: served by the model it names. */
 export const NOT_ROUTED = (model: string): Routed => ({
   model, route: null, tier: null, reason: null, maxOutput: null, maxInput: null, downgradedFrom: null, alternates: [], fellBackFrom: null, exception: null, dataClass: null, dataClasses: null,
-  baselineModel: null, humanReview: false,
+  baselineModel: null, humanReview: false, cache: null,
 });
 
 /** A tier's deployments: one model, or the same model on several providers with weights. */
@@ -103,8 +114,7 @@ export class Router {
     return keyRoute !== null || requested.startsWith(ROUTE_PREFIX);
   }
 
-  /** `exception`: the caller's reason for a tier stronger than the route's default (x-bursar-exception), if given. */
-  async route(requested: string, keyRoute: string | null, share: SpentShare, exception: string | null = null): Promise<Routed> {
+  async route(requested: string, keyRoute: string | null, ctx: RouteContext): Promise<Routed> {
     let spec: RouteSpec;
     let tier: string;
     let reason: string;
@@ -123,11 +133,18 @@ export class Router {
         if (spec.exceptions === 'refuse') {
           throw new BursarError('exception_refused', `Route "${spec.id}" serves tier "${spec.default_tier}" and weaker; it allows no exceptions to "${tier}". Ask its owner${spec.owner ? ` (${spec.owner})` : ''} if this work needs a stronger model.`, { param: 'model' });
         }
-        if (exception === null) {
+        if (ctx.exception === null) {
           throw new BursarError('exception_reason_required', `Tier "${tier}" is stronger than route "${spec.id}"'s default ("${spec.default_tier}"): say why in the x-bursar-exception header (e.g. "x-bursar-exception: contract over 50 pages"); the reason is recorded with the call.`, { param: 'model' });
         }
-        excepted = exception;
-        reason = `exception: ${exception}`;
+        excepted = ctx.exception;
+        if (spec.exceptions === 'approval') {
+          const approval = ctx.approved(spec, tier);
+          if (approval === null) {
+            throw new BursarError('exception_needs_approval', `Route "${spec.id}" serves tier "${tier}" only under an approved exception, and none covers this call. Ask for one: bursar exceptions request ${spec.id} --tier ${tier} --workflow <workflow> (or --key, --user, --agent, --project, --department) --reason "<why>"; ${spec.owner ? `its owner (${spec.owner})` : 'finance or an admin'} approves it.`, { param: 'model' });
+          }
+          excepted = `${approval}: ${ctx.exception}`;
+        }
+        reason = `exception: ${excepted}`;
       }
     } else if (keyRoute !== null) {
       spec = this.get(keyRoute, null);
@@ -142,7 +159,7 @@ export class Router {
     const baselineModel = requested.startsWith(ROUTE_PREFIX) ? deploymentsOf(spec.tiers[tier]!)[0]!.model : requested;
     let downgradedFrom: string | null = null;
     if (spec.downgrade.length) {
-      const s = await share();
+      const s = await ctx.share();
       const step = s ? this.stepDown(spec, tier, s.percent) : null;
       if (s && step) {
         downgradedFrom = tier;
@@ -152,7 +169,7 @@ export class Router {
     }
     return {
       ...this.pick(spec, tier), route: spec.id, tier, reason, maxOutput: spec.max_output_tokens ?? null, maxInput: spec.max_input_tokens ?? null, downgradedFrom, fellBackFrom: null, exception: excepted,
-      dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null, baselineModel, humanReview: spec.human_review,
+      dataClass: spec.data_class ?? null, dataClasses: spec.data_classes ?? null, baselineModel, humanReview: spec.human_review, cache: spec.cache ?? null,
     };
   }
 

@@ -45,6 +45,11 @@ routes:
     tiers: { premium: gpt-4.1, standard: gpt-4o }
     default_tier: standard
     exceptions: refuse
+  - id: legal-review
+    owner: bob
+    tiers: { premium: gpt-4.1, standard: gpt-4o, economy: gpt-4o-mini }
+    default_tier: economy
+    exceptions: approval
   - id: breaker
     tiers: { standard: gpt-5 }
     default_tier: standard
@@ -315,6 +320,59 @@ describe('exceptions', () => {
     await ask(k.secret, 'route:support-drafting/economy', { max_tokens: 20 });
     await expect(t.openai(k.secret, { 'x-bursar-exception': 'please' }).chat.completions.create({ model: 'route:strict/premium', messages: [{ role: 'user', content: 'x' }] }))
       .rejects.toMatchObject({ status: 403, code: 'exception_refused' });
+  });
+});
+
+describe('exceptions that need approval', () => {
+  it('are refused until the route owner approves one for the caller, then serve it (and weaker tiers) until it expires; every step audited', async () => {
+    const k = await t.key({ department: 'support' });
+    const other = await t.key({ department: 'support' });
+    const workflowOf = (secret: string) => (secret === k.secret ? 'contracts' : 'chit-chat');
+    const premium = (secret: string) => t.openai(secret, { 'x-bursar-exception': 'contract over 50 pages', 'x-bursar-workflow': workflowOf(secret) }).chat.completions
+      .create({ model: 'route:legal-review/premium', messages: [{ role: 'user', content: 'x' }], max_tokens: 20 }).withResponse();
+    const sent = t.sim.requests.length;
+    await expect(premium(k.secret)).rejects.toMatchObject({ status: 403, code: 'exception_needs_approval', message: expect.stringContaining('bursar exceptions request legal-review --tier premium') });
+    expect(t.sim.requests.length).toBe(sent);
+
+    // A member asks, through the CLI, for the workflow's calls; only the route's owner (bob), finance or an admin decides.
+    const member = (await t.admin<{ secret: string }>('POST', '/tokens', { label: 'dave-member', role: 'member', user: 'dave' })).body.secret;
+    const owner = (await t.admin<{ secret: string }>('POST', '/tokens', { label: 'bob-owner', role: 'member', user: 'bob' })).body.secret;
+    const cli = (token: string, ...args: string[]) => run(process.execPath, [CLI, ...args, '--json'], { env: { ...process.env, BURSAR_URL: t.url, BURSAR_TOKEN: token } });
+    const asked = JSON.parse((await cli(member, 'exceptions', 'request', 'legal-review', '--tier', 'premium', '--workflow', 'contracts', '--reason', 'long contracts this quarter')).stdout) as { id: string; state: string };
+    expect(asked.state).toBe('requested');
+    await expect(premium(k.secret)).rejects.toMatchObject({ code: 'exception_needs_approval' });
+    expect((await t.admin('POST', `/exceptions/${asked.id}/approve`, {}, member)).status).toBe(403);
+    expect(JSON.parse((await cli(owner, 'exceptions', 'approve', asked.id, '--note', 'ok for Q4')).stdout)).toMatchObject({ state: 'approved', decided_by: 'bob-owner' });
+
+    // Approved: the workflow's calls get premium, and the standard tier between; other workflows still do not.
+    const ok = await premium(k.secret);
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4.1');
+    const line = await t.line(ok.response.headers.get('x-request-id')!);
+    expect(line!.dims).toMatchObject({ tier: 'premium', exception: `${asked.id}: contract over 50 pages` });
+    await t.openai(k.secret, { 'x-bursar-exception': 'a hard one', 'x-bursar-workflow': 'contracts' }).chat.completions.create({ model: 'route:legal-review/standard', messages: [{ role: 'user', content: 'x' }], max_tokens: 20 });
+    expect(t.sim.requests.at(-1)!.body.model).toBe('gpt-4o');
+    await expect(premium(other.secret)).rejects.toMatchObject({ code: 'exception_needs_approval' });
+
+    // Asking where no approval is needed, or for a tier that needs no exception, is refused with the reason.
+    expect((await t.admin<{ error: { code: string } }>('POST', '/exceptions', { route: 'support-drafting', tier: 'premium', for: { workflow: 'contracts' }, reason: 'x' })).body.error.code).toBe('conflict');
+    expect((await t.admin<{ error: { param: string } }>('POST', '/exceptions', { route: 'legal-review', tier: 'economy', for: { workflow: 'contracts' }, reason: 'x' })).body.error.param).toBe('tier');
+    expect((await t.admin<{ error: { param: string } }>('POST', '/exceptions', { route: 'legal-review', tier: 'premium', for: {}, reason: 'x' })).body.error.param).toBe('for');
+
+    // A denied one serves nothing; an expired one no longer does.
+    const denied = (await t.admin<{ id: string }>('POST', '/exceptions', { route: 'legal-review', tier: 'premium', for: { workflow: 'chit-chat' }, reason: 'want it' })).body;
+    expect((await t.admin('POST', `/exceptions/${denied.id}/deny`, { note: 'no' })).body).toMatchObject({ state: 'denied' });
+    await expect(premium(other.secret)).rejects.toMatchObject({ code: 'exception_needs_approval' });
+    const brief = (await t.admin<{ id: string }>('POST', '/exceptions', { route: 'legal-review', tier: 'premium', for: { key: other.id }, reason: 'one day', expires_at: new Date(Date.now() + 1500).toISOString() })).body;
+    await t.admin('POST', `/exceptions/${brief.id}/approve`, {});
+    await premium(other.secret);
+    await new Promise((r) => setTimeout(r, 1600));
+    await expect(premium(other.secret)).rejects.toMatchObject({ code: 'exception_needs_approval' });
+
+    // The member sees what they asked for; the audit log has every step.
+    const mine = (await t.admin<{ data: { id: string }[] }>('GET', '/exceptions', undefined, member)).body.data.map((e) => e.id);
+    expect(mine).toEqual([asked.id]);
+    const audit = (await t.admin<{ data: { action: string }[] }>('GET', '/audit?target=route:legal-review')).body.data.map((e) => e.action);
+    expect(audit).toEqual(expect.arrayContaining(['route_exception.request', 'route_exception.approve', 'route_exception.deny']));
   });
 });
 

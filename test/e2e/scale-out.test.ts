@@ -24,15 +24,18 @@ budgets:
   - { id: support-requests, name: Support requests, scope: { department: support }, window: month, limit: { requests: 60 } }
   - { id: finance-soft, name: Finance, scope: { department: finance }, window: month, limit: { amount: "100", currency: USD }, enforcement: soft }
   - { id: platform-allow, name: Platform, scope: { department: platform }, window: month, limit: { amount: "100", currency: USD }, on_counter_outage: allow }
+routes:
+  - { id: faq, tiers: { standard: gpt-4o-mini }, default_tier: standard, cache: { ttl_seconds: 600, share: department } }
+  - { id: legal, owner: alice, tiers: { premium: gpt-4o, economy: gpt-4o-mini }, default_tier: economy, exceptions: approval }
 `;
 
 type Outcome = { ok: true; id: string } | { ok: false; status: number; code: string };
 
-async function call(t: TestBursar, secret: string, content: string, maxTokens = 40): Promise<Outcome> {
+async function call(t: TestBursar, secret: string, content: string, maxTokens = 40, model = 'gpt-4o', headers: Record<string, string> = {}): Promise<Outcome> {
   try {
     const { response } = await t
-      .openai(secret)
-      .chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content }], max_tokens: maxTokens })
+      .openai(secret, headers)
+      .chat.completions.create({ model, messages: [{ role: 'user', content }], max_tokens: maxTokens })
       .withResponse();
     return { ok: true, id: response.headers.get('x-request-id')! };
   } catch (e) {
@@ -139,6 +142,25 @@ describe('three replicas on one PostgreSQL and one Redis', () => {
     await eventually(async () => expect(await call(r2, g.secret, 'now it may', 5)).toMatchObject({ ok: true }));
     // LISTEN/NOTIFY carries a change in milliseconds; the figure is in docs/benchmarks.md.
     expect(revokedIn).toBeLessThan(5_000);
+  });
+
+  it("share a route's response cache through Redis, and an exception approved on one replica serves on the others", async () => {
+    const [r0, r1, r2] = c.replicas as [TestBursar, TestBursar, TestBursar];
+    const k = await r0.key({ department: 'platform' });
+    const ask = async (r: TestBursar) =>
+      (await r.openai(k.secret).chat.completions.create({ model: 'route:faq', messages: [{ role: 'user', content: 'Opening hours?' }], max_tokens: 20 }).withResponse()).response.headers;
+    expect((await ask(r0)).get('x-bursar-cache')).toBe('miss');
+    const hit = await ask(r1);
+    expect(hit.get('x-bursar-cache')).toBe('hit');
+    expect((await ask(r2)).get('x-bursar-cache')).toBe('hit');
+    await r1.settled();
+    expect(await r1.line(hit.get('x-request-id')!)).toMatchObject({ cacheHit: true, costNano: 0n });
+
+    const premium = (r: TestBursar) => call(r, k.secret, 'x', 5, 'route:legal/premium', { 'x-bursar-exception': 'a filing' });
+    expect(await premium(r2)).toMatchObject({ ok: false, code: 'exception_needs_approval' });
+    const asked = (await r0.admin<{ id: string }>('POST', '/exceptions', { route: 'legal', tier: 'premium', for: { key: k.id }, reason: 'filing' })).body;
+    expect((await r1.admin('POST', `/exceptions/${asked.id}/approve`, {})).status).toBe(200);
+    await eventually(async () => expect(await premium(r2)).toMatchObject({ ok: true }));
   });
 });
 

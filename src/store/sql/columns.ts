@@ -70,6 +70,8 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('exception', 'text', false, (l) => l.dims.exception, 4),
   col('baseline_model', 'text', false, (l) => l.dims.baseline_model, 4),
   col('baseline_org_nano', 'bigint', false, (l) => l.baselineOrgNano, 4),
+  // 0005: response cache
+  col('avoided_org_nano', 'bigint', false, (l) => l.avoidedOrgNano, 5),
 ];
 
 type Row = Record<string, unknown>;
@@ -77,6 +79,7 @@ type Row = Record<string, unknown>;
 const num = (v: unknown): number => (v === null || v === undefined ? 0 : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 const big = (v: unknown): bigint => (typeof v === 'bigint' ? v : BigInt(v as string | number));
+const bigOrNull = (v: unknown): bigint | null => (v === null || v === undefined ? null : big(v));
 const bool = (v: unknown): boolean => v === true || v === 1 || v === 1n || v === 't';
 const boolOrNull = (v: unknown): boolean | null => (v === null || v === undefined ? null : bool(v));
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -131,7 +134,8 @@ export function rowToLine(r: Row): LedgerLine {
     orgCostNano: big(r.org_cost_nano ?? 0),
     orgCurrency: String(r.org_currency ?? r.currency),
     fxRate: big(r.fx_rate ?? 1_000_000_000),
-    baselineOrgNano: r.baseline_org_nano === null || r.baseline_org_nano === undefined ? null : big(r.baseline_org_nano),
+    baselineOrgNano: bigOrNull(r.baseline_org_nano),
+    avoidedOrgNano: bigOrNull(r.avoided_org_nano),
   };
 }
 

@@ -27,6 +27,7 @@ import { CircuitBreaker } from './routing/breaker.js';
 import { Router } from './routing/router.js';
 import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './routing/cache.js';
 import { RouteExceptions } from './routing/exceptions.js';
+import { ImportService } from './billing/imports.js';
 import { routeRecords } from './routing/records.js';
 import { WorkflowRegister, workflowProblems, workflowRecords } from './routing/register.js';
 import { openPostgres } from './store/postgres/open.js';
@@ -191,6 +192,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     routeExists: (id) => router.has(id),
     dataClasses: config.dataClasses,
   });
+  const imports = new ImportService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
 
@@ -237,7 +239,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);

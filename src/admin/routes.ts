@@ -27,6 +27,8 @@ import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
 import type { RouteExceptions } from '../routing/exceptions.js';
+import type { ImportService } from '../billing/imports.js';
+import { billingRoutes } from './billing-routes.js';
 
 export interface AdminDeps {
   readonly keys: KeyService;
@@ -41,6 +43,7 @@ export interface AdminDeps {
   readonly routes: ManagedRecords<RouteSpec>;
   readonly workflows: ManagedRecords<WorkflowSpec>;
   readonly exceptions: RouteExceptions;
+  readonly imports: ImportService;
   /** The organisation's reporting currency. */
   readonly orgCurrency: string;
 }
@@ -197,6 +200,8 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   });
 
   registerBudgetRoutes(app, d.budgets);
+  // Imports take files as they are: in their own scope, with their own body parsing.
+  await app.register(billingRoutes, { imports: d.imports });
 
   // ------------------------------------------------------------ org and prices
   app.get('/org', async () => ({

@@ -20,31 +20,57 @@ export class AdminClient {
   constructor(private readonly s: ClientSettings) {}
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await this.send(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
+    const text = await res.text();
+    if (!res.ok) this.fail(res, text);
+    if (res.status === 204 || text === '') return undefined as T;
+    return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
+  }
+
+  /**
+   * Sends a file as it is and reads the answer as newline-delimited JSON, each line handed to
+   * `onLine` as it arrives (an import's progress); a line with an `error` ends the command.
+   */
+  async stream(path: string, file: Buffer, onLine: (line: Record<string, unknown>) => void): Promise<void> {
+    const res = await this.send('POST', path, { type: 'application/octet-stream', data: file }, { accept: 'application/x-ndjson' });
+    if (!res.ok || !res.body) this.fail(res, await res.text());
+    let held = '';
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      held += decoder.decode(chunk, { stream: true });
+      let nl: number;
+      while ((nl = held.indexOf('\n')) >= 0) {
+        const line = JSON.parse(held.slice(0, nl)) as Record<string, unknown> & { error?: { code?: string; message?: string } };
+        held = held.slice(nl + 1);
+        if (line.error) throw new CliError(`${line.error.message} [${line.error.code}]`);
+        onLine(line);
+      }
+    }
+  }
+
+  private async send(method: string, path: string, body?: { type: string; data: string | Buffer }, headers: Record<string, string> = {}): Promise<Response> {
     if (!this.s.token) throw new CliError(`No admin token. Set BURSAR_TOKEN, pass --token, or run the CLI where Bursar's data folder holds admin-token.`);
-    let res: Response;
     try {
-      res = await fetch(`${this.s.url}/admin/v1${path}`, {
+      return await fetch(`${this.s.url}/admin/v1${path}`, {
         method,
-        headers: { authorization: `Bearer ${this.s.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        headers: { authorization: `Bearer ${this.s.token}`, ...headers, ...(body ? { 'content-type': body.type } : {}) },
+        ...(body ? { body: body.data } : {}),
       });
     } catch (err) {
       throw new CliError(`Cannot reach Bursar at ${this.s.url} (${(err as Error).cause ?? (err as Error).message}). Is it running? Set BURSAR_URL or --url.`);
     }
-    const text = await res.text();
-    if (!res.ok) {
-      let msg = text;
-      try {
-        const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
-        if (e) msg = `${e.message} [${e.code}]`;
-      } catch {
-        /* not JSON: show as is */
-      }
-      if (res.status === 401) msg += ` (token from ${this.s.tokenSource})`;
-      throw new CliError(msg);
+  }
+
+  private fail(res: Response, text: string): never {
+    let msg = text;
+    try {
+      const e = (JSON.parse(text) as { error?: { code?: string; message?: string } }).error;
+      if (e) msg = `${e.message} [${e.code}]`;
+    } catch {
+      /* not JSON: show as is */
     }
-    if (res.status === 204 || text === '') return undefined as T;
-    return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
+    if (res.status === 401) msg += ` (token from ${this.s.tokenSource})`;
+    throw new CliError(msg);
   }
 }
 

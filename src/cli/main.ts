@@ -12,6 +12,7 @@ import { registerAccessCommands } from './access.js';
 import { registerReportCommands } from './reports.js';
 import { registerRoutingCommands } from './routing.js';
 import { registerBudgetCommands } from './budgets.js';
+import { registerBillingCommands } from './billing.js';
 import { registerDatabaseCommands } from './database.js';
 
 const program = new Command('bursar')
@@ -84,6 +85,7 @@ registerAccessCommands(program, ctx);
 registerReportCommands(program, ctx);
 registerRoutingCommands(program, ctx);
 registerBudgetCommands(program, ctx);
+registerBillingCommands(program, ctx);
 registerDatabaseCommands(program, ctx);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -84,6 +84,9 @@ export const ERROR_CODES = {
   exception_needs_approval: { category: 'permission', summary: 'The route serves a tier stronger than its default only under an approved exception, and none covers the call.' },
   dialect_mismatch: { category: 'invalid_request', summary: 'The model is served by an Anthropic-dialect provider, and the endpoint called (responses, embeddings) has no Anthropic counterpart.' },
   translation_unsupported: { category: 'invalid_request', summary: "The call goes to a model of the other dialect, and a field or part of it has no counterpart there." },
+  // billing
+  import_invalid: { category: 'invalid_request', summary: 'An imported file has a row Bursar cannot read or attribute; nothing of the file was imported.' },
+  import_conflict: { category: 'conflict', summary: 'A provider export charges a bucket already imported with another amount; nothing of the file was imported.' },
   // budgets
   budget_exceeded: { category: 'budget', summary: "A budget in the call's scope cannot pay for the call's worst case." },
   budget_expired: { category: 'budget', summary: 'The fixed-range (sandbox or pilot) budget that covers the call has ended.' },

@@ -72,6 +72,16 @@ export interface LedgerLine {
    * that made it, in the organisation's currency. The hit itself costs nothing.
    */
   readonly avoidedOrgNano: bigint | null;
+  /**
+   * Imported lines (source "import"): the end of the charge period (`ts` is its start), how
+   * much of what was consumed (nano-units of `unit`: seats, GPU hours, GB-months), what the
+   * source called the charge, and the import that added it.
+   */
+  readonly periodEnd: number | null;
+  readonly quantityNano: bigint | null;
+  readonly unit: string | null;
+  readonly description: string | null;
+  readonly importId: string | null;
 }
 
 /** One budget counter a line counted against: "<budget>|<window start>|<member>" and the amount. */
@@ -89,6 +99,7 @@ export function blankLine(id: string, ts: number): LedgerLine {
     latencyMs: null, ttfbMs: null, usageExact: true, runStatus: null, acceptedOutput: null,
     humanReview: false, blockEvent: null, spendCategory: null, budgetCharges: null,
     orgCostNano: 0n, orgCurrency: 'USD', fxRate: 1_000_000_000n, baselineOrgNano: null, avoidedOrgNano: null,
+    periodEnd: null, quantityNano: null, unit: null, description: null, importId: null,
   };
 }
 

@@ -157,6 +157,7 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charge
     fxRate: org.rate,
     baselineOrgNano,
     avoidedOrgNano: s.cacheHit ? call.money.fx.convert(made, currency, call.money.orgCurrency, call.ts).nano : null,
+    periodEnd: null, quantityNano: null, unit: null, description: null, importId: null,
   };
 }
 

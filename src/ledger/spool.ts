@@ -69,7 +69,7 @@ export function encodeLine(l: LedgerLine): string {
   return `${out}}`;
 }
 
-const BIGINT_FIELDS = ['orgCostNano', 'fxRate', 'baselineOrgNano', 'avoidedOrgNano'] as const;
+const BIGINT_FIELDS = ['orgCostNano', 'fxRate', 'baselineOrgNano', 'avoidedOrgNano', 'quantityNano'] as const;
 
 /** The line a compact record stands for. */
 export function decodeLine(o: Record<string, unknown> & { id: string; ts: number; costNano: string; dims: Record<string, string> }): LedgerLine {

@@ -72,6 +72,12 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('baseline_org_nano', 'bigint', false, (l) => l.baselineOrgNano, 4),
   // 0005: response cache
   col('avoided_org_nano', 'bigint', false, (l) => l.avoidedOrgNano, 5),
+  // 0006: imports
+  col('period_end', 'bigint', false, (l) => l.periodEnd, 6),
+  col('quantity_nano', 'bigint', false, (l) => l.quantityNano, 6),
+  col('unit', 'text', false, (l) => l.unit, 6),
+  col('description', 'text', false, (l) => l.description, 6),
+  col('import_id', 'text', false, (l) => l.importId, 6),
 ];
 
 type Row = Record<string, unknown>;
@@ -136,6 +142,11 @@ export function rowToLine(r: Row): LedgerLine {
     fxRate: big(r.fx_rate ?? 1_000_000_000),
     baselineOrgNano: bigOrNull(r.baseline_org_nano),
     avoidedOrgNano: bigOrNull(r.avoided_org_nano),
+    periodEnd: numOrNull(r.period_end),
+    quantityNano: bigOrNull(r.quantity_nano),
+    unit: str(r.unit),
+    description: str(r.description),
+    importId: str(r.import_id),
   };
 }
 

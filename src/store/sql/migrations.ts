@@ -91,6 +91,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
   ],
   ['0004_routing_outcomes', (db, d) => addLedgerColumns(db, d, 4)],
   ['0005_response_cache', (db, d) => addLedgerColumns(db, d, 5)],
+  ['0006_imports', (db, d) => addLedgerColumns(db, d, 6)],
 ];
 
 /** Adds the ledger columns a migration introduced; existing lines get the column's default. */

@@ -28,6 +28,8 @@ import { Router } from './routing/router.js';
 import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './routing/cache.js';
 import { RouteExceptions } from './routing/exceptions.js';
 import { ImportService } from './billing/imports.js';
+import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
+import { AllocationService } from './billing/runs.js';
 import { routeRecords } from './routing/records.js';
 import { WorkflowRegister, workflowProblems, workflowRecords } from './routing/register.js';
 import { openPostgres } from './store/postgres/open.js';
@@ -192,6 +194,14 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     routeExists: (id) => router.has(id),
     dataClasses: config.dataClasses,
   });
+  // Allocation rules of bursar.yaml and of the API, followed on every replica; runs read the rules in force.
+  const allocationRules = allocationRuleRecords(stores.config, new Set(config.org.departments.keys()));
+  await allocationRules.applyConfig(config.allocationRules);
+  let rulesInForce: readonly AllocationRule[] = config.allocationRules;
+  const ruleFollower = await allocationRules.follow((specs) => (rulesInForce = specs), onFollowError);
+  const allocations = new AllocationService({
+    ledger: stores.ledger, store: stores.config, org: config.org, calendar: config.calendar, orgCurrency: config.organisation.currency, headcount: config.headcount, rules: () => rulesInForce,
+  });
   const imports = new ImportService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
@@ -239,7 +249,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);
@@ -276,6 +286,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       routeFollower.stop();
       workflowFollower.stop();
       exceptions.close();
+      ruleFollower.stop();
       await cache.close();
       clearInterval(sweep);
       budgetIndex.close();

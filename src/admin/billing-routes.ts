@@ -1,11 +1,17 @@
 /**
- * The admin API's billing routes: imports of cost files. A file is the request body as it is
+ * The admin API's billing routes: imports of cost files, allocation rules, runs and statements. A file is the request body as it is
  * (CSV, JSON or Parquet bytes: JSON is not parsed on the way in, so its numbers stay exact);
  * the options are query parameters. With `accept: application/x-ndjson` the answer is a stream
  * of progress lines ending with the summary, which the CLI draws as a progress bar.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { asBursarError, errorBody } from '../core/errors.js';
+import { stringify } from 'csv-stringify/sync';
+import { stringify as stringifyStream } from 'csv-stringify';
+import { asBursarError, BursarError, errorBody } from '../core/errors.js';
+import { decimalText } from '../core/money.js';
+import type { ManagedRecords } from '../config/managed.js';
+import type { AllocationService } from '../billing/runs.js';
+import { ordered, type AllocationRule } from '../billing/rules.js';
 import type { Actor } from '../access/actor.js';
 import type { ImportService } from '../billing/imports.js';
 
@@ -44,4 +50,58 @@ export async function billingRoutes(app: FastifyInstance, d: { readonly imports:
   });
   app.get('/imports', async (req) => ({ data: await d.imports.list(actorOf(req)) }));
   app.get<{ Params: { id: string } }>('/imports/:id', async (req) => d.imports.get(req.params.id, actorOf(req)));
+}
+
+/** Allocation rules (as code through the API), metrics for drivers, and allocation runs with their statements. */
+export function registerAllocationRoutes(app: FastifyInstance, d: { readonly allocations: AllocationService; readonly rules: ManagedRecords<AllocationRule> }): void {
+  app.get('/allocations/rules', async () => {
+    const all = await d.rules.list();
+    const by = new Map(all.map((m) => [m.spec.id, m.managed_by]));
+    return { data: ordered(all.map((m) => m.spec)).map((r) => ({ ...r, managed_by: by.get(r.id) })) };
+  });
+  app.post('/allocations/rules', async (req, reply) => reply.code(201).send(await d.rules.create(req.body, actorOf(req))));
+  app.put<{ Params: { id: string } }>('/allocations/rules/:id', async (req) => d.rules.update(req.params.id, req.body, actorOf(req)));
+  app.delete<{ Params: { id: string } }>('/allocations/rules/:id', async (req, reply) => {
+    await d.rules.remove(req.params.id, actorOf(req));
+    return reply.code(204).send();
+  });
+  app.post('/allocations/metrics', async (req, reply) => reply.code(201).send(await d.allocations.setMetric(req.body, actorOf(req))));
+
+  app.post('/allocations/runs', async (req, reply) => reply.code(201).send(await d.allocations.run(req.body, actorOf(req))));
+  app.get('/allocations/runs', async (req) => ({ data: await d.allocations.list(actorOf(req)) }));
+  app.get<{ Params: { id: string } }>('/allocations/runs/:id', async (req) => d.allocations.get(req.params.id, actorOf(req)));
+  app.post<{ Params: { id: string } }>('/allocations/runs/:id/finalize', async (req) => d.allocations.finalize(req.params.id, actorOf(req)));
+  app.delete<{ Params: { id: string } }>('/allocations/runs/:id', async (req, reply) => {
+    await d.allocations.remove(req.params.id, actorOf(req));
+    return reply.code(204).send();
+  });
+  // A statement: the run's rows (for one department, or all), as JSON or CSV; the same bytes every time.
+  app.get<{ Params: { id: string }; Querystring: { department?: string; format?: string } }>('/allocations/runs/:id/statement', async (req, reply) => {
+    const run = await d.allocations.get(req.params.id, actorOf(req));
+    const dept = req.query.department;
+    const rows = run.statement.filter((r) => dept === undefined || (dept === 'unallocated' ? r.department === null : r.department === dept));
+    if (req.query.format !== 'csv') return { run: run.id, period: run.period, status: run.status, currency: run.currency, rows };
+    const head = ['run', 'period', 'status', 'department', 'cost_centre', 'mode', 'rule', 'method', 'lines', 'currency', 'amount', 'amount_rounded'];
+    const body = rows.map((r) => [run.id, run.period, run.status, r.department ?? 'unallocated', r.cost_centre ?? '', r.mode, r.rule, r.method, r.lines, run.currency, r.amount, r.rounded]);
+    return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${run.id}${dept ? `-${dept}` : ''}.csv"`).send(stringify([head, ...body], { escape_formulas: true }));
+  });
+  // The drill-down: each line's part for one department, recomputed from the ledger (refused if the ledger changed since the run).
+  app.get<{ Params: { id: string }; Querystring: { department?: string } }>('/allocations/runs/:id/lines', async (req, reply) => {
+    const run = await d.allocations.get(req.params.id, actorOf(req));
+    const dept = req.query.department;
+    if (!dept) throw new BursarError('validation_failed', 'department: name a department (or "unallocated").', { param: 'department' });
+    if (!(await d.allocations.unchanged(run))) {
+      throw new BursarError('conflict', `The ledger's lines for ${run.period} changed since run "${run.id}" (a late import or correction); its lines cannot be shown as it read them. Run the period again${run.status === 'final' ? ` with corrects: ${run.id}` : ''}.`);
+    }
+    reply.hijack();
+    const out = reply.raw;
+    out.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${run.id}-${dept}-lines.csv"` });
+    const csv = stringifyStream({ escape_formulas: true, header: true, columns: ['line_id', 'ts', 'source', 'kind', 'description', 'department', 'project', 'workflow', 'user', 'model', 'rule', 'method', 'mode', 'line_cost', 'part', 'currency'] });
+    csv.pipe(out);
+    for await (const { line: l, allocated: a, nano } of d.allocations.lines(run, dept === 'unallocated' ? null : dept)) {
+      const ok = csv.write([l.id, new Date(l.ts).toISOString(), l.source, l.endpoint ?? '', l.description ?? '', l.dims.department ?? '', l.dims.project ?? '', l.dims.workflow ?? '', l.dims.user ?? '', l.dims.model ?? '', a.rule, a.method, a.mode, decimalText(l.orgCostNano), decimalText(nano), run.currency]);
+      if (!ok) await new Promise((r) => csv.once('drain', r));
+    }
+    csv.end();
+  });
 }

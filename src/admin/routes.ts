@@ -28,7 +28,9 @@ import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
 import type { RouteExceptions } from '../routing/exceptions.js';
 import type { ImportService } from '../billing/imports.js';
-import { billingRoutes } from './billing-routes.js';
+import { billingRoutes, registerAllocationRoutes } from './billing-routes.js';
+import type { AllocationService } from '../billing/runs.js';
+import type { AllocationRule } from '../billing/rules.js';
 
 export interface AdminDeps {
   readonly keys: KeyService;
@@ -44,6 +46,8 @@ export interface AdminDeps {
   readonly workflows: ManagedRecords<WorkflowSpec>;
   readonly exceptions: RouteExceptions;
   readonly imports: ImportService;
+  readonly allocations: AllocationService;
+  readonly allocationRules: ManagedRecords<AllocationRule>;
   /** The organisation's reporting currency. */
   readonly orgCurrency: string;
 }
@@ -200,6 +204,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   });
 
   registerBudgetRoutes(app, d.budgets);
+  registerAllocationRoutes(app, { allocations: d.allocations, rules: d.allocationRules });
   // Imports take files as they are: in their own scope, with their own body parsing.
   await app.register(billingRoutes, { imports: d.imports });
 

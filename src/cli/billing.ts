@@ -1,15 +1,17 @@
 /**
  * `bursar import` and `bursar imports`: cost files that did not pass through the gateway
  * (provider exports, FOCUS files, Bursar's CSV for seats, GPU hours and the rest), with a
- * progress bar on large files.
+ * progress bar on large files. `bursar allocations`: rules, runs, statements and drill-downs.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
 import { IMPORT_FORMATS } from '../billing/formats.js';
 import type { ImportSummary } from '../billing/imports.js';
-import { CliError, table, type CliContext } from './client.js';
+import type { AllocationRule } from '../billing/rules.js';
+import type { RunBody } from '../billing/runs.js';
+import { CliError, readSpec, table, type CliContext } from './client.js';
 
 /** Files above this size show a progress bar (on a terminal). */
 const BAR_FROM_BYTES = 5 * 1024 * 1024;
@@ -67,5 +69,75 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
       ctx.print(r.data, () => table(['id', 'format', 'file', 'rows', 'added', 'totals', 'period', 'by', 'at'], r.data.map((s) => [
         s.id, s.format, s.file_name, s.rows, s.added, s.totals.map((t) => `${t.amount} ${t.currency}`).join('\n'), `${s.from?.slice(0, 10) ?? '-'} .. ${s.to?.slice(0, 10) ?? '-'}`, s.imported_by, s.imported_at,
       ])));
+    });
+
+  const alloc = program.command('allocations').description('allocation rules, runs and statements: who pays for what (docs/billing.md#allocation)');
+  const rules = alloc.command('rules').description('the allocation rules in force, in the order they apply');
+  rules.command('list', { isDefault: true }).action(async () => {
+    const r = await ctx.client().call<{ data: (AllocationRule & { managed_by: string })[] }>('GET', '/allocations/rules');
+    ctx.print(r.data, () => table(['order', 'rule', 'method', 'match', 'how', 'mode', 'from'], r.data.map((x) => [
+      x.order ?? 1000, x.id, x.method, Object.entries(x.match).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join('|') : typeof v === 'object' ? JSON.stringify(v) : v}`).join(' ') || 'every line',
+      x.driver ?? (x.split ? Object.entries(x.split).map(([d, p]) => `${d} ${p}%`).join(', ') : x.share ? `${x.share}% to ${x.among?.join(', ')}` : x.price ? `${x.price.amount}/${x.price.per} +${x.price.markup_percent}%` : ''),
+      x.mode ?? 'by budget category', x.managed_by === 'api' ? 'api' : 'bursar.yaml',
+    ])));
+  });
+  rules.command('create <file>').description('a rule from a YAML or JSON file').action(async (file: string) => {
+    const r = await ctx.client().call<{ id: string }>('POST', '/allocations/rules', readSpec(file));
+    ctx.print(r, () => `created allocation rule ${r.id}`);
+  });
+  rules.command('set <id> <file>').action(async (id: string, file: string) => {
+    const r = await ctx.client().call<{ id: string }>('PUT', `/allocations/rules/${encodeURIComponent(id)}`, readSpec(file));
+    ctx.print(r, () => `changed allocation rule ${r.id}`);
+  });
+  rules.command('remove <id>').action(async (id: string) => {
+    await ctx.client().call('DELETE', `/allocations/rules/${encodeURIComponent(id)}`);
+    ctx.print({ removed: id }, () => `removed allocation rule ${id}`);
+  });
+
+  const statementTable = (run: RunBody) => [
+    `${run.id}: ${run.period} (${run.status}), ${run.lines} lines, ${run.source_total_rounded} ${run.currency}${run.corrects ? `, corrects ${run.corrects}` : ''}`,
+    table(['department', 'cost centre', 'chargeback', 'showback', 'total'], run.departments.map((d) => [d.department, d.cost_centre, d.chargeback, d.showback, d.total])),
+    `unallocated: ${run.unallocated.amount} ${run.currency} on ${run.unallocated.lines} lines${Object.keys(run.unallocated.reasons).length ? ` (${Object.entries(run.unallocated.reasons).map(([r, n]) => `${n}: ${r}`).join('; ')})` : ''}`,
+  ].join('\n');
+  alloc.command('run <period>').description('allocate a month (YYYY-MM) by the rules in force; a draft until finalised')
+    .option('--corrects <run>', 'a finalised run of the same month this one corrects')
+    .action(async (period: string, o: { corrects?: string }) => {
+      const r = await ctx.client().call<RunBody>('POST', '/allocations/runs', { period, ...(o.corrects ? { corrects: o.corrects } : {}) });
+      ctx.print(r, () => statementTable(r));
+    });
+  alloc.command('runs').description('every run').action(async () => {
+    const r = await ctx.client().call<{ data: RunBody[] }>('GET', '/allocations/runs');
+    ctx.print(r.data, () => table(['run', 'period', 'status', 'lines', 'total', 'unallocated', 'corrects', 'by', 'at'], r.data.map((x) => [x.id, x.period, x.status, x.lines, `${x.source_total_rounded} ${x.currency}`, x.unallocated.amount, x.corrects, x.created_by, x.created_at])));
+  });
+  alloc.command('show <run>').action(async (id: string) => {
+    const r = await ctx.client().call<RunBody>('GET', `/allocations/runs/${encodeURIComponent(id)}`);
+    ctx.print(r, () => statementTable(r));
+  });
+  alloc.command('finalize <run>').description('make a run final: immutable, a change is a new run that corrects it').action(async (id: string) => {
+    const r = await ctx.client().call<RunBody>('POST', `/allocations/runs/${encodeURIComponent(id)}/finalize`);
+    ctx.print(r, () => `${r.id} is final`);
+  });
+  alloc.command('remove <run>').description('remove a draft run').action(async (id: string) => {
+    await ctx.client().call('DELETE', `/allocations/runs/${encodeURIComponent(id)}`);
+    ctx.print({ removed: id }, () => `removed ${id}`);
+  });
+  alloc.command('statement <run>').description('a run\'s statement as CSV (all departments, or one)')
+    .option('--department <id>', 'one department, or "unallocated"')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(async (id: string, o: { department?: string; output?: string }) => {
+      const q = new URLSearchParams({ format: 'csv', ...(o.department ? { department: o.department } : {}) });
+      const csv = await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/statement?${q}`);
+      if (o.output) writeFileSync(o.output, csv);
+      else process.stdout.write(csv);
+    });
+  alloc.command('lines <run>').description('the drill-down: each ledger line\'s part for one department, as CSV')
+    .requiredOption('--department <id>', 'a department, or "unallocated"')
+    .action(async (id: string, o: { department: string }) => {
+      process.stdout.write(await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/lines?department=${encodeURIComponent(o.department)}`));
+    });
+  alloc.command('metric <name> <period> <values...>').description('a driver metric for a month, e.g. revenue 2026-11 marketing=1200000 support=300000')
+    .action(async (name: string, period: string, values: string[]) => {
+      const r = await ctx.client().call('POST', '/allocations/metrics', { name, period, values: Object.fromEntries(values.map((v) => v.split('='))) });
+      ctx.print(r, () => `metric ${name} for ${period} set; rules use it as driver metric:${name}`);
     });
 }

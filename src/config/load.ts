@@ -2,6 +2,7 @@
  * Configuration is read once, here: environment variables and bursar.yaml, validated, with
  * messages that name the variable or the YAML path to fix. The result is frozen.
  */
+import { allocationRuleProblems, type AllocationRule } from '../billing/rules.js';
 import { routeProblems } from '../routing/records.js';
 import { workflowProblems, type WorkflowSpec } from '../routing/register.js';
 import { readFileSync, existsSync } from 'node:fs';
@@ -60,6 +61,8 @@ export interface Config {
   readonly dataClasses: readonly string[];
   readonly workflows: readonly WorkflowSpec[];
   readonly workflowPolicy: RawConfig['workflow_policy'];
+  readonly allocationRules: readonly AllocationRule[];
+  readonly headcount: Readonly<Record<string, number>>;
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -130,6 +133,10 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const fx = new FxTable(raw.fx.map((r) => ({ from: r.from, to: r.to, rate: parseDecimal(r.rate), effectiveFrom: Date.parse(`${r.effective_from}T00:00:00Z`) })));
   checkBudgets(raw, org, fx, problems);
   checkRoutes(raw, org, problems);
+  raw.allocation_rules.forEach((r, i) => {
+    for (const [path, message] of allocationRuleProblems(r, new Set(org.departments.keys()))) problems.push(`allocation_rules[${i}].${path}: ${message}`);
+  });
+  for (const d of Object.keys(raw.headcount)) if (!org.departments.has(d)) problems.push(`headcount.${d}: "${d}" is not a declared department`);
   if (problems.length) throw new ConfigError(problems, source);
 
   const port = envInt(env, 'BURSAR_PORT', raw.server.port, envProblems);
@@ -164,6 +171,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     budgets: raw.budgets,
     routes: raw.routes,
     workflows: raw.workflows,
+    allocationRules: raw.allocation_rules.map((r, i) => ({ ...r, order: r.order ?? (i + 1) * 10 })),
+    headcount: raw.headcount,
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,

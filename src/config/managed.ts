@@ -6,6 +6,7 @@
  * (config/follow.ts), so a change applies everywhere without a restart.
  */
 import { assertRole, type Actor } from '../access/actor.js';
+import type { Role } from '../access/records.js';
 import { BursarError } from '../core/errors.js';
 import type { ConfigStore } from '../core/ports.js';
 import { follow, type Follower } from './follow.js';
@@ -26,6 +27,8 @@ export class ManagedRecords<S extends { readonly id: string }> {
     private readonly noun: string,
     private readonly check: (input: unknown) => S,
     private readonly cli: string,
+    /** Who may create, change and remove them through the API. */
+    private readonly writers: readonly Role[] = ['admin'],
   ) {}
 
   async list(): Promise<Managed<S>[]> {
@@ -39,7 +42,7 @@ export class ManagedRecords<S extends { readonly id: string }> {
   }
 
   async create(input: unknown, actor: Actor): Promise<S> {
-    assertRole(actor, ['admin'], `create a ${this.noun}`);
+    assertRole(actor, this.writers, `create a ${this.noun}`);
     const spec = this.check(input);
     if (await this.store.get(this.kind, spec.id)) throw new BursarError('conflict', `The ${this.noun} "${spec.id}" exists; change it with PUT, or choose another id.`);
     await this.store.write(
@@ -50,7 +53,7 @@ export class ManagedRecords<S extends { readonly id: string }> {
   }
 
   async update(id: string, input: unknown, actor: Actor): Promise<S> {
-    assertRole(actor, ['admin'], `change a ${this.noun}`);
+    assertRole(actor, this.writers, `change a ${this.noun}`);
     const current = await this.apiManaged(id, 'change');
     const spec = this.check({ ...(input && typeof input === 'object' ? input : {}), id });
     await this.store.write(
@@ -61,7 +64,7 @@ export class ManagedRecords<S extends { readonly id: string }> {
   }
 
   async remove(id: string, actor: Actor): Promise<void> {
-    assertRole(actor, ['admin'], `remove a ${this.noun}`);
+    assertRole(actor, this.writers, `remove a ${this.noun}`);
     const current = await this.apiManaged(id, 'remove');
     await this.store.write({ kind: this.kind, id, body: null, expectVersion: current.version }, { actor: actor.label, action: `${this.kind}.remove`, target: `${this.kind}:${id}`, details: {} });
   }

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { budgetSpecSchema } from '../budgets/model.js';
+import { allocationRuleSchema } from '../billing/rules.js';
 import { routeSpecSchema } from '../routing/model.js';
 import { workflowPolicySchema, workflowSpecSchema } from '../routing/register.js';
 
@@ -123,6 +124,10 @@ export const configSchema = z.strictObject({
   /** The use-case register (docs/routing.md#the-use-case-register). */
   workflows: z.array(workflowSpecSchema).default([]),
   workflow_policy: workflowPolicySchema,
+  /** Allocation rules, in the order they apply (docs/billing.md#allocation). */
+  allocation_rules: z.array(allocationRuleSchema).default([]),
+  /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */
+  headcount: z.record(slug, z.number().int().min(0)).default({}),
   budget_policy: z
     .strictObject({
       /** Refuse to issue a key whose department or project has no budget with an owner. */

@@ -1,0 +1,150 @@
+/**
+ * The allocation maths, pure: one ledger line and the rules in, its parts out, each part a
+ * department (or "unallocated") and an amount in nano-units of the organisation's currency.
+ * For every line, the parts sum exactly to the line's cost (largest remainder, ties to the
+ * department first in alphabetical order), whatever the rule: the property tests prove it.
+ */
+import type { LedgerLine } from '../core/ledger.js';
+import { divRound, largestRemainder, mulDivRound, NANO, parseDecimal } from '../core/money.js';
+import type { AllocationRule } from './rules.js';
+
+export interface Part {
+  /** null: unallocated (no rule could place it), kept visible, never dropped. */
+  readonly department: string | null;
+  readonly nano: bigint;
+}
+
+export interface Allocated {
+  /** The rule that took the line, or "direct" (its own department, no rule matched) or "unallocated". */
+  readonly rule: string;
+  readonly method: string;
+  readonly mode: 'chargeback' | 'showback';
+  readonly parts: readonly Part[];
+  /** Why a line is unallocated. */
+  readonly reason: string | null;
+}
+
+export interface AllocationContext {
+  /** Every department, sorted: the default set a cost is split among. */
+  readonly departments: readonly string[];
+  /** A driver's value per department over the period (tokens, requests, cost, headcount...). */
+  readonly driver: (name: string) => ReadonlyMap<string, bigint>;
+}
+
+/** Whether a rule takes a line. */
+export function matches(rule: AllocationRule, l: LedgerLine): boolean {
+  const m = rule.match;
+  for (const [k, v] of Object.entries(m)) {
+    if (v === undefined) continue;
+    switch (k) {
+      case 'source':
+        if (l.source !== v) return false;
+        break;
+      case 'kind':
+        if (!(v as string[]).includes(l.endpoint ?? '')) return false;
+        break;
+      case 'spend_category':
+        if (!(v as string[]).includes(l.spendCategory ?? '')) return false;
+        break;
+      case 'tags':
+        for (const [tk, tv] of Object.entries(v as Record<string, string>)) if (l.tags?.[tk] !== tv) return false;
+        break;
+      default: {
+        const have = (l.dims as unknown as Record<string, string | null>)[k];
+        if (have === null || have === undefined || !(v as string[]).includes(have)) return false;
+      }
+    }
+  }
+  return true;
+}
+
+const SANDBOXES = new Set(['sandbox', 'pilot']);
+const HUNDRED = 100n * NANO;
+
+/** Splits `total` among `departments` in proportion to `weights` (exactly; ties to the earlier, i.e. alphabetically first). */
+function split(total: bigint, departments: readonly string[], weights: readonly bigint[]): Part[] {
+  const parts = largestRemainder(total, weights);
+  return departments.map((department, i) => ({ department, nano: parts[i]! })).filter((p) => p.nano !== 0n);
+}
+
+const unallocated = (rule: string, method: string, mode: Allocated['mode'], total: bigint, reason: string): Allocated =>
+  ({ rule, method, mode, parts: [{ department: null, nano: total }], reason });
+
+/** The parts of one line: by the first rule that matches it, else its own department. */
+export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ctx: AllocationContext): Allocated {
+  const total = l.orgCostNano;
+  const rule = rules.find((r) => matches(r, l));
+  const own = l.dims.department;
+  const mode = rule?.mode ?? (SANDBOXES.has(l.dims.budget_category ?? '') ? 'showback' : 'chargeback');
+  if (!rule) {
+    return own !== null
+      ? { rule: 'direct', method: 'direct', mode, parts: [{ department: own, nano: total }], reason: null }
+      : unallocated('unallocated', 'none', mode, total, 'no rule matches the line, and it names no department');
+  }
+  const among = [...(rule.among ?? ctx.departments)].sort();
+  switch (rule.method) {
+    case 'direct':
+      return own !== null ? { rule: rule.id, method: 'direct', mode, parts: [{ department: own, nano: total }], reason: null } : unallocated(rule.id, 'direct', mode, total, 'the line names no department');
+    case 'even':
+      return { rule: rule.id, method: 'even', mode, parts: split(total, among, among.map(() => 1n)), reason: null };
+    case 'fixed': {
+      const depts = Object.keys(rule.split!).sort();
+      return { rule: rule.id, method: 'fixed', mode, parts: split(total, depts, depts.map((d) => parseDecimal(rule.split![d]!))), reason: null };
+    }
+    case 'proportional': {
+      const values = ctx.driver(rule.driver!);
+      const weights = among.map((d) => values.get(d) ?? 0n);
+      if (weights.every((w) => w === 0n)) return unallocated(rule.id, 'proportional', mode, total, `driver ${rule.driver} is zero for every department of the rule in the period`);
+      return { rule: rule.id, method: 'proportional', mode, parts: split(total, among, weights), reason: null };
+    }
+    case 'beneficiary': {
+      if (own === null) return unallocated(rule.id, 'beneficiary', mode, total, 'the line names no department to keep its share');
+      const [kept, given] = largestRemainder(total, [HUNDRED - parseDecimal(rule.share!), parseDecimal(rule.share!)]);
+      const values = rule.driver ? ctx.driver(rule.driver) : null;
+      const weights = among.map((d) => (values ? (values.get(d) ?? 0n) : 1n));
+      const shares = weights.every((w) => w === 0n) ? among.map(() => 1n) : weights;
+      const parts = new Map<string, bigint>([[own, kept!]]);
+      for (const p of split(given!, among, shares)) parts.set(p.department!, (parts.get(p.department!) ?? 0n) + p.nano);
+      return { rule: rule.id, method: 'beneficiary', mode, parts: [...parts].sort(([a], [b]) => a.localeCompare(b)).map(([department, nano]) => ({ department, nano })), reason: null };
+    }
+    case 'internal_price': {
+      if (own === null) return unallocated(rule.id, 'internal_price', mode, total, 'the line names no department to charge the internal price to');
+      const recovered = internalPrice(rule.price!, l);
+      const to = rule.recovers_to!;
+      if (to === own) return { rule: rule.id, method: 'internal_price', mode, parts: [{ department: own, nano: total }], reason: null };
+      // The department pays the published price; the service carries what it did not recover (or keeps the margin, negative).
+      return { rule: rule.id, method: 'internal_price', mode, parts: [{ department: own, nano: recovered }, { department: to, nano: total - recovered }].filter((p) => p.nano !== 0n), reason: null };
+    }
+  }
+}
+
+/** What a line is charged at a published internal price: per call, per million tokens, or per unit of its quantity; plus the markup. */
+export function internalPrice(price: NonNullable<AllocationRule['price']>, l: LedgerLine): bigint {
+  const amount = parseDecimal(price.amount);
+  const t = l.tokens;
+  const base = price.per === 'call' ? amount
+    : price.per === 'million_tokens' ? divRound(amount * BigInt(t.input + t.cached_input + t.cache_write + t.output + t.reasoning), 1_000_000n)
+    : mulDivRound(amount, l.quantityNano ?? NANO, NANO);
+  return mulDivRound(base, HUNDRED + parseDecimal(price.markup_percent), HUNDRED);
+}
+
+/**
+ * Rounds parts to a currency's minor unit (`step` nano-units) so that they sum exactly to their
+ * total rounded the same way: each part down to a whole step, then the steps left over to the
+ * largest remainders (ties to the earlier part). Negative parts (an internal price's margin)
+ * round the same way.
+ */
+export function roundParts(parts: readonly bigint[], step: bigint): bigint[] {
+  const total = parts.reduce((a, b) => a + b, 0n);
+  const target = divRound(total, step) * step;
+  const floor = (v: bigint) => (v >= 0n ? (v / step) * step : -(((-v + step - 1n) / step) * step));
+  const out = parts.map(floor);
+  let left = (target - out.reduce((a, b) => a + b, 0n)) / step;
+  const order = parts.map((p, i) => ({ i, r: p - out[i]! })).sort((a, b) => (b.r > a.r ? 1 : b.r < a.r ? -1 : a.i - b.i));
+  for (const { i } of order) {
+    if (left <= 0n) break;
+    out[i] = out[i]! + step;
+    left--;
+  }
+  return out;
+}

@@ -1,0 +1,288 @@
+/**
+ * Allocation runs: for a month, every ledger line of the period is allocated by the rules in
+ * force (allocate.ts), and the parts are summed into a statement per department, chargeback and
+ * showback apart, with what no rule could place kept as "unallocated". A run is reproducible:
+ * it records the rules it used and a digest of the lines it read, and its statements are the
+ * same bytes whenever they are asked for. A draft can be removed; a finalised run is immutable,
+ * and a change after it is a new run that says which run it corrects.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { assertRole, type Actor } from '../access/actor.js';
+import { parsed } from '../config/managed.js';
+import { BursarError } from '../core/errors.js';
+import type { LedgerLine } from '../core/ledger.js';
+import { decimalText, minorDigits, parseDecimal } from '../core/money.js';
+import type { OrgTree } from '../core/org.js';
+import type { ConfigStore, LedgerStore } from '../core/ports.js';
+import type { Calendar } from '../budgets/windows.js';
+import { allocateLine, roundParts, type Allocated, type AllocationContext } from './allocate.js';
+import { ordered, type AllocationRule } from './rules.js';
+
+export const RUN_KIND = 'allocation_run';
+export const METRIC_KIND = 'allocation_metric';
+
+const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, YYYY-MM');
+export const runInput = z.strictObject({ period, corrects: z.string().optional() });
+export const metricInput = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug, e.g. "revenue"'),
+  period,
+  /** Department -> value, a decimal string. */
+  values: z.record(z.string(), z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "1250000"')),
+});
+
+export interface StatementRow {
+  readonly department: string | null;
+  readonly cost_centre: string | null;
+  readonly rule: string;
+  readonly method: string;
+  readonly mode: 'chargeback' | 'showback';
+  readonly lines: number;
+  /** Exact, in nano precision; and rounded to the currency's minor unit so that the rounded rows add up to the rounded total. */
+  readonly amount: string;
+  readonly rounded: string;
+}
+
+export interface RunBody {
+  readonly id: string;
+  readonly period: string;
+  readonly from: string;
+  readonly to: string;
+  readonly currency: string;
+  readonly status: 'draft' | 'final';
+  readonly corrects: string | null;
+  readonly rules: readonly AllocationRule[];
+  /** sha256 of every line read (id and cost, in order): a later run reading other lines shows a different digest. */
+  readonly ledger_digest: string;
+  readonly lines: number;
+  readonly source_total: string;
+  readonly source_total_rounded: string;
+  /** Per department and mode, then rule; unallocated (department null) last. */
+  readonly statement: readonly StatementRow[];
+  readonly departments: readonly { department: string; cost_centre: string; chargeback: string; showback: string; total: string }[];
+  readonly unallocated: { readonly amount: string; readonly lines: number; readonly reasons: Readonly<Record<string, number>> };
+  readonly created_by: string;
+  readonly created_at: string;
+  readonly finalized_by: string | null;
+  readonly finalized_at: string | null;
+}
+
+export interface AllocationDeps {
+  readonly ledger: LedgerStore;
+  readonly store: ConfigStore;
+  readonly org: OrgTree;
+  readonly calendar: Calendar;
+  readonly orgCurrency: string;
+  readonly headcount: Readonly<Record<string, number>>;
+  /** The rules in force now. */
+  readonly rules: () => readonly AllocationRule[];
+}
+
+const LEDGER_DRIVERS = new Set(['tokens', 'requests', 'cost', 'active_users', 'gpu_hours']);
+
+export class AllocationService {
+  constructor(private readonly d: AllocationDeps) {}
+
+  /** A month's window in the organisation's time zone. */
+  window(p: string): { start: number; end: number } {
+    const start = DateTime.fromISO(`${p}-01`, { zone: this.d.calendar.zone }).startOf('month');
+    return { start: start.toMillis(), end: start.plus({ months: 1 }).toMillis() };
+  }
+
+  async run(input: unknown, actor: Actor): Promise<RunBody> {
+    assertRole(actor, ['admin', 'finance'], 'run an allocation');
+    const r = parsed(runInput.safeParse(input), 'run');
+    if (r.corrects) {
+      const old = await this.get(r.corrects, actor);
+      if (old.status !== 'final') throw new BursarError('conflict', `Run "${old.id}" is a draft: remove it and run again, rather than correct it.`, { param: 'corrects' });
+      if (old.period !== r.period) throw new BursarError('validation_failed', `corrects: run "${old.id}" is for ${old.period}, not ${r.period}.`, { param: 'corrects' });
+    }
+    const rules = ordered(this.d.rules());
+    const w = this.window(r.period);
+    const ctx = await this.context(rules, r.period, w);
+    const acc = new Statement(this.d.orgCurrency);
+    const digest = createHash('sha256');
+    for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
+      digest.update(`${l.id}:${l.orgCostNano}\n`);
+      if (l.orgCostNano === 0n) continue;
+      acc.add(allocateLine(l, rules, ctx));
+    }
+    const id = `run_${r.period.replace('-', '')}_${randomBytes(4).toString('hex')}`;
+    const body: RunBody = {
+      id, period: r.period, from: new Date(w.start).toISOString(), to: new Date(w.end).toISOString(), currency: this.d.orgCurrency, status: 'draft',
+      corrects: r.corrects ?? null, rules, ledger_digest: digest.digest('hex'), ...acc.result(this.d.org),
+      created_by: actor.label, created_at: new Date().toISOString(), finalized_by: null, finalized_at: null,
+    };
+    await this.d.store.write(
+      { kind: RUN_KIND, id, body: body as unknown as Record<string, unknown>, expectVersion: 0 },
+      { actor: actor.label, action: 'allocation_run.create', target: `allocation_run:${id}`, details: { period: body.period, corrects: body.corrects, lines: body.lines, source_total: body.source_total, unallocated: body.unallocated.amount } },
+    );
+    return body;
+  }
+
+  async get(id: string, actor: Actor): Promise<RunBody> {
+    assertRole(actor, ['admin', 'finance'], 'read allocation runs');
+    const r = await this.d.store.get(RUN_KIND, id);
+    if (!r) throw new BursarError('not_found', `No allocation run "${id}"; list them with \`bursar allocations runs\`.`);
+    return r.body as unknown as RunBody;
+  }
+
+  async list(actor: Actor): Promise<Omit<RunBody, 'statement' | 'rules'>[]> {
+    assertRole(actor, ['admin', 'finance'], 'read allocation runs');
+    return (await this.d.store.list(RUN_KIND))
+      .map((r) => {
+        const { statement: _s, rules: _r, ...rest } = r.body as unknown as RunBody;
+        return rest;
+      })
+      .sort((a, b) => b.created_at.localeCompare(a.created_at));
+  }
+
+  async finalize(id: string, actor: Actor): Promise<RunBody> {
+    assertRole(actor, ['admin', 'finance'], 'finalise an allocation run');
+    const r = await this.d.store.get(RUN_KIND, id);
+    if (!r) throw new BursarError('not_found', `No allocation run "${id}".`);
+    const body = r.body as unknown as RunBody;
+    if (body.status === 'final') throw new BursarError('conflict', `Run "${id}" is already final; a change is a new run with --corrects ${id}.`);
+    const next: RunBody = { ...body, status: 'final', finalized_by: actor.label, finalized_at: new Date().toISOString() };
+    await this.d.store.write(
+      { kind: RUN_KIND, id, body: next as unknown as Record<string, unknown>, expectVersion: r.version },
+      { actor: actor.label, action: 'allocation_run.finalize', target: `allocation_run:${id}`, details: { period: body.period, source_total: body.source_total } },
+    );
+    return next;
+  }
+
+  async remove(id: string, actor: Actor): Promise<void> {
+    assertRole(actor, ['admin', 'finance'], 'remove an allocation run');
+    const r = await this.d.store.get(RUN_KIND, id);
+    if (!r) throw new BursarError('not_found', `No allocation run "${id}".`);
+    if ((r.body as unknown as RunBody).status === 'final') throw new BursarError('conflict', `Run "${id}" is final and cannot be removed; a change is a new run with --corrects ${id}.`);
+    await this.d.store.write({ kind: RUN_KIND, id, body: null, expectVersion: r.version }, { actor: actor.label, action: 'allocation_run.remove', target: `allocation_run:${id}`, details: {} });
+  }
+
+  /** Whether the ledger still holds exactly the lines the run read (a late import into the period changes them: then a correction run is due). */
+  async unchanged(run: RunBody): Promise<boolean> {
+    const digest = createHash('sha256');
+    for await (const l of this.d.ledger.scan({ from: Date.parse(run.from), to: Date.parse(run.to) })) digest.update(`${l.id}:${l.orgCostNano}\n`);
+    return digest.digest('hex') === run.ledger_digest;
+  }
+
+  /** A run's parts line by line for one department (or the unallocated: null), allocated again by the run's own rules. */
+  async *lines(run: RunBody, department: string | null): AsyncGenerator<{ line: LedgerLine; allocated: Allocated; nano: bigint }> {
+    const w = { start: Date.parse(run.from), end: Date.parse(run.to) };
+    const ctx = await this.context(run.rules, run.period, w);
+    for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
+      if (l.orgCostNano === 0n) continue;
+      const a = allocateLine(l, run.rules, ctx);
+      for (const p of a.parts) if (p.department === department) yield { line: l, allocated: a, nano: p.nano };
+    }
+  }
+
+  async setMetric(input: unknown, actor: Actor): Promise<Record<string, unknown>> {
+    assertRole(actor, ['admin', 'finance'], 'set an allocation metric');
+    const m = parsed(metricInput.safeParse(input), 'metric');
+    for (const d of Object.keys(m.values)) if (!this.d.org.departments.has(d)) throw new BursarError('validation_failed', `values.${d}: "${d}" is not a declared department.`, { param: `values.${d}` });
+    const id = `${m.name}|${m.period}`;
+    const cur = await this.d.store.get(METRIC_KIND, id);
+    await this.d.store.write(
+      { kind: METRIC_KIND, id, body: m, expectVersion: cur?.version ?? 0 },
+      { actor: actor.label, action: 'allocation_metric.set', target: `allocation_metric:${m.name}`, details: m },
+    );
+    return m;
+  }
+
+  /** The drivers a run's rules use, per department, over the period. */
+  private async context(rules: readonly AllocationRule[], p: string, w: { start: number; end: number }): Promise<AllocationContext> {
+    const departments = [...this.d.org.departments.keys()].sort();
+    const used = new Set(rules.map((r) => r.driver).filter((x): x is string => x !== undefined));
+    const drivers = new Map<string, Map<string, bigint>>();
+    const bump = (name: string, dept: string, v: bigint) => {
+      let m = drivers.get(name);
+      if (!m) drivers.set(name, (m = new Map()));
+      m.set(dept, (m.get(dept) ?? 0n) + v);
+    };
+    if ([...used].some((u) => LEDGER_DRIVERS.has(u))) {
+      const users = new Map<string, Set<string>>();
+      for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
+        const dept = l.dims.department;
+        if (dept === null) continue;
+        if (l.source === 'gateway' && l.status !== 'refused') {
+          const t = l.tokens;
+          bump('tokens', dept, BigInt(t.input + t.cached_input + t.cache_write + t.output + t.reasoning));
+          bump('requests', dept, 1n);
+          bump('cost', dept, l.orgCostNano);
+          if (l.dims.user) (users.get(dept) ?? users.set(dept, new Set()).get(dept)!).add(l.dims.user);
+        }
+        if (l.endpoint === 'gpu_hours' && l.quantityNano !== null) bump('gpu_hours', dept, l.quantityNano);
+      }
+      for (const [dept, set] of users) bump('active_users', dept, BigInt(set.size));
+    }
+    if (used.has('headcount')) {
+      const declared = new Map<string, number>();
+      for (const u of this.d.org.users.values()) declared.set(u.department, (declared.get(u.department) ?? 0) + 1);
+      for (const dept of departments) bump('headcount', dept, BigInt(this.d.headcount[dept] ?? declared.get(dept) ?? 0));
+    }
+    for (const name of used) {
+      if (!name.startsWith('metric:')) continue;
+      const m = await this.d.store.get(METRIC_KIND, `${name.slice(7)}|${p}`);
+      const values = (m?.body as { values?: Record<string, string> } | undefined)?.values ?? {};
+      for (const [dept, v] of Object.entries(values)) bump(name, dept, parseDecimal(v));
+    }
+    return { departments, driver: (name) => drivers.get(name) ?? new Map() };
+  }
+}
+
+/** The sums of a run: per department, rule and mode, and the unallocated. */
+class Statement {
+  private readonly rows = new Map<string, { department: string | null; rule: string; method: string; mode: 'chargeback' | 'showback'; nano: bigint; lines: number }>();
+  private readonly reasons = new Map<string, number>();
+  private total = 0n;
+  private count = 0;
+
+  constructor(private readonly currency: string) {}
+
+  add(a: Allocated): void {
+    this.count++;
+    for (const p of a.parts) {
+      this.total += p.nano;
+      const k = `${p.department ?? ''}\u0000${a.rule}\u0000${a.mode}`;
+      let row = this.rows.get(k);
+      if (!row) this.rows.set(k, (row = { department: p.department, rule: a.rule, method: a.method, mode: a.mode, nano: 0n, lines: 0 }));
+      row.nano += p.nano;
+      row.lines++;
+      if (p.department === null && a.reason) this.reasons.set(a.reason, (this.reasons.get(a.reason) ?? 0) + 1);
+    }
+  }
+
+  result(org: OrgTree): Pick<RunBody, 'lines' | 'source_total' | 'source_total_rounded' | 'statement' | 'departments' | 'unallocated'> {
+    // Departments in order, chargeback before showback, rules by id; the unallocated last.
+    const rows = [...this.rows.values()].sort((a, b) =>
+      a.department === b.department ? a.mode.localeCompare(b.mode) || a.rule.localeCompare(b.rule)
+      : a.department === null ? 1 : b.department === null ? -1 : a.department.localeCompare(b.department));
+    const step = 10n ** BigInt(9 - minorDigits(this.currency));
+    const rounded = roundParts(rows.map((r) => r.nano), step);
+    const digits = minorDigits(this.currency);
+    const statement: StatementRow[] = rows.map((r, i) => ({
+      department: r.department, cost_centre: r.department ? (org.departments.get(r.department)?.costCentre ?? null) : null, rule: r.rule, method: r.method, mode: r.mode,
+      lines: r.lines, amount: decimalText(r.nano), rounded: decimalText(rounded[i]!, digits),
+    }));
+    const byDept = new Map<string, { chargeback: bigint; showback: bigint }>();
+    rows.forEach((r, i) => {
+      if (r.department === null) return;
+      const d = byDept.get(r.department) ?? { chargeback: 0n, showback: 0n };
+      d[r.mode] += rounded[i]!;
+      byDept.set(r.department, d);
+    });
+    const unallocated = rows.reduce((a, r, i) => (r.department === null ? a + rounded[i]! : a), 0n);
+    return {
+      lines: this.count,
+      source_total: decimalText(this.total),
+      source_total_rounded: decimalText(rounded.reduce((a, b) => a + b, 0n), digits),
+      statement,
+      departments: [...byDept].map(([department, d]) => ({
+        department, cost_centre: org.departments.get(department)?.costCentre ?? '', chargeback: decimalText(d.chargeback, digits), showback: decimalText(d.showback, digits), total: decimalText(d.chargeback + d.showback, digits),
+      })),
+      unallocated: { amount: decimalText(unallocated, digits), lines: rows.filter((r) => r.department === null).reduce((a, r) => a + r.lines, 0), reasons: Object.fromEntries([...this.reasons].sort()) },
+    };
+  }
+}

@@ -31,31 +31,48 @@ export interface AllocationContext {
   readonly driver: (name: string) => ReadonlyMap<string, bigint>;
 }
 
-/** Whether a rule takes a line. */
-export function matches(rule: AllocationRule, l: LedgerLine): boolean {
-  const m = rule.match;
-  for (const [k, v] of Object.entries(m)) {
+type Test = (l: LedgerLine) => boolean;
+const compiled = new WeakMap<AllocationRule, Test[]>();
+
+/** A rule's match as tests, built once per rule: sets for lists, one closure per field named. */
+function testsOf(rule: AllocationRule): Test[] {
+  let tests = compiled.get(rule);
+  if (tests) return tests;
+  tests = [];
+  for (const [k, v] of Object.entries(rule.match)) {
     if (v === undefined) continue;
-    switch (k) {
-      case 'source':
-        if (l.source !== v) return false;
-        break;
-      case 'kind':
-        if (!(v as string[]).includes(l.endpoint ?? '')) return false;
-        break;
-      case 'spend_category':
-        if (!(v as string[]).includes(l.spendCategory ?? '')) return false;
-        break;
-      case 'tags':
-        for (const [tk, tv] of Object.entries(v as Record<string, string>)) if (l.tags?.[tk] !== tv) return false;
-        break;
-      default: {
-        const have = (l.dims as unknown as Record<string, string | null>)[k];
-        if (have === null || have === undefined || !(v as string[]).includes(have)) return false;
-      }
+    if (k === 'source') tests.push((l) => l.source === v);
+    else if (k === 'tags') {
+      const want = Object.entries(v as Record<string, string>);
+      tests.push((l) => want.every(([tk, tv]) => l.tags?.[tk] === tv));
+    } else {
+      const set = new Set(v as string[]);
+      if (k === 'kind') tests.push((l) => set.has(l.endpoint ?? ''));
+      else if (k === 'spend_category') tests.push((l) => set.has(l.spendCategory ?? ''));
+      else tests.push((l) => set.has((l.dims as unknown as Record<string, string | null>)[k] ?? '\u0000'));
     }
   }
+  compiled.set(rule, tests);
+  return tests;
+}
+
+/** Whether a rule takes a line. */
+export function matches(rule: AllocationRule, l: LedgerLine): boolean {
+  for (const t of testsOf(rule)) if (!t(l)) return false;
   return true;
+}
+
+/** The ledger columns a run over these rules reads (the dimensions the rules match on, and what every method needs). */
+export function columnsFor(rules: readonly AllocationRule[]): string[] {
+  const cols = new Set(['source', 'endpoint', 'status', 'department', 'user', 'budget_category', 'org_cost_nano', 'quantity_nano', 'spend_category',
+    'input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens']);
+  for (const r of rules) {
+    for (const k of Object.keys(r.match)) {
+      if (k === 'tags') cols.add('tags');
+      else if (k !== 'source' && k !== 'kind' && k !== 'spend_category') cols.add(k);
+    }
+  }
+  return [...cols];
 }
 
 const SANDBOXES = new Set(['sandbox', 'pilot']);
@@ -70,10 +87,10 @@ function split(total: bigint, departments: readonly string[], weights: readonly 
 const unallocated = (rule: string, method: string, mode: Allocated['mode'], total: bigint, reason: string): Allocated =>
   ({ rule, method, mode, parts: [{ department: null, nano: total }], reason });
 
-/** The parts of one line: by the first rule that matches it, else its own department. */
-export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ctx: AllocationContext): Allocated {
+/** The parts of one line: by the first rule that matches it (`found`, when the caller looked already), else its own department. */
+export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ctx: AllocationContext, found?: AllocationRule | null): Allocated {
   const total = l.orgCostNano;
-  const rule = rules.find((r) => matches(r, l));
+  const rule = found === undefined ? rules.find((r) => matches(r, l)) : found;
   const own = l.dims.department;
   const mode = rule?.mode ?? (SANDBOXES.has(l.dims.budget_category ?? '') ? 'showback' : 'chargeback');
   if (!rule) {

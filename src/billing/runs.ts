@@ -17,7 +17,7 @@ import { decimalText, minorDigits, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Calendar } from '../budgets/windows.js';
-import { allocateLine, roundParts, type Allocated, type AllocationContext } from './allocate.js';
+import { allocateLine, columnsFor, matches, roundParts, type Allocated, type AllocationContext } from './allocate.js';
 import { ordered, type AllocationRule } from './rules.js';
 
 export const RUN_KIND = 'allocation_run';
@@ -100,14 +100,24 @@ export class AllocationService {
     }
     const rules = ordered(this.d.rules());
     const w = this.window(r.period);
-    const ctx = await this.context(rules, r.period, w);
+    // One pass over the month: the drivers measured from the ledger are tallied as it goes, and
+    // the lines of rules that split by them wait (in memory) until the tally is complete.
+    const fixed = await this.fixedDrivers(rules, r.period);
+    const tally = new Tally();
+    const early = contextOf(fixed, null);
+    const waiting: LedgerLine[] = [];
     const acc = new Statement(this.d.orgCurrency);
     const digest = createHash('sha256');
-    for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
+    for await (const l of this.d.ledger.scan({ from: w.start, to: w.end, columns: columnsFor(rules) })) {
       digest.update(`${l.id}:${l.orgCostNano}\n`);
+      tally.add(l);
       if (l.orgCostNano === 0n) continue;
-      acc.add(allocateLine(l, rules, ctx));
+      const rule = rules.find((x) => matches(x, l)) ?? null;
+      if (rule?.driver !== undefined && LEDGER_DRIVERS.has(rule.driver)) waiting.push(l);
+      else acc.add(allocateLine(l, rules, early, rule));
     }
+    const full = contextOf(fixed, tally);
+    for (const l of waiting) acc.add(allocateLine(l, rules, full));
     const id = `run_${r.period.replace('-', '')}_${randomBytes(4).toString('hex')}`;
     const body: RunBody = {
       id, period: r.period, from: new Date(w.start).toISOString(), to: new Date(w.end).toISOString(), currency: this.d.orgCurrency, status: 'draft',
@@ -163,14 +173,16 @@ export class AllocationService {
   /** Whether the ledger still holds exactly the lines the run read (a late import into the period changes them: then a correction run is due). */
   async unchanged(run: RunBody): Promise<boolean> {
     const digest = createHash('sha256');
-    for await (const l of this.d.ledger.scan({ from: Date.parse(run.from), to: Date.parse(run.to) })) digest.update(`${l.id}:${l.orgCostNano}\n`);
+    for await (const l of this.d.ledger.scan({ from: Date.parse(run.from), to: Date.parse(run.to), columns: ['org_cost_nano'] })) digest.update(`${l.id}:${l.orgCostNano}\n`);
     return digest.digest('hex') === run.ledger_digest;
   }
 
   /** A run's parts line by line for one department (or the unallocated: null), allocated again by the run's own rules. */
   async *lines(run: RunBody, department: string | null): AsyncGenerator<{ line: LedgerLine; allocated: Allocated; nano: bigint }> {
     const w = { start: Date.parse(run.from), end: Date.parse(run.to) };
-    const ctx = await this.context(run.rules, run.period, w);
+    const tally = new Tally();
+    if (run.rules.some((r) => r.driver !== undefined && LEDGER_DRIVERS.has(r.driver))) for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) tally.add(l);
+    const ctx = contextOf(await this.fixedDrivers(run.rules, run.period), tally);
     for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
       if (l.orgCostNano === 0n) continue;
       const a = allocateLine(l, run.rules, ctx);
@@ -191,45 +203,73 @@ export class AllocationService {
     return m;
   }
 
-  /** The drivers a run's rules use, per department, over the period. */
-  private async context(rules: readonly AllocationRule[], p: string, w: { start: number; end: number }): Promise<AllocationContext> {
-    const departments = [...this.d.org.departments.keys()].sort();
+  /** The drivers that do not come from the month's lines: headcount, and metrics fed through the API. */
+  private async fixedDrivers(rules: readonly AllocationRule[], p: string): Promise<Drivers> {
     const used = new Set(rules.map((r) => r.driver).filter((x): x is string => x !== undefined));
-    const drivers = new Map<string, Map<string, bigint>>();
-    const bump = (name: string, dept: string, v: bigint) => {
-      let m = drivers.get(name);
-      if (!m) drivers.set(name, (m = new Map()));
-      m.set(dept, (m.get(dept) ?? 0n) + v);
-    };
-    if ([...used].some((u) => LEDGER_DRIVERS.has(u))) {
-      const users = new Map<string, Set<string>>();
-      for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
-        const dept = l.dims.department;
-        if (dept === null) continue;
-        if (l.source === 'gateway' && l.status !== 'refused') {
-          const t = l.tokens;
-          bump('tokens', dept, BigInt(t.input + t.cached_input + t.cache_write + t.output + t.reasoning));
-          bump('requests', dept, 1n);
-          bump('cost', dept, l.orgCostNano);
-          if (l.dims.user) (users.get(dept) ?? users.set(dept, new Set()).get(dept)!).add(l.dims.user);
-        }
-        if (l.endpoint === 'gpu_hours' && l.quantityNano !== null) bump('gpu_hours', dept, l.quantityNano);
-      }
-      for (const [dept, set] of users) bump('active_users', dept, BigInt(set.size));
-    }
+    const out = new Drivers([...this.d.org.departments.keys()].sort());
     if (used.has('headcount')) {
       const declared = new Map<string, number>();
       for (const u of this.d.org.users.values()) declared.set(u.department, (declared.get(u.department) ?? 0) + 1);
-      for (const dept of departments) bump('headcount', dept, BigInt(this.d.headcount[dept] ?? declared.get(dept) ?? 0));
+      for (const dept of out.departments) out.bump('headcount', dept, BigInt(this.d.headcount[dept] ?? declared.get(dept) ?? 0));
     }
     for (const name of used) {
       if (!name.startsWith('metric:')) continue;
       const m = await this.d.store.get(METRIC_KIND, `${name.slice(7)}|${p}`);
       const values = (m?.body as { values?: Record<string, string> } | undefined)?.values ?? {};
-      for (const [dept, v] of Object.entries(values)) bump(name, dept, parseDecimal(v));
+      for (const [dept, v] of Object.entries(values)) out.bump(name, dept, parseDecimal(v));
     }
-    return { departments, driver: (name) => drivers.get(name) ?? new Map() };
+    return out;
   }
+}
+
+/** Driver values per name and department. */
+class Drivers {
+  readonly values = new Map<string, Map<string, bigint>>();
+
+  constructor(readonly departments: readonly string[]) {}
+
+  bump(name: string, dept: string, v: bigint): void {
+    let m = this.values.get(name);
+    if (!m) this.values.set(name, (m = new Map()));
+    m.set(dept, (m.get(dept) ?? 0n) + v);
+  }
+}
+
+/** The drivers measured from the month's lines: tokens, requests, cost and active users of gateway calls, and imported GPU hours. */
+class Tally extends Drivers {
+  private readonly users = new Map<string, Set<string>>();
+
+  constructor() {
+    super([]);
+  }
+
+  add(l: LedgerLine): void {
+    const dept = l.dims.department;
+    if (dept === null) return;
+    if (l.source === 'gateway' && l.status !== 'refused') {
+      const t = l.tokens;
+      this.bump('tokens', dept, BigInt(t.input + t.cached_input + t.cache_write + t.output + t.reasoning));
+      this.bump('requests', dept, 1n);
+      this.bump('cost', dept, l.orgCostNano);
+      if (l.dims.user) {
+        let set = this.users.get(dept);
+        if (!set) this.users.set(dept, (set = new Set()));
+        set.add(l.dims.user);
+      }
+    }
+    if (l.endpoint === 'gpu_hours' && l.quantityNano !== null) this.bump('gpu_hours', dept, l.quantityNano);
+  }
+
+  activeUsers(): Map<string, bigint> {
+    return new Map([...this.users].map(([dept, set]) => [dept, BigInt(set.size)]));
+  }
+}
+
+function contextOf(fixed: Drivers, tally: Tally | null): AllocationContext {
+  return {
+    departments: fixed.departments,
+    driver: (name) => (name === 'active_users' ? tally?.activeUsers() : (fixed.values.get(name) ?? tally?.values.get(name))) ?? new Map(),
+  };
 }
 
 /** The sums of a run: per department, rule and mode, and the unallocated. */

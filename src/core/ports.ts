@@ -10,6 +10,11 @@ import type { LedgerLine, UsageQuery, UsageRow } from './ledger.js';
 export interface ScanQuery {
   readonly from: number;
   readonly to: number;
+  /**
+   * Only these ledger columns (besides id and ts), the rest of each line at its blank value: a
+   * scan that needs a few fields of millions of lines (an allocation run) reads only those.
+   */
+  readonly columns?: readonly string[];
 }
 
 export interface AppendResult {

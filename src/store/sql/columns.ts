@@ -104,14 +104,14 @@ export function tokensOf(r: Row): Tokens {
   };
 }
 
-/** A stored row back into a LedgerLine (either dialect: bigint or string integers, 0/1 or true/false). */
+/** A stored row back into a LedgerLine; a column the row lacks (a scan of some columns) reads as a blank line's (either dialect: bigint or string integers, 0/1 or true/false). */
 export function rowToLine(r: Row): LedgerLine {
   const dims = {} as Dims;
   for (const d of DIMENSIONS as readonly Dimension[]) dims[d] = str(r[d]);
   const tags = r.tags === null || r.tags === undefined ? null : typeof r.tags === 'string' ? JSON.parse(r.tags) : r.tags;
   return {
     id: String(r.id),
-    source: oneOf<LineSource>(LINE_SOURCES, r.source),
+    source: r.source === undefined ? 'gateway' : oneOf<LineSource>(LINE_SOURCES, r.source),
     ts: num(r.ts),
     dims,
     tags,
@@ -122,15 +122,15 @@ export function rowToLine(r: Row): LedgerLine {
     toolCalls: num(r.tool_calls),
     agentSteps: num(r.agent_steps),
     cacheHit: bool(r.cache_hit),
-    costNano: big(r.cost_nano),
-    currency: String(r.currency),
+    costNano: big(r.cost_nano ?? 0),
+    currency: String(r.currency ?? 'USD'),
     priceVersion: str(r.price_version),
-    status: oneOf<LineStatus>(LINE_STATUSES, r.status),
+    status: r.status === undefined ? 'ok' : oneOf<LineStatus>(LINE_STATUSES, r.status),
     httpStatus: numOrNull(r.http_status),
     errorCode: str(r.error_code),
     latencyMs: numOrNull(r.latency_ms),
     ttfbMs: numOrNull(r.ttfb_ms),
-    usageExact: bool(r.usage_exact),
+    usageExact: r.usage_exact === undefined || bool(r.usage_exact),
     runStatus: str(r.run_status),
     acceptedOutput: boolOrNull(r.accepted_output),
     humanReview: bool(r.human_review),
@@ -138,7 +138,7 @@ export function rowToLine(r: Row): LedgerLine {
     spendCategory: str(r.spend_category),
     budgetCharges: charges(r.budget_charges),
     orgCostNano: big(r.org_cost_nano ?? 0),
-    orgCurrency: String(r.org_currency ?? r.currency),
+    orgCurrency: String(r.org_currency ?? r.currency ?? 'USD'),
     fxRate: big(r.fx_rate ?? 1_000_000_000),
     baselineOrgNano: bigOrNull(r.baseline_org_nano),
     avoidedOrgNano: bigOrNull(r.avoided_org_nano),

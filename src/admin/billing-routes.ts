@@ -12,6 +12,7 @@ import { decimalText } from '../core/money.js';
 import type { ManagedRecords } from '../config/managed.js';
 import type { AllocationService } from '../billing/runs.js';
 import { ordered, type AllocationRule } from '../billing/rules.js';
+import { JOURNAL_COLUMNS } from '../billing/journal.js';
 import type { Actor } from '../access/actor.js';
 import type { ImportService } from '../billing/imports.js';
 
@@ -81,9 +82,15 @@ export function registerAllocationRoutes(app: FastifyInstance, d: { readonly all
     const dept = req.query.department;
     const rows = run.statement.filter((r) => dept === undefined || (dept === 'unallocated' ? r.department === null : r.department === dept));
     if (req.query.format !== 'csv') return { run: run.id, period: run.period, status: run.status, currency: run.currency, rows };
-    const head = ['run', 'period', 'status', 'department', 'cost_centre', 'mode', 'rule', 'method', 'lines', 'currency', 'amount', 'amount_rounded'];
-    const body = rows.map((r) => [run.id, run.period, run.status, r.department ?? 'unallocated', r.cost_centre ?? '', r.mode, r.rule, r.method, r.lines, run.currency, r.amount, r.rounded]);
+    const head = ['run', 'period', 'status', 'department', 'cost_centre', 'project', 'project_code', 'mode', 'rule', 'method', 'lines', 'currency', 'amount', 'amount_rounded'];
+    const body = rows.map((r) => [run.id, run.period, run.status, r.department ?? 'unallocated', r.cost_centre ?? '', r.project ?? '', r.project_code ?? '', r.mode, r.rule, r.method, r.lines, run.currency, r.amount, r.rounded]);
     return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${run.id}${dept ? `-${dept}` : ''}.csv"`).send(stringify([head, ...body], { escape_formulas: true }));
+  });
+  // Journal entries (CSV): balanced per entry, a correction's reversing the run it corrects.
+  app.get<{ Params: { id: string } }>('/allocations/runs/:id/journal', async (req, reply) => {
+    const rows = await d.allocations.journal(req.params.id, actorOf(req));
+    const body = rows.map((r) => JOURNAL_COLUMNS.map((c) => r[c]));
+    return reply.header('content-type', 'text/csv; charset=utf-8').header('content-disposition', `attachment; filename="${req.params.id}-journal.csv"`).send(stringify([[...JOURNAL_COLUMNS], ...body], { escape_formulas: true }));
   });
   // The drill-down: each line's part for one department, recomputed from the ledger (refused if the ledger changed since the run).
   app.get<{ Params: { id: string }; Querystring: { department?: string } }>('/allocations/runs/:id/lines', async (req, reply) => {

@@ -19,6 +19,7 @@ import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Calendar } from '../budgets/windows.js';
 import { allocateLine, columnsFor, matches, roundParts, type Allocated, type AllocationContext } from './allocate.js';
 import { ordered, type AllocationRule } from './rules.js';
+import { journal, type GlConfig, type JournalRow } from './journal.js';
 
 export const RUN_KIND = 'allocation_run';
 export const METRIC_KIND = 'allocation_metric';
@@ -35,6 +36,9 @@ export const metricInput = z.strictObject({
 export interface StatementRow {
   readonly department: string | null;
   readonly cost_centre: string | null;
+  /** The project of the lines, where the part stayed with their own department. */
+  readonly project: string | null;
+  readonly project_code: string | null;
   readonly rule: string;
   readonly method: string;
   readonly mode: 'chargeback' | 'showback';
@@ -75,6 +79,7 @@ export interface AllocationDeps {
   readonly calendar: Calendar;
   readonly orgCurrency: string;
   readonly headcount: Readonly<Record<string, number>>;
+  readonly gl: GlConfig;
   /** The rules in force now. */
   readonly rules: () => readonly AllocationRule[];
 }
@@ -114,10 +119,10 @@ export class AllocationService {
       if (l.orgCostNano === 0n) continue;
       const rule = rules.find((x) => matches(x, l)) ?? null;
       if (rule?.driver !== undefined && LEDGER_DRIVERS.has(rule.driver)) waiting.push(l);
-      else acc.add(allocateLine(l, rules, early, rule));
+      else acc.add(allocateLine(l, rules, early, rule), l);
     }
     const full = contextOf(fixed, tally);
-    for (const l of waiting) acc.add(allocateLine(l, rules, full));
+    for (const l of waiting) acc.add(allocateLine(l, rules, full), l);
     const id = `run_${r.period.replace('-', '')}_${randomBytes(4).toString('hex')}`;
     const body: RunBody = {
       id, period: r.period, from: new Date(w.start).toISOString(), to: new Date(w.end).toISOString(), currency: this.d.orgCurrency, status: 'draft',
@@ -188,6 +193,12 @@ export class AllocationService {
       const a = allocateLine(l, run.rules, ctx);
       for (const p of a.parts) if (p.department === department) yield { line: l, allocated: a, nano: p.nano };
     }
+  }
+
+  /** A run's journal entries (a correction's reverse the run it corrects first). */
+  async journal(id: string, actor: Actor): Promise<JournalRow[]> {
+    const run = await this.get(id, actor);
+    return journal(run, run.corrects ? await this.get(run.corrects, actor) : null, this.d.gl);
   }
 
   async setMetric(input: unknown, actor: Actor): Promise<Record<string, unknown>> {
@@ -272,22 +283,28 @@ function contextOf(fixed: Drivers, tally: Tally | null): AllocationContext {
   };
 }
 
-/** The sums of a run: per department, rule and mode, and the unallocated. */
+type Row = { department: string | null; project: string | null; rule: string; method: string; mode: 'chargeback' | 'showback'; nano: bigint; lines: number };
+
+/**
+ * The sums of a run: per department, project, rule and mode, and the unallocated. A part keeps
+ * its line's project when it stays with the line's own department (a project is a department's).
+ */
 class Statement {
-  private readonly rows = new Map<string, { department: string | null; rule: string; method: string; mode: 'chargeback' | 'showback'; nano: bigint; lines: number }>();
+  private readonly rows = new Map<string, Row>();
   private readonly reasons = new Map<string, number>();
   private total = 0n;
   private count = 0;
 
   constructor(private readonly currency: string) {}
 
-  add(a: Allocated): void {
+  add(a: Allocated, l: LedgerLine): void {
     this.count++;
     for (const p of a.parts) {
       this.total += p.nano;
-      const k = `${p.department ?? ''}\u0000${a.rule}\u0000${a.mode}`;
+      const project = p.department !== null && p.department === l.dims.department ? l.dims.project : null;
+      const k = `${p.department ?? ''}\u0000${project ?? ''}\u0000${a.rule}\u0000${a.mode}`;
       let row = this.rows.get(k);
-      if (!row) this.rows.set(k, (row = { department: p.department, rule: a.rule, method: a.method, mode: a.mode, nano: 0n, lines: 0 }));
+      if (!row) this.rows.set(k, (row = { department: p.department, project, rule: a.rule, method: a.method, mode: a.mode, nano: 0n, lines: 0 }));
       row.nano += p.nano;
       row.lines++;
       if (p.department === null && a.reason) this.reasons.set(a.reason, (this.reasons.get(a.reason) ?? 0) + 1);
@@ -295,15 +312,16 @@ class Statement {
   }
 
   result(org: OrgTree): Pick<RunBody, 'lines' | 'source_total' | 'source_total_rounded' | 'statement' | 'departments' | 'unallocated'> {
-    // Departments in order, chargeback before showback, rules by id; the unallocated last.
+    // Departments in order, chargeback before showback, then projects (none first), then rules; the unallocated last.
     const rows = [...this.rows.values()].sort((a, b) =>
-      a.department === b.department ? a.mode.localeCompare(b.mode) || a.rule.localeCompare(b.rule)
+      a.department === b.department ? a.mode.localeCompare(b.mode) || (a.project ?? '').localeCompare(b.project ?? '') || a.rule.localeCompare(b.rule)
       : a.department === null ? 1 : b.department === null ? -1 : a.department.localeCompare(b.department));
     const step = 10n ** BigInt(9 - minorDigits(this.currency));
     const rounded = roundParts(rows.map((r) => r.nano), step);
     const digits = minorDigits(this.currency);
     const statement: StatementRow[] = rows.map((r, i) => ({
-      department: r.department, cost_centre: r.department ? (org.departments.get(r.department)?.costCentre ?? null) : null, rule: r.rule, method: r.method, mode: r.mode,
+      department: r.department, cost_centre: r.department ? (org.departments.get(r.department)?.costCentre ?? null) : null,
+      project: r.project, project_code: r.project ? (org.projects.get(r.project)?.code ?? null) : null, rule: r.rule, method: r.method, mode: r.mode,
       lines: r.lines, amount: decimalText(r.nano), rounded: decimalText(rounded[i]!, digits),
     }));
     const byDept = new Map<string, { chargeback: bigint; showback: bigint }>();

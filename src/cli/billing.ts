@@ -130,6 +130,13 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
       if (o.output) writeFileSync(o.output, csv);
       else process.stdout.write(csv);
     });
+  alloc.command('journal <run>').description('a run\'s journal entries as CSV, balanced per entry (a correction reverses the run it corrects first)')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(async (id: string, o: { output?: string }) => {
+      const csv = await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/journal`);
+      if (o.output) writeFileSync(o.output, csv);
+      else process.stdout.write(csv);
+    });
   alloc.command('lines <run>').description('the drill-down: each ledger line\'s part for one department, as CSV')
     .requiredOption('--department <id>', 'a department, or "unallocated"')
     .action(async (id: string, o: { department: string }) => {

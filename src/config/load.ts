@@ -3,6 +3,7 @@
  * messages that name the variable or the YAML path to fix. The result is frozen.
  */
 import { allocationRuleProblems, type AllocationRule } from '../billing/rules.js';
+import type { GlConfig } from '../billing/journal.js';
 import { routeProblems } from '../routing/records.js';
 import { workflowProblems, type WorkflowSpec } from '../routing/register.js';
 import { readFileSync, existsSync } from 'node:fs';
@@ -63,6 +64,7 @@ export interface Config {
   readonly workflowPolicy: RawConfig['workflow_policy'];
   readonly allocationRules: readonly AllocationRule[];
   readonly headcount: Readonly<Record<string, number>>;
+  readonly gl: GlConfig;
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -173,6 +175,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     workflows: raw.workflows,
     allocationRules: raw.allocation_rules.map((r, i) => ({ ...r, order: r.order ?? (i + 1) * 10 })),
     headcount: raw.headcount,
+    gl: raw.billing.gl,
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { budgetSpecSchema } from '../budgets/model.js';
 import { allocationRuleSchema } from '../billing/rules.js';
+import { glSchema } from '../billing/journal.js';
 import { routeSpecSchema } from '../routing/model.js';
 import { workflowPolicySchema, workflowSpecSchema } from '../routing/register.js';
 
@@ -126,6 +127,8 @@ export const configSchema = z.strictObject({
   workflow_policy: workflowPolicySchema,
   /** Allocation rules, in the order they apply (docs/billing.md#allocation). */
   allocation_rules: z.array(allocationRuleSchema).default([]),
+  /** How allocation runs book to the general ledger (docs/billing.md#journal-entries). */
+  billing: z.strictObject({ gl: glSchema }).prefault({}),
   /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */
   headcount: z.record(slug, z.number().int().min(0)).default({}),
   budget_policy: z

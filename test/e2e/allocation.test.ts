@@ -10,6 +10,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decimalText, parseDecimal } from '../../src/core/money.js';
 import type { RunBody } from '../../src/billing/runs.js';
@@ -23,6 +24,7 @@ const DAY1 = `${PERIOD}-01`;
 
 const YAML = `${ORG_YAML}
 headcount: { marketing: 40, support: 60, platform: 0, finance: 0 }
+billing: { gl: { expense_account: "6400", clearing_account: "2400", accounts: { marketing: "6410" } } }
 budgets:
   - { id: finance-sandbox, name: Finance sandbox, scope: { department: finance }, window: month, limit: { amount: "100", currency: USD }, category: sandbox }
 allocation_rules:
@@ -106,7 +108,7 @@ ${DAY1},other,"=HYPERLINK(""http://x"")",7.77,USD,,
     const b = await fetch(`${t.url}/admin/v1/allocations/runs/${first.id}/statement?format=csv`, { headers: { authorization: `Bearer ${t.adminToken}` } });
     const text = await a.text();
     expect(text).toBe(await b.text());
-    expect(text.split('\n')[0]).toBe('run,period,status,department,cost_centre,mode,rule,method,lines,currency,amount,amount_rounded');
+    expect(text.split('\n')[0]).toBe('run,period,status,department,cost_centre,project,project_code,mode,rule,method,lines,currency,amount,amount_rounded');
     // A second run of the same month, the same rules and ledger: the same statement.
     const again = (await t.admin<RunBody>('POST', '/allocations/runs', { period: PERIOD })).body;
     expect(again.statement).toEqual(first.statement);
@@ -125,7 +127,8 @@ ${DAY1},other,"=HYPERLINK(""http://x"")",7.77,USD,,
     // The CLI writes a department's statement to a file.
     const file = join(dir, 'support.csv');
     await cli('allocations', 'statement', first.id, '--department', 'support', '-o', file);
-    expect(readFileSync(file, 'utf8')).toMatch(/support,SUPP,chargeback,seats,proportional,1,USD,600,600\.00/);
+    expect(readFileSync(file, 'utf8')).toMatch(/support,SUPP,,,chargeback,seats,proportional,1,USD,600,600\.00/);
+    expect(readFileSync(file, 'utf8')).toMatch(/support,SUPP,support-bot,SUPP-AI-001,chargeback,bot-benefit,beneficiary,1,USD,/);
   });
 
   it('finalise runs immutably; a late cost needs a correction run that names the one it corrects', async () => {
@@ -135,14 +138,35 @@ ${DAY1},other,"=HYPERLINK(""http://x"")",7.77,USD,,
     expect((await t.admin('DELETE', `/allocations/runs/${first.id}`)).status).toBe(409);
 
     // A late import into the month: the final run's drill-down says the ledger changed, and a correction takes it in.
-    expect((await upload(`date,kind,amount,currency,department\n${DAY1},other,5,USD,support\n`)).status).toBe(201);
-    const stale = await t.admin<{ error: { code: string; message: string } }>('GET', `/allocations/runs/${first.id}/lines?department=support`);
+    expect((await upload(`date,kind,amount,currency,department,project\n${DAY1},other,5,USD,platform,ai-platform\n`)).status).toBe(201);
+    const stale = await t.admin<{ error: { code: string; message: string } }>('GET', `/allocations/runs/${first.id}/lines?department=platform`);
     expect(stale.body.error).toMatchObject({ code: 'conflict', message: expect.stringContaining(`with corrects: ${first.id}`) });
     const fix = (await cli('allocations', 'run', PERIOD, '--corrects', first.id, '--json')).stdout;
     const corrected = JSON.parse(fix) as RunBody;
     expect(corrected).toMatchObject({ corrects: first.id, status: 'draft' });
     expect(parseDecimal(corrected.source_total) - parseDecimal(first.source_total)).toBe(5_000_000_000n);
-    expect(decimalText(parseDecimal(corrected.departments.find((d) => d.department === 'support')!.total) - parseDecimal(first.departments.find((d) => d.department === 'support')!.total))).toBe('5');
+    expect(decimalText(parseDecimal(corrected.departments.find((d) => d.department === 'platform')!.total) - parseDecimal(first.departments.find((d) => d.department === 'platform')!.total))).toBe('5');
+    // Its journal reverses the corrected run's entries, then books itself; every entry balances.
+    const csvText = (await cli('allocations', 'journal', corrected.id)).stdout;
+    const [head, ...jrows] = parseCsv(csvText) as string[][];
+    expect(head).toEqual(['external_id', 'entry', 'date', 'period', 'account', 'cost_centre', 'project_code', 'debit', 'credit', 'currency', 'memo', 'reverses']);
+    const col = (name: string) => head!.indexOf(name);
+    const byEntry = new Map<string, { debit: bigint; credit: bigint; reverses: string }>();
+    for (const r of jrows) {
+      const e = byEntry.get(r[col('entry')]!) ?? { debit: 0n, credit: 0n, reverses: r[col('reverses')]! };
+      e.debit += r[col('debit')] ? parseDecimal(r[col('debit')]!) : 0n;
+      e.credit += r[col('credit')] ? parseDecimal(r[col('credit')]!) : 0n;
+      byEntry.set(r[col('entry')]!, e);
+    }
+    for (const e of byEntry.values()) expect(e.debit).toBe(e.credit);
+    const reversals = [...byEntry.values()].filter((e) => e.reverses === first.id);
+    const bookings = [...byEntry.values()].filter((e) => e.reverses === '');
+    const chargeback = (r: RunBody) => r.departments.reduce((a, d) => a + parseDecimal(d.chargeback), 0n);
+    expect(reversals.reduce((a, e) => a + e.debit, 0n)).toBe(chargeback(first));
+    expect(bookings.reduce((a, e) => a + e.debit, 0n)).toBe(chargeback(corrected));
+    expect(jrows.some((r) => r[col('account')] === '6410' && r[col('cost_centre')] === 'MKTG' && r[col('reverses')] === '')).toBe(true);
+    expect(jrows.some((r) => r[col('project_code')] === 'PLAT-AI-001' && r[col('cost_centre')] === 'PLAT' && r[col('debit')] === '5.00')).toBe(true);
+
     const audit = (await t.admin<{ data: { action: string }[] }>('GET', `/audit?target=allocation_run:${first.id}`)).body.data.map((e) => e.action);
     expect(audit).toEqual(['allocation_run.create', 'allocation_run.finalize']);
   });

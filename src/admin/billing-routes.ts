@@ -13,7 +13,10 @@ import type { ManagedRecords } from '../config/managed.js';
 import type { AllocationService } from '../billing/runs.js';
 import { ordered, type AllocationRule } from '../billing/rules.js';
 import { JOURNAL_COLUMNS } from '../billing/journal.js';
-import type { Actor } from '../access/actor.js';
+import { allocatedRows, FOCUS_COLUMNS, focusRow, type FocusContext, type FocusRow } from '../billing/focus.js';
+import { assertRole, type Actor } from '../access/actor.js';
+import type { LedgerStore } from '../core/ports.js';
+import { reportQuery } from '../reports/usage.js';
 import type { ImportService } from '../billing/imports.js';
 
 /** The largest file an import takes. */
@@ -54,7 +57,30 @@ export async function billingRoutes(app: FastifyInstance, d: { readonly imports:
 }
 
 /** Allocation rules (as code through the API), metrics for drivers, and allocation runs with their statements. */
-export function registerAllocationRoutes(app: FastifyInstance, d: { readonly allocations: AllocationService; readonly rules: ManagedRecords<AllocationRule> }): void {
+export function registerAllocationRoutes(app: FastifyInstance, d: { readonly allocations: AllocationService; readonly rules: ManagedRecords<AllocationRule>; readonly ledger: LedgerStore; readonly focus: FocusContext }): void {
+  // The ledger as FOCUS 1.2 CSV: a period's lines, or (with run) a run's allocated rows with FOCUS 1.3's allocation columns.
+  app.get<{ Querystring: { from?: string; to?: string; run?: string } }>('/exports/focus', async (req, reply) => {
+    const actor = actorOf(req);
+    assertRole(actor, ['admin', 'finance'], 'export the ledger');
+    const run = req.query.run ? await d.allocations.get(req.query.run, actor) : null;
+    const range = run ? { from: Date.parse(run.from), to: Date.parse(run.to) } : reportQuery({ ...(req.query.from ? { from: req.query.from } : {}), ...(req.query.to ? { to: req.query.to } : {}) }, new Date());
+    reply.hijack();
+    const out = reply.raw;
+    const name = run ? `focus-${run.id}` : `focus-${new Date(range.from).toISOString().slice(0, 10)}-${new Date(range.to).toISOString().slice(0, 10)}`;
+    out.writeHead(200, { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="${name}.csv"` });
+    const csv = stringifyStream({ escape_formulas: true, header: true, columns: [...FOCUS_COLUMNS] });
+    csv.pipe(out);
+    const write = async (row: FocusRow) => {
+      if (!csv.write(FOCUS_COLUMNS.map((c) => row[c] ?? ''))) await new Promise((r) => csv.once('drain', r));
+    };
+    if (run) {
+      for await (const { line, allocated } of d.allocations.allocations(run)) for (const row of allocatedRows(line, allocated, d.focus)) await write(row);
+    } else {
+      for await (const l of d.ledger.scan(range)) if (l.costNano !== 0n) await write(focusRow(l, d.focus));
+    }
+    csv.end();
+  });
+
   app.get('/allocations/rules', async () => {
     const all = await d.rules.list();
     const by = new Map(all.map((m) => [m.spec.id, m.managed_by]));

@@ -48,6 +48,8 @@ export interface AdminDeps {
   readonly imports: ImportService;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
+  /** The organisation's name (the FOCUS export's billing account). */
+  readonly organisation: string;
   /** The organisation's reporting currency. */
   readonly orgCurrency: string;
 }
@@ -204,7 +206,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   });
 
   registerBudgetRoutes(app, d.budgets);
-  registerAllocationRoutes(app, { allocations: d.allocations, rules: d.allocationRules });
+  registerAllocationRoutes(app, { allocations: d.allocations, rules: d.allocationRules, ledger: d.ledger, focus: { org: d.org, organisation: d.organisation, orgCurrency: d.orgCurrency } });
   // Imports take files as they are: in their own scope, with their own body parsing.
   await app.register(billingRoutes, { imports: d.imports });
 

@@ -182,16 +182,21 @@ export class AllocationService {
     return digest.digest('hex') === run.ledger_digest;
   }
 
-  /** A run's parts line by line for one department (or the unallocated: null), allocated again by the run's own rules. */
-  async *lines(run: RunBody, department: string | null): AsyncGenerator<{ line: LedgerLine; allocated: Allocated; nano: bigint }> {
+  /** A run's lines, each with its parts, allocated again by the run's own rules and drivers. */
+  async *allocations(run: RunBody): AsyncGenerator<{ line: LedgerLine; allocated: Allocated }> {
     const w = { start: Date.parse(run.from), end: Date.parse(run.to) };
     const tally = new Tally();
     if (run.rules.some((r) => r.driver !== undefined && LEDGER_DRIVERS.has(r.driver))) for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) tally.add(l);
     const ctx = contextOf(await this.fixedDrivers(run.rules, run.period), tally);
     for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
-      if (l.orgCostNano === 0n) continue;
-      const a = allocateLine(l, run.rules, ctx);
-      for (const p of a.parts) if (p.department === department) yield { line: l, allocated: a, nano: p.nano };
+      if (l.orgCostNano !== 0n) yield { line: l, allocated: allocateLine(l, run.rules, ctx) };
+    }
+  }
+
+  /** A run's parts line by line for one department (or the unallocated: null). */
+  async *lines(run: RunBody, department: string | null): AsyncGenerator<{ line: LedgerLine; allocated: Allocated; nano: bigint }> {
+    for await (const { line, allocated } of this.allocations(run)) {
+      for (const p of allocated.parts) if (p.department === department) yield { line, allocated, nano: p.nano };
     }
   }
 

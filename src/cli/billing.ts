@@ -147,4 +147,19 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
       const r = await ctx.client().call('POST', '/allocations/metrics', { name, period, values: Object.fromEntries(values.map((v) => v.split('='))) });
       ctx.print(r, () => `metric ${name} for ${period} set; rules use it as driver metric:${name}`);
     });
+
+  program
+    .command('export <format>')
+    .description('export the ledger: focus (FOCUS 1.2 CSV; with --run, an allocation run\'s allocated rows with FOCUS 1.3 allocation columns)')
+    .option('--from <date>', 'start (default: first of this month, UTC)')
+    .option('--to <date>', 'end, exclusive (default: now)')
+    .option('--run <run>', 'an allocation run: its month, one row per allocated part')
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(async (format: string, o: { from?: string; to?: string; run?: string; output?: string }) => {
+      if (format !== 'focus') throw new CliError(`Cannot export "${format}"; the formats are: focus.`);
+      const q = new URLSearchParams({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}), ...(o.run ? { run: o.run } : {}) });
+      const csv = await ctx.client().call<string>('GET', `/exports/focus?${q}`);
+      if (o.output) writeFileSync(o.output, csv);
+      else process.stdout.write(csv);
+    });
 }

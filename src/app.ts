@@ -28,6 +28,7 @@ import { Router } from './routing/router.js';
 import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './routing/cache.js';
 import { RouteExceptions } from './routing/exceptions.js';
 import { ImportService } from './billing/imports.js';
+import { ReconciliationService } from './billing/reconcile.js';
 import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
 import { AllocationService } from './billing/runs.js';
 import { routeRecords } from './routing/records.js';
@@ -202,6 +203,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const allocations = new AllocationService({
     ledger: stores.ledger, store: stores.config, org: config.org, calendar: config.calendar, orgCurrency: config.organisation.currency, headcount: config.headcount, gl: config.gl, rules: () => rulesInForce,
   });
+  const reconciliations = new ReconciliationService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const imports = new ImportService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
   const suspensions = new SuspensionService(stores.config);
@@ -249,7 +251,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);

@@ -18,6 +18,7 @@ import { assertRole, type Actor } from '../access/actor.js';
 import type { LedgerStore } from '../core/ports.js';
 import { reportQuery } from '../reports/usage.js';
 import type { ImportService } from '../billing/imports.js';
+import type { ReconciliationService } from '../billing/reconcile.js';
 
 /** The largest file an import takes. */
 export const IMPORT_BODY_LIMIT = 1024 * 1024 * 1024;
@@ -31,7 +32,7 @@ function optionsOf(q: Record<string, string | undefined>): Record<string, unknow
   return { ...rest, ...(map !== undefined ? { map: Object.fromEntries(pairs.map(([k = '', v = '']) => [k.trim(), v.trim()])) } : {}) };
 }
 
-export async function billingRoutes(app: FastifyInstance, d: { readonly imports: ImportService }): Promise<void> {
+export async function billingRoutes(app: FastifyInstance, d: { readonly imports: ImportService; readonly reconciliations: ReconciliationService }): Promise<void> {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: IMPORT_BODY_LIMIT }, (_req, body, done) => done(null, body));
 
@@ -53,6 +54,18 @@ export async function billingRoutes(app: FastifyInstance, d: { readonly imports:
     }
   });
   app.get('/imports', async (req) => ({ data: await d.imports.list(actorOf(req)) }));
+  // Reconciliation: a provider's cost export against what the gateway metered; a true-up books the variance.
+  app.post<{ Querystring: Record<string, string | undefined> }>('/reconciliations', async (req, reply) =>
+    reply.code(201).send(await d.reconciliations.reconcile(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0), optionsOf(req.query), actorOf(req))));
+  app.get('/reconciliations', async (req) => ({ data: await d.reconciliations.list(actorOf(req)) }));
+  app.get<{ Params: { id: string }; Querystring: { format?: string } }>('/reconciliations/:id', async (req, reply) => {
+    const { version: _v, ...rec } = await d.reconciliations.get(req.params.id, actorOf(req));
+    if (req.query.format !== 'csv') return rec;
+    const head = ['provider', 'day', 'model', 'project', 'currency', 'metered', 'invoiced', 'variance', 'variance_percent'];
+    const rows = rec.rows.map((r) => [rec.provider, r.day, r.model ?? '', r.project ?? '', r.currency, r.metered, r.invoiced, r.variance, r.variance_percent ?? '']);
+    return reply.header('content-type', 'text/csv; charset=utf-8').send(stringify([head, ...rows], { escape_formulas: true }));
+  });
+  app.post<{ Params: { id: string } }>('/reconciliations/:id/true-up', async (req, reply) => reply.code(201).send(await d.reconciliations.trueUp(req.params.id, actorOf(req))));
   app.get<{ Params: { id: string } }>('/imports/:id', async (req) => d.imports.get(req.params.id, actorOf(req)));
 }
 

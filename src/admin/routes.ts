@@ -28,6 +28,7 @@ import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
 import type { RouteExceptions } from '../routing/exceptions.js';
 import type { ImportService } from '../billing/imports.js';
+import type { ReconciliationService } from '../billing/reconcile.js';
 import { billingRoutes, registerAllocationRoutes } from './billing-routes.js';
 import type { AllocationService } from '../billing/runs.js';
 import type { AllocationRule } from '../billing/rules.js';
@@ -46,6 +47,7 @@ export interface AdminDeps {
   readonly workflows: ManagedRecords<WorkflowSpec>;
   readonly exceptions: RouteExceptions;
   readonly imports: ImportService;
+  readonly reconciliations: ReconciliationService;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
   /** The organisation's name (the FOCUS export's billing account). */
@@ -208,7 +210,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   registerBudgetRoutes(app, d.budgets);
   registerAllocationRoutes(app, { allocations: d.allocations, rules: d.allocationRules, ledger: d.ledger, focus: { org: d.org, organisation: d.organisation, orgCurrency: d.orgCurrency } });
   // Imports take files as they are: in their own scope, with their own body parsing.
-  await app.register(billingRoutes, { imports: d.imports });
+  await app.register(billingRoutes, { imports: d.imports, reconciliations: d.reconciliations });
 
   // ------------------------------------------------------------ org and prices
   app.get('/org', async () => ({

@@ -11,6 +11,7 @@ import { IMPORT_FORMATS } from '../billing/formats.js';
 import type { ImportSummary } from '../billing/imports.js';
 import type { AllocationRule } from '../billing/rules.js';
 import type { RunBody } from '../billing/runs.js';
+import type { Reconciliation } from '../billing/reconcile.js';
 import { CliError, readSpec, table, type CliContext } from './client.js';
 
 /** Files above this size show a progress bar (on a terminal). */
@@ -162,4 +163,44 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
       if (o.output) writeFileSync(o.output, csv);
       else process.stdout.write(csv);
     });
+
+  const showReconciliation = (r: Reconciliation) => [
+    `${r.id}: ${r.provider} from ${r.from.slice(0, 10)} to ${r.to.slice(0, 10)}${r.true_up ? ` (trued up: ${r.true_up.lines} correction lines)` : ''}`,
+    table(['day', 'model', 'project', 'metered', 'invoiced', 'variance', '%'], r.rows.map((x) => [x.day, x.model, x.project, `${x.metered} ${x.currency}`, x.invoiced, x.variance, x.variance_percent])),
+    r.totals.map((t) => `total: metered ${t.metered} ${t.currency}, invoiced ${t.invoiced}, variance ${t.variance}`).join('\n'),
+  ].join('\n');
+  program
+    .command('reconcile <format> <file>')
+    .description('compare a provider\'s cost export (openai-costs, anthropic-costs) with what the gateway metered, per day, model and project; adds nothing to the ledger')
+    .option('--provider <id>', 'the provider\'s id in bursar.yaml (default: openai, anthropic)')
+    .option('--map <pairs>', 'provider project or workspace id -> project, e.g. proj_abc=campaign-ai')
+    .option('--true-up', 'then book the variance as correction lines, in proportion to metered cost')
+    .action(async (format: string, file: string, o: { provider?: string; map?: string; trueUp?: boolean }) => {
+      let data: Buffer;
+      try {
+        data = readFileSync(file);
+      } catch (err) {
+        throw new CliError(`Cannot read ${file}: ${(err as Error).message}`);
+      }
+      const q = new URLSearchParams({ format, file_name: basename(file), ...(o.provider ? { provider: o.provider } : {}), ...(o.map ? { map: o.map } : {}) });
+      const r = await ctx.client().send<Reconciliation>(`/reconciliations?${q}`, data);
+      const up = o.trueUp ? await ctx.client().call<{ lines: number; total: { currency: string; amount: string }[] }>('POST', `/reconciliations/${r.id}/true-up`) : null;
+      ctx.print(up ? { ...r, true_up: up } : r, () => `${showReconciliation(r)}${up ? `\ntrued up: ${up.lines} correction lines, ${up.total.map((t) => `${t.amount} ${t.currency}`).join(', ')}` : ''}`);
+    });
+  const recs = program.command('reconciliations').description('reconciliations so far, and their true-ups');
+  recs.command('list', { isDefault: true }).action(async () => {
+    const r = await ctx.client().call<{ data: Reconciliation[] }>('GET', '/reconciliations');
+    ctx.print(r.data, () => table(['id', 'provider', 'from', 'to', 'metered', 'invoiced', 'variance', 'trued up'], r.data.map((x) => [
+      x.id, x.provider, x.from.slice(0, 10), x.to.slice(0, 10), x.totals.map((t) => `${t.metered} ${t.currency}`).join('\n'), x.totals.map((t) => t.invoiced).join('\n'), x.totals.map((t) => t.variance).join('\n'), x.true_up ? x.true_up.at : 'no',
+    ])));
+  });
+  recs.command('show <id>').option('--csv', 'the variance rows as CSV').action(async (id: string, o: { csv?: boolean }) => {
+    if (o.csv) return void process.stdout.write(await ctx.client().call<string>('GET', `/reconciliations/${encodeURIComponent(id)}?format=csv`));
+    const r = await ctx.client().call<Reconciliation>('GET', `/reconciliations/${encodeURIComponent(id)}`);
+    ctx.print(r, () => showReconciliation(r));
+  });
+  recs.command('true-up <id>').description('book a reconciliation\'s variance as correction lines').action(async (id: string) => {
+    const r = await ctx.client().call<{ lines: number; total: { currency: string; amount: string }[] }>('POST', `/reconciliations/${encodeURIComponent(id)}/true-up`);
+    ctx.print(r, () => `${r.lines} correction lines, ${r.total.map((t) => `${t.amount} ${t.currency}`).join(', ') || 'nothing to correct'}`);
+  });
 }

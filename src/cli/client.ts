@@ -20,11 +20,19 @@ export class AdminClient {
   constructor(private readonly s: ClientSettings) {}
 
   async call<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await this.send(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
+    const res = await this.request(method, path, body === undefined ? undefined : { type: 'application/json', data: JSON.stringify(body) });
     const text = await res.text();
     if (!res.ok) this.fail(res, text);
     if (res.status === 204 || text === '') return undefined as T;
     return (res.headers.get('content-type') ?? '').includes('json') ? (JSON.parse(text) as T) : (text as T);
+  }
+
+  /** Sends a file as it is (POST), and reads the JSON answer. */
+  async send<T = unknown>(path: string, file: Buffer): Promise<T> {
+    const res = await this.request('POST', path, { type: 'application/octet-stream', data: file });
+    const text = await res.text();
+    if (!res.ok) this.fail(res, text);
+    return JSON.parse(text) as T;
   }
 
   /**
@@ -32,7 +40,7 @@ export class AdminClient {
    * `onLine` as it arrives (an import's progress); a line with an `error` ends the command.
    */
   async stream(path: string, file: Buffer, onLine: (line: Record<string, unknown>) => void): Promise<void> {
-    const res = await this.send('POST', path, { type: 'application/octet-stream', data: file }, { accept: 'application/x-ndjson' });
+    const res = await this.request('POST', path, { type: 'application/octet-stream', data: file }, { accept: 'application/x-ndjson' });
     if (!res.ok || !res.body) this.fail(res, await res.text());
     let held = '';
     const decoder = new TextDecoder();
@@ -48,7 +56,7 @@ export class AdminClient {
     }
   }
 
-  private async send(method: string, path: string, body?: { type: string; data: string | Buffer }, headers: Record<string, string> = {}): Promise<Response> {
+  private async request(method: string, path: string, body?: { type: string; data: string | Buffer }, headers: Record<string, string> = {}): Promise<Response> {
     if (!this.s.token) throw new CliError(`No admin token. Set BURSAR_TOKEN, pass --token, or run the CLI where Bursar's data folder holds admin-token.`);
     try {
       return await fetch(`${this.s.url}/admin/v1${path}`, {

@@ -8,6 +8,7 @@ import { blankLine, type LedgerLine } from '../core/ledger.js';
 import { divRound } from '../core/money.js';
 import { allocateLine, internalPrice, roundParts, type AllocationContext } from './allocate.js';
 import { allocationRuleSchema, type AllocationRule } from './rules.js';
+import { smoothShare } from './runs.js';
 
 const DEPTS = ['finance', 'legal', 'marketing', 'platform', 'support'];
 
@@ -22,6 +23,7 @@ const RULES: Record<string, AllocationRule> = {
   fixed: allocationRuleSchema.parse({ id: 'f', method: 'fixed', split: { marketing: '33.333333', support: '33.333333', legal: '33.333334' } }),
   proportional: allocationRuleSchema.parse({ id: 'p', method: 'proportional', driver: 'headcount' }),
   beneficiary: allocationRuleSchema.parse({ id: 'b', method: 'beneficiary', share: '30', among: ['marketing', 'legal'] }),
+  pool: allocationRuleSchema.parse({ id: 'o', method: 'pool', among: ['marketing', 'support'] }),
   internal_price: allocationRuleSchema.parse({ id: 'i', method: 'internal_price', price: { per: 'million_tokens', amount: '2.5', markup_percent: '15' }, recovers_to: 'platform' }),
 };
 
@@ -47,6 +49,14 @@ describe('allocation', () => {
       ),
       { numRuns: 3000 },
     );
+  });
+
+  it('smooths a cost into shares that sum to it exactly, whatever the months', () => {
+    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 15n), max: 10n ** 15n }), fc.integer({ min: 2, max: 36 }), (cost, months) => {
+      const shares = Array.from({ length: months }, (_, k) => smoothShare(cost, months, k));
+      expect(shares.reduce((a, b) => a + b, 0n)).toBe(cost);
+      expect(shares.every((x) => x - shares[shares.length - 1]! <= 1n && x - shares[shares.length - 1]! >= -1n)).toBe(true);
+    }));
   });
 
   it('splits as each method says', () => {

@@ -108,11 +108,14 @@ export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ct
       const depts = Object.keys(rule.split!).sort();
       return { rule: rule.id, method: 'fixed', mode, parts: split(total, depts, depts.map((d) => parseDecimal(rule.split![d]!))), reason: null };
     }
-    case 'proportional': {
-      const values = ctx.driver(rule.driver!);
+    case 'proportional':
+    case 'pool': {
+      // A pool: what the lines draw (sandboxes, pilots) is funded by its contributors, in proportion to their contribution driver.
+      const driver = rule.driver ?? 'headcount';
+      const values = ctx.driver(driver);
       const weights = among.map((d) => values.get(d) ?? 0n);
-      if (weights.every((w) => w === 0n)) return unallocated(rule.id, 'proportional', mode, total, `driver ${rule.driver} is zero for every department of the rule in the period`);
-      return { rule: rule.id, method: 'proportional', mode, parts: split(total, among, weights), reason: null };
+      if (weights.every((w) => w === 0n)) return unallocated(rule.id, rule.method, mode, total, `driver ${driver} is zero for every department of the rule in the period`);
+      return { rule: rule.id, method: rule.method, mode, parts: split(total, among, weights), reason: null };
     }
     case 'beneficiary': {
       if (own === null) return unallocated(rule.id, 'beneficiary', mode, total, 'the line names no department to keep its share');

@@ -13,7 +13,7 @@ import { ManagedRecords, parsed } from '../config/managed.js';
 import { slug } from '../routing/model.js';
 import { SPEND_CATEGORIES } from './formats.js';
 
-export const ALLOCATION_METHODS = ['direct', 'proportional', 'even', 'fixed', 'beneficiary', 'internal_price'] as const;
+export const ALLOCATION_METHODS = ['direct', 'proportional', 'even', 'fixed', 'beneficiary', 'internal_price', 'pool'] as const;
 export const DRIVERS = ['tokens', 'requests', 'cost', 'active_users', 'headcount', 'gpu_hours'] as const;
 
 /** A driver: a measure of each department over the period, or `metric:<name>` fed through the API. */
@@ -42,7 +42,7 @@ export const allocationRuleSchema = z
     order: z.number().int().min(0).max(1_000_000).optional(),
     match: matchSchema,
     method: z.enum(ALLOCATION_METHODS),
-    /** proportional, and beneficiary's share: what each department's part is proportional to. */
+    /** proportional, pool (default headcount), and beneficiary's share: what each department's part is proportional to. */
     driver: driver.optional(),
     /** The departments a cost is split among (proportional, even, beneficiary's beneficiaries); default: every department. */
     among: z.array(slug).min(1).optional(),
@@ -56,6 +56,8 @@ export const allocationRuleSchema = z
      */
     price: z.strictObject({ per: z.enum(['call', 'million_tokens', 'unit']), amount: decimal, markup_percent: percent.default('0') }).optional(),
     recovers_to: slug.optional(),
+    /** Spread each line's cost over this many months, its own first (an annual commitment, a spike); the method splits each month's share. */
+    smooth_months: z.number().int().min(2).max(36).optional(),
     /** chargeback (booked to the department) or showback (shown, funded centrally); default: showback for sandbox and pilot budgets' lines, chargeback otherwise. */
     mode: z.enum(['chargeback', 'showback']).optional(),
   })

@@ -13,7 +13,7 @@ import { assertRole, type Actor } from '../access/actor.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
 import type { LedgerLine } from '../core/ledger.js';
-import { decimalText, minorDigits, parseDecimal } from '../core/money.js';
+import { decimalText, largestRemainder, minorDigits, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Calendar } from '../budgets/windows.js';
@@ -60,6 +60,10 @@ export interface RunBody {
   /** sha256 of every line read (id and cost, in order): a later run reading other lines shows a different digest. */
   readonly ledger_digest: string;
   readonly lines: number;
+  /** What the month's lines cost; the statement allocates it less what smoothing defers, plus earlier months' shares brought forward. */
+  readonly ledger_total: string;
+  readonly deferred: { readonly amount: string; readonly lines: number };
+  readonly brought_forward: { readonly amount: string; readonly lines: number };
   readonly source_total: string;
   readonly source_total_rounded: string;
   /** Per department and mode, then rule; unallocated (department null) last. */
@@ -105,28 +109,33 @@ export class AllocationService {
     }
     const rules = ordered(this.d.rules());
     const w = this.window(r.period);
-    // One pass over the month: the drivers measured from the ledger are tallied as it goes, and
-    // the lines of rules that split by them wait (in memory) until the tally is complete.
-    const fixed = await this.fixedDrivers(rules, r.period);
-    const tally = new Tally();
-    const early = contextOf(fixed, null);
-    const waiting: LedgerLine[] = [];
     const acc = new Statement(this.d.orgCurrency);
-    const digest = createHash('sha256');
-    for await (const l of this.d.ledger.scan({ from: w.start, to: w.end, columns: columnsFor(rules) })) {
-      digest.update(`${l.id}:${l.orgCostNano}\n`);
-      tally.add(l);
-      if (l.orgCostNano === 0n) continue;
-      const rule = rules.find((x) => matches(x, l)) ?? null;
-      if (rule?.driver !== undefined && LEDGER_DRIVERS.has(rule.driver)) waiting.push(l);
-      else acc.add(allocateLine(l, rules, early, rule), l);
+    let ledgerDigest = '';
+    let ledgerTotal = 0n;
+    const deferred = { nano: 0n, lines: 0 };
+    const forward = { nano: 0n, lines: 0 };
+    for await (const x of this.walk(rules, r.period, columnsFor(rules))) {
+      if ('digest' in x) {
+        ledgerDigest = x.digest;
+        continue;
+      }
+      if (x.earlier) {
+        forward.nano += x.line.orgCostNano;
+        forward.lines++;
+      } else ledgerTotal += x.cost;
+      if (x.deferred !== 0n) {
+        deferred.nano += x.deferred;
+        deferred.lines++;
+      }
+      acc.add(x.allocated, x.line);
     }
-    const full = contextOf(fixed, tally);
-    for (const l of waiting) acc.add(allocateLine(l, rules, full), l);
     const id = `run_${r.period.replace('-', '')}_${randomBytes(4).toString('hex')}`;
     const body: RunBody = {
       id, period: r.period, from: new Date(w.start).toISOString(), to: new Date(w.end).toISOString(), currency: this.d.orgCurrency, status: 'draft',
-      corrects: r.corrects ?? null, rules, ledger_digest: digest.digest('hex'), ...acc.result(this.d.org),
+      corrects: r.corrects ?? null, rules, ledger_digest: ledgerDigest, ...acc.result(this.d.org),
+      ledger_total: decimalText(ledgerTotal),
+      deferred: { amount: decimalText(deferred.nano), lines: deferred.lines },
+      brought_forward: { amount: decimalText(forward.nano), lines: forward.lines },
       created_by: actor.label, created_at: new Date().toISOString(), finalized_by: null, finalized_at: null,
     };
     await this.d.store.write(
@@ -182,15 +191,55 @@ export class AllocationService {
     return digest.digest('hex') === run.ledger_digest;
   }
 
-  /** A run's lines, each with its parts, allocated again by the run's own rules and drivers. */
+  /** A run's lines, each with its parts (a smoothed line's share of the month), allocated again by the run's own rules and drivers. */
   async *allocations(run: RunBody): AsyncGenerator<{ line: LedgerLine; allocated: Allocated }> {
-    const w = { start: Date.parse(run.from), end: Date.parse(run.to) };
+    for await (const x of this.walk(run.rules, run.period)) if (!('digest' in x)) yield { line: x.line, allocated: x.allocated };
+  }
+
+  /**
+   * The one pass of a run over a month. The drivers measured from the ledger are tallied as it
+   * goes, and the lines of rules that split by them wait (in memory) until the tally is complete.
+   * A line of a smoothing rule (`smooth_months: N`) is allocated its share for this month (its
+   * cost split in N, largest remainder), the rest `deferred`; then the lines of the N-1 months
+   * before, of smoothing rules, give their share for this month (`earlier`). Each line comes
+   * with its cost as the share (`line.orgCostNano`), and ends with the digest of the month's lines.
+   */
+  private async *walk(rules: readonly AllocationRule[], period: string, columns?: readonly string[]): AsyncGenerator<Walked | { digest: string }> {
+    const w = this.window(period);
+    const fixed = await this.fixedDrivers(rules, period);
     const tally = new Tally();
-    if (run.rules.some((r) => r.driver !== undefined && LEDGER_DRIVERS.has(r.driver))) for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) tally.add(l);
-    const ctx = contextOf(await this.fixedDrivers(run.rules, run.period), tally);
-    for await (const l of this.d.ledger.scan({ from: w.start, to: w.end })) {
-      if (l.orgCostNano !== 0n) yield { line: l, allocated: allocateLine(l, run.rules, ctx) };
+    const early = contextOf(fixed, null);
+    const waiting: { l: LedgerLine; cost: bigint; deferred: bigint }[] = [];
+    const digest = createHash('sha256');
+    const scan = (from: number, to: number) => this.d.ledger.scan({ from, to, ...(columns ? { columns } : {}) });
+    for await (const l of scan(w.start, w.end)) {
+      digest.update(`${l.id}:${l.orgCostNano}\n`);
+      tally.add(l);
+      if (l.orgCostNano === 0n) continue;
+      const rule = rules.find((x) => matches(x, l)) ?? null;
+      const share = rule?.smooth_months ? smoothShare(l.orgCostNano, rule.smooth_months, 0) : l.orgCostNano;
+      const cost = l.orgCostNano;
+      const line = share === cost ? l : { ...l, orgCostNano: share };
+      if (rule?.driver !== undefined && LEDGER_DRIVERS.has(rule.driver)) waiting.push({ l: line, cost, deferred: cost - share });
+      else yield { line, cost, deferred: cost - share, earlier: false, allocated: allocateLine(line, rules, early, rule) };
     }
+    const full = contextOf(fixed, tally);
+    for (const x of waiting) yield { line: x.l, cost: x.cost, deferred: x.deferred, earlier: false, allocated: allocateLine(x.l, rules, full) };
+    const longest = Math.max(0, ...rules.map((r) => r.smooth_months ?? 0));
+    if (longest > 1) {
+      const zone = this.d.calendar.zone;
+      const monthStart = DateTime.fromMillis(w.start, { zone });
+      for await (const l of scan(monthStart.minus({ months: longest - 1 }).toMillis(), w.start)) {
+        if (l.orgCostNano === 0n) continue;
+        const rule = rules.find((x) => matches(x, l));
+        if (!rule?.smooth_months) continue;
+        const k = Math.round(monthStart.diff(DateTime.fromMillis(l.ts, { zone }).startOf('month'), 'months').months);
+        if (k < 1 || k >= rule.smooth_months) continue;
+        const line = { ...l, orgCostNano: smoothShare(l.orgCostNano, rule.smooth_months, k) };
+        if (line.orgCostNano !== 0n) yield { line, cost: l.orgCostNano, deferred: 0n, earlier: true, allocated: allocateLine(line, rules, full, rule) };
+      }
+    }
+    yield { digest: digest.digest('hex') };
   }
 
   /** A run's parts line by line for one department (or the unallocated: null). */
@@ -221,7 +270,7 @@ export class AllocationService {
 
   /** The drivers that do not come from the month's lines: headcount, and metrics fed through the API. */
   private async fixedDrivers(rules: readonly AllocationRule[], p: string): Promise<Drivers> {
-    const used = new Set(rules.map((r) => r.driver).filter((x): x is string => x !== undefined));
+    const used = new Set(rules.map((r) => r.driver ?? (r.method === 'pool' ? 'headcount' : undefined)).filter((x): x is string => x !== undefined));
     const out = new Drivers([...this.d.org.departments.keys()].sort());
     if (used.has('headcount')) {
       const declared = new Map<string, number>();
@@ -236,6 +285,21 @@ export class AllocationService {
     }
     return out;
   }
+}
+
+/** A line as a run allocates it: its share of this month (`line.orgCostNano`), its whole cost, what is deferred to later months. */
+interface Walked {
+  readonly line: LedgerLine;
+  readonly cost: bigint;
+  readonly deferred: bigint;
+  /** A smoothed line of an earlier month, giving this month its share. */
+  readonly earlier: boolean;
+  readonly allocated: Allocated;
+}
+
+/** The k-th of `months` equal shares of a cost (largest remainder: the shares sum to it exactly). */
+export function smoothShare(cost: bigint, months: number, k: number): bigint {
+  return largestRemainder(cost, Array.from({ length: months }, () => 1n))[k]!;
 }
 
 /** Driver values per name and department. */

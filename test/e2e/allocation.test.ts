@@ -190,4 +190,27 @@ ${DAY1},other,"=HYPERLINK(""http://x"")",7.77,USD,,
     const member = (await t.admin<{ secret: string }>('POST', '/tokens', { label: 'bob-m', role: 'member', user: 'bob' })).body.secret;
     expect((await t.admin('POST', '/allocations/runs', { period: PERIOD }, member)).status).toBe(403);
   });
+
+  it('smooth a commitment over months, bringing earlier months\' shares forward, and fund sandbox draws from a pool', async () => {
+    const finance = (await t.admin<{ secret: string }>('POST', '/tokens', { label: 'fin-2', role: 'finance' })).body.secret;
+    expect((await t.admin('POST', '/allocations/rules', { id: 'commitment', order: 0, match: { kind: 'other', tags: { commitment: 'annual' } }, method: 'even', among: ['marketing', 'support'], smooth_months: 12 }, finance)).status).toBe(201);
+    expect((await t.admin('POST', '/allocations/rules', { id: 'sandbox-pool', order: 0, match: { budget_category: 'sandbox' }, method: 'pool', among: ['marketing', 'support'] }, finance)).status).toBe(201);
+    const prev = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 10);
+    expect((await upload(`date,kind,amount,currency,department,tags\n${prev},other,1200,USD,platform,commitment=annual\n${DAY1},other,1200.12,USD,platform,commitment=annual\n`)).status).toBe(201);
+    const r = (await t.admin<RunBody>('POST', '/allocations/runs', { period: PERIOD }, finance)).body;
+    // This month's 1200.12 gives a twelfth now (100.01) and defers the rest; last month's 1200 brings its second twelfth (100).
+    expect(r.deferred).toEqual({ amount: '1100.11', lines: 1 });
+    expect(r.brought_forward).toEqual({ amount: '100', lines: 1 });
+    const commitment = r.statement.filter((s) => s.rule === 'commitment').reduce((a, s) => a + parseDecimal(s.amount), 0n);
+    expect(commitment).toBe(200_010_000_000n);
+    // Conservation across months: the month's ledger, less what is deferred, plus what is brought forward, is what the statement allocates.
+    expect(parseDecimal(r.ledger_total) - parseDecimal(r.deferred.amount) + parseDecimal(r.brought_forward.amount)).toBe(parseDecimal(r.source_total));
+    // Finance's sandbox calls draw on the pool, funded 40:60 by marketing and support's headcount.
+    const pool = r.statement.filter((s) => s.rule === 'sandbox-pool');
+    expect(pool.map((s) => s.department).sort()).toEqual(['marketing', 'support']);
+    const m = parseDecimal(pool.find((s) => s.department === 'marketing')!.amount);
+    const sp = parseDecimal(pool.find((s) => s.department === 'support')!.amount);
+    expect(Number(m) / Number(m + sp)).toBeCloseTo(0.4, 6);
+    expect(r.statement.some((s) => s.department === 'finance' && s.rule === 'direct')).toBe(false);
+  });
 });

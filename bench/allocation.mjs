@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { blankLine } from '../dist/core/ledger.js';
 import { OrgTree } from '../dist/core/org.js';
+import { FxTable } from '../dist/core/fx.js';
 import { openSqlite } from '../dist/store/sqlite/open.js';
 import { uuidv7 } from '../dist/gateway/ids.js';
 import { allocationRuleSchema } from '../dist/billing/rules.js';
@@ -74,7 +75,7 @@ if (fresh) {
 }
 const service = new AllocationService({
   ledger: stores.ledger, store: stores.config, org, calendar: { zone: 'UTC', weekStart: 1, fiscalYearStartMonth: 1 }, orgCurrency: 'USD',
-  headcount: Object.fromEntries(DEPTS.map((d, i) => [d, 10 + i])), rules: () => rules,
+  headcount: Object.fromEntries(DEPTS.map((d, i) => [d, 10 + i])), fx: new FxTable([]), rules: () => rules,
 });
 const actor = { label: 'bench', role: 'admin', department: null, user: null };
 if (global.gc) global.gc();

@@ -201,7 +201,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   let rulesInForce: readonly AllocationRule[] = config.allocationRules;
   const ruleFollower = await allocationRules.follow((specs) => (rulesInForce = specs), onFollowError);
   const allocations = new AllocationService({
-    ledger: stores.ledger, store: stores.config, org: config.org, calendar: config.calendar, orgCurrency: config.organisation.currency, headcount: config.headcount, gl: config.gl, rules: () => rulesInForce,
+    ledger: stores.ledger, store: stores.config, org: config.org, calendar: config.calendar, orgCurrency: config.organisation.currency, headcount: config.headcount, gl: config.gl, fx: config.fx, rules: () => rulesInForce,
   });
   const reconciliations = new ReconciliationService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const imports = new ImportService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });

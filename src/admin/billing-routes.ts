@@ -13,6 +13,7 @@ import type { ManagedRecords } from '../config/managed.js';
 import type { AllocationService } from '../billing/runs.js';
 import { ordered, type AllocationRule } from '../billing/rules.js';
 import { JOURNAL_COLUMNS } from '../billing/journal.js';
+import { statementHtml } from '../billing/statement-html.js';
 import { allocatedRows, FOCUS_COLUMNS, focusRow, type FocusContext, type FocusRow } from '../billing/focus.js';
 import { assertRole, type Actor } from '../access/actor.js';
 import type { LedgerStore } from '../core/ports.js';
@@ -120,6 +121,7 @@ export function registerAllocationRoutes(app: FastifyInstance, d: { readonly all
     const run = await d.allocations.get(req.params.id, actorOf(req));
     const dept = req.query.department;
     const rows = run.statement.filter((r) => dept === undefined || (dept === 'unallocated' ? r.department === null : r.department === dept));
+    if (req.query.format === 'html') return reply.header('content-type', 'text/html; charset=utf-8').send(statementHtml(run, d.focus.org, dept ?? null));
     if (req.query.format !== 'csv') return { run: run.id, period: run.period, status: run.status, currency: run.currency, rows };
     const head = ['run', 'period', 'status', 'department', 'cost_centre', 'project', 'project_code', 'mode', 'rule', 'method', 'lines', 'currency', 'amount', 'amount_rounded'];
     const body = rows.map((r) => [run.id, run.period, run.status, r.department ?? 'unallocated', r.cost_centre ?? '', r.project ?? '', r.project_code ?? '', r.mode, r.rule, r.method, r.lines, run.currency, r.amount, r.rounded]);

@@ -13,7 +13,8 @@ import { assertRole, type Actor } from '../access/actor.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
 import type { LedgerLine } from '../core/ledger.js';
-import { decimalText, largestRemainder, minorDigits, parseDecimal } from '../core/money.js';
+import { decimalText, largestRemainder, minorDigits, parseDecimal, roundToMinor } from '../core/money.js';
+import type { FxTable } from '../core/fx.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Calendar } from '../budgets/windows.js';
@@ -68,7 +69,15 @@ export interface RunBody {
   readonly source_total_rounded: string;
   /** Per department and mode, then rule; unallocated (department null) last. */
   readonly statement: readonly StatementRow[];
-  readonly departments: readonly { department: string; cost_centre: string; chargeback: string; showback: string; total: string }[];
+  /**
+   * Per department, in the run's currency; and `local`, in the department's own currency (its
+   * `currency:`, else the run's), at the FX rate in force at the period's end (units of it per
+   * unit of the run's currency), each amount converted and rounded on its own.
+   */
+  readonly departments: readonly {
+    department: string; cost_centre: string; chargeback: string; showback: string; total: string;
+    local: { currency: string; fx_rate: string; chargeback: string; showback: string; total: string };
+  }[];
   readonly unallocated: { readonly amount: string; readonly lines: number; readonly reasons: Readonly<Record<string, number>> };
   readonly created_by: string;
   readonly created_at: string;
@@ -84,6 +93,8 @@ export interface AllocationDeps {
   readonly orgCurrency: string;
   readonly headcount: Readonly<Record<string, number>>;
   readonly gl: GlConfig;
+  /** Converts departments' statements into their own currencies. */
+  readonly fx: FxTable;
   /** The rules in force now. */
   readonly rules: () => readonly AllocationRule[];
 }
@@ -132,7 +143,7 @@ export class AllocationService {
     const id = `run_${r.period.replace('-', '')}_${randomBytes(4).toString('hex')}`;
     const body: RunBody = {
       id, period: r.period, from: new Date(w.start).toISOString(), to: new Date(w.end).toISOString(), currency: this.d.orgCurrency, status: 'draft',
-      corrects: r.corrects ?? null, rules, ledger_digest: ledgerDigest, ...acc.result(this.d.org),
+      corrects: r.corrects ?? null, rules, ledger_digest: ledgerDigest, ...acc.result(this.d.org, this.d.fx, w.end - 1),
       ledger_total: decimalText(ledgerTotal),
       deferred: { amount: decimalText(deferred.nano), lines: deferred.lines },
       brought_forward: { amount: decimalText(forward.nano), lines: forward.lines },
@@ -380,7 +391,8 @@ class Statement {
     }
   }
 
-  result(org: OrgTree): Pick<RunBody, 'lines' | 'source_total' | 'source_total_rounded' | 'statement' | 'departments' | 'unallocated'> {
+  /** `fx` and `at`: each department's totals also in its own currency, at the rate in force at `at` (the period's end). */
+  result(org: OrgTree, fx: FxTable, at: number): Pick<RunBody, 'lines' | 'source_total' | 'source_total_rounded' | 'statement' | 'departments' | 'unallocated'> {
     // Departments in order, chargeback before showback, then projects (none first), then rules; the unallocated last.
     const rows = [...this.rows.values()].sort((a, b) =>
       a.department === b.department ? a.mode.localeCompare(b.mode) || (a.project ?? '').localeCompare(b.project ?? '') || a.rule.localeCompare(b.rule)
@@ -406,9 +418,20 @@ class Statement {
       source_total: decimalText(this.total),
       source_total_rounded: decimalText(rounded.reduce((a, b) => a + b, 0n), digits),
       statement,
-      departments: [...byDept].map(([department, d]) => ({
-        department, cost_centre: org.departments.get(department)?.costCentre ?? '', chargeback: decimalText(d.chargeback, digits), showback: decimalText(d.showback, digits), total: decimalText(d.chargeback + d.showback, digits),
-      })),
+      departments: [...byDept].map(([department, d]) => {
+        const own = org.departments.get(department)?.currency ?? this.currency;
+        const local = (nano: bigint) => {
+          const c = fx.convert(nano, this.currency, own, at);
+          return { nano: roundToMinor(c.nano, own), rate: c.rate };
+        };
+        const cb = local(d.chargeback);
+        const sb = local(d.showback);
+        const ld = minorDigits(own);
+        return {
+          department, cost_centre: org.departments.get(department)?.costCentre ?? '', chargeback: decimalText(d.chargeback, digits), showback: decimalText(d.showback, digits), total: decimalText(d.chargeback + d.showback, digits),
+          local: { currency: own, fx_rate: decimalText(cb.rate), chargeback: decimalText(cb.nano, ld), showback: decimalText(sb.nano, ld), total: decimalText(cb.nano + sb.nano, ld) },
+        };
+      }),
       unallocated: { amount: decimalText(unallocated, digits), lines: rows.filter((r) => r.department === null).reduce((a, r) => a + r.lines, 0), reasons: Object.fromEntries([...this.reasons].sort()) },
     };
   }

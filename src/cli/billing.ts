@@ -122,11 +122,12 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
     await ctx.client().call('DELETE', `/allocations/runs/${encodeURIComponent(id)}`);
     ctx.print({ removed: id }, () => `removed ${id}`);
   });
-  alloc.command('statement <run>').description('a run\'s statement as CSV (all departments, or one)')
+  alloc.command('statement <run>').description('a run\'s statement as CSV, or as an HTML page with a chart (all departments, or one)')
     .option('--department <id>', 'one department, or "unallocated"')
+    .option('--html', 'a page to read, mail or archive')
     .option('-o, --output <file>', 'write to a file instead of standard output')
-    .action(async (id: string, o: { department?: string; output?: string }) => {
-      const q = new URLSearchParams({ format: 'csv', ...(o.department ? { department: o.department } : {}) });
+    .action(async (id: string, o: { department?: string; output?: string; html?: boolean }) => {
+      const q = new URLSearchParams({ format: o.html ? 'html' : 'csv', ...(o.department ? { department: o.department } : {}) });
       const csv = await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/statement?${q}`);
       if (o.output) writeFileSync(o.output, csv);
       else process.stdout.write(csv);

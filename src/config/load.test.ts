@@ -63,6 +63,23 @@ users: [{ id: u1, department: sales }]
     ]));
   });
 
+  it('names billing problems: a department currency without a rate, a rule that cannot conserve or names no department', () => {
+    const billing = (rule: string) => problems(`
+departments:
+  - { id: marketing, cost_centre: MKTG, currency: EUR }
+  - { id: support, cost_centre: SUPP }
+headcount: { legal: 3 }
+allocation_rules: [${rule}]
+`);
+    // A schema problem is reported before the checks against the org tree.
+    expect(billing('{ id: a, method: fixed, split: { marketing: "60", support: "30" } }')).toEqual([expect.stringMatching(/^allocation_rules\[0\]\.split: the percentages total 60 \+ 30, not 100/)]);
+    expect(billing('{ id: b, method: even, among: [marketing, legal] }')).toEqual(expect.arrayContaining([
+      expect.stringMatching(/^departments\[0\]\.currency: no FX rate between USD and EUR/),
+      expect.stringMatching(/^allocation_rules\[0\]\.among\[1\]: "legal" is not a declared department/),
+      expect.stringMatching(/^headcount\.legal: "legal" is not a declared department/),
+    ]));
+  });
+
   it('refuses a credential written in the file, and an unset environment variable', () => {
     expect(problems(`providers: [{ id: openai, dialect: openai, base_url: "https://x/v1", api_key: "sk-live-123" }]`)[0]).toMatch(
       /providers\[0\]\.api_key: credentials never go in bursar\.yaml.*api_key: \{ env: OPENAI_API_KEY \}/,

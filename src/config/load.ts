@@ -134,6 +134,11 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   if (zoneProblem) problems.push(`organisation.timezone: ${zoneProblem}`);
   const fx = new FxTable(raw.fx.map((r) => ({ from: r.from, to: r.to, rate: parseDecimal(r.rate), effectiveFrom: Date.parse(`${r.effective_from}T00:00:00Z`) })));
   checkBudgets(raw, org, fx, problems);
+  raw.departments.forEach((d, i) => {
+    if (d.currency && d.currency !== raw.organisation.currency && !fx.has(raw.organisation.currency, d.currency, Date.now())) {
+      problems.push(`departments[${i}].currency: no FX rate between ${raw.organisation.currency} and ${d.currency}; add one under fx:, e.g. { from: ${raw.organisation.currency}, to: ${d.currency}, rate: "0.92", effective_from: "2026-01-01" }`);
+    }
+  });
   checkRoutes(raw, org, problems);
   raw.allocation_rules.forEach((r, i) => {
     for (const [path, message] of allocationRuleProblems(r, new Set(org.departments.keys()))) problems.push(`allocation_rules[${i}].${path}: ${message}`);
@@ -240,7 +245,7 @@ function buildOrg(raw: RawConfig, problems: string[]): OrgTree {
     const at = `departments[${i}]`;
     dup(seen.department, d.id, `${at}.id`, 'department id');
     dup(seen.costCentre, d.cost_centre, `${at}.cost_centre`, 'cost centre');
-    departments.push({ id: d.id, name: d.name ?? d.id, costCentre: d.cost_centre, manager: d.manager ?? null });
+    departments.push({ id: d.id, name: d.name ?? d.id, costCentre: d.cost_centre, manager: d.manager ?? null, currency: d.currency ?? null });
     const own = new Set<string>();
     d.teams.forEach((t, j) => {
       dup(seen.team, t.id, `${at}.teams[${j}].id`, 'team id');

@@ -85,6 +85,8 @@ const departmentSchema = z.strictObject({
   name: z.string().min(1).optional(),
   cost_centre: code,
   manager: slug.optional(),
+  /** The currency its statements are in (default: the organisation's); needs an fx: rate from the organisation's. */
+  currency: currency.optional(),
   teams: z.array(teamSchema).default([]),
   projects: z.array(projectSchema).default([]),
 });

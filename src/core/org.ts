@@ -9,6 +9,8 @@ export interface Department {
   readonly name: string;
   readonly costCentre: string;
   readonly manager: string | null;
+  /** The currency its statements are in; null: the organisation's. */
+  readonly currency?: string | null;
 }
 
 export interface Team {

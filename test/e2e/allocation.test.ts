@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decimalText, parseDecimal } from '../../src/core/money.js';
+import { decimalText, parseDecimal, roundToMinor } from '../../src/core/money.js';
 import type { RunBody } from '../../src/billing/runs.js';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 import { CLI } from '../helpers/process.js';
@@ -22,7 +22,9 @@ const now = new Date();
 const PERIOD = `${now.getUTCFullYear()}-${String(now.getUTCMonth() + 1).padStart(2, '0')}`;
 const DAY1 = `${PERIOD}-01`;
 
-const YAML = `${ORG_YAML}
+const YAML = `${ORG_YAML.replace('cost_centre: SUPP\n', 'cost_centre: SUPP\n    currency: GBP\n')}
+fx:
+  - { from: USD, to: GBP, rate: "0.8", effective_from: "2026-01-01" }
 headcount: { marketing: 40, support: 60, platform: 0, finance: 0 }
 billing: { gl: { expense_account: "6400", clearing_account: "2400", accounts: { marketing: "6410" } } }
 budgets:
@@ -101,6 +103,11 @@ ${DAY1},other,"=HYPERLINK(""http://x"")",7.77,USD,,
     expect(row('finance', 'direct')!.mode).toBe('showback');
     expect(first.departments.find((d) => d.department === 'finance')).toMatchObject({ chargeback: '0.00' });
     expect(first.unallocated).toMatchObject({ amount: '7.77', lines: 1, reasons: { 'no rule matches the line, and it names no department': 1 } });
+    // Support's statement is in its own currency too, at the rate in force, each amount converted and rounded.
+    const support = first.departments.find((d) => d.department === 'support')!;
+    const gbp = (usd: string) => decimalText(roundToMinor((parseDecimal(usd) * 8n) / 10n, 'GBP'), 2);
+    expect(support.local).toEqual({ currency: 'GBP', fx_rate: '0.8', chargeback: gbp(support.chargeback), showback: gbp(support.showback), total: decimalText(parseDecimal(gbp(support.chargeback)) + parseDecimal(gbp(support.showback)), 2) });
+    expect(first.departments.find((d) => d.department === 'marketing')!.local).toMatchObject({ currency: 'USD', fx_rate: '1' });
   });
 
   it('give the same statement bytes every time, safe in a spreadsheet, with a drill-down that adds up', async () => {
@@ -124,6 +131,17 @@ ${DAY1},other,"=HYPERLINK(""http://x"")",7.77,USD,,
     expect(parts.reduce((x, y) => x + y, 0n)).toBe(stated);
     const unalloc = (await cli('allocations', 'lines', first.id, '--department', 'unallocated')).stdout;
     expect(unalloc).toContain(`"'=HYPERLINK(""http://x"")"`);
+    // A page to read: a chart, the amounts in the department's currency with the rate, no scripts.
+    const html = join(dir, 'support.html');
+    await cli('allocations', 'statement', first.id, '--department', 'support', '--html', '-o', html);
+    const page = readFileSync(html, 'utf8');
+    expect(page).toMatch(/^<!doctype html>/);
+    expect(page).toContain('<h1>Customer Support: AI costs');
+    expect(page).toContain('<svg role="img"');
+    expect(page).toMatch(/In GBP at 0\.8 per USD/);
+    for (const rule of ['seats', 'platform-fee', 'gpu', 'bot-benefit']) expect(page).toContain(`>${rule}<`);
+    expect(page).not.toContain('<script');
+    expect(await (await fetch(`${t.url}/admin/v1/allocations/runs/${first.id}/statement?format=html`, { headers: { authorization: `Bearer ${t.adminToken}` } })).text()).toContain('Unallocated</td>');
     // The CLI writes a department's statement to a file.
     const file = join(dir, 'support.csv');
     await cli('allocations', 'statement', first.id, '--department', 'support', '-o', file);

@@ -3,6 +3,9 @@
 // `bursar allocations run` runs it on the server. The lines are written first (not timed):
 // gateway calls spread over the departments, plus imported seats, GPU hours and fees.
 //   node bench/allocation.mjs [lines=10000000] [dir]
+// WORKFLOWS=400 spreads the calls over 400 workflows instead of 40, so that the rules over
+// workflows split about one call in twenty instead of two in five (a company where most calls
+// are their own department's and a few shared workflows split).
 // With a dir that already holds the lines (a previous run's), they are not written again.
 // Run after `npm run build`.
 import { existsSync, mkdirSync } from 'node:fs';
@@ -17,7 +20,8 @@ import { allocationRuleSchema } from '../dist/billing/rules.js';
 import { AllocationService } from '../dist/billing/runs.js';
 
 const N = Number(process.argv[2] ?? 10_000_000);
-const dir = process.argv[3] ?? `/tmp/bench-allocation-${N}`;
+const WORKFLOWS = Number(process.env.WORKFLOWS ?? 40);
+const dir = process.argv[3] ?? `/tmp/bench-allocation-${N}${WORKFLOWS === 40 ? '' : `-w${WORKFLOWS}`}`;
 const DEPTS = Array.from({ length: 50 }, (_, i) => `dept-${String(i).padStart(2, '0')}`);
 const org = new OrgTree({
   departments: DEPTS.map((id, i) => ({ id, name: id, costCentre: `CC${i}`, manager: null })),
@@ -41,7 +45,7 @@ function line(i) {
   const cost = 62_250n + BigInt(i % 100);
   return {
     ...b, endpoint: 'chat',
-    dims: { ...b.dims, department: dept, cost_centre: `CC${i % 50}`, project: `proj-${i % 50}`, user: `u${i % 3000}`, workflow: `w${i % 40}`, provider: 'openai', model: i % 4 ? 'gpt-4o-mini' : 'gpt-4.1', budget_category: i % 10 === 0 ? 'sandbox' : 'production' },
+    dims: { ...b.dims, department: dept, cost_centre: `CC${i % 50}`, project: `proj-${i % 50}`, user: `u${i % 3000}`, workflow: `w${i % WORKFLOWS}`, provider: 'openai', model: i % 4 ? 'gpt-4o-mini' : 'gpt-4.1', budget_category: i % 10 === 0 ? 'sandbox' : 'production' },
     tokens: { input: 231 + (i % 50), cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }, costNano: cost, orgCostNano: cost, httpStatus: 200, latencyMs: 2,
   };
 }

@@ -75,7 +75,8 @@ export function columnsFor(rules: readonly AllocationRule[]): string[] {
   return [...cols];
 }
 
-const SANDBOXES = new Set(['sandbox', 'pilot']);
+/** Budget categories whose lines are showback unless a rule says otherwise: funded centrally. */
+export const SANDBOXES: ReadonlySet<string> = new Set(['sandbox', 'pilot']);
 const HUNDRED = 100n * NANO;
 
 /** Splits `total` among `departments` in proportion to `weights` (exactly; ties to the earlier, i.e. alphabetically first). */

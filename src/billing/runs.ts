@@ -12,13 +12,13 @@ import { z } from 'zod';
 import { assertRole, type Actor } from '../access/actor.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
-import type { LedgerLine } from '../core/ledger.js';
+import type { FirstMatchGroup, LedgerLine, LineMatch } from '../core/ledger.js';
 import { decimalText, largestRemainder, minorDigits, parseDecimal, roundToMinor } from '../core/money.js';
 import type { FxTable } from '../core/fx.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Calendar } from '../budgets/windows.js';
-import { allocateLine, columnsFor, matches, roundParts, type Allocated, type AllocationContext } from './allocate.js';
+import { allocateLine, columnsFor, matches, roundParts, SANDBOXES, type Allocated, type AllocationContext } from './allocate.js';
 import { ordered, type AllocationRule } from './rules.js';
 import { journal, type GlConfig, type JournalRow } from './journal.js';
 
@@ -125,15 +125,20 @@ export class AllocationService {
     let ledgerTotal = 0n;
     const deferred = { nano: 0n, lines: 0 };
     const forward = { nano: 0n, lines: 0 };
-    for await (const x of this.walk(rules, r.period, columnsFor(rules))) {
+    for await (const x of this.walk(rules, r.period, { columns: columnsFor(rules) })) {
       if ('digest' in x) {
         ledgerDigest = x.digest;
+        ledgerTotal = x.total;
+        continue;
+      }
+      if ('group' in x) {
+        acc.addGroup(x);
         continue;
       }
       if (x.earlier) {
         forward.nano += x.line.orgCostNano;
         forward.lines++;
-      } else ledgerTotal += x.cost;
+      }
       if (x.deferred !== 0n) {
         deferred.nano += x.deferred;
         deferred.lines++;
@@ -197,60 +202,75 @@ export class AllocationService {
 
   /** Whether the ledger still holds exactly the lines the run read (a late import into the period changes them: then a correction run is due). */
   async unchanged(run: RunBody): Promise<boolean> {
-    const digest = createHash('sha256');
-    for await (const l of this.d.ledger.scan({ from: Date.parse(run.from), to: Date.parse(run.to), columns: ['org_cost_nano'] })) digest.update(`${l.id}:${l.orgCostNano}\n`);
-    return digest.digest('hex') === run.ledger_digest;
+    const w = { start: Date.parse(run.from), end: Date.parse(run.to) };
+    return digestOf(await this.d.ledger.firstMatchGroups({ from: w.start, to: w.end, matches: run.rules.map(lineMatchOf) })) === run.ledger_digest;
   }
 
   /** A run's lines, each with its parts (a smoothed line's share of the month), allocated again by the run's own rules and drivers. */
   async *allocations(run: RunBody): AsyncGenerator<{ line: LedgerLine; allocated: Allocated }> {
-    for await (const x of this.walk(run.rules, run.period)) if (!('digest' in x)) yield { line: x.line, allocated: x.allocated };
+    for await (const x of this.walk(run.rules, run.period, { perLine: true })) if ('line' in x) yield { line: x.line, allocated: x.allocated };
   }
 
   /**
-   * The one pass of a run over a month. The drivers measured from the ledger are tallied as it
-   * goes, and the lines of rules that split by them wait (in memory) until the tally is complete.
-   * A line of a smoothing rule (`smooth_months: N`) is allocated its share for this month (its
-   * cost split in N, largest remainder), the rest `deferred`; then the lines of the N-1 months
-   * before, of smoothing rules, give their share for this month (`earlier`). Each line comes
-   * with its cost as the share (`line.orgCostNano`), and ends with the digest of the month's lines.
+   * A run over a month. One grouped query reads every line's first matching rule, department,
+   * project and budget category, and the drivers measured from the ledger (tokens, requests,
+   * cost, GPU hours per department): the lines of `direct` rules (and of none) are summed there,
+   * a group at a time (their one part is the line). The lines of rules that split are then read
+   * one by one, allocated with the month's drivers. A line of a smoothing rule (`smooth_months:
+   * N`) is allocated its share for this month (its cost split in N, largest remainder), the rest
+   * `deferred`; the lines of the N-1 months before, of smoothing rules, give their share for this
+   * month (`earlier`). `perLine`: every line one by one (a drill-down, an export).
    */
-  private async *walk(rules: readonly AllocationRule[], period: string, columns?: readonly string[]): AsyncGenerator<Walked | { digest: string }> {
+  private async *walk(rules: readonly AllocationRule[], period: string, opts: { columns?: readonly string[]; perLine?: boolean } = {}): AsyncGenerator<Walked | GroupPart | { digest: string; total: bigint }> {
     const w = this.window(period);
+    const lineMatches = rules.map(lineMatchOf);
+    const groups = await this.d.ledger.firstMatchGroups({ from: w.start, to: w.end, matches: lineMatches });
     const fixed = await this.fixedDrivers(rules, period);
     const tally = new Tally();
-    const early = contextOf(fixed, null);
-    const waiting: { l: LedgerLine; cost: bigint; deferred: bigint }[] = [];
-    const digest = createHash('sha256');
-    const scan = (from: number, to: number) => this.d.ledger.scan({ from, to, ...(columns ? { columns } : {}) });
-    for await (const l of scan(w.start, w.end)) {
-      digest.update(`${l.id}:${l.orgCostNano}\n`);
-      tally.add(l);
+    for (const g of groups) tally.addGroup(g);
+    if (rules.some((r) => r.driver === 'active_users')) {
+      for (const row of await this.d.ledger.aggregate({ from: w.start, to: w.end, groupBy: ['source', 'department', 'user'] })) {
+        if (row.group.source === 'gateway' && row.group.department && row.group.user) tally.addUser(row.group.department, row.group.user);
+      }
+    }
+    const ctx = contextOf(fixed, tally);
+    // Rules whose part is the line itself: summed by the grouped query, unless every line is wanted.
+    const whole = new Set<number>([-1, ...rules.flatMap((r, i) => (r.method === 'direct' && !r.smooth_months ? [i] : []))]);
+    if (!opts.perLine) {
+      for (const g of groups) {
+        if (!whole.has(g.index) || g.costed === 0) continue;
+        const rule = g.index >= 0 ? rules[g.index]! : null;
+        const mode = rule?.mode ?? (SANDBOXES.has(g.budgetCategory ?? '') ? 'showback' : 'chargeback');
+        const reason = g.department !== null ? null : rule ? 'the line names no department' : 'no rule matches the line, and it names no department';
+        yield { group: g, rule: rule ? rule.id : g.department !== null ? 'direct' : 'unallocated', method: rule ? 'direct' : g.department !== null ? 'direct' : 'none', mode, reason };
+      }
+    }
+    const keep = opts.perLine ? undefined : { matches: lineMatches, keep: rules.flatMap((_, i) => (whole.has(i) ? [] : [i])) };
+    const scan = (from: number, to: number, firstMatch?: { matches: readonly LineMatch[]; keep: readonly number[] }) =>
+      this.d.ledger.scan({ from, to, ...(opts.columns ? { columns: opts.columns } : {}), ...(firstMatch ? { firstMatch } : {}) });
+    for await (const l of scan(w.start, w.end, keep)) {
       if (l.orgCostNano === 0n) continue;
       const rule = rules.find((x) => matches(x, l)) ?? null;
       const share = rule?.smooth_months ? smoothShare(l.orgCostNano, rule.smooth_months, 0) : l.orgCostNano;
-      const cost = l.orgCostNano;
-      const line = share === cost ? l : { ...l, orgCostNano: share };
-      if (rule?.driver !== undefined && LEDGER_DRIVERS.has(rule.driver)) waiting.push({ l: line, cost, deferred: cost - share });
-      else yield { line, cost, deferred: cost - share, earlier: false, allocated: allocateLine(line, rules, early, rule) };
+      const line = share === l.orgCostNano ? l : { ...l, orgCostNano: share };
+      yield { line, cost: l.orgCostNano, deferred: l.orgCostNano - share, earlier: false, allocated: allocateLine(line, rules, ctx, rule) };
     }
-    const full = contextOf(fixed, tally);
-    for (const x of waiting) yield { line: x.l, cost: x.cost, deferred: x.deferred, earlier: false, allocated: allocateLine(x.l, rules, full) };
     const longest = Math.max(0, ...rules.map((r) => r.smooth_months ?? 0));
     if (longest > 1) {
       const zone = this.d.calendar.zone;
       const monthStart = DateTime.fromMillis(w.start, { zone });
-      for await (const l of scan(monthStart.minus({ months: longest - 1 }).toMillis(), w.start)) {
+      const smoothing = { matches: lineMatches, keep: rules.flatMap((r, i) => (r.smooth_months ? [i] : [])) };
+      for await (const l of scan(monthStart.minus({ months: longest - 1 }).toMillis(), w.start, smoothing)) {
         if (l.orgCostNano === 0n) continue;
         const rule = rules.find((x) => matches(x, l));
         if (!rule?.smooth_months) continue;
         const k = Math.round(monthStart.diff(DateTime.fromMillis(l.ts, { zone }).startOf('month'), 'months').months);
         if (k < 1 || k >= rule.smooth_months) continue;
         const line = { ...l, orgCostNano: smoothShare(l.orgCostNano, rule.smooth_months, k) };
-        if (line.orgCostNano !== 0n) yield { line, cost: l.orgCostNano, deferred: 0n, earlier: true, allocated: allocateLine(line, rules, full, rule) };
+        if (line.orgCostNano !== 0n) yield { line, cost: l.orgCostNano, deferred: 0n, earlier: true, allocated: allocateLine(line, rules, ctx, rule) };
       }
     }
-    yield { digest: digest.digest('hex') };
+    yield { digest: digestOf(groups), total: groups.reduce((a, g) => a + g.orgCostNano, 0n) };
   }
 
   /** A run's parts line by line for one department (or the unallocated: null). */
@@ -308,6 +328,37 @@ interface Walked {
   readonly allocated: Allocated;
 }
 
+/** The lines of a group whose part is the line itself (direct, or unallocated), summed. */
+interface GroupPart {
+  readonly group: FirstMatchGroup;
+  readonly rule: string;
+  readonly method: string;
+  readonly mode: 'chargeback' | 'showback';
+  readonly reason: string | null;
+}
+
+/** A rule's match as the ledger store reads it. */
+export function lineMatchOf(rule: AllocationRule): LineMatch {
+  const { source, kind, spend_category, tags, ...dims } = rule.match;
+  const named = Object.fromEntries(Object.entries(dims).filter(([, v]) => v !== undefined)) as NonNullable<LineMatch['dims']>;
+  return { ...(source ? { source } : {}), ...(kind ? { kind } : {}), ...(spend_category ? { spend_category } : {}), ...(tags ? { tags } : {}), dims: named };
+}
+
+/** What identifies the lines a run read: their number, total and ids' range (the ledger only grows, so any change shows). */
+function digestOf(groups: readonly FirstMatchGroup[]): string {
+  let n = 0;
+  let total = 0n;
+  let min: string | null = null;
+  let max: string | null = null;
+  for (const g of groups) {
+    n += g.lines;
+    total += g.orgCostNano;
+    if (g.minId !== null && (min === null || g.minId < min)) min = g.minId;
+    if (g.maxId !== null && (max === null || g.maxId > max)) max = g.maxId;
+  }
+  return createHash('sha256').update(`${n}|${total}|${min}|${max}`).digest('hex');
+}
+
 /** The k-th of `months` equal shares of a cost (largest remainder: the shares sum to it exactly). */
 export function smoothShare(cost: bigint, months: number, k: number): bigint {
   return largestRemainder(cost, Array.from({ length: months }, () => 1n))[k]!;
@@ -334,21 +385,20 @@ class Tally extends Drivers {
     super([]);
   }
 
-  add(l: LedgerLine): void {
-    const dept = l.dims.department;
-    if (dept === null) return;
-    if (l.source === 'gateway' && l.status !== 'refused') {
-      const t = l.tokens;
-      this.bump('tokens', dept, BigInt(t.input + t.cached_input + t.cache_write + t.output + t.reasoning));
-      this.bump('requests', dept, 1n);
-      this.bump('cost', dept, l.orgCostNano);
-      if (l.dims.user) {
-        let set = this.users.get(dept);
-        if (!set) this.users.set(dept, (set = new Set()));
-        set.add(l.dims.user);
-      }
+  addGroup(g: FirstMatchGroup): void {
+    if (g.department === null) return;
+    if (g.requests) {
+      this.bump('tokens', g.department, g.tokens);
+      this.bump('requests', g.department, BigInt(g.requests));
+      this.bump('cost', g.department, g.gatewayOrgCostNano);
     }
-    if (l.endpoint === 'gpu_hours' && l.quantityNano !== null) this.bump('gpu_hours', dept, l.quantityNano);
+    if (g.gpuNano) this.bump('gpu_hours', g.department, g.gpuNano);
+  }
+
+  addUser(dept: string, user: string): void {
+    let set = this.users.get(dept);
+    if (!set) this.users.set(dept, (set = new Set()));
+    set.add(user);
   }
 
   activeUsers(): Map<string, bigint> {
@@ -392,6 +442,19 @@ class Statement {
   }
 
   /** `fx` and `at`: each department's totals also in its own currency, at the rate in force at `at` (the period's end). */
+  /** A group of lines whose one part each is the line: its sum, counted as its lines. */
+  addGroup(x: GroupPart): void {
+    const g = x.group;
+    this.count += g.costed;
+    this.total += g.orgCostNano;
+    const k = `${g.department ?? ''}\u0000${g.department !== null ? (g.project ?? '') : ''}\u0000${x.rule}\u0000${x.mode}`;
+    let row = this.rows.get(k);
+    if (!row) this.rows.set(k, (row = { department: g.department, project: g.department !== null ? g.project : null, rule: x.rule, method: x.method, mode: x.mode, nano: 0n, lines: 0 }));
+    row.nano += g.orgCostNano;
+    row.lines += g.costed;
+    if (g.department === null && x.reason) this.reasons.set(x.reason, (this.reasons.get(x.reason) ?? 0) + g.costed);
+  }
+
   result(org: OrgTree, fx: FxTable, at: number): Pick<RunBody, 'lines' | 'source_total' | 'source_total_rounded' | 'statement' | 'departments' | 'unallocated'> {
     // Departments in order, chargeback before showback, then projects (none first), then rules; the unallocated last.
     const rows = [...this.rows.values()].sort((a, b) =>

@@ -103,6 +103,40 @@ export function blankLine(id: string, ts: number): LedgerLine {
   };
 }
 
+/** Which lines a rule takes: every field given must match (a list: any of its values). */
+export interface LineMatch {
+  readonly source?: string;
+  /** The line's endpoint (a call's) or charge kind (an import's). */
+  readonly kind?: readonly string[];
+  readonly spend_category?: readonly string[];
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly dims?: Partial<Record<Dimension, readonly string[]>>;
+}
+
+/**
+ * A period's lines grouped by the first of some matches that takes each (-1: none) and by
+ * department, project and budget category: what allocation runs need of the lines that do not
+ * split, and of all lines for their drivers.
+ */
+export interface FirstMatchGroup {
+  readonly index: number;
+  readonly department: string | null;
+  readonly project: string | null;
+  readonly budgetCategory: string | null;
+  /** Lines, and those with a cost. */
+  readonly lines: number;
+  readonly costed: number;
+  readonly orgCostNano: bigint;
+  /** Of the gateway's calls that were not refused: their tokens, number and cost. */
+  readonly tokens: bigint;
+  readonly requests: number;
+  readonly gatewayOrgCostNano: bigint;
+  /** Imported GPU hours (nano-units). */
+  readonly gpuNano: bigint;
+  readonly minId: string | null;
+  readonly maxId: string | null;
+}
+
 /** What a usage report can group by: any dimension, plus these. */
 export const EXTRA_GROUPS = ['day', 'month', 'status', 'endpoint', 'source', 'currency'] as const;
 export type UsageGroup = Dimension | (typeof EXTRA_GROUPS)[number] | `tag:${string}`;

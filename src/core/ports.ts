@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { LedgerLine, UsageQuery, UsageRow } from './ledger.js';
+import type { FirstMatchGroup, LedgerLine, LineMatch, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -15,6 +15,8 @@ export interface ScanQuery {
    * scan that needs a few fields of millions of lines (an allocation run) reads only those.
    */
   readonly columns?: readonly string[];
+  /** Only the lines whose first match among `matches` (-1: none) is one of `keep`. */
+  readonly firstMatch?: { readonly matches: readonly LineMatch[]; readonly keep: readonly number[] };
 }
 
 export interface AppendResult {
@@ -48,6 +50,8 @@ export interface LedgerStore {
   aggregate(query: UsageQuery): Promise<UsageRow[]>;
   /** Every line of a period, in time order, without holding them all in memory. */
   scan(query: ScanQuery): AsyncIterable<LedgerLine>;
+  /** A period's lines grouped by the first of `matches` that takes each, and by department, project and budget category. */
+  firstMatchGroups(query: { readonly from: number; readonly to: number; readonly matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]>;
   close(): Promise<void>;
 }
 

@@ -23,6 +23,7 @@ class MemoryStore implements LedgerStore {
   async get(id: string) { return this.lines.get(id); }
   async aggregate() { return []; }
   async *scan() {}
+  async firstMatchGroups() { return []; }
   async close() {}
 }
 

@@ -167,6 +167,32 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('groups a period by the first match that takes each line, and scans only the lines of chosen matches', async () => {
+      const f = await open();
+      try {
+        await f.store.append([
+          line('m1', { dept: 'marketing', orgCostNano: 100n, tags: { team: 'a' } }),
+          line('m2', { dept: 'marketing', orgCostNano: 50n, source: 'import', endpoint: 'seat', tokens: { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 } }),
+          line('s1', { dept: 'support', orgCostNano: 7n, model: 'gpt-4.1' }),
+          line('g1', { dept: 'support', orgCostNano: 0n, source: 'import', endpoint: 'gpu_hours', quantityNano: 2_500_000_000n }),
+          line('r1', { dept: 'support', orgCostNano: 0n, status: 'refused' }),
+        ]);
+        const matches = [{ source: 'import', kind: ['seat'] }, { tags: { team: 'a' } }, { dims: { model: ['gpt-4.1', 'x'] } }];
+        const groups = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches });
+        const by = (i: number, d: string) => groups.find((g) => g.index === i && g.department === d);
+        expect(by(0, 'marketing')).toMatchObject({ lines: 1, costed: 1, orgCostNano: 50n, requests: 0 });
+        expect(by(1, 'marketing')).toMatchObject({ lines: 1, orgCostNano: 100n, requests: 1, tokens: 165n, gatewayOrgCostNano: 100n, minId: 'm1', maxId: 'm1' });
+        expect(by(2, 'support')).toMatchObject({ lines: 1, orgCostNano: 7n });
+        // No match: the GPU import (its hours counted) and the refused call (not a request).
+        expect(by(-1, 'support')).toMatchObject({ lines: 2, costed: 0, requests: 0, gpuNano: 2_500_000_000n });
+        const kept: string[] = [];
+        for await (const l of f.store.scan({ from: T0, to: T0 + DAY, firstMatch: { matches, keep: [1, 2] } })) kept.push(l.id);
+        expect(kept.sort()).toEqual(['m1', 's1']);
+      } finally {
+        await f.close();
+      }
+    });
+
     it('scans a period in time order, page after page', async () => {
       const f = await open();
       try {

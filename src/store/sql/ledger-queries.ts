@@ -5,7 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { EXTRA_GROUPS, type FirstMatchGroup, type LedgerLine, type LineMatch, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, tokensOf, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -76,12 +76,66 @@ export async function getLine(db: Db, id: string): Promise<LedgerLine | undefine
   return row ? rowToLine(row) : undefined;
 }
 
+/** A match as SQL: every field given, ANDed (lists as IN); nothing given matches every line. */
+function matchSql(m: LineMatch, d: SqlDialect): RawBuilder<unknown> {
+  const parts: RawBuilder<unknown>[] = [];
+  const oneOf = (col: RawBuilder<unknown>, values: readonly string[]) => sql`${col} in (${sql.join(values.map((v) => sql`${v}`))})`;
+  if (m.source !== undefined) parts.push(sql`source = ${m.source}`);
+  if (m.kind) parts.push(oneOf(sql.ref('endpoint'), m.kind));
+  if (m.spend_category) parts.push(oneOf(sql.ref('spend_category'), m.spend_category));
+  for (const [k, v] of Object.entries(m.tags ?? {})) {
+    if (!TAG_KEY.test(k)) throw new RangeError(`"${k}" is not a valid tag key`);
+    parts.push(sql`${d.tag(k)} = ${v}`);
+  }
+  for (const [dim, values] of Object.entries(m.dims ?? {})) {
+    if (!isDimension(dim)) throw new RangeError(`cannot match on "${dim}"`);
+    parts.push(oneOf(sql.ref(dim), values ?? []));
+  }
+  return parts.length ? sql`(${sql.join(parts, sql` and `)})` : sql`1 = 1`;
+}
+
+/** The index of the first match that takes a line, -1 for none (literals: PostgreSQL types them). */
+function firstMatchSql(matches: readonly LineMatch[], d: SqlDialect): RawBuilder<number> {
+  if (matches.length === 0) return sql<number>`-1`;
+  return sql<number>`case ${sql.join(matches.map((m, i) => sql`when ${matchSql(m, d)} then ${sql.lit(i)}`), sql` `)} else -1 end`;
+}
+
+export async function firstMatchGroups(db: Db, d: SqlDialect, q: { from: number; to: number; matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]> {
+  const called = sql`source = 'gateway' and status <> 'refused'`;
+  const tokens = sql.join(Object.values(TOKEN_COLUMNS).map((c) => sql.ref(c)), sql` + `);
+  const rows = await db
+    .selectFrom('ledger_lines')
+    .where('ts', '>=', q.from)
+    .where('ts', '<', q.to)
+    .select([
+      firstMatchSql(q.matches, d).as('ri'), sql.ref('department').as('department'), sql.ref('project').as('project'), sql.ref('budget_category').as('budget_category'),
+      sql`count(*)`.as('n'),
+      sql`sum(case when org_cost_nano <> 0 then 1 else 0 end)`.as('costed'),
+      sql`sum(org_cost_nano)`.as('cost'),
+      sql`sum(case when ${called} then ${tokens} else 0 end)`.as('tokens'),
+      sql`sum(case when ${called} then 1 else 0 end)`.as('requests'),
+      sql`sum(case when ${called} then org_cost_nano else 0 end)`.as('gw_cost'),
+      sql`sum(case when endpoint = 'gpu_hours' and quantity_nano is not null then quantity_nano else 0 end)`.as('gpu'),
+      sql`min(id)`.as('min_id'), sql`max(id)`.as('max_id'),
+    ] as never[])
+    .groupBy(byPosition(4))
+    .execute();
+  return (rows as Record<string, unknown>[]).map((r) => ({
+    index: toNumber(r.ri), department: (r.department as string | null) ?? null, project: (r.project as string | null) ?? null, budgetCategory: (r.budget_category as string | null) ?? null,
+    lines: toNumber(r.n), costed: toNumber(r.costed), orgCostNano: toBigInt(r.cost ?? 0), tokens: toBigInt(r.tokens ?? 0), requests: toNumber(r.requests),
+    gatewayOrgCostNano: toBigInt(r.gw_cost ?? 0), gpuNano: toBigInt(r.gpu ?? 0), minId: (r.min_id as string | null) ?? null, maxId: (r.max_id as string | null) ?? null,
+  }));
+}
+
 /** Pages through a period by (ts, id), so memory stays flat on any size. */
-export async function* scan(db: Db, q: ScanQuery, pageSize = 5000): AsyncIterable<LedgerLine> {
+export async function* scan(db: Db, q: ScanQuery, pageSize = 5000, d?: SqlDialect): AsyncIterable<LedgerLine> {
   let after: { ts: number; id: string } | null = null;
+  const keep = q.firstMatch && d ? sql`${firstMatchSql(q.firstMatch.matches, d)} in (${sql.join(q.firstMatch.keep.map((i) => sql.lit(i)))})` : null;
+  if (q.firstMatch && q.firstMatch.keep.length === 0) return;
   for (;;) {
     const base = db.selectFrom('ledger_lines');
     let query = (q.columns ? base.select(['id', 'ts', ...q.columns] as never[]) : base.selectAll()).where('ts', '<', q.to);
+    if (keep) query = query.where(keep as never);
     const cursor: { ts: number; id: string } | null = after;
     // A row-value comparison, so that the (ts, id) index seeks to the page (an OR of the two made both engines sort the rest of the period, every page).
     query = cursor ? query.where((eb) => eb(eb.refTuple('ts', 'id'), '>', eb.tuple(cursor.ts, cursor.id))) : query.where('ts', '>=', q.from);
@@ -109,7 +163,11 @@ export abstract class SqlLedgerReads {
   }
 
   scan(query: ScanQuery): AsyncIterable<LedgerLine> {
-    return scan(this.db, query);
+    return scan(this.db, query, 5000, this.dialect);
+  }
+
+  firstMatchGroups(query: { from: number; to: number; matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]> {
+    return firstMatchGroups(this.db, this.dialect, query);
   }
 
   async close(): Promise<void> {}

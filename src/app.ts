@@ -28,6 +28,7 @@ import { Router } from './routing/router.js';
 import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './routing/cache.js';
 import { RouteExceptions } from './routing/exceptions.js';
 import { ImportService } from './billing/imports.js';
+import { Notifier } from './alerts/notifier.js';
 import { ReconciliationService } from './billing/reconcile.js';
 import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
 import { AllocationService } from './billing/runs.js';
@@ -139,12 +140,16 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     : new MemoryResponseCache(config.gateway.response_cache_mb * 1024 * 1024);
   const index = await AccessIndex.load(stores.config, onFollowError);
   const budgetIndex = await BudgetIndex.load(stores.config, config.calendar, config.organisation.currency, onFollowError);
+  // Budget events reach the people they concern: the first replica to record one fans it out.
+  const notifier = new Notifier({ store: stores.config, config: config.notifications, org: config.org, budgets: budgetIndex, log });
+  const events = notifier.wrap(stores.events);
+  notifier.start();
   const guard = new BudgetGuard({
     index: budgetIndex,
     counters,
     rates,
     runs,
-    events: stores.events,
+    events,
     fx: config.fx,
     calendar: config.calendar,
     minOutputTokens: config.budgetPolicy.min_output_tokens,
@@ -153,7 +158,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     onOutage: outageReporter(metrics, log),
   });
   const budgets = new BudgetService({
-    store: stores.config, index: budgetIndex, guard, counters, events: stores.events, org: config.org, fx: config.fx,
+    store: stores.config, index: budgetIndex, guard, counters, events, org: config.org, fx: config.fx,
     calendar: config.calendar, orgCurrency: config.organisation.currency,
   });
   const applied = await budgets.applyConfig(config.budgets);
@@ -251,7 +256,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);
@@ -289,6 +294,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       workflowFollower.stop();
       exceptions.close();
       ruleFollower.stop();
+      await notifier.stop();
       await cache.close();
       clearInterval(sweep);
       budgetIndex.close();

@@ -29,6 +29,7 @@ import { registerBudgetRoutes } from './budget-routes.js';
 import type { RouteExceptions } from '../routing/exceptions.js';
 import type { ImportService } from '../billing/imports.js';
 import type { ReconciliationService } from '../billing/reconcile.js';
+import type { Notifier } from '../alerts/notifier.js';
 import { billingRoutes, registerAllocationRoutes } from './billing-routes.js';
 import type { AllocationService } from '../billing/runs.js';
 import type { AllocationRule } from '../billing/rules.js';
@@ -48,6 +49,7 @@ export interface AdminDeps {
   readonly exceptions: RouteExceptions;
   readonly imports: ImportService;
   readonly reconciliations: ReconciliationService;
+  readonly notifier: Notifier;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
   /** The organisation's name (the FOCUS export's billing account). */
@@ -208,6 +210,12 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   });
 
   registerBudgetRoutes(app, d.budgets);
+  // Notifications: every delivery of every alert, and a way to send a dead one again.
+  app.get<{ Querystring: { status?: string } }>('/alerts/deliveries', async (req) => {
+    assertRole(actorOf(req), ['admin', 'finance'], 'read notification deliveries');
+    return { data: await d.notifier.deliveries(req.query.status) };
+  });
+  app.post<{ Params: { id: string } }>('/alerts/deliveries/:id/retry', async (req) => d.notifier.retry(req.params.id, actorOf(req)));
   registerAllocationRoutes(app, { allocations: d.allocations, rules: d.allocationRules, ledger: d.ledger, focus: { org: d.org, organisation: d.organisation, orgCurrency: d.orgCurrency } });
   // Imports take files as they are: in their own scope, with their own body parsing.
   await app.register(billingRoutes, { imports: d.imports, reconciliations: d.reconciliations });

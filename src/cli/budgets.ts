@@ -113,6 +113,22 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
       });
   }
 
+  const alerts = program.command('alerts').description('notifications of budget events: their deliveries, and the dead ones sent again');
+  alerts
+    .command('deliveries', { isDefault: true })
+    .option('--status <status>', 'pending, sent or dead')
+    .action(async (o: { status?: string }) => {
+      type Row = { id: string; event: { id: string; kind: string; budget: string; ts: number }; channel: string; to: string | null; audience: string; status: string; attempts: number; last_error: string | null };
+      const r = await ctx.client().call<{ data: Row[] }>('GET', `/alerts/deliveries${o.status ? `?status=${encodeURIComponent(o.status)}` : ''}`);
+      ctx.print(r.data, () => table(['id', 'when', 'event', 'budget', 'channel', 'to', 'status', 'tries', 'error'], r.data.map((x) => [
+        x.id, new Date(x.event.ts).toISOString(), x.event.kind, x.event.budget, x.channel, x.to ?? x.audience, x.status, x.attempts, x.last_error ?? '',
+      ])));
+    });
+  alerts.command('retry <id>').description('send a dead delivery again').action(async (id: string) => {
+    const r = await ctx.client().call<{ id: string; status: string }>('POST', `/alerts/deliveries/${encodeURIComponent(id)}/retry`);
+    ctx.print(r, () => `${r.id} is ${r.status} again`);
+  });
+
   program
     .command('events')
     .description('budget events: thresholds crossed, overrides requested')

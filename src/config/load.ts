@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type RawConfig, type ProviderConfig, type MetadataField } from './schema.js';
+import { configSchema, type RawConfig, type ProviderConfig, type MetadataField, type NotificationsConfig } from './schema.js';
 import { OrgTree, type Department, type Team, type Project, type User } from '../core/org.js';
 import { Secret } from './secret.js';
 import { FxTable } from '../core/fx.js';
@@ -65,6 +65,7 @@ export interface Config {
   readonly allocationRules: readonly AllocationRule[];
   readonly headcount: Readonly<Record<string, number>>;
   readonly gl: GlConfig;
+  readonly notifications: ResolvedNotifications;
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -129,6 +130,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const problems: string[] = [];
   const org = buildOrg(raw, problems);
   const providers = resolveProviders(raw, env, problems);
+  const notifications = resolveNotifications(raw.notifications, env, problems);
   checkPrices(raw, problems);
   const zoneProblem = checkZone(raw.organisation.timezone);
   if (zoneProblem) problems.push(`organisation.timezone: ${zoneProblem}`);
@@ -181,11 +183,49 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     allocationRules: raw.allocation_rules.map((r, i) => ({ ...r, order: r.order ?? (i + 1) * 10 })),
     headcount: raw.headcount,
     gl: raw.billing.gl,
+    notifications,
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,
     shared,
   }) as Config;
+}
+
+/** A channel with its secrets read from the environment (never from the file). */
+export type ResolvedChannel =
+  | { readonly id: string; readonly type: 'webhook'; readonly url: string; readonly secret: Secret }
+  | { readonly id: string; readonly type: 'slack'; readonly url: Secret }
+  | { readonly id: string; readonly type: 'email'; readonly from: string; readonly smtp: { host: string; port: number; secure: boolean; user: string | null; password: Secret | null } }
+  | { readonly id: string; readonly type: 'log' };
+
+export type ResolvedNotifications = Omit<NotificationsConfig, 'channels'> & { readonly channels: readonly ResolvedChannel[] };
+
+function resolveNotifications(n: NotificationsConfig, env: NodeJS.ProcessEnv, problems: string[]): ResolvedNotifications {
+  const secret = (ref: { env: string }, at: string): Secret => {
+    const v = env[ref.env];
+    if (!v) problems.push(`${at}.env: the environment variable ${ref.env} is not set`);
+    return new Secret(v ?? '');
+  };
+  const channels = n.channels.map((c, i): ResolvedChannel => {
+    const at = `notifications.channels[${i}]`;
+    switch (c.type) {
+      case 'webhook':
+        return { id: c.id, type: 'webhook', url: c.url, secret: secret(c.secret, `${at}.secret`) };
+      case 'slack':
+        return { id: c.id, type: 'slack', url: secret(c.url, `${at}.url`) };
+      case 'email':
+        return { id: c.id, type: 'email', from: c.from, smtp: { host: c.smtp.host, port: c.smtp.port, secure: c.smtp.secure, user: c.smtp.user ?? null, password: c.smtp.password ? secret(c.smtp.password, `${at}.smtp.password`) : null } };
+      case 'log':
+        return { id: c.id, type: 'log' };
+    }
+  });
+  const ids = new Set(channels.map((c) => c.id));
+  for (const who of ['finance', 'owners', 'users'] as const) {
+    n[who].channels.forEach((id, j) => {
+      if (!ids.has(id)) problems.push(`notifications.${who}.channels[${j}]: no channel "${id}" is declared under notifications.channels`);
+    });
+  }
+  return { ...n, channels };
 }
 
 /** BURSAR_DATABASE_URL and BURSAR_REDIS_URL: both or neither (replicas share the ledger and the counters). */

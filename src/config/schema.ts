@@ -21,6 +21,33 @@ const envRef = z.strictObject({
 
 export const DIALECTS = ['openai', 'anthropic'] as const;
 
+/** Where alerts go: a signed webhook, a Slack-compatible incoming webhook, email over SMTP, or the log. */
+const channelSchema = z.discriminatedUnion('type', [
+  z.strictObject({ id: slug, type: z.literal('webhook'), url: z.url({ message: 'must be a URL such as https://hooks.example.com/bursar' }), secret: envRef }),
+  z.strictObject({ id: slug, type: z.literal('slack'), url: envRef }),
+  z.strictObject({
+    id: slug, type: z.literal('email'), from: z.email(),
+    smtp: z.strictObject({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(587), secure: z.boolean().default(false), user: z.string().min(1).optional(), password: envRef.optional() }),
+  }),
+  z.strictObject({ id: slug, type: z.literal('log') }),
+]);
+const audience = z.strictObject({ channels: z.array(slug).default([]) }).prefault({});
+
+export const notificationsSchema = z
+  .strictObject({
+    channels: z.array(channelSchema).default([]),
+    /** Finance hears every budget's alerts; emails go to these addresses. */
+    finance: z.strictObject({ channels: z.array(slug).default([]), emails: z.array(z.email()).default([]) }).prefault({}),
+    /** A budget's owner and the managers of its departments hear its alerts (emails to their addresses in users:). */
+    owners: audience,
+    /** A user hears the alerts of their own cap (a per-user budget's member). */
+    users: audience,
+    /** A failed delivery is tried again after base_ms, doubling, up to `attempts` tries; then it is kept as dead. */
+    retry: z.strictObject({ attempts: z.number().int().min(1).max(20).default(6), base_ms: z.number().int().min(10).max(3_600_000).default(2000) }).prefault({}),
+  })
+  .prefault({});
+export type NotificationsConfig = z.infer<typeof notificationsSchema>;
+
 export const ratesSchema = z.strictObject({
   input: decimal,
   cached_input: decimal.optional(),
@@ -131,6 +158,7 @@ export const configSchema = z.strictObject({
   allocation_rules: z.array(allocationRuleSchema).default([]),
   /** How allocation runs book to the general ledger (docs/billing.md#journal-entries). */
   billing: z.strictObject({ gl: glSchema }).prefault({}),
+  notifications: notificationsSchema,
   /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */
   headcount: z.record(slug, z.number().int().min(0)).default({}),
   budget_policy: z

@@ -196,6 +196,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     void exceptions.expire().catch((err: unknown) => log.error({ err }, 'exception expiry sweep failed'));
   }, 10_000);
   sweep.unref();
+  // Forecasts: a budget projected to pass its limit by the window's end raises an event (once per window).
+  const forecasts = setInterval(() => void budgets.forecast().catch((err: unknown) => log.error({ err }, 'budget forecasts failed')), 60_000);
+  forecasts.unref();
   const keys = new KeyService(stores.config, config.org, config.budgetPolicy.require_budget_for_keys ? (a) => budgets.coversWithOwner(a) : null, {
     routeExists: (id) => router.has(id),
     dataClasses: config.dataClasses,
@@ -297,6 +300,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       await notifier.stop();
       await cache.close();
       clearInterval(sweep);
+      clearInterval(forecasts);
       budgetIndex.close();
       guard.close();
       await counters.close();

@@ -45,6 +45,10 @@ export function describe(e: BudgetEvent): { title: string; severity: 'info' | 'w
     const who = d.member ? ` for ${String(d.member)}` : '';
     return { severity, title: `Budget ${e.budget} at ${at}%`, text: `Budget "${e.budget}"${who} has used ${String(d.used)} of ${String(d.limit)} (${at}% threshold crossed, ${String(d.window)}).` };
   }
+  if (e.kind === 'forecast') {
+    const who = d.member ? ` for ${String(d.member)}` : '';
+    return { severity: 'warning', title: `Budget ${e.budget} projected to run out on ${String(d.exceeds_on)}`, text: `Budget "${e.budget}"${who} has used ${String(d.used)} of ${String(d.limit)} so far (${String(d.window)}); at this pace it reaches its limit on ${String(d.exceeds_on)} and ${String(d.projected)} by the window's end.` };
+  }
   if (e.kind === 'override_requested') {
     return { severity: 'info', title: `Override requested on ${e.budget}`, text: `${String(d.requested_by)} asks for ${String(d.amount)} more on budget "${e.budget}": ${String(d.reason)}. Approve or deny: bursar overrides approve|deny ${String(d.override)}.` };
   }

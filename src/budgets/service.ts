@@ -14,7 +14,7 @@ import type { OrgTree } from '../core/org.js';
 import type { BudgetCounters, BudgetTotals, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
 import { Approvals } from '../config/approvals.js';
-import { counterKey, type BudgetIndex } from './budget-index.js';
+import { counterKey, parseCounterKey, type BudgetIndex } from './budget-index.js';
 import type { BudgetGuard } from './guard.js';
 import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, budgetSpecSchema, overrideBodySchema, toBudget, type Budget, type BudgetBody, type BudgetSpec, type OverrideBody } from './model.js';
 import { previousWindow, windowAt, type Calendar } from './windows.js';
@@ -187,6 +187,41 @@ export class BudgetService {
     return { added, changed, removed };
   }
 
+  // ------------------------------------------------------------ forecasts
+
+  /**
+   * For each budget with a money limit and a calendar window (and each member of a per-member
+   * one): its spend at the end of the window at the velocity so far, and an event (once per
+   * window and member) when that passes the limit, naming the day it will. Only once a tenth of
+   * the window (at most a day) has passed, so that a morning's spend does not cry wolf.
+   */
+  async forecast(now = Date.now()): Promise<number> {
+    let n = 0;
+    for (const b of this.d.index.all()) {
+      if (b.limitNano === null || b.limitNano === 0n || 'from' in b.window) continue;
+      const w = this.d.index.windowOf(b, now);
+      const elapsed = now - w.start;
+      if (elapsed < Math.min(86_400_000, (w.end - w.start) / 10)) continue;
+      const counters = b.per ? await this.d.counters.scan(`${b.id}|${w.start}|`) : await this.d.counters.read([counterKey(b.id, w.start, null)]);
+      for (const [key, s] of counters) {
+        const covering = { budget: b, window: w, member: parseCounterKey(key).member, key };
+        const limit = this.d.guard.limitOf(covering, now);
+        if (limit === null || s.nano <= 0n || s.nano >= limit) continue;
+        const projected = projectToEnd(s.nano, w.start, w.end, now);
+        if (projected <= limit) continue;
+        // At the velocity so far, the limit is reached after (limit / used) of the time elapsed.
+        const on = w.start + Number((BigInt(elapsed) * limit) / s.nano);
+        const money = (x: bigint) => formatAmount({ nano: x, currency: b.currency });
+        const fresh = await this.d.events.record({
+          id: `forecast|${key}`, ts: now, kind: 'forecast', budget: b.id,
+          details: { window: w.label, member: covering.member, used: money(s.nano), limit: money(limit), projected: money(projected), exceeds_on: new Date(on).toISOString().slice(0, 10), owner: b.owner },
+        });
+        if (fresh) n++;
+      }
+    }
+    return n;
+  }
+
   // ------------------------------------------------------------ status
 
   async status(id: string, actor: Actor, at = Date.now()): Promise<Record<string, unknown>> {
@@ -210,6 +245,7 @@ export class BudgetService {
         used_percent: limit === null || limit === 0n ? null : Number((s.nano * 10_000n) / limit) / 100,
         thresholds_reached: limit === null ? [] : thresholdsReached(limit, s.nano, b.thresholds.map((t) => t.at)),
         projected_end_of_window: 'from' in b.window ? null : money(projectToEnd(s.nano, window.start, window.end, at)),
+        projected_to_exceed_on: projectedDate(s.nano, limit, window, at),
         tokens: { used: s.tokens, reserved: s.reservedTokens, limit: b.limitTokens },
         requests: { used: s.requests, limit: b.limitRequests },
       });
@@ -363,4 +399,11 @@ export class BudgetService {
 /** A scope made only of org-tree dimensions: the budgets a new key can be placed under. */
 function scopeOnlyOrg(b: Budget): boolean {
   return b.scope.every(([k]) => k === 'department' || k === 'team' || k === 'project' || k === 'cost_centre' || k === 'project_code');
+}
+
+/** The day a window's spend reaches its limit at the velocity so far, if it does before the window ends. */
+function projectedDate(used: bigint, limit: bigint | null, w: { start: number; end: number }, at: number): string | null {
+  if (limit === null || used <= 0n || at <= w.start) return null;
+  const on = used >= limit ? at : w.start + Number((BigInt(at - w.start) * limit) / used);
+  return on < w.end ? new Date(on).toISOString().slice(0, 10) : null;
 }

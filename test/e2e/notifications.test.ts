@@ -52,6 +52,7 @@ beforeAll(async () => {
     yaml: `${ORG_YAML.replace('{ id: alice, department: marketing', '{ id: alice, email: alice@acme.example, department: marketing')}
 budgets:
   - { id: marketing-month, name: Marketing, scope: { department: marketing }, window: month, limit: { amount: "0.0020", currency: USD }, enforcement: soft, owner: alice }
+  - { id: support-month, name: Support, scope: { department: support }, window: month, limit: { amount: "0.0100", currency: USD }, enforcement: soft, thresholds: [] }
 notifications:
   channels:
     - { id: finance-hook, type: webhook, url: "http://127.0.0.1:${hp}/hook", secret: { env: HOOK_SECRET } }
@@ -126,5 +127,27 @@ describe('notifications', () => {
     expect((await t.admin<{ status: string }>('POST', `/alerts/deliveries/${dead.id}/retry`)).body.status).toBe('pending');
     await eventually(async () => expect((await deliveries('sent')).some((d) => d.id === dead.id)).toBe(true));
     expect(received.some((r) => r.path === '/hook' && r.body.includes('launch week'))).toBe(true);
+  });
+
+  it('warn finance when a budget is projected to pass its limit before the window ends, naming the day, once', async () => {
+    const k = await t.key({ department: 'support' });
+    for (let i = 0; i < 2; i++) await t.openai(k.secret).chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'Reply to a customer.' }], max_tokens: 40 });
+    await t.settled();
+    const status = (await t.admin<{ window: { start: string; end: string }; members: { used: { amount: string } }[] }>('GET', '/budgets/support-month')).body;
+    const start = Date.parse(status.window.start);
+    const len = Date.parse(status.window.end) - start;
+    const used = Number(status.members[0]!.used.amount);
+    // A day and a half into the month at this spend, the pace runs past the limit before the end.
+    const at = start + 1.5 * 86_400_000;
+    expect(used * (len / (at - start))).toBeGreaterThan(0.01);
+    expect(await t.b.budgets.forecast(at)).toBe(1);
+    expect(await t.b.budgets.forecast(at + 3_600_000)).toBe(0); // once per window
+    const hook = await eventually(() => {
+      const h = received.find((r) => r.path === '/hook' && r.body.includes('"forecast"'));
+      expect(h).toBeDefined();
+      return JSON.parse(h!.body) as { severity: string; title: string; details: { exceeds_on: string; projected: string } };
+    });
+    const day = new Date(start + (at - start) * (0.01 / used)).toISOString().slice(0, 10);
+    expect(hook).toMatchObject({ severity: 'warning', title: `Budget support-month projected to run out on ${day}`, details: { exceeds_on: day } });
   });
 });

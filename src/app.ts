@@ -29,6 +29,7 @@ import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './r
 import { RouteExceptions } from './routing/exceptions.js';
 import { ImportService } from './billing/imports.js';
 import { Notifier } from './alerts/notifier.js';
+import { OutcomeService } from './reports/outcomes.js';
 import { ReconciliationService } from './billing/reconcile.js';
 import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
 import { AllocationService } from './billing/runs.js';
@@ -226,6 +227,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     log.info({ file: tokenFile }, 'created the first admin token; the CLI reads it from this file');
   }
 
+  const gatewayAttribution = { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags, dataClasses: config.dataClasses };
   const gateway = new Gateway({
     index,
     catalog,
@@ -242,11 +244,12 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     cache,
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
-    attribution: { org: config.org, index, requiredByDefault: config.gateway.required_metadata, allowedTags: config.gateway.allowed_tags, dataClasses: config.dataClasses },
+    attribution: gatewayAttribution,
   });
 
   let stopping = false;
-  const route = gatewayRouter({ gateway, catalog, index, stopping: () => stopping });
+  const outcomes = new OutcomeService({ ledger: stores.ledger, attribution: gatewayAttribution, flush: () => writer.flush() });
+  const route = gatewayRouter({ gateway, catalog, index, outcomes, bodyLimit: config.bodyLimitBytes, stopping: () => stopping });
   // One server: /v1 goes straight to the gateway on node:http; the rest to Fastify.
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) =>
     createServer({ keepAliveTimeout: 65_000 }, (req, res) => {

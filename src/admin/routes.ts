@@ -23,6 +23,7 @@ import type { SuspensionService } from '../access/suspensions.js';
 import { createTokenInput, type TokenService } from '../access/token-service.js';
 import { describeIssue } from '../config/load.js';
 import { savingsReport } from '../reports/savings.js';
+import { unitEconomics } from '../reports/outcomes.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
@@ -183,6 +184,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     );
   }
 
+  app.get('/reports/unit-economics', async (req) => unitEconomics(d.ledger, req.query as Record<string, unknown>, actorOf(req)));
   app.get('/reports/savings', async (req) => savingsReport(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.orgCurrency));
   app.get<{ Params: { id: string } }>('/ledger/:id', async (req) => {
     const line = await d.ledger.get(req.params.id);

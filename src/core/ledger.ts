@@ -103,6 +103,37 @@ export function blankLine(id: string, ts: number): LedgerLine {
   };
 }
 
+/** The dimensions an outcome keeps of the call or run it is for, to be reported by. */
+export const OUTCOME_DIMENSIONS = ['department', 'cost_centre', 'project', 'workflow', 'agent', 'user', 'application', 'environment', 'route', 'model', 'key'] as const;
+export type OutcomeDimension = (typeof OUTCOME_DIMENSIONS)[number];
+
+/**
+ * What a call or an agent run produced, as its application reported it: accepted or not, how
+ * many value units (a resolution, a document, a qualified lead), and what a unit is worth.
+ * One per call or run (a later report replaces it).
+ */
+export interface Outcome {
+  /** `call:<request id>` or `run:<agent run id>`. */
+  readonly id: string;
+  readonly ts: number;
+  readonly accepted: boolean | null;
+  readonly unitsNano: bigint;
+  readonly unit: string | null;
+  /** The value of all the units, if given. */
+  readonly valueNano: bigint | null;
+  readonly currency: string | null;
+  readonly dims: Readonly<Record<OutcomeDimension, string | null>>;
+}
+
+export interface OutcomeTotals {
+  readonly group: Readonly<Record<string, string | null>>;
+  readonly outcomes: number;
+  readonly accepted: number;
+  readonly unitsNano: bigint;
+  /** Value per currency. */
+  readonly value: readonly { currency: string; nano: bigint }[];
+}
+
 /** Which lines a rule takes: every field given must match (a list: any of its values). */
 export interface LineMatch {
   readonly source?: string;

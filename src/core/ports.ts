@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { FirstMatchGroup, LedgerLine, LineMatch, UsageQuery, UsageRow } from './ledger.js';
+import type { FirstMatchGroup, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -52,6 +52,10 @@ export interface LedgerStore {
   scan(query: ScanQuery): AsyncIterable<LedgerLine>;
   /** A period's lines grouped by the first of `matches` that takes each, and by department, project and budget category. */
   firstMatchGroups(query: { readonly from: number; readonly to: number; readonly matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]>;
+  /** Records outcomes; one already recorded for the same call or run is replaced. */
+  recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
+  /** Outcomes reported in a period, grouped by some of their dimensions. */
+  outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<OutcomeTotals[]>;
   close(): Promise<void>;
 }
 

@@ -10,12 +10,16 @@ import type { ModelCatalog } from './catalog.js';
 import { ENDPOINTS, type Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
 import type { Gateway } from './handler.js';
-import { dialectOf, sendBody, sendError } from './http.js';
+import { dialectOf, readBody, sendBody, sendError } from './http.js';
+import type { OutcomeService } from '../reports/outcomes.js';
+import { decimalText } from '../core/money.js';
 
 export interface GatewayRoutesOptions {
   readonly gateway: Gateway;
   readonly catalog: ModelCatalog;
   readonly index: AccessIndex;
+  readonly outcomes: OutcomeService;
+  readonly bodyLimit: number;
   /** True once Bursar is stopping: new calls are told so. */
   readonly stopping: () => boolean;
 }
@@ -41,15 +45,30 @@ export function gatewayRouter(o: GatewayRoutesOptions): GatewayRouter {
       return true;
     }
     const fail = (err: unknown): void => sendError(res, asBursarError(err), dialect, null);
-    if (req.method === 'GET' && path === '/v1/models') listModels(o, req, res, dialect).catch(fail);
+    if (req.method === 'POST' && path === '/v1/outcomes') reportOutcome(o, req, res).catch(fail);
+    else if (req.method === 'GET' && path === '/v1/models') listModels(o, req, res, dialect).catch(fail);
     else if (req.method === 'GET' && path.startsWith('/v1/models/')) getModel(o, req, res, dialect, decodeURIComponent(path.slice('/v1/models/'.length))).catch(fail);
     else fail(notFound(req.method ?? 'GET', path));
     return true;
   };
 }
 
+/** What a call or run produced, reported with the key that made it. */
+async function reportOutcome(o: GatewayRoutesOptions, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const key = await authenticate(req.headers, o.index, Date.now());
+  const raw = await readBody(req, o.bodyLimit);
+  let body: unknown;
+  try {
+    body = JSON.parse(raw.toString('utf8'));
+  } catch {
+    throw new BursarError('invalid_json', 'The outcome is not valid JSON; send { "request_id": "...", "accepted": true }.');
+  }
+  const outcome = await o.outcomes.report(key, req, body);
+  sendBody(res, 201, { 'content-type': 'application/json' }, JSON.stringify({ id: outcome.id, accepted: outcome.accepted, units: decimalText(outcome.unitsNano), unit: outcome.unit }));
+}
+
 function notFound(method: string, path: string): BursarError {
-  return new BursarError('route_not_found', `No endpoint at ${method} ${path}. Bursar serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages and GET /v1/models; the admin API is under /admin/v1.`);
+  return new BursarError('route_not_found', `No endpoint at ${method} ${path}. Bursar serves POST /v1/chat/completions, /v1/responses, /v1/embeddings, /v1/messages, /v1/outcomes and GET /v1/models; the admin API is under /admin/v1.`);
 }
 
 async function modelsFor(o: GatewayRoutesOptions, req: IncomingMessage) {

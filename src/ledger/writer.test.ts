@@ -24,6 +24,8 @@ class MemoryStore implements LedgerStore {
   async aggregate() { return []; }
   async *scan() {}
   async firstMatchGroups() { return []; }
+  async recordOutcomes() {}
+  async outcomeTotals() { return []; }
   async close() {}
 }
 

@@ -71,12 +71,17 @@ async function copyConfigAndAudit(from: SqlStores, to: SqlStores): Promise<{ con
   return { configRecords: records.length, auditEntries: audit.length };
 }
 
+/** Budget events and outcomes, each once by id. */
 async function copyEvents(from: SqlStores, to: SqlStores): Promise<number> {
-  const rows = await from.db.selectFrom('budget_events').selectAll().execute();
-  for (let i = 0; i < rows.length; i += 500) {
-    await to.db.insertInto('budget_events').values(rows.slice(i, i + 500)).onConflict((oc) => oc.column('id').doNothing()).execute();
+  let n = 0;
+  for (const table of ['budget_events', 'outcomes'] as const) {
+    const rows = await from.db.selectFrom(table).selectAll().execute();
+    for (let i = 0; i < rows.length; i += 500) {
+      await to.db.insertInto(table).values(rows.slice(i, i + 500) as never).onConflict((oc) => oc.column('id').doNothing()).execute();
+    }
+    if (table === 'budget_events') n = rows.length;
   }
-  return rows.length;
+  return n;
 }
 
 async function ledgerTotals(s: SqlStores): Promise<Record<string, { lines: number; costNano: string }>> {

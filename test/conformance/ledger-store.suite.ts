@@ -167,6 +167,22 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('records outcomes, a later report replacing an earlier one, and totals them by dimension', async () => {
+      const f = await open();
+      try {
+        const dims = (workflow: string) => ({ department: 'support', cost_centre: null, project: null, workflow, agent: null, user: null, application: null, environment: null, route: null, model: null, key: 'k1' });
+        const o = (id: string, workflow: string, accepted: boolean | null, units: bigint, value: bigint | null) =>
+          ({ id, ts: T0 + 5, accepted, unitsNano: units, unit: 'resolution', valueNano: value, currency: value === null ? null : 'USD', dims: dims(workflow) });
+        await f.store.recordOutcomes([o('call:a', 'w1', true, 2n, 30n), o('call:b', 'w1', false, 0n, null), o('run:r', 'w2', true, 1n, null)]);
+        await f.store.recordOutcomes([o('call:b', 'w1', true, 1n, 10n)]);
+        const totals = await f.store.outcomeTotals({ from: T0, to: T0 + DAY, groupBy: ['workflow'] });
+        expect(totals.find((t) => t.group.workflow === 'w1')).toMatchObject({ outcomes: 2, accepted: 2, unitsNano: 3n, value: [{ currency: 'USD', nano: 40n }] });
+        expect(totals.find((t) => t.group.workflow === 'w2')).toMatchObject({ outcomes: 1, accepted: 1, unitsNano: 1n, value: [] });
+      } finally {
+        await f.close();
+      }
+    });
+
     it('groups a period by the first match that takes each line, and scans only the lines of chosen matches', async () => {
       const f = await open();
       try {

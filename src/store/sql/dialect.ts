@@ -37,6 +37,7 @@ export interface Database {
   config_records: ConfigRecordRow;
   audit_log: AuditRow;
   budget_events: BudgetEventRow;
+  outcomes: Record<string, unknown>;
 }
 
 export type Db = Kysely<Database>;

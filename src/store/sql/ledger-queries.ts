@@ -5,7 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, type FirstMatchGroup, type LedgerLine, type LineMatch, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type FirstMatchGroup, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, tokensOf, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -127,6 +127,44 @@ export async function firstMatchGroups(db: Db, d: SqlDialect, q: { from: number;
   }));
 }
 
+/** Records outcomes, replacing one already recorded for the same call or run. */
+export async function recordOutcomes(db: Db, outcomes: readonly Outcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const rows = outcomes.map((o) => ({
+    id: o.id, ts: o.ts, accepted: o.accepted === null ? null : o.accepted ? 1 : 0, units_nano: o.unitsNano, unit: o.unit, value_nano: o.valueNano, currency: o.currency,
+    ...Object.fromEntries(OUTCOME_DIMENSIONS.map((d) => [d, o.dims[d]])),
+  }));
+  await db.insertInto('outcomes').values(rows as never).onConflict((oc) => oc.column('id').doUpdateSet((eb) => Object.fromEntries(
+    ['ts', 'accepted', 'units_nano', 'unit', 'value_nano', 'currency', ...OUTCOME_DIMENSIONS].map((c) => [c, eb.ref(`excluded.${c}` as never)]),
+  ) as never)).execute();
+}
+
+export async function outcomeTotals(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<OutcomeTotals[]> {
+  for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group outcomes by "${g}"`);
+  const rows = await db
+    .selectFrom('outcomes')
+    .where('ts', '>=', q.from)
+    .where('ts', '<', q.to)
+    .select([
+      ...q.groupBy.map((g, i) => sql.ref(g).as(`g${i}`)), sql.ref('currency').as('currency'),
+      sql`count(*)`.as('n'), sql`sum(case when accepted = 1 then 1 else 0 end)`.as('accepted'), sql`sum(units_nano)`.as('units'), sql`sum(value_nano)`.as('value'),
+    ] as never[])
+    .groupBy(byPosition(q.groupBy.length + 1))
+    .execute();
+  const out = new Map<string, { group: Record<string, string | null>; outcomes: number; accepted: number; unitsNano: bigint; value: { currency: string; nano: bigint }[] }>();
+  for (const r of rows as Record<string, unknown>[]) {
+    const group = Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null]));
+    const k = JSON.stringify(group);
+    let t = out.get(k);
+    if (!t) out.set(k, (t = { group, outcomes: 0, accepted: 0, unitsNano: 0n, value: [] }));
+    t.outcomes += toNumber(r.n);
+    t.accepted += toNumber(r.accepted);
+    t.unitsNano += toBigInt(r.units ?? 0);
+    if (r.currency !== null && r.currency !== undefined && r.value !== null && r.value !== undefined) t.value.push({ currency: String(r.currency), nano: toBigInt(r.value) });
+  }
+  return [...out.values()];
+}
+
 /** Pages through a period by (ts, id), so memory stays flat on any size. */
 export async function* scan(db: Db, q: ScanQuery, pageSize = 5000, d?: SqlDialect): AsyncIterable<LedgerLine> {
   let after: { ts: number; id: string } | null = null;
@@ -168,6 +206,14 @@ export abstract class SqlLedgerReads {
 
   firstMatchGroups(query: { from: number; to: number; matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]> {
     return firstMatchGroups(this.db, this.dialect, query);
+  }
+
+  recordOutcomes(outcomes: readonly Outcome[]): Promise<void> {
+    return recordOutcomes(this.db, outcomes);
+  }
+
+  outcomeTotals(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<OutcomeTotals[]> {
+    return outcomeTotals(this.db, query);
   }
 
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@
  * never edited once released; a change is a new migration appended to the list.
  */
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { LedgerLine } from '../../core/ledger.js';
+import { OUTCOME_DIMENSIONS, type LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS } from './columns.js';
 import { scan } from './ledger-queries.js';
 import { addDerived, createDerivedTables } from './rollups.js';
@@ -96,6 +96,19 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
   ['0007_ledger_scan_index', async (db) => {
     await db.schema.createIndex('ledger_lines_ts_id').ifNotExists().on('ledger_lines').columns(['ts', 'id']).execute();
     await db.schema.dropIndex('ledger_lines_ts').ifExists().execute();
+  }],
+  ['0008_outcomes', async (db) => {
+    let t = db.schema.createTable('outcomes').ifNotExists()
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('ts', 'bigint', (c) => c.notNull())
+      .addColumn('accepted', 'integer')
+      .addColumn('units_nano', 'bigint', (c) => c.notNull())
+      .addColumn('unit', 'text')
+      .addColumn('value_nano', 'bigint')
+      .addColumn('currency', 'text');
+    for (const dim of OUTCOME_DIMENSIONS) t = t.addColumn(dim, 'text');
+    await t.execute();
+    await db.schema.createIndex('outcomes_ts').ifNotExists().on('outcomes').column('ts').execute();
   }],
 ];
 

@@ -1,0 +1,135 @@
+/**
+ * Outcomes and unit economics. An application reports what a call (by its request id) or an
+ * agent run (by its run id) produced: accepted or not, value units, and what they are worth,
+ * with the same virtual key that made the call (`POST /v1/outcomes`). Reports then set cost
+ * beside it by any dimension: cost per call, per accepted output, per value unit, the acceptance
+ * rate, and the value-to-cost ratio.
+ */
+import type { IncomingMessage } from 'node:http';
+import { z } from 'zod';
+import { assertRole, type Actor } from '../access/actor.js';
+import type { KeyEntry } from '../access/access-index.js';
+import { BursarError } from '../core/errors.js';
+import { OUTCOME_DIMENSIONS, type Outcome, type OutcomeDimension } from '../core/ledger.js';
+import { decimalText, NANO, parseDecimal } from '../core/money.js';
+import type { LedgerStore } from '../core/ports.js';
+import { parsed } from '../config/managed.js';
+import { attribute, type AttributionOptions } from '../gateway/attribution.js';
+import { reportQuery } from './usage.js';
+
+const decimal = z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "1" or "12.50"');
+
+export const outcomeInput = z
+  .strictObject({
+    request_id: z.string().min(1).max(100).optional(),
+    run_id: z.string().min(1).max(200).optional(),
+    accepted: z.boolean().optional(),
+    /** How many value units the call or run produced (default 1 when accepted, else 0). */
+    units: decimal.optional(),
+    unit: z.string().min(1).max(64).optional(),
+    /** What the units are worth, in all. */
+    value: z.strictObject({ amount: decimal, currency: z.string().regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code') }).optional(),
+  })
+  .refine((o) => (o.request_id === undefined) !== (o.run_id === undefined), { message: 'name the call (request_id, its x-request-id) or the agent run (run_id), one of the two', path: ['request_id'] });
+
+export class OutcomeService {
+  constructor(private readonly d: { readonly ledger: LedgerStore; readonly attribution: AttributionOptions; readonly flush: () => Promise<void> }) {}
+
+  /** Records what a call or run produced, for the key that made it. */
+  async report(key: KeyEntry, req: IncomingMessage, body: unknown): Promise<Outcome> {
+    const o = parsed(outcomeInput.safeParse(body), 'outcome');
+    let dims: Record<string, string | null>;
+    if (o.request_id !== undefined) {
+      // The call's own line: it may still be on its way to the ledger.
+      let line = await this.d.ledger.get(o.request_id);
+      if (!line) {
+        await this.d.flush();
+        line = await this.d.ledger.get(o.request_id);
+      }
+      if (!line || line.source !== 'gateway') throw new BursarError('not_found', `No call "${o.request_id}" in the ledger; report the x-request-id of a call made through Bursar.`, { param: 'request_id' });
+      if (line.dims.key !== key.id) throw new BursarError('forbidden', `Call "${o.request_id}" was made with another key; report outcomes with the key that made the call.`, { param: 'request_id' });
+      dims = line.dims as unknown as Record<string, string | null>;
+    } else {
+      dims = { ...attribute(key, req.headers, this.d.attribution).dims, key: key.id } as unknown as Record<string, string | null>;
+    }
+    const accepted = o.accepted ?? null;
+    const outcome: Outcome = {
+      id: o.request_id !== undefined ? `call:${o.request_id}` : `run:${o.run_id}`,
+      ts: Date.now(),
+      accepted,
+      unitsNano: o.units !== undefined ? parseDecimal(o.units) : accepted ? NANO : 0n,
+      unit: o.unit ?? null,
+      valueNano: o.value ? parseDecimal(o.value.amount) : null,
+      currency: o.value?.currency ?? null,
+      dims: Object.fromEntries(OUTCOME_DIMENSIONS.map((d) => [d, dims[d] ?? null])) as Outcome['dims'],
+    };
+    await this.d.ledger.recordOutcomes([outcome]);
+    return outcome;
+  }
+}
+
+export interface UnitEconomicsRow {
+  readonly group: Readonly<Record<string, string | null>>;
+  readonly currency: string;
+  readonly calls: number;
+  readonly cost: string;
+  readonly outcomes: number;
+  readonly accepted: number;
+  /** accepted / outcomes, in percent (two decimals); null without outcomes. */
+  readonly acceptance_percent: string | null;
+  readonly cost_per_call: string | null;
+  readonly cost_per_accepted: string | null;
+  readonly units: string;
+  readonly cost_per_unit: string | null;
+  /** The value reported in the cost's currency, and value / cost (two decimals). */
+  readonly value: string | null;
+  readonly value_to_cost: string | null;
+}
+
+/** Cost beside outcomes, by any of the outcome dimensions, for a period. */
+export async function unitEconomics(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, now = new Date()): Promise<{ from: string; to: string; group_by: string[]; rows: UnitEconomicsRow[] }> {
+  assertRole(actor, ['admin', 'finance'], 'read unit economics');
+  const { from, to, groupBy: text } = reportQuery(query, now);
+  const groupBy = (text ?? 'workflow').split(',').map((s) => s.trim()).filter(Boolean);
+  for (const g of groupBy) {
+    if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new BursarError('validation_failed', `Cannot report unit economics by "${g}". Use any of: ${OUTCOME_DIMENSIONS.join(', ')}.`, { param: 'group_by' });
+  }
+  const dims = groupBy as OutcomeDimension[];
+  const costs = (await ledger.aggregate({ from, to, groupBy: [...dims, 'source'] })).filter((r) => r.group.source === 'gateway');
+  const outcomes = new Map((await ledger.outcomeTotals({ from, to, groupBy: dims })).map((t) => [JSON.stringify(t.group), t]));
+  const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
+  const rows: UnitEconomicsRow[] = [];
+  const seen = new Set<string>();
+  const merged = new Map<string, { group: Record<string, string | null>; currency: string; calls: number; cost: bigint }>();
+  for (const r of costs) {
+    const group = Object.fromEntries(dims.map((d) => [d, r.group[d] ?? null]));
+    const k = `${JSON.stringify(group)}|${r.currency}`;
+    const m = merged.get(k) ?? { group, currency: r.currency, calls: 0, cost: 0n };
+    m.calls += r.requests;
+    m.cost += r.costNano;
+    merged.set(k, m);
+  }
+  for (const m of merged.values()) {
+    const k = JSON.stringify(m.group);
+    seen.add(k);
+    const o = outcomes.get(k);
+    const accepted = o?.accepted ?? 0;
+    const units = o?.unitsNano ?? 0n;
+    const value = o?.value.find((v) => v.currency === m.currency)?.nano ?? null;
+    rows.push({
+      group: m.group, currency: m.currency, calls: m.calls, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
+      acceptance_percent: o && o.outcomes ? decimalText(((BigInt(accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null,
+      cost_per_call: per(m.cost, BigInt(m.calls)), cost_per_accepted: per(m.cost, BigInt(accepted)),
+      units: decimalText(units), cost_per_unit: units === 0n ? null : decimalText((m.cost * NANO) / units),
+      value: value === null ? null : decimalText(value),
+      value_to_cost: value === null || m.cost === 0n ? null : decimalText(((value * 100n) / m.cost) * 10_000_000n, 2),
+    });
+  }
+  // Outcomes of groups that cost nothing in the period (reported late, or free) still show.
+  for (const [k, o] of outcomes) {
+    if (seen.has(k)) continue;
+    rows.push({ group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: o.outcomes ? decimalText(((BigInt(o.accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null, cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
+  }
+  rows.sort((a, b) => (parseDecimal(b.cost) > parseDecimal(a.cost) ? 1 : parseDecimal(b.cost) < parseDecimal(a.cost) ? -1 : 0));
+  return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), group_by: groupBy, rows };
+}

@@ -1,0 +1,58 @@
+/**
+ * Outcomes and unit economics: an application reports, with the key that made the calls, what a
+ * call or an agent run produced; the report sets each workflow's cost beside it: per call, per
+ * accepted output, per value unit, and value to cost, exactly.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decimalText, NANO, parseDecimal } from '../../src/core/money.js';
+import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+
+let t: TestBursar;
+beforeAll(async () => {
+  t = await startTestBursar({ yaml: ORG_YAML });
+});
+afterAll(() => t.close());
+
+const report = (secret: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${t.url}/v1/outcomes`, { method: 'POST', headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+
+describe('outcomes', () => {
+  it('are reported per call or run with the key that made them, and set beside cost by workflow', async () => {
+    const k = await t.key({ department: 'support', project: 'support-bot' });
+    const other = await t.key({ department: 'marketing' });
+    const call = async (workflow: string) =>
+      (await t.openai(k.secret, { 'x-bursar-workflow': workflow }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Resolve this ticket.' }], max_tokens: 30 }).withResponse()).response.headers.get('x-request-id')!;
+    const replies = [await call('replies'), await call('replies'), await call('replies'), await call('replies')];
+    await call('drafts');
+
+    // Right after the call: the line may still be on its way; the report waits for it.
+    expect((await report(k.secret, { request_id: replies[0], accepted: true, units: '2', unit: 'resolution', value: { amount: '30', currency: 'USD' } })).status).toBe(201);
+    expect((await report(k.secret, { request_id: replies[1], accepted: true })).status).toBe(201);
+    expect((await report(k.secret, { request_id: replies[2], accepted: false })).status).toBe(201);
+    // A later report replaces the earlier one.
+    expect((await report(k.secret, { request_id: replies[2], accepted: true, value: { amount: '10', currency: 'USD' } })).status).toBe(201);
+    expect((await report(k.secret, { request_id: replies[3], accepted: false })).status).toBe(201);
+    // An agent run's outcome, attributed as its calls are (key and headers).
+    expect((await report(k.secret, { run_id: 'run-42', accepted: true }, { 'x-bursar-workflow': 'replies' })).status).toBe(201);
+
+    // Refused, each with its reason.
+    const err = async (r: Response) => ((await r.json()) as { error: { code: string; param: string | null } }).error;
+    expect(await err(await report(k.secret, { request_id: 'no-such-call', accepted: true }))).toMatchObject({ code: 'not_found', param: 'request_id' });
+    expect(await err(await report(other.secret, { request_id: replies[0], accepted: false }))).toMatchObject({ code: 'forbidden' });
+    expect(await err(await report(k.secret, { request_id: replies[0], run_id: 'r', accepted: true }))).toMatchObject({ code: 'validation_failed' });
+
+    await t.settled();
+    const lines = (await t.lines()).filter((l) => l.dims.workflow === 'replies' && l.source === 'gateway');
+    const cost = lines.reduce((a, l) => a + l.costNano, 0n);
+    const r = (await t.admin<{ rows: Record<string, unknown>[] }>('GET', '/reports/unit-economics?group_by=workflow')).body;
+    const row = r.rows.find((x) => (x.group as { workflow: string }).workflow === 'replies')!;
+    // Outcomes: 4 calls and 1 run; accepted: calls 0, 1, 2 and the run. Units: 2 + 1 + 1 + 1.
+    expect(row).toMatchObject({ calls: 4, cost: decimalText(cost), outcomes: 5, accepted: 4, acceptance_percent: '80.00', units: '5', value: '40' });
+    expect(row.cost_per_call).toBe(decimalText(cost / 4n));
+    expect(row.cost_per_accepted).toBe(decimalText(cost / 4n));
+    expect(row.cost_per_unit).toBe(decimalText((cost * NANO) / 5_000_000_000n));
+    expect(parseDecimal(String(row.value_to_cost))).toBe(((40n * NANO * 100n) / cost) * 10_000_000n);
+    const drafts = r.rows.find((x) => (x.group as { workflow: string }).workflow === 'drafts')!;
+    expect(drafts).toMatchObject({ calls: 1, outcomes: 0, accepted: 0, acceptance_percent: null, cost_per_accepted: null });
+  });
+});

@@ -24,6 +24,7 @@ import { createTokenInput, type TokenService } from '../access/token-service.js'
 import { describeIssue } from '../config/load.js';
 import { savingsReport } from '../reports/savings.js';
 import { unitEconomics } from '../reports/outcomes.js';
+import { concentration, unusedSeats } from '../reports/insight.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
@@ -184,6 +185,8 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     );
   }
 
+  app.get('/reports/concentration', async (req) => ({ data: await concentration(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
+  app.get('/reports/unused-seats', async (req) => ({ data: await unusedSeats(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/unit-economics', async (req) => unitEconomics(d.ledger, req.query as Record<string, unknown>, actorOf(req)));
   app.get('/reports/savings', async (req) => savingsReport(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.orgCurrency));
   app.get<{ Params: { id: string } }>('/ledger/:id', async (req) => {

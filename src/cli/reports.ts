@@ -50,6 +50,33 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     });
 
   program
+    .command('concentration')
+    .description('the share of spend the top few percent of users (workflows, keys...) create, who they are, and their habits')
+    .option('--by <dim>', 'user, workflow, key, agent, project or application', 'user')
+    .option('--top <percent>', 'the top share to look at', '5')
+    .option('--from <date>').option('--to <date>')
+    .action(async (o: { by: string; top: string; from?: string; to?: string }) => {
+      const q = new URLSearchParams({ by: o.by, top_percent: o.top, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+      type Rep = { by: string; currency: string; members: number; top_count: number; top_percent: number; top_share_percent: string; total: string; top: { name: string; cost: string; share_percent: string; calls: number; avg_input_tokens: number; premium_share_percent: string }[] };
+      const r = await ctx.client().call<{ data: Rep[] }>('GET', `/reports/concentration?${q}`);
+      ctx.print(r.data, () => r.data.map((x) => [
+        `The top ${x.top_percent}% (${x.top_count} of ${x.members}) by ${x.by} made ${x.top_share_percent}% of ${x.total} ${x.currency}:`,
+        table([x.by, 'cost', 'share %', 'calls', 'avg prompt tokens', 'premium tier %'], x.top.map((t) => [t.name, t.cost, t.share_percent, t.calls, t.avg_input_tokens, t.premium_share_percent])),
+      ].join('\n')).join('\n\n') || 'no gateway spend in the period');
+    });
+
+  program
+    .command('unused-seats')
+    .description('imported seats no one used through the gateway in the period')
+    .option('--from <date>').option('--to <date>')
+    .action(async (o: { from?: string; to?: string }) => {
+      const q = new URLSearchParams({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+      type Row = { description: string | null; department: string | null; user: string | null; seats: string; unused: string; unused_cost: string; currency: string };
+      const r = await ctx.client().call<{ data: Row[] }>('GET', `/reports/unused-seats?${q}`);
+      ctx.print(r.data, () => table(['subscription', 'department', 'user', 'seats', 'unused', 'unused cost'], r.data.map((x) => [x.description, x.department, x.user, x.seats, x.unused, `${x.unused_cost} ${x.currency}`])));
+    });
+
+  program
     .command('unit-economics')
     .description('cost beside what it produced: per call, per accepted output, per value unit, value to cost (docs/outcomes.md)')
     .option('--from <date>', 'start (default: first of this month, UTC)')

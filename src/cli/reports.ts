@@ -50,6 +50,20 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     });
 
   program
+    .command('anomalies')
+    .description('unusual days per department (or workflow, user...): spend growth, output-to-input ratio, failures, premium share (docs/alerts.md#anomalies)')
+    .option('--by <dim>', 'department, project, workflow, user, key, agent, model or application', 'department')
+    .option('--metric <metric>', 'spend, output_ratio, failures or premium_share', 'spend')
+    .option('--recent <days>', 'report anomalies of the last days', '7')
+    .option('--sensitivity <k>', 'spreads from the baseline (lower finds more)', '3.5')
+    .action(async (o: { by: string; metric: string; recent: string; sensitivity: string }) => {
+      const q = new URLSearchParams({ by: o.by, metric: o.metric, recent: o.recent, sensitivity: o.sensitivity });
+      type Row = { member: string; currency: string; day: string; value: number; baseline: number; score: number };
+      const r = await ctx.client().call<{ data: Row[] }>('GET', `/reports/anomalies?${q}`);
+      ctx.print(r.data, () => (r.data.length ? table(['day', o.by, o.metric, 'usual', 'spreads away'], r.data.map((x) => [x.day, x.member, x.value.toFixed(4), x.baseline.toFixed(4), x.score])) : 'no anomalies in the period'));
+    });
+
+  program
     .command('concentration')
     .description('the share of spend the top few percent of users (workflows, keys...) create, who they are, and their habits')
     .option('--by <dim>', 'user, workflow, key, agent, project or application', 'user')

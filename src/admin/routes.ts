@@ -26,6 +26,7 @@ import { savingsReport } from '../reports/savings.js';
 import { unitEconomics } from '../reports/outcomes.js';
 import { concentration, unusedSeats } from '../reports/insight.js';
 import { anomalies } from '../reports/anomaly.js';
+import { scenarios } from '../reports/scenarios.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
@@ -186,6 +187,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     );
   }
 
+  app.get('/reports/scenarios', async (req) => ({ data: await scenarios(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/concentration', async (req) => ({ data: await concentration(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/unused-seats', async (req) => ({ data: await unusedSeats(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));

@@ -50,6 +50,23 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     });
 
   program
+    .command('scenarios')
+    .description('what the next months may cost: baseline, expansion (2x) and breakthrough (3x), with price deflation and probabilities')
+    .option('--months <n>', 'months ahead', '12')
+    .option('--deflation <percent>', 'expected fall of prices over a year', '20')
+    .option('--p <baseline,expansion,breakthrough>', 'probabilities, totalling 1', '0.6,0.3,0.1')
+    .action(async (o: { months: string; deflation: string; p: string }) => {
+      const [pb = '', pe = '', pt = ''] = o.p.split(',');
+      const q = new URLSearchParams({ months: o.months, deflation_percent: o.deflation, p_baseline: pb, p_expansion: pe, p_breakthrough: pt });
+      type Rep = { currency: string; monthly_base: string; based_on: string; months: { month: string; baseline: string; expansion: string; breakthrough: string; weighted: string }[]; totals: { baseline: string; expansion: string; breakthrough: string; weighted: string } };
+      const r = await ctx.client().call<{ data: Rep[] }>('GET', `/reports/scenarios?${q}`);
+      ctx.print(r.data, () => r.data.map((x) => [
+        `${x.currency}: a month of ${x.monthly_base} (the average of ${x.based_on})`,
+        table(['month', 'baseline', 'expansion', 'breakthrough', 'weighted'], [...x.months.map((m) => [m.month, m.baseline, m.expansion, m.breakthrough, m.weighted]), ['total', x.totals.baseline, x.totals.expansion, x.totals.breakthrough, x.totals.weighted]]),
+      ].join('\n')).join('\n\n') || 'no spend in the last three months to plan from');
+    });
+
+  program
     .command('anomalies')
     .description('unusual days per department (or workflow, user...): spend growth, output-to-input ratio, failures, premium share (docs/alerts.md#anomalies)')
     .option('--by <dim>', 'department, project, workflow, user, key, agent, model or application', 'department')

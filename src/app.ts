@@ -29,6 +29,7 @@ import { MemoryResponseCache, RedisResponseCache, type ResponseCache } from './r
 import { RouteExceptions } from './routing/exceptions.js';
 import { ImportService } from './billing/imports.js';
 import { Notifier } from './alerts/notifier.js';
+import { Digest } from './alerts/digest.js';
 import { OutcomeService } from './reports/outcomes.js';
 import { ReconciliationService } from './billing/reconcile.js';
 import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
@@ -162,6 +163,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     store: stores.config, index: budgetIndex, guard, counters, events, org: config.org, fx: config.fx,
     calendar: config.calendar, orgCurrency: config.organisation.currency,
   });
+  const digest = new Digest({ ledger: stores.ledger, budgets, index: budgetIndex, org: config.org, events: stores.events, notifier, calendar: config.calendar });
+  const digestTimer = digest.start();
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
   // What a previous run left in the spool goes into the ledger first. Leftovers mean it did not
@@ -262,7 +265,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);
@@ -304,6 +307,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       await cache.close();
       clearInterval(sweep);
       clearInterval(forecasts);
+      clearInterval(digestTimer);
       budgetIndex.close();
       guard.close();
       await counters.close();

@@ -34,6 +34,7 @@ import type { RouteExceptions } from '../routing/exceptions.js';
 import type { ImportService } from '../billing/imports.js';
 import type { ReconciliationService } from '../billing/reconcile.js';
 import type { Notifier } from '../alerts/notifier.js';
+import type { Digest } from '../alerts/digest.js';
 import { billingRoutes, registerAllocationRoutes } from './billing-routes.js';
 import type { AllocationService } from '../billing/runs.js';
 import type { AllocationRule } from '../billing/rules.js';
@@ -54,6 +55,7 @@ export interface AdminDeps {
   readonly imports: ImportService;
   readonly reconciliations: ReconciliationService;
   readonly notifier: Notifier;
+  readonly digest: Digest;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
   /** The organisation's name (the FOCUS export's billing account). */
@@ -223,6 +225,18 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   app.get<{ Querystring: { status?: string } }>('/alerts/deliveries', async (req) => {
     assertRole(actorOf(req), ['admin', 'finance'], 'read notification deliveries');
     return { data: await d.notifier.deliveries(req.query.status) };
+  });
+  // The weekly digest: a preview for one owner, or sent to every owner now.
+  app.get<{ Querystring: { user?: string } }>('/alerts/digest', async (req) => {
+    assertRole(actorOf(req), ['admin', 'finance'], 'read the weekly digest');
+    const owners = d.digest.owners();
+    const user = req.query.user ?? [...owners.keys()][0];
+    if (!user || !owners.has(user)) throw new BursarError('not_found', `No budget is owned or managed by "${req.query.user ?? ''}"; owners: ${[...owners.keys()].join(', ') || 'none'}.`, { param: 'user' });
+    return { user, text: await d.digest.compose(user, owners.get(user)!) };
+  });
+  app.post('/alerts/digest', async (req, reply) => {
+    assertRole(actorOf(req), ['admin', 'finance'], 'send the weekly digest');
+    return reply.code(202).send({ queued: await d.digest.send(Date.now(), true) });
   });
   app.post<{ Params: { id: string } }>('/alerts/deliveries/:id/retry', async (req) => d.notifier.retry(req.params.id, actorOf(req)));
   registerAllocationRoutes(app, { allocations: d.allocations, rules: d.allocationRules, ledger: d.ledger, focus: { org: d.org, organisation: d.organisation, orgCurrency: d.orgCurrency } });

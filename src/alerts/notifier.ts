@@ -49,6 +49,7 @@ export function describe(e: BudgetEvent): { title: string; severity: 'info' | 'w
     const who = d.member ? ` for ${String(d.member)}` : '';
     return { severity: 'warning', title: `Budget ${e.budget} projected to run out on ${String(d.exceeds_on)}`, text: `Budget "${e.budget}"${who} has used ${String(d.used)} of ${String(d.limit)} so far (${String(d.window)}); at this pace it reaches its limit on ${String(d.exceeds_on)} and ${String(d.projected)} by the window's end.` };
   }
+  if (e.kind === 'digest') return { severity: 'info', title: `Weekly AI spend, week of ${String(d.week)}`, text: String(d.text) };
   if (e.kind === 'override_requested') {
     return { severity: 'info', title: `Override requested on ${e.budget}`, text: `${String(d.requested_by)} asks for ${String(d.amount)} more on budget "${e.budget}": ${String(d.reason)}. Approve or deny: bursar overrides approve|deny ${String(d.override)}.` };
   }
@@ -90,6 +91,11 @@ export class Notifier {
     };
   }
 
+  /** An event for one owner alone (their weekly digest), on the owners' channels. */
+  publishTo(e: BudgetEvent, user: string): Promise<number> {
+    return this.queue(e, [{ audience: `owner:${user}`, channels: this.d.config.owners.channels, email: this.d.org.users.get(user)?.email ?? null }]);
+  }
+
   /** One delivery per channel and recipient of the event, queued to go at once. */
   async publish(e: BudgetEvent): Promise<number> {
     const budget = this.d.budgets.get(e.budget);
@@ -107,7 +113,10 @@ export class Notifier {
     for (const u of owners) targets.push({ audience: `owner:${u}`, channels: this.d.config.owners.channels, email: email(u) });
     const member = (e.details as { member?: unknown }).member;
     if (budget?.per === 'user' && typeof member === 'string') targets.push({ audience: `user:${member}`, channels: this.d.config.users.channels, email: email(member) });
+    return this.queue(e, targets);
+  }
 
+  private async queue(e: BudgetEvent, targets: readonly { audience: string; channels: readonly string[]; email: string | null }[]): Promise<number> {
     const now = this.now();
     let n = 0;
     const seen = new Set<string>();

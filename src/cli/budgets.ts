@@ -124,6 +124,17 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
         x.id, new Date(x.event.ts).toISOString(), x.event.kind, x.event.budget, x.channel, x.to ?? x.audience, x.status, x.attempts, x.last_error ?? '',
       ])));
     });
+  alerts.command('digest').description('the weekly digest: a preview for an owner, or --send it to every owner now')
+    .option('--user <id>', 'whose digest to show (default: the first owner)')
+    .option('--send', 'send every owner\'s digest now, on the owners\' channels')
+    .action(async (o: { user?: string; send?: boolean }) => {
+      if (o.send) {
+        const r = await ctx.client().call<{ queued: number }>('POST', '/alerts/digest', {});
+        return ctx.print(r, () => `${r.queued} digest deliveries queued`);
+      }
+      const r = await ctx.client().call<{ user: string; text: string }>('GET', `/alerts/digest${o.user ? `?user=${encodeURIComponent(o.user)}` : ''}`);
+      ctx.print(r, () => r.text);
+    });
   alerts.command('retry <id>').description('send a dead delivery again').action(async (id: string) => {
     const r = await ctx.client().call<{ id: string; status: string }>('POST', `/alerts/deliveries/${encodeURIComponent(id)}/retry`);
     ctx.print(r, () => `${r.id} is ${r.status} again`);

@@ -150,4 +150,21 @@ describe('notifications', () => {
     const day = new Date(start + (at - start) * (0.01 / used)).toISOString().slice(0, 10);
     expect(hook).toMatchObject({ severity: 'warning', title: `Budget support-month projected to run out on ${day}`, details: { exceeds_on: day } });
   });
+
+  it('write each owner a weekly digest in plain words and numbers, and send it on their channels', async () => {
+    const preview = (await t.admin<{ user: string; text: string }>('GET', '/alerts/digest?user=alice')).body;
+    expect(preview.user).toBe('alice');
+    expect(preview.text).toMatch(/^Weekly AI spend for alice, week to \d{4}-\d{2}-\d{2}\./);
+    expect(preview.text).toMatch(/Budget "Marketing" \(.+\): \$0\.0\d+ spent of \$0\.002 \(\d+(\.\d)?%\); at this pace .+ by the window's end, past the limit\./);
+    expect(preview.text).toMatch(/This week \$0\.0\d+/);
+    expect(preview.text).toContain('Top users: alice');
+    expect((await t.admin<{ error: { code: string } }>('GET', '/alerts/digest?user=bob')).body.error.code).toBe('not_found');
+    const before = mails.length;
+    expect((await t.admin<{ queued: number }>('POST', '/alerts/digest', {})).body.queued).toBeGreaterThan(0);
+    await eventually(() => expect(mails.length).toBeGreaterThan(before));
+    const mail = mails.at(-1)!;
+    expect(mail.to).toBe('alice@acme.example');
+    expect(mail.data).toContain('Subject: [Bursar] Weekly AI spend, week of');
+    expect(mail.data).toContain('Top users: alice');
+  });
 });

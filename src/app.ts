@@ -265,7 +265,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);

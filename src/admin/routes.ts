@@ -27,6 +27,8 @@ import { unitEconomics } from '../reports/outcomes.js';
 import { concentration, unusedSeats } from '../reports/insight.js';
 import { anomalies } from '../reports/anomaly.js';
 import { scenarios } from '../reports/scenarios.js';
+import { corridorReport, type Corridor } from '../reports/corridors.js';
+import type { FxTable } from '../core/fx.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
@@ -56,6 +58,8 @@ export interface AdminDeps {
   readonly reconciliations: ReconciliationService;
   readonly notifier: Notifier;
   readonly digest: Digest;
+  readonly corridors: readonly Corridor[];
+  readonly fx: FxTable;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
   /** The organisation's name (the FOCUS export's billing account). */
@@ -189,6 +193,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
     );
   }
 
+  app.get('/reports/corridors', async (req) => ({ data: await corridorReport({ ledger: d.ledger, store: d.config, fx: d.fx, orgCurrency: d.orgCurrency, corridors: d.corridors }, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/scenarios', async (req) => ({ data: await scenarios(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/concentration', async (req) => ({ data: await concentration(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));

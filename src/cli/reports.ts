@@ -67,6 +67,16 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     });
 
   program
+    .command('corridors')
+    .description('AI spend as a share of a business metric, against each corridor\'s floor and ceiling, for a month')
+    .option('--period <month>', 'YYYY-MM (default: this month)')
+    .action(async (o: { period?: string }) => {
+      type Row = { id: string; spend: string; metric: string | null; currency: string; share_percent: string | null; floor_percent: string; ceiling_percent: string; status: string };
+      const r = await ctx.client().call<{ data: Row[] }>('GET', `/reports/corridors${o.period ? `?period=${o.period}` : ''}`);
+      ctx.print(r.data, () => table(['corridor', 'spend', 'metric', 'share %', 'corridor %', 'status'], r.data.map((x) => [x.id, `${x.spend} ${x.currency}`, x.metric, x.share_percent, `${x.floor_percent}-${x.ceiling_percent}`, x.status])));
+    });
+
+  program
     .command('anomalies')
     .description('unusual days per department (or workflow, user...): spend growth, output-to-input ratio, failures, premium share (docs/alerts.md#anomalies)')
     .option('--by <dim>', 'department, project, workflow, user, key, agent, model or application', 'department')

@@ -66,6 +66,7 @@ export interface Config {
   readonly headcount: Readonly<Record<string, number>>;
   readonly gl: GlConfig;
   readonly notifications: ResolvedNotifications;
+  readonly corridors: RawConfig['corridors'];
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -146,6 +147,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     for (const [path, message] of allocationRuleProblems(r, new Set(org.departments.keys()))) problems.push(`allocation_rules[${i}].${path}: ${message}`);
   });
   for (const d of Object.keys(raw.headcount)) if (!org.departments.has(d)) problems.push(`headcount.${d}: "${d}" is not a declared department`);
+  raw.corridors.forEach((c, i) => c.departments.forEach((d, j) => {
+    if (!org.departments.has(d)) problems.push(`corridors[${i}].departments[${j}]: "${d}" is not a declared department`);
+  }));
   if (problems.length) throw new ConfigError(problems, source);
 
   const port = envInt(env, 'BURSAR_PORT', raw.server.port, envProblems);
@@ -184,6 +188,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     headcount: raw.headcount,
     gl: raw.billing.gl,
     notifications,
+    corridors: raw.corridors,
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,

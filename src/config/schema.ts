@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { budgetSpecSchema } from '../budgets/model.js';
 import { allocationRuleSchema } from '../billing/rules.js';
 import { glSchema } from '../billing/journal.js';
+import { corridorSchema } from '../reports/corridors.js';
 import { routeSpecSchema } from '../routing/model.js';
 import { workflowPolicySchema, workflowSpecSchema } from '../routing/register.js';
 
@@ -159,6 +160,8 @@ export const configSchema = z.strictObject({
   /** How allocation runs book to the general ledger (docs/billing.md#journal-entries). */
   billing: z.strictObject({ gl: glSchema }).prefault({}),
   notifications: notificationsSchema,
+  /** Consumption corridors: spend as a share of a business metric (docs/outcomes.md#consumption-corridors). */
+  corridors: z.array(corridorSchema).default([]),
   /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */
   headcount: z.record(slug, z.number().int().min(0)).default({}),
   budget_policy: z

@@ -21,6 +21,7 @@ import { assertRole, type Actor } from '../access/actor.js';
 import { BursarError } from '../core/errors.js';
 
 export const DELIVERY_KIND = 'delivery';
+const KEEP_SENT_MS = 7 * 86_400_000;
 
 export interface Delivery {
   readonly event: BudgetEvent;
@@ -186,8 +187,16 @@ export class Notifier {
   /** Every pending delivery that is due: claimed (a version check, so one replica sends it), sent, and marked. */
   private async dispatch(): Promise<void> {
     const now = this.now();
+    const all = await this.d.store.list(DELIVERY_KIND);
+    // Sent deliveries are kept a week (their audit entries stay), so that the list stays short.
+    for (const r of all) {
+      const dl = r.body as unknown as Delivery;
+      if (dl.status === 'sent' && dl.sent_at !== null && dl.sent_at < now - KEEP_SENT_MS) {
+        await this.d.store.write({ kind: DELIVERY_KIND, id: r.id, body: null, expectVersion: r.version }, { actor: 'system', action: 'delivery.prune', target: `budget:${dl.event.budget}`, details: { delivery: r.id } }).catch(() => {});
+      }
+    }
     // In the order the events happened (a batch that crossed 75% and 90% tells them in that order).
-    const due = (await this.d.store.list(DELIVERY_KIND))
+    const due = all
       .filter((r) => (r.body as unknown as Delivery).status === 'pending' && (r.body as unknown as Delivery).next_at <= now)
       .sort((a, b) => {
         const x = (a.body as unknown as Delivery).event;

@@ -125,10 +125,11 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .option('--group-by <dims>', 'comma-separated: department, cost_centre, project, workflow, agent, user, application, environment, route, model, key', 'workflow')
     .action(async (o: { from?: string; to?: string; groupBy: string }) => {
       const q = new URLSearchParams({ group_by: o.groupBy, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
-      type Row = { group: Record<string, string | null>; currency: string; calls: number; cost: string; outcomes: number; accepted: number; acceptance_percent: string | null; cost_per_call: string | null; cost_per_accepted: string | null; units: string; cost_per_unit: string | null; value: string | null; value_to_cost: string | null };
+      type Row = { group: Record<string, string | null>; currency: string; calls: number; cost: string; outcomes: number; accepted: number; acceptance_percent: string | null; cost_per_call: string | null; cost_per_accepted: string | null; units: string; cost_per_unit: string | null; value: string | null; value_to_cost: string | null; fallback_percent: string | null; blocked_runs: number; blocked_run_cost: string };
       const r = await ctx.client().call<{ group_by: string[]; rows: Row[] }>('GET', `/reports/unit-economics?${q}`);
-      ctx.print(r, () => table([...r.group_by, 'calls', 'cost', 'accepted', '%', 'per call', 'per accepted', 'units', 'per unit', 'value', 'value/cost'], r.rows.map((x) => [
+      ctx.print(r, () => table([...r.group_by, 'calls', 'cost', 'accepted', '%', 'per call', 'per accepted', 'units', 'per unit', 'value', 'value/cost', 'fallback %', 'blocked runs'], r.rows.map((x) => [
         ...r.group_by.map((g) => x.group[g]), x.calls, `${x.cost} ${x.currency}`, `${x.accepted}/${x.outcomes}`, x.acceptance_percent, x.cost_per_call, x.cost_per_accepted, x.units, x.cost_per_unit, x.value, x.value_to_cost,
+        x.fallback_percent, x.blocked_runs ? `${x.blocked_runs} (${x.blocked_run_cost})` : 0,
       ])));
     });
 

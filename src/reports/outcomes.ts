@@ -84,6 +84,11 @@ export interface UnitEconomicsRow {
   /** The value reported in the cost's currency, and value / cost (two decimals). */
   readonly value: string | null;
   readonly value_to_cost: string | null;
+  /** Calls served by a fallback model, in percent of calls. */
+  readonly fallback_percent: string | null;
+  /** Agent runs a refusal stopped (a budget, a loop guard), and what they had cost by then. */
+  readonly blocked_runs: number;
+  readonly blocked_run_cost: string;
 }
 
 /** Cost beside outcomes, by any of the outcome dimensions, for a period. */
@@ -97,6 +102,23 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   const dims = groupBy as OutcomeDimension[];
   const costs = (await ledger.aggregate({ from, to, groupBy: [...dims, 'source'] })).filter((r) => r.group.source === 'gateway');
   const outcomes = new Map((await ledger.outcomeTotals({ from, to, groupBy: dims })).map((t) => [JSON.stringify(t.group), t]));
+  // Fallbacks, and agent runs a refusal stopped (a budget, a loop guard): what they had cost by then.
+  const detail = new Map<string, { served: number; fallbacks: number; runs: Map<string, { cost: bigint; blocked: boolean }> }>();
+  for (const r of await ledger.aggregate({ from, to, groupBy: [...dims, 'source', 'fallback_model', 'agent_run', 'status'] })) {
+    if (r.group.source !== 'gateway') continue;
+    const k = `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, r.group[d] ?? null])))}|${r.currency}`;
+    let e = detail.get(k);
+    if (!e) detail.set(k, (e = { served: 0, fallbacks: 0, runs: new Map() }));
+    if (r.group.status !== 'refused') e.served += r.requests;
+    if (r.group.fallback_model) e.fallbacks += r.requests;
+    const run = r.group.agent_run;
+    if (run) {
+      const x = e.runs.get(run) ?? { cost: 0n, blocked: false };
+      x.cost += r.costNano;
+      if (r.group.status === 'refused') x.blocked = true;
+      e.runs.set(run, x);
+    }
+  }
   const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
   const rows: UnitEconomicsRow[] = [];
   const seen = new Set<string>();
@@ -116,7 +138,13 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     const accepted = o?.accepted ?? 0;
     const units = o?.unitsNano ?? 0n;
     const value = o?.value.find((v) => v.currency === m.currency)?.nano ?? null;
+    const det = detail.get(`${k}|${m.currency}`);
+    const blocked = [...(det?.runs.values() ?? [])].filter((x) => x.blocked);
+    // Calls Bursar served (a refused call reached no provider).
+    m.calls = det?.served ?? m.calls;
     rows.push({
+      fallback_percent: m.calls ? decimalText(((BigInt(det?.fallbacks ?? 0) * 10_000n) / BigInt(m.calls)) * 10_000_000n, 2) : null,
+      blocked_runs: blocked.length, blocked_run_cost: decimalText(blocked.reduce((a, x) => a + x.cost, 0n)),
       group: m.group, currency: m.currency, calls: m.calls, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
       acceptance_percent: o && o.outcomes ? decimalText(((BigInt(accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null,
       cost_per_call: per(m.cost, BigInt(m.calls)), cost_per_accepted: per(m.cost, BigInt(accepted)),
@@ -128,7 +156,7 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   // Outcomes of groups that cost nothing in the period (reported late, or free) still show.
   for (const [k, o] of outcomes) {
     if (seen.has(k)) continue;
-    rows.push({ group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: o.outcomes ? decimalText(((BigInt(o.accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null, cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
+    rows.push({ fallback_percent: null, blocked_runs: 0, blocked_run_cost: '0', group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: o.outcomes ? decimalText(((BigInt(o.accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null, cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
   }
   rows.sort((a, b) => (parseDecimal(b.cost) > parseDecimal(a.cost) ? 1 : parseDecimal(b.cost) < parseDecimal(a.cost) ? -1 : 0));
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), group_by: groupBy, rows };

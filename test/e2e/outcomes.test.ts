@@ -9,7 +9,12 @@ import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js
 
 let t: TestBursar;
 beforeAll(async () => {
-  t = await startTestBursar({ yaml: ORG_YAML });
+  t = await startTestBursar({
+    yaml: `${ORG_YAML}
+budgets:
+  - { id: agents, name: Agents, scope: { agent: researcher }, window: day, limit: { amount: "10.00", currency: USD }, agent_runs: { max_calls: 2 } }
+`,
+  });
 });
 afterAll(() => t.close());
 
@@ -53,6 +58,20 @@ describe('outcomes', () => {
     expect(row.cost_per_unit).toBe(decimalText((cost * NANO) / 5_000_000_000n));
     expect(parseDecimal(String(row.value_to_cost))).toBe(((40n * NANO * 100n) / cost) * 10_000_000n);
     const drafts = r.rows.find((x) => (x.group as { workflow: string }).workflow === 'drafts')!;
-    expect(drafts).toMatchObject({ calls: 1, outcomes: 0, accepted: 0, acceptance_percent: null, cost_per_accepted: null });
+    expect(drafts).toMatchObject({ calls: 1, outcomes: 0, accepted: 0, acceptance_percent: null, cost_per_accepted: null, fallback_percent: '0.00', blocked_runs: 0 });
+  });
+
+  it('count the agent runs a refusal stopped, and what they had cost by then', async () => {
+    const k = await t.key({ department: 'support' });
+    const step = (run: string) => t.openai(k.secret, { 'x-bursar-workflow': 'research', 'x-bursar-agent': 'researcher', 'x-bursar-agent-run': run }).chat.completions
+      .create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Next step.' }], max_tokens: 20 });
+    await step('r-1');
+    await step('r-1');
+    await expect(step('r-1')).rejects.toMatchObject({ code: 'agent_run_limit' });
+    await step('r-2');
+    await t.settled();
+    const runCost = (await t.lines()).filter((l) => l.dims.agent_run === 'r-1').reduce((a, l) => a + l.costNano, 0n);
+    const r = (await t.admin<{ rows: Record<string, unknown>[] }>('GET', '/reports/unit-economics?group_by=workflow')).body;
+    expect(r.rows.find((x) => (x.group as { workflow: string }).workflow === 'research')).toMatchObject({ calls: 3, blocked_runs: 1, blocked_run_cost: decimalText(runCost) });
   });
 });

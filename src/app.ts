@@ -30,6 +30,7 @@ import { RouteExceptions } from './routing/exceptions.js';
 import { ImportService } from './billing/imports.js';
 import { Notifier } from './alerts/notifier.js';
 import { Digest } from './alerts/digest.js';
+import { AnomalyAlerts } from './alerts/anomaly-alerts.js';
 import { OutcomeService } from './reports/outcomes.js';
 import { ReconciliationService } from './billing/reconcile.js';
 import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
@@ -72,6 +73,7 @@ export interface Bursar {
   readonly keys: KeyService;
   readonly tokens: TokenService;
   readonly budgets: BudgetService;
+  readonly anomalyAlerts: AnomalyAlerts;
   readonly counters: BudgetCounters;
   readonly metrics: Metrics;
   readonly log: Logger;
@@ -165,6 +167,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   });
   const digest = new Digest({ ledger: stores.ledger, budgets, index: budgetIndex, org: config.org, events: stores.events, notifier, calendar: config.calendar });
   const digestTimer = digest.start();
+  const anomalyAlerts = new AnomalyAlerts({ ledger: stores.ledger, events: stores.events, notifier });
+  const anomalyTimer = anomalyAlerts.start();
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
   // What a previous run left in the spool goes into the ledger first. Leftovers mean it did not
@@ -308,6 +312,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       clearInterval(sweep);
       clearInterval(forecasts);
       clearInterval(digestTimer);
+      clearInterval(anomalyTimer);
       budgetIndex.close();
       guard.close();
       await counters.close();
@@ -321,5 +326,5 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return closing;
   };
 
-  return { url, config, app: app as unknown as FastifyInstance, stores, writer, gateway, keys, tokens, budgets, counters, metrics, log, recovery, simulator, firstAdminToken, close };
+  return { url, config, app: app as unknown as FastifyInstance, stores, writer, gateway, keys, tokens, budgets, anomalyAlerts, counters, metrics, log, recovery, simulator, firstAdminToken, close };
 }

@@ -50,6 +50,9 @@ export function describe(e: BudgetEvent): { title: string; severity: 'info' | 'w
     const who = d.member ? ` for ${String(d.member)}` : '';
     return { severity: 'warning', title: `Budget ${e.budget} projected to run out on ${String(d.exceeds_on)}`, text: `Budget "${e.budget}"${who} has used ${String(d.used)} of ${String(d.limit)} so far (${String(d.window)}); at this pace it reaches its limit on ${String(d.exceeds_on)} and ${String(d.projected)} by the window's end.` };
   }
+  if (e.kind === 'anomaly') {
+    return { severity: 'warning', title: `Unusual ${String(d.metric)} in ${String(d.department)} on ${String(d.day)}`, text: `Department "${String(d.department)}" spent ${String(d.value)} ${String(d.currency)} on ${String(d.day)}, against a usual ${String(d.baseline)} (${String(d.score)} spreads above). Look at its workflows and users: bursar usage --group-by workflow,user --department ${String(d.department)}.` };
+  }
   if (e.kind === 'digest') return { severity: 'info', title: `Weekly AI spend, week of ${String(d.week)}`, text: String(d.text) };
   if (e.kind === 'override_requested') {
     return { severity: 'info', title: `Override requested on ${e.budget}`, text: `${String(d.requested_by)} asks for ${String(d.amount)} more on budget "${e.budget}": ${String(d.reason)}. Approve or deny: bursar overrides approve|deny ${String(d.override)}.` };
@@ -109,6 +112,12 @@ export class Notifier {
     const depts = budget ? [budget.spec.scope.department].flat().filter((x): x is string => typeof x === 'string') : [];
     for (const dept of depts) {
       const m = this.d.org.departments.get(dept)?.manager;
+      if (m) owners.add(m);
+    }
+    // An event about a department (an anomaly) goes to its manager.
+    const about = (e.details as { department?: unknown }).department;
+    if (typeof about === 'string') {
+      const m = this.d.org.departments.get(about)?.manager;
       if (m) owners.add(m);
     }
     for (const u of owners) targets.push({ audience: `owner:${u}`, channels: this.d.config.owners.channels, email: email(u) });

@@ -23,7 +23,7 @@ describe('anomalies', () => {
       for (const dept of ['marketing', 'support']) {
         const wiggle = ((d * 37) % 11) - 5; // deterministic noise, +-5%
         let cost = BigInt(Math.round((weekend ? 60 : 100) + wiggle)) * 1_000_000n;
-        if (dept === 'marketing' && d === 2) cost *= 3n; // the day spend tripled
+        if (dept === 'marketing' && d === 1) cost *= 3n; // yesterday, spend tripled
         const b = blankLine(`an-${dept}-${d}`, ts);
         lines.push({ ...b, dims: { ...b.dims, department: dept }, costNano: cost, orgCostNano: cost, endpoint: 'chat', status: 'ok' });
       }
@@ -31,9 +31,14 @@ describe('anomalies', () => {
     await t.b.stores.ledger.append(lines);
     const rows = (await t.admin<{ data: { member: string; day: string; metric: string; value: number; baseline: number; score: number }[] }>('GET', '/reports/anomalies?by=department&metric=spend&recent=7')).body.data;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ member: 'marketing', metric: 'spend', day: new Date(today - 2 * DAY).toISOString().slice(0, 10) });
+    expect(rows[0]).toMatchObject({ member: 'marketing', metric: 'spend', day: new Date(today - DAY).toISOString().slice(0, 10) });
     expect(rows[0]!.value).toBeGreaterThan(2 * rows[0]!.baseline);
     expect(rows[0]!.score).toBeGreaterThan(3.5);
     expect((await t.admin<{ error: { param: string } }>('GET', '/reports/anomalies?metric=vibes')).body.error.param).toBe('metric');
+    // As alerts: an event once per department and day, for finance and the department's manager.
+    expect(await t.b.anomalyAlerts.check()).toBe(1);
+    expect(await t.b.anomalyAlerts.check()).toBe(0);
+    const events = (await t.admin<{ data: { kind: string; details: { department: string; day: string } }[] }>('GET', '/events?budget=department:marketing')).body.data;
+    expect(events).toEqual([expect.objectContaining({ kind: 'anomaly', details: expect.objectContaining({ department: 'marketing', day: rows[0]!.day }) })]);
   });
 });

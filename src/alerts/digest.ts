@@ -51,6 +51,8 @@ export class Digest {
   /** One owner's digest, as text. */
   async compose(user: string, budgetIds: readonly string[], now = Date.now()): Promise<string> {
     const money = (nano: bigint, currency: string) => formatAmount({ nano, currency });
+    // The week's unusual days of every department, read once for all of the owner's budgets.
+    let odd: Awaited<ReturnType<typeof anomalies>> | null = null;
     const parts: string[] = [`Weekly AI spend for ${this.d.org.users.get(user)?.name ?? user}, week to ${new Date(now).toISOString().slice(0, 10)}.`];
     for (const id of budgetIds) {
       const b = this.d.index.get(id);
@@ -77,8 +79,9 @@ export class Digest {
         const top = (await week(now - 7 * DAY, now, by)).filter((r) => r.group[by] !== null).sort((a, c) => (c.costNano > a.costNano ? 1 : -1)).slice(0, 3);
         if (top.length) parts.push(`  Top ${by}s: ${top.map((r) => `${r.group[by]} ${money(r.costNano, r.currency)}`).join(', ')}.`);
       }
-      const odd = (await anomalies(this.d.ledger, { by: 'department', metric: 'spend', recent: '7' }, SYSTEM_ACTOR, now)).filter((a) => a.member === dept);
-      parts.push(odd.length ? `  Unusual days: ${odd.map((a) => `${a.day} (${a.value.toFixed(2)} against a usual ${a.baseline.toFixed(2)})`).join(', ')}.` : '  No unusual days.');
+      odd ??= await anomalies(this.d.ledger, { by: 'department', metric: 'spend', recent: '7' }, SYSTEM_ACTOR, now);
+      const mine = odd.filter((a) => a.member === dept);
+      parts.push(mine.length ? `  Unusual days: ${mine.map((a) => `${a.day} (${a.value.toFixed(2)} against a usual ${a.baseline.toFixed(2)})`).join(', ')}.` : '  No unusual days.');
     }
     return parts.join('\n');
   }

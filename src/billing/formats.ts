@@ -185,82 +185,84 @@ function csvRow(r: Record<string, string>, line: number): ImportRow {
 
 // ------------------------------------------------------------------ provider exports
 
-/** A page, or a list of pages (paginated downloads put together). */
-function pages(json: unknown, at: string): { data: unknown[] }[] {
+/**
+ * Every result of a provider's cost export, with where it is (for errors) and its bucket's
+ * period: the file is a page or a list of pages (paginated downloads put together), each page's
+ * `data` a list of time buckets, each with `results`. `period` reads a bucket's start and end.
+ */
+function eachResult(
+  buf: Buffer, parse: (text: string) => unknown, bucketKind: string,
+  period: (bucket: Record<string, unknown>, where: string) => { start: number; end: number } | null,
+  row: (result: Record<string, unknown>, at: string, start: number, end: number) => ImportRow,
+): ImportRow[] {
+  let json: unknown;
+  try {
+    json = parse(buf.toString('utf8'));
+  } catch (err) {
+    throw new RowError('file', `not valid JSON: ${(err as Error).message}`);
+  }
   const list = Array.isArray(json) ? json : [json];
-  return list.map((p, i) => {
-    const data = (p as { data?: unknown })?.data;
-    if (!Array.isArray(data)) throw new RowError(Array.isArray(json) ? `[${i}]` : at, 'has no "data" list; export the costs with the provider\'s costs API');
-    return { data };
+  const out: ImportRow[] = [];
+  list.forEach((page, p) => {
+    const data = (page as { data?: unknown })?.data;
+    if (!Array.isArray(data)) throw new RowError(Array.isArray(json) ? `[${p}]` : 'file', 'has no "data" list; export the costs with the provider\'s costs API');
+    data.forEach((b, i) => {
+      const bucket = (b ?? {}) as Record<string, unknown>;
+      const where = `data[${i}]${p ? ` of page ${p + 1}` : ''}`;
+      const span = period(bucket, where);
+      if (!span || !Array.isArray(bucket.results)) throw new RowError(where, `is not a ${bucketKind}`);
+      bucket.results.forEach((r, j) => out.push(row((r ?? {}) as Record<string, unknown>, `${where}.results[${j}]`, span.start, span.end)));
+    });
   });
+  return out;
 }
 
 /** The OpenAI organization costs JSON: buckets of results, amounts as JSON numbers in the currency's units. */
 export function readOpenAiCosts(buf: Buffer): ImportRow[] {
-  let json: unknown;
-  try {
-    // Numbers stay as their text: 0.06 is read as 0.06, not as the nearest float.
-    json = parseLossless(buf.toString('utf8'), null, (v: string) => v);
-  } catch (err) {
-    throw new RowError('file', `not valid JSON: ${(err as Error).message}`);
-  }
-  const out: ImportRow[] = [];
-  pages(json, 'file').forEach((page, p) => page.data.forEach((b, i) => {
-    const bucket = b as { start_time?: string; end_time?: string; results?: unknown[] };
-    const where = `data[${i}]${p ? ` of page ${p + 1}` : ''}`;
-    if (bucket.start_time === undefined || !Array.isArray(bucket.results)) throw new RowError(where, 'is not a costs bucket (start_time, end_time, results)');
-    const start = Number(bucket.start_time) * 1000;
-    const end = bucket.end_time === undefined ? start + DAY : Number(bucket.end_time) * 1000;
-    bucket.results.forEach((r0, j) => {
+  // Numbers stay as their text: 0.06 is read as 0.06, not as the nearest float.
+  return eachResult(buf, (text) => parseLossless(text, null, (v: string) => v), 'costs bucket (start_time, end_time, results)',
+    (b) => {
+      if (b.start_time === undefined) return null;
+      const start = Number(b.start_time) * 1000;
+      return { start, end: b.end_time === undefined ? start + DAY : Number(b.end_time) * 1000 };
+    },
+    (r0, at, start, end) => {
       const r = r0 as { amount?: { value?: string; currency?: string }; line_item?: string | null; project_id?: string | null };
-      const at = `${where}.results[${j}]`;
       if (r.amount?.value === undefined) throw new RowError(at, 'has no amount.value');
       const tags: Record<string, string> = {};
       if (r.project_id) tags.openai_project = r.project_id;
-      out.push({
+      return {
         at, key: `${start}|${r.line_item ?? ''}|${r.project_id ?? ''}`, start, end, kind: 'inference', description: r.line_item ?? null,
         quantityNano: null, unit: null, costNano: decimalNano(String(r.amount.value), at, 'amount.value'), currency: currencyOf(r.amount.currency ?? 'usd', at),
         spendCategory: null, dims: { provider: 'openai' }, tags,
-      });
+      };
     });
-  }));
-  return out;
 }
 
 /** The Anthropic cost report JSON: buckets of results, amounts as decimal strings in cents. */
 export function readAnthropicCosts(buf: Buffer): ImportRow[] {
-  let json: unknown;
-  try {
-    json = JSON.parse(buf.toString('utf8'));
-  } catch (err) {
-    throw new RowError('file', `not valid JSON: ${(err as Error).message}`);
-  }
-  const out: ImportRow[] = [];
-  pages(json, 'file').forEach((page, p) => page.data.forEach((b, i) => {
-    const bucket = b as { starting_at?: string; ending_at?: string; results?: unknown[] };
-    const where = `data[${i}]${p ? ` of page ${p + 1}` : ''}`;
-    if (!bucket.starting_at || !Array.isArray(bucket.results)) throw new RowError(where, 'is not a cost report bucket (starting_at, ending_at, results)');
-    const start = dateMs(bucket.starting_at, where, 'starting_at');
-    const end = bucket.ending_at ? dateMs(bucket.ending_at, where, 'ending_at') : start + DAY;
-    bucket.results.forEach((r0, j) => {
+  return eachResult(buf, JSON.parse, 'cost report bucket (starting_at, ending_at, results)',
+    (b, where) => {
+      if (typeof b.starting_at !== 'string') return null;
+      const start = dateMs(b.starting_at, where, 'starting_at');
+      return { start, end: typeof b.ending_at === 'string' ? dateMs(b.ending_at, where, 'ending_at') : start + DAY };
+    },
+    (r0, at, start, end) => {
       const r = r0 as Record<string, string | null | undefined>;
-      const at = `${where}.results[${j}]`;
       if (typeof r.amount !== 'string') throw new RowError(at, 'has no amount (a decimal string in cents)');
       const tags: Record<string, string> = {};
       for (const [k, tag] of [['workspace_id', 'anthropic_workspace'], ['cost_type', 'cost_type'], ['token_type', 'token_type'], ['service_tier', 'service_tier'], ['context_window', 'context_window']] as const) {
         const v = tagValue(r[k]);
         if (v) tags[tag] = v;
       }
-      out.push({
+      return {
         at, key: `${start}|${r.workspace_id ?? ''}|${r.description ?? ''}|${r.model ?? ''}|${r.cost_type ?? ''}|${r.token_type ?? ''}|${r.service_tier ?? ''}|${r.context_window ?? ''}`,
         start, end, kind: 'inference', description: r.description ?? null, quantityNano: null, unit: null,
         // Cents to the currency's units: "123.45" USD is $1.2345.
         costNano: decimalNano(r.amount, at, 'amount', 2), currency: currencyOf(r.currency ?? 'USD', at),
         spendCategory: null, dims: { provider: 'anthropic', ...(r.model ? { model: r.model } : {}) }, tags,
-      });
+      };
     });
-  }));
-  return out;
 }
 
 // ------------------------------------------------------------------ FOCUS

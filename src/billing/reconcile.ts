@@ -16,7 +16,7 @@ import { emptyDims } from '../core/dimensions.js';
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
 import { blankLine, type LedgerLine } from '../core/ledger.js';
-import { decimalText, divRound, largestRemainder, parseDecimal } from '../core/money.js';
+import { decimalText, largestRemainder, parseDecimal, percentText } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import { readImport, RowError } from './formats.js';
@@ -108,7 +108,7 @@ export class ReconciliationService {
     const rows: VarianceRow[] = [...keys.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, key]) => {
       const inv = invoiced.get(k)?.nano ?? 0n;
       const met = metered.get(k)?.nano ?? 0n;
-      return { ...key, metered: decimalText(met), invoiced: decimalText(inv), variance: decimalText(inv - met), variance_percent: inv === 0n ? null : decimalText(divRound((inv - met) * 10_000n, inv) * 10_000_000n, 2) };
+      return { ...key, metered: decimalText(met), invoiced: decimalText(inv), variance: decimalText(inv - met), variance_percent: percentText(inv - met, inv) };
     });
     const totals = new Map<string, { metered: bigint; invoiced: bigint }>();
     for (const r of rows) {
@@ -162,7 +162,7 @@ export class ReconciliationService {
       const variance = parseDecimal(r.variance);
       if (variance === 0n) continue;
       const key = keyOf(r);
-      const parts = shares.get(key) ?? [];
+      const parts = shares.get(key)?.parts ?? [];
       const weights = parts.map((p) => p.nano);
       const split = parts.length ? largestRemainder(variance, weights) : [variance];
       const ts = Date.parse(`${r.day}T00:00:00Z`);
@@ -201,27 +201,25 @@ export class ReconciliationService {
   /** What the gateway (and earlier true-ups) recorded for a provider, per day, model, project and currency. */
   private async metered(provider: string, from: number, to: number): Promise<Map<string, { key: Key; nano: bigint }>> {
     const out = new Map<string, { key: Key; nano: bigint }>();
-    for (const [k, parts] of await this.meteredShares(provider, from, to)) {
-      const [day, model, project, currency] = JSON.parse(k) as [string, string | null, string | null, string];
-      out.set(k, { key: { day, model, project, currency }, nano: parts.reduce((a, p) => a + p.nano, 0n) });
-    }
+    for (const [k, g] of await this.meteredShares(provider, from, to)) out.set(k, { key: g.key, nano: g.parts.reduce((a, p) => a + p.nano, 0n) });
     return out;
   }
 
   /** The metered cost per group, split by who made it (department, project, workflow, user). */
-  private async meteredShares(provider: string, from: number, to: number): Promise<Map<string, { dims: Record<string, string | null>; nano: bigint }[]>> {
+  private async meteredShares(provider: string, from: number, to: number): Promise<Map<string, { key: Key; parts: { dims: Record<string, string | null>; nano: bigint }[] }>> {
     const rows = await this.d.ledger.aggregate({ from, to, groupBy: ['source', 'day', 'model', 'project', 'department', 'workflow', 'user'], where: { provider: [provider] } });
-    const out = new Map<string, { dims: Record<string, string | null>; nano: bigint }[]>();
+    const out = new Map<string, { key: Key; parts: { dims: Record<string, string | null>; nano: bigint }[] }>();
     for (const r of rows) {
       if (r.group.source === 'import') continue;
-      const model = modelKey(r.group.model ?? null);
-      const key = keyOf({ day: String(r.group.day).slice(0, 10), model, project: r.group.project ?? null, currency: r.currency });
-      const list = out.get(key) ?? [];
+      const group: Key = { day: String(r.group.day).slice(0, 10), model: modelKey(r.group.model ?? null), project: r.group.project ?? null, currency: r.currency };
+      const key = keyOf(group);
+      let entry = out.get(key);
+      if (!entry) out.set(key, (entry = { key: group, parts: [] }));
+      const list = entry.parts;
       const dims = { department: r.group.department ?? null, project: r.group.project ?? null, workflow: r.group.workflow ?? null, user: r.group.user ?? null, model: r.group.model ?? null };
       const same = list.find((p) => JSON.stringify(p.dims) === JSON.stringify(dims));
       if (same) same.nano += r.costNano;
       else list.push({ dims, nano: r.costNano });
-      out.set(key, list);
     }
     return out;
   }

@@ -99,7 +99,6 @@ export interface AllocationDeps {
   readonly rules: () => readonly AllocationRule[];
 }
 
-const LEDGER_DRIVERS = new Set(['tokens', 'requests', 'cost', 'active_users', 'gpu_hours']);
 
 export class AllocationService {
   constructor(private readonly d: AllocationDeps) {}
@@ -430,31 +429,29 @@ class Statement {
   add(a: Allocated, l: LedgerLine): void {
     this.count++;
     for (const p of a.parts) {
-      this.total += p.nano;
       const project = p.department !== null && p.department === l.dims.department ? l.dims.project : null;
-      const k = `${p.department ?? ''}\u0000${project ?? ''}\u0000${a.rule}\u0000${a.mode}`;
-      let row = this.rows.get(k);
-      if (!row) this.rows.set(k, (row = { department: p.department, project, rule: a.rule, method: a.method, mode: a.mode, nano: 0n, lines: 0 }));
-      row.nano += p.nano;
-      row.lines++;
-      if (p.department === null && a.reason) this.reasons.set(a.reason, (this.reasons.get(a.reason) ?? 0) + 1);
+      this.put(p.department, project, a, p.nano, 1);
     }
   }
 
-  /** `fx` and `at`: each department's totals also in its own currency, at the rate in force at `at` (the period's end). */
   /** A group of lines whose one part each is the line: its sum, counted as its lines. */
   addGroup(x: GroupPart): void {
     const g = x.group;
     this.count += g.costed;
-    this.total += g.orgCostNano;
-    const k = `${g.department ?? ''}\u0000${g.department !== null ? (g.project ?? '') : ''}\u0000${x.rule}\u0000${x.mode}`;
-    let row = this.rows.get(k);
-    if (!row) this.rows.set(k, (row = { department: g.department, project: g.department !== null ? g.project : null, rule: x.rule, method: x.method, mode: x.mode, nano: 0n, lines: 0 }));
-    row.nano += g.orgCostNano;
-    row.lines += g.costed;
-    if (g.department === null && x.reason) this.reasons.set(x.reason, (this.reasons.get(x.reason) ?? 0) + g.costed);
+    this.put(g.department, g.department !== null ? g.project : null, x, g.orgCostNano, g.costed);
   }
 
+  private put(department: string | null, project: string | null, a: Pick<Allocated, 'rule' | 'method' | 'mode' | 'reason'>, nano: bigint, lines: number): void {
+    this.total += nano;
+    const k = `${department ?? ''}\u0000${project ?? ''}\u0000${a.rule}\u0000${a.mode}`;
+    let row = this.rows.get(k);
+    if (!row) this.rows.set(k, (row = { department, project, rule: a.rule, method: a.method, mode: a.mode, nano: 0n, lines: 0 }));
+    row.nano += nano;
+    row.lines += lines;
+    if (department === null && a.reason) this.reasons.set(a.reason, (this.reasons.get(a.reason) ?? 0) + lines);
+  }
+
+  /** `fx` and `at`: each department's totals also in its own currency, at the rate in force at `at` (the period's end). */
   result(org: OrgTree, fx: FxTable, at: number): Pick<RunBody, 'lines' | 'source_total' | 'source_total_rounded' | 'statement' | 'departments' | 'unallocated'> {
     // Departments in order, chargeback before showback, then projects (none first), then rules; the unallocated last.
     const rows = [...this.rows.values()].sort((a, b) =>

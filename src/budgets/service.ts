@@ -11,7 +11,7 @@ import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
 import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
-import type { BudgetCounters, BudgetTotals, ConfigStore, CounterAmount, EventLog, LedgerStore } from '../core/ports.js';
+import type { BudgetCounters, BudgetTotals, ConfigStore, EventLog, LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
 import { Approvals } from '../config/approvals.js';
 import { counterKey, parseCounterKey, type BudgetIndex } from './budget-index.js';

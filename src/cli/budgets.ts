@@ -3,7 +3,7 @@
  * raises and their approval, and what happened to budgets (thresholds crossed...).
  */
 import type { Command } from 'commander';
-import { readSpec, table, type CliContext } from './client.js';
+import { decisionCommands, readSpec, table, type CliContext } from './client.js';
 
 interface BudgetRow {
   id: string;
@@ -103,15 +103,7 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
       const r = await ctx.client().call<{ data: OverrideRow[] }>('GET', `/overrides${o.budget ? `?budget=${encodeURIComponent(o.budget)}` : ''}`);
       ctx.print(r.data, () => table(['id', 'budget', 'amount', 'state', 'requested by', 'reason', 'expires'], r.data.map((x) => [x.id, x.budget, `${x.amount} ${x.currency}`, x.state, x.requested_by, x.reason, x.expires_at])));
     });
-  for (const decision of ['approve', 'deny'] as const) {
-    overrides
-      .command(`${decision} <id>`)
-      .option('--note <text>', 'recorded with the decision')
-      .action(async (id: string, o: { note?: string }) => {
-        const r = await ctx.client().call<{ id: string; state: string }>('POST', `/overrides/${encodeURIComponent(id)}/${decision}`, { note: o.note ?? '' });
-        ctx.print(r, () => `override ${r.id} ${r.state}`);
-      });
-  }
+  decisionCommands(overrides, ctx, 'override', 'overrides');
 
   const alerts = program.command('alerts').description('notifications of budget events: their deliveries, and the dead ones sent again');
   alerts

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import Table from 'cli-table3';
+import type { Command } from 'commander';
 import type { ClientSettings } from '../config/client.js';
 
 export class CliError extends Error {}
@@ -91,6 +92,19 @@ export function table(head: readonly string[], rows: readonly (readonly unknown[
 
 export function when(ms: number | null | undefined): string {
   return ms ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
+}
+
+/** `approve <id>` and `deny <id>` under `parent`, for approvals at `/<path>/<id>/approve|deny` (overrides, route exceptions). */
+export function decisionCommands(parent: Command, ctx: CliContext, noun: string, path: string): void {
+  for (const decision of ['approve', 'deny'] as const) {
+    parent
+      .command(`${decision} <id>`)
+      .option('--note <text>', 'recorded with the decision')
+      .action(async (id: string, o: { note?: string }) => {
+        const r = await ctx.client().call<{ id: string; state: string }>('POST', `/${path}/${encodeURIComponent(id)}/${decision}`, { note: o.note ?? '' });
+        ctx.print(r, () => `${noun} ${r.id} ${r.state}`);
+      });
+  }
 }
 
 /** A spec from a YAML or JSON file (the same fields as in bursar.yaml). */

@@ -3,7 +3,7 @@
  * use-case register, and approved exceptions to a route's default tier, through the admin API.
  */
 import type { Command } from 'commander';
-import { readSpec, table, type CliContext } from './client.js';
+import { decisionCommands, readSpec, table, type CliContext } from './client.js';
 
 export function registerRoutingCommands(program: Command, ctx: CliContext): void {
   const routes = program.command('routes').description('routes: models by tier, fallbacks, ladder (docs/routing.md)');
@@ -102,13 +102,5 @@ export function registerRoutingCommands(program: Command, ctx: CliContext): void
         x.id, x.route, x.tier, Object.entries(x.for).map(([k, v]) => `${k}=${v}`).join(', '), x.state, x.requested_by, x.reason, x.expires_at,
       ])));
     });
-  for (const decision of ['approve', 'deny'] as const) {
-    exceptions
-      .command(`${decision} <id>`)
-      .option('--note <text>', 'recorded with the decision')
-      .action(async (id: string, o: { note?: string }) => {
-        const r = await ctx.client().call<{ id: string; state: string }>('POST', `/exceptions/${encodeURIComponent(id)}/${decision}`, { note: o.note ?? '' });
-        ctx.print(r, () => `exception ${r.id} ${r.state}`);
-      });
-  }
+  decisionCommands(exceptions, ctx, 'exception', 'exceptions');
 }

@@ -65,3 +65,15 @@ describe('largestRemainder', () => {
     );
   });
 });
+
+describe('ratioText and percentText', () => {
+  it('divide exactly to the places asked, rounding half away from zero, and refuse a zero divisor', async () => {
+    const { ratioText, percentText } = await import('./money.js');
+    expect(percentText(1n, 3n)).toBe('33.33');
+    expect(percentText(2n, 3n)).toBe('66.67');
+    expect(percentText(-1n, 8n)).toBe('-12.50');
+    expect(percentText(3n, 100n, 4)).toBe('3.0000');
+    expect(ratioText(40n, 3n)).toBe('13.33');
+    expect(ratioText(1n, 0n)).toBeNull();
+  });
+});

@@ -69,6 +69,17 @@ export function divRound(n: bigint, d: bigint): bigint {
   return q;
 }
 
+/** a / b as exact decimal text with `digits` places (rounded half away from zero); null when b is 0. */
+export function ratioText(a: bigint, b: bigint, digits = 2): string | null {
+  if (b === 0n) return null;
+  return decimalText(divRound(a * 10n ** BigInt(digits), b) * 10n ** BigInt(NANO_DIGITS - digits), digits);
+}
+
+/** part / whole in percent, as exact decimal text with `digits` places; null when whole is 0. */
+export function percentText(part: bigint, whole: bigint, digits = 2): string | null {
+  return ratioText(part * 100n, whole, digits);
+}
+
 /** Rounds a nano amount to the currency's minor unit (half away from zero), still in nano. */
 export function roundToMinor(nano: bigint, currency: Currency): bigint {
   const step = 10n ** BigInt(NANO_DIGITS - minorDigits(currency));

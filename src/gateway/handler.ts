@@ -340,7 +340,7 @@ export class Gateway {
     const headers = this.resultHeaders(call, line);
     const type = up.headers['content-type'];
     headers['content-type'] = !tr && typeof type === 'string' ? type : 'application/json';
-    if (up.status === 200) this.keep(call, headers['content-type'], typeof answer === 'string' ? Buffer.from(answer) : answer, s.usage);
+    if (up.status === 200 && call.cacheKey) this.keep(call, headers['content-type'], typeof answer === 'string' ? Buffer.from(answer) : answer, s.usage);
     sendBody(out, up.status, headers, answer);
   }
 

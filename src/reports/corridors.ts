@@ -8,7 +8,7 @@
 import { z } from 'zod';
 import { assertRole, type Actor } from '../access/actor.js';
 import { BursarError } from '../core/errors.js';
-import { decimalText, NANO, parseDecimal } from '../core/money.js';
+import { decimalText, NANO, parseDecimal, percentText } from '../core/money.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { FxTable } from '../core/fx.js';
 import { METRIC_KIND } from '../billing/runs.js';
@@ -71,7 +71,7 @@ export async function corridorReport(d: { ledger: LedgerStore; store: ConfigStor
     const status = metric === null || metric === 0n ? 'no_metric' : spend < floor! ? 'below_floor' : spend > ceiling! ? 'above_ceiling' : 'within';
     out.push({
       id: c.id, name: c.name ?? c.id, period, spend: decimalText(spend), metric: metric === null ? null : decimalText(metric), currency,
-      share_percent: metric === null || metric === 0n ? null : decimalText((spend * 100n * 10_000n) / metric * 100_000n, 4),
+      share_percent: metric === null ? null : percentText(spend, metric, 4),
       floor_percent: c.floor_percent, ceiling_percent: c.ceiling_percent, status,
       floor: floor === null ? null : decimalText(floor), ceiling: ceiling === null ? null : decimalText(ceiling),
     });

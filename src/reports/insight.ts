@@ -10,7 +10,7 @@
  */
 import { assertRole, type Actor } from '../access/actor.js';
 import { BursarError } from '../core/errors.js';
-import { decimalText, NANO } from '../core/money.js';
+import { decimalText, NANO, percentText } from '../core/money.js';
 import type { LedgerStore } from '../core/ports.js';
 import { reportQuery } from './usage.js';
 
@@ -31,7 +31,7 @@ export interface ConcentrationReport {
   readonly top: readonly { name: string; cost: string; share_percent: string; calls: number; avg_input_tokens: number; premium_share_percent: string }[];
 }
 
-const pct = (part: bigint, whole: bigint) => (whole === 0n ? '0.00' : decimalText(((part * 10_000n) / whole) * 10_000_000n, 2));
+const pct = (part: bigint, whole: bigint) => percentText(part, whole) ?? '0.00';
 
 export async function concentration(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, now = new Date()): Promise<ConcentrationReport[]> {
   assertRole(actor, ['admin', 'finance'], 'read spend concentration');

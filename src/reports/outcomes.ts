@@ -11,7 +11,7 @@ import { assertRole, type Actor } from '../access/actor.js';
 import type { KeyEntry } from '../access/access-index.js';
 import { BursarError } from '../core/errors.js';
 import { OUTCOME_DIMENSIONS, type Outcome, type OutcomeDimension } from '../core/ledger.js';
-import { decimalText, NANO, parseDecimal } from '../core/money.js';
+import { decimalText, NANO, parseDecimal, percentText, ratioText } from '../core/money.js';
 import type { LedgerStore } from '../core/ports.js';
 import { parsed } from '../config/managed.js';
 import { attribute, type AttributionOptions } from '../gateway/attribution.js';
@@ -143,20 +143,20 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     // Calls Bursar served (a refused call reached no provider).
     m.calls = det?.served ?? m.calls;
     rows.push({
-      fallback_percent: m.calls ? decimalText(((BigInt(det?.fallbacks ?? 0) * 10_000n) / BigInt(m.calls)) * 10_000_000n, 2) : null,
+      fallback_percent: percentText(BigInt(det?.fallbacks ?? 0), BigInt(m.calls)),
       blocked_runs: blocked.length, blocked_run_cost: decimalText(blocked.reduce((a, x) => a + x.cost, 0n)),
       group: m.group, currency: m.currency, calls: m.calls, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
-      acceptance_percent: o && o.outcomes ? decimalText(((BigInt(accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null,
+      acceptance_percent: percentText(BigInt(accepted), BigInt(o?.outcomes ?? 0)),
       cost_per_call: per(m.cost, BigInt(m.calls)), cost_per_accepted: per(m.cost, BigInt(accepted)),
       units: decimalText(units), cost_per_unit: units === 0n ? null : decimalText((m.cost * NANO) / units),
       value: value === null ? null : decimalText(value),
-      value_to_cost: value === null || m.cost === 0n ? null : decimalText(((value * 100n) / m.cost) * 10_000_000n, 2),
+      value_to_cost: value === null ? null : ratioText(value, m.cost),
     });
   }
   // Outcomes of groups that cost nothing in the period (reported late, or free) still show.
   for (const [k, o] of outcomes) {
     if (seen.has(k)) continue;
-    rows.push({ fallback_percent: null, blocked_runs: 0, blocked_run_cost: '0', group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: o.outcomes ? decimalText(((BigInt(o.accepted) * 10_000n) / BigInt(o.outcomes)) * 10_000_000n, 2) : null, cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
+    rows.push({ fallback_percent: null, blocked_runs: 0, blocked_run_cost: '0', group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: percentText(BigInt(o.accepted), BigInt(o.outcomes)), cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
   }
   rows.sort((a, b) => (parseDecimal(b.cost) > parseDecimal(a.cost) ? 1 : parseDecimal(b.cost) < parseDecimal(a.cost) ? -1 : 0));
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), group_by: groupBy, rows };

@@ -3,7 +3,7 @@
  * imported seats that no one used through the gateway.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decimalText } from '../../src/core/money.js';
+import { decimalText, percentText } from '../../src/core/money.js';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 
 let t: TestBursar;
@@ -33,7 +33,7 @@ describe('insight', () => {
     expect(rep).toMatchObject({ members: 3, top_count: 1, total: decimalText(total) });
     expect(rep!.top[0]).toMatchObject({ name: 'alice', cost: decimalText(cost('alice')), calls: 4, premium_share_percent: '100.00' });
     expect(rep!.top[0]!.avg_input_tokens).toBeGreaterThan(500);
-    expect(rep!.top_share_percent).toBe(decimalText(((cost('alice') * 10_000n) / total) * 10_000_000n, 2));
+    expect(rep!.top_share_percent).toBe(percentText(cost('alice'), total));
 
     const unused = (await t.admin<{ data: { user: string | null; department: string | null; seats: string; unused: string; unused_cost: string }[] }>('GET', `/reports/unused-seats?from=${day}`)).body.data;
     // Bob used his seat; Carol made no call; support's 5 team seats served one active user (bob).

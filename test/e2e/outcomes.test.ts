@@ -4,7 +4,7 @@
  * accepted output, per value unit, and value to cost, exactly.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decimalText, NANO, parseDecimal } from '../../src/core/money.js';
+import { decimalText, NANO, ratioText } from '../../src/core/money.js';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 
 let t: TestBursar;
@@ -56,7 +56,8 @@ describe('outcomes', () => {
     expect(row.cost_per_call).toBe(decimalText(cost / 4n));
     expect(row.cost_per_accepted).toBe(decimalText(cost / 4n));
     expect(row.cost_per_unit).toBe(decimalText((cost * NANO) / 5_000_000_000n));
-    expect(parseDecimal(String(row.value_to_cost))).toBe(((40n * NANO * 100n) / cost) * 10_000_000n);
+    expect(row.value_to_cost).toBe(ratioText(40n * NANO, cost));
+    expect(Math.abs(Number(row.value_to_cost) - 40 / (Number(cost) / 1e9))).toBeLessThan(0.006);
     const drafts = r.rows.find((x) => (x.group as { workflow: string }).workflow === 'drafts')!;
     expect(drafts).toMatchObject({ calls: 1, outcomes: 0, accepted: 0, acceptance_percent: null, cost_per_accepted: null, fallback_percent: '0.00', blocked_runs: 0 });
   });

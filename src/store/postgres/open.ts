@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { CompiledQuery, Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import type { LedgerLine } from '../../core/ledger.js';
-import type { AppendResult, BudgetTotals, LedgerStore, RecordChange } from '../../core/ports.js';
+import type { AppendResult, BudgetTotals, LedgerStore } from '../../core/ports.js';
 import { LEDGER_COLUMNS, type ColumnType } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { postgresDialect, type Database as Schema } from '../sql/dialect.js';

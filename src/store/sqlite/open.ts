@@ -57,7 +57,7 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
   private readonly insert: (lines: readonly LedgerLine[]) => readonly LedgerLine[];
 
   constructor(
-    private readonly writer: Driver,
+    writer: Driver,
     db: Kysely<Schema>,
   ) {
     super(db, sqliteDialect);

@@ -14,6 +14,9 @@ import { KeyService } from './access/key-service.js';
 import { SuspensionService } from './access/suspensions.js';
 import { TokenService } from './access/token-service.js';
 import { adminRoutes } from './admin/routes.js';
+import fastifyCookie from '@fastify/cookie';
+import { sessionRoutes } from './dashboard/session.js';
+import { serveDashboard } from './dashboard/static.js';
 import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
 import { BursarError, errorBody } from './core/errors.js';
 import { Gateway } from './gateway/handler.js';
@@ -269,12 +272,15 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
+  await app.register(fastifyCookie);
+  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: null });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);
     return reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  await app.register(serveDashboard);
   app.get('/healthz', async () => ({ status: 'ok' }));
   app.get('/readyz', async () => ({ status: 'ready', ledger_pending: writer.pending }));
   app.setNotFoundHandler((req, reply) =>

@@ -3,10 +3,9 @@
  * audit log and the org tree. Every route needs an admin token; what it returns is cut to
  * the token's role (a manager sees their department, a member their own usage).
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ChainVerifier } from '../core/audit.js';
-import { BursarError, asBursarError, errorBody } from '../core/errors.js';
+import { BursarError } from '../core/errors.js';
 import type { LedgerLine } from '../core/ledger.js';
 import { decimalText } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
@@ -21,12 +20,14 @@ import { createKeyInput, type KeyService } from '../access/key-service.js';
 import { SUSPENDABLE, type Suspendable } from '../access/records.js';
 import type { SuspensionService } from '../access/suspensions.js';
 import { createTokenInput, type TokenService } from '../access/token-service.js';
-import { describeIssue } from '../config/load.js';
+import { adminErrorHandler, validate } from './errors.js';
+import { authenticate } from '../dashboard/session.js';
 import { savingsReport } from '../reports/savings.js';
 import { unitEconomics } from '../reports/outcomes.js';
 import { concentration, unusedSeats } from '../reports/insight.js';
 import { anomalies } from '../reports/anomaly.js';
 import { scenarios } from '../reports/scenarios.js';
+import { overview } from '../reports/overview.js';
 import { corridorReport, type Corridor } from '../reports/corridors.js';
 import type { FxTable } from '../core/fx.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
@@ -74,13 +75,6 @@ declare module 'fastify' {
   }
 }
 
-/** Validates a body or query with a zod schema; the error names each field at fault. */
-export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
-  const r = schema.safeParse(value ?? {});
-  if (!r.success) throw new BursarError('validation_failed', r.error.issues.map(describeIssue).join('; '), { param: r.error.issues[0]?.path.join('.') ?? '' });
-  return r.data;
-}
-
 const actorOf = (req: FastifyRequest): Actor => req.actor!;
 const reason = (body: unknown): string => {
   const r = (body as { reason?: unknown } | null)?.reason;
@@ -95,17 +89,9 @@ export function lineView(l: LedgerLine): Record<string, unknown> {
 export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<void> {
   app.decorateRequest('actor', null);
   app.addHook('onRequest', async (req) => {
-    const auth = req.headers.authorization;
-    const token = typeof auth === 'string' && /^bearer /i.test(auth) ? auth.slice(7).trim() : undefined;
-    req.actor = await d.tokens.authenticate(token);
+    req.actor = await authenticate(req, d.tokens);
   });
-  app.setErrorHandler((err: Error & { statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
-    const e = err instanceof BursarError ? err
-      : err.statusCode && err.statusCode < 500 ? new BursarError('validation_failed', err.message)
-      : asBursarError(err);
-    if (e.code === 'internal_error') req.log.error({ err }, 'admin error');
-    reply.code(e.status).send(errorBody(e, 'openai'));
-  });
+  app.setErrorHandler(adminErrorHandler);
 
   app.get('/whoami', async (req) => actorOf(req));
 
@@ -194,6 +180,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   }
 
   app.get('/reports/corridors', async (req) => ({ data: await corridorReport({ ledger: d.ledger, store: d.config, fx: d.fx, orgCurrency: d.orgCurrency, corridors: d.corridors }, req.query as Record<string, unknown>, actorOf(req)) }));
+  app.get('/reports/overview', async (req) => overview(d.ledger, d.budgets, actorOf(req)));
   app.get('/reports/scenarios', async (req) => ({ data: await scenarios(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/concentration', async (req) => ({ data: await concentration(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));

@@ -1,0 +1,89 @@
+import { useState } from 'react';
+import { Cell, Pie, PieChart, ResponsiveContainer, Tooltip, Legend } from 'recharts';
+import { qs, useApi, type Actor, type Usage } from '../api';
+import { count, money, percent, plot } from '../format';
+import { COLOURS, Figure, Panel, Show, Table } from '../ui';
+import { PeriodPicker, periodStart } from './Explore';
+
+interface SavingsRow { group: Record<string, string | null>; requests: number; cost: string; baseline: string; saved: string; cache_hits: number }
+interface Savings { currency: string; rows: SavingsRow[]; total: Omit<SavingsRow, 'group'> }
+
+/** Cost per thousand tokens, exactly: cost / tokens * 1000, rounded for display. */
+function per1k(cost: string, tokens: number): string | null {
+  if (!tokens) return null;
+  const [whole = '0', frac = ''] = cost.split('.');
+  const nano = BigInt(whole) * 1_000_000_000n + BigInt((frac + '000000000').slice(0, 9));
+  const v = (nano * 1000n) / BigInt(tokens);
+  return `${v / 1_000_000_000n}.${(v % 1_000_000_000n).toString().padStart(9, '0')}`;
+}
+
+/** Which models and tiers the money goes to, the premium share, and what routing saved. */
+export function Models(_: { actor: Actor }) {
+  const [period, setPeriod] = useState('month');
+  const from = periodStart(period);
+  const usage = useApi<Usage>(`/usage${qs({ from, group_by: 'tier,model' })}`);
+  const savings = useApi<Savings>(`/reports/savings${qs({ from })}`);
+  return (
+    <>
+      <h1>Models</h1>
+      <nav className="crumbs"><span className="spacer" /><PeriodPicker value={period} onChange={setPeriod} /></nav>
+      <Show loaded={usage}>
+        {(u) => {
+          const total = u.rows.reduce((s, r) => s + plot(r.cost), 0);
+          const premium = u.rows.filter((r) => r.group.tier === 'premium').reduce((s, r) => s + plot(r.cost), 0);
+          const byTier = new Map<string, number>();
+          for (const r of u.rows) byTier.set(r.group.tier || '(no route)', (byTier.get(r.group.tier || '(no route)') ?? 0) + plot(r.cost));
+          return (
+            <>
+              <div className="figures">
+                <Figure label="Premium-tier share of spend" value={percent(total ? (premium / total) * 100 : null)} />
+                <Figure label="Models used" value={String(new Set(u.rows.map((r) => r.group.model)).size)} />
+              </div>
+              <Panel title="Spend by tier">
+                <ResponsiveContainer width="100%" height={240}>
+                  <PieChart>
+                    <Pie data={[...byTier].map(([name, value]) => ({ name, value }))} dataKey="value" nameKey="name" outerRadius={90} label>
+                      {[...byTier].map((_, i) => <Cell key={i} fill={COLOURS[i % COLOURS.length]!} />)}
+                    </Pie>
+                    <Tooltip /><Legend />
+                  </PieChart>
+                </ResponsiveContainer>
+              </Panel>
+              <Panel title="Models">
+                <Table label="Models" rows={[...u.rows].sort((a, b) => plot(b.cost) - plot(a.cost))} columns={[
+                  { title: 'Model', cell: (r) => r.group.model ?? '—' },
+                  { title: 'Tier', cell: (r) => r.group.tier || '—' },
+                  { title: 'Calls', numeric: true, cell: (r) => count(r.requests) },
+                  { title: 'Tokens', numeric: true, cell: (r) => count(r.input_tokens + r.output_tokens) },
+                  { title: 'Per 1k tokens', numeric: true, cell: (r) => money(per1k(r.cost, r.input_tokens + r.output_tokens), r.currency) },
+                  { title: 'Spend', numeric: true, cell: (r) => money(r.cost, r.currency) },
+                ]} />
+              </Panel>
+            </>
+          );
+        }}
+      </Show>
+      <Panel title="What downgrades, fallbacks and routes saved">
+        <Show loaded={savings}>
+          {(s) => (
+            <>
+              <div className="figures">
+                <Figure label="Saved by routing" value={money(s.total.saved, s.currency)} note={`${money(s.total.cost, s.currency)} spent against ${money(s.total.baseline, s.currency)} on the models asked for`} />
+                <Figure label="Response-cache hits" value={count(s.total.cache_hits)} />
+              </div>
+              <Table label="Savings" rows={s.rows} empty="No routed calls in this period." columns={[
+                { title: 'Route', cell: (r) => r.group.route ?? '—' },
+                { title: 'Tier', cell: (r) => r.group.tier ?? '—' },
+                { title: 'Downgraded from', cell: (r) => r.group.downgraded_from ?? '—' },
+                { title: 'Asked for', cell: (r) => r.group.baseline_model ?? '—' },
+                { title: 'Served by', cell: (r) => r.group.model ?? '—' },
+                { title: 'Calls', numeric: true, cell: (r) => count(r.requests) },
+                { title: 'Saved', numeric: true, cell: (r) => money(r.saved, s.currency) },
+              ]} />
+            </>
+          )}
+        </Show>
+      </Panel>
+    </>
+  );
+}

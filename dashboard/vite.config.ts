@@ -1,0 +1,12 @@
+// Builds the dashboard into dist/dashboard, which Bursar serves at the root of its port.
+import { fileURLToPath } from 'node:url';
+import react from '@vitejs/plugin-react';
+import { defineConfig } from 'vite';
+
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  base: './',
+  plugins: [react()],
+  build: { outDir: '../dist/dashboard', emptyOutDir: true, chunkSizeWarningLimit: 1200 },
+  logLevel: 'warn',
+});

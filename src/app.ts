@@ -17,6 +17,7 @@ import { adminRoutes } from './admin/routes.js';
 import fastifyCookie from '@fastify/cookie';
 import { sessionRoutes } from './dashboard/session.js';
 import { serveDashboard } from './dashboard/static.js';
+import { oidcRoutes, SSO_LOGIN_PATH } from './dashboard/oidc.js';
 import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
 import { BursarError, errorBody } from './core/errors.js';
 import { Gateway } from './gateway/handler.js';
@@ -273,7 +274,8 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     serverFactory,
   });
   await app.register(fastifyCookie);
-  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: null });
+  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: config.oidc ? SSO_LOGIN_PATH : null });
+  if (config.oidc) await app.register(oidcRoutes, { oidc: config.oidc, tokens, org: config.org, log });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);

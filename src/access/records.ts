@@ -69,6 +69,8 @@ export const tokenBodySchema = z.strictObject({
   created_at: z.number(),
   created_by: z.string(),
   revoked_at: z.number().nullable().default(null),
+  /** A sign-in session minted through the identity provider ends; a token made by an admin does not. */
+  expires_at: z.number().nullable().default(null),
 });
 export type TokenBody = z.infer<typeof tokenBodySchema>;
 

@@ -52,6 +52,9 @@ export class TokenService {
     if (!entry || entry.body.revoked_at !== null) {
       throw new BursarError('unauthorized', 'The admin token is unknown or revoked; ask an admin for a new one.');
     }
+    if (entry.body.expires_at !== null && entry.body.expires_at <= Date.now()) {
+      throw new BursarError('unauthorized', 'The sign-in session has ended; sign in again.');
+    }
     const b = entry.body;
     return { label: b.label, role: b.role, department: b.department, user: b.user };
   }
@@ -62,7 +65,7 @@ export class TokenService {
   }
 
   /** Issues a token without a role check: the first admin token at start-up. */
-  async issue(input: CreateTokenInput, by: string): Promise<{ token: TokenView; secret: string }> {
+  async issue(input: CreateTokenInput, by: string, expiresAt: number | null = null): Promise<{ token: TokenView; secret: string }> {
     let department = input.department ?? null;
     const user = input.user ?? null;
     if (user !== null) {
@@ -79,11 +82,11 @@ export class TokenService {
     const id = `tok_${randomBytes(6).toString('hex')}`;
     const body = tokenBodySchema.parse({
       label: input.label, prefix: cred.prefix, hash: cred.hash, role: input.role, department, user,
-      created_at: Date.now(), created_by: by,
+      created_at: Date.now(), created_by: by, expires_at: expiresAt,
     });
     await this.store.write(
       { kind: TOKEN_KIND, id, body, expectVersion: 0 },
-      { actor: by, action: 'token.create', target: `token:${id}`, details: { label: body.label, role: body.role, department, user } },
+      { actor: by, action: 'token.create', target: `token:${id}`, details: { label: body.label, role: body.role, department, user, ...(expiresAt === null ? {} : { expires_at: new Date(expiresAt).toISOString() }) } },
     );
     return { token: view(id, body), secret: cred.secret };
   }

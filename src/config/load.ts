@@ -10,7 +10,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
-import { configSchema, type RawConfig, type ProviderConfig, type MetadataField, type NotificationsConfig } from './schema.js';
+import { configSchema, type oidcSchema, type RawConfig, type ProviderConfig, type MetadataField, type NotificationsConfig } from './schema.js';
 import { OrgTree, type Department, type Team, type Project, type User } from '../core/org.js';
 import { Secret } from './secret.js';
 import { FxTable } from '../core/fx.js';
@@ -66,6 +66,8 @@ export interface Config {
   readonly headcount: Readonly<Record<string, number>>;
   readonly gl: GlConfig;
   readonly notifications: ResolvedNotifications;
+  /** The dashboard's single sign-on, its client secret read from the environment. */
+  readonly oidc: ResolvedOidc | null;
   readonly corridors: RawConfig['corridors'];
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
@@ -132,6 +134,9 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const org = buildOrg(raw, problems);
   const providers = resolveProviders(raw, env, problems);
   const notifications = resolveNotifications(raw.notifications, env, problems);
+  const oidc = raw.dashboard.oidc;
+  const oidcSecret = oidc ? env[oidc.client_secret.env] : undefined;
+  if (oidc && !oidcSecret) problems.push(`dashboard.oidc.client_secret.env: the environment variable ${oidc.client_secret.env} is not set`);
   checkPrices(raw, problems);
   const zoneProblem = checkZone(raw.organisation.timezone);
   if (zoneProblem) problems.push(`organisation.timezone: ${zoneProblem}`);
@@ -188,6 +193,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     headcount: raw.headcount,
     gl: raw.billing.gl,
     notifications,
+    oidc: oidc ? { ...oidc, client_secret: new Secret(oidcSecret ?? '') } : null,
     corridors: raw.corridors,
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
@@ -195,6 +201,8 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     shared,
   }) as Config;
 }
+
+export type ResolvedOidc = Omit<z.infer<typeof oidcSchema>, 'client_secret'> & { readonly client_secret: Secret };
 
 /** A channel with its secrets read from the environment (never from the file). */
 export type ResolvedChannel =

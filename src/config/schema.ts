@@ -129,6 +129,27 @@ const userSchema = z.strictObject({
 
 export const METADATA_FIELDS = ['workflow', 'agent', 'agent_run', 'user_group', 'user', 'tags'] as const;
 
+/** Sign-in to the dashboard through the company's identity provider (docs/dashboard.md#single-sign-on). */
+export const oidcSchema = z.strictObject({
+  issuer: z.url({ message: 'must be the identity provider\'s issuer URL, e.g. https://login.example.com/realms/acme' }),
+  client_id: z.string().min(1),
+  client_secret: envRef,
+  /** Where the provider sends people back; default: this server's /auth/oidc/callback as the browser reached it. */
+  redirect_url: z.url().optional(),
+  scopes: z.array(z.string().min(1)).default(['openid', 'email', 'profile']),
+  /** Which claims name the person's Bursar user, role and department. */
+  claims: z.strictObject({
+    user: z.string().min(1).default('preferred_username'),
+    role: z.string().min(1).default('bursar_role'),
+    department: z.string().min(1).default('department'),
+  }).prefault({}),
+  /** Values of the role claim (a group name, say) and the role each gives; a role's own name always counts. */
+  roles: z.record(z.string(), z.enum(['admin', 'finance', 'manager', 'member'])).default({}),
+  /** The role of someone whose claims name none; omitted: they cannot sign in. */
+  default_role: z.enum(['admin', 'finance', 'manager', 'member']).optional(),
+  session_hours: z.number().positive().max(168).default(12),
+});
+
 export const configSchema = z.strictObject({
   organisation: z
     .strictObject({
@@ -160,6 +181,7 @@ export const configSchema = z.strictObject({
   /** How allocation runs book to the general ledger (docs/billing.md#journal-entries). */
   billing: z.strictObject({ gl: glSchema }).prefault({}),
   notifications: notificationsSchema,
+  dashboard: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}),
   /** Consumption corridors: spend as a share of a business metric (docs/outcomes.md#consumption-corridors). */
   corridors: z.array(corridorSchema).default([]),
   /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */

@@ -4,12 +4,13 @@ import { api, useApi, type ApiError } from '../api';
 /** Sign in with a per-person admin token (`bursar tokens create`), or through the company's identity provider. */
 export function SignIn({ onSignedIn }: { onSignedIn: () => void }) {
   const [token, setToken] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  // A failed single sign-on comes back as #/signin?error=...
+  const [error, setError] = useState<string | null>(new URLSearchParams(window.location.hash.split('?')[1] ?? '').get('error'));
   const methods = useApi<{ sso: string | null }>('/session/methods');
   const submit = (e: FormEvent) => {
     e.preventDefault();
     setError(null);
-    api('/session', { method: 'POST', body: { token: token.trim() } }).then(onSignedIn, (err: ApiError) => setError(err.message));
+    api('/session', { method: 'POST', body: { token: token.trim() } }).then(() => { window.location.hash = '#/'; onSignedIn(); }, (err: ApiError) => setError(err.message));
   };
   return (
     <div className="signin">

@@ -1,5 +1,5 @@
 /**
- * Serves the dashboard's built page (dist/dashboard, made by `npm run build`) at the root of
+ * Serves the dashboard's built page (dist/public, made by `npm run build` from dashboard/) at the root of
  * Bursar's port. The page is a single HTML file with hashed assets; it routes by the URL's hash,
  * so every view is served by the one index.html.
  */
@@ -8,9 +8,9 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-/** Where the built page is: beside the bundle (dist/bursar.mjs) or two levels up from src/. */
+/** Where the built page is: beside the bundle (dist/bursar.mjs), the compiled module (dist/dashboard/), or the source (src/dashboard/). */
 export function dashboardDir(): string | null {
-  for (const rel of ['./dashboard/', '../dist/dashboard/', '../../dist/dashboard/']) {
+  for (const rel of ['./public/', '../public/', '../../dist/public/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));
     if (existsSync(`${dir}index.html`)) return dir;
   }

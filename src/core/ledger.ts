@@ -179,6 +179,17 @@ export interface UsageQuery {
   readonly groupBy: readonly UsageGroup[];
   /** Equality filters; a manager's scope arrives here as { department: [...] }. */
   readonly where?: Partial<Record<Dimension, readonly string[]>>;
+  /** Also sum what the savings report needs (UsageRow.routing). */
+  readonly routing?: boolean;
+}
+
+/** The savings report's sums, in the organisation's currency: calls with a baseline, their cost and baseline, cache hits among them and what those avoided. */
+export interface RoutingSums {
+  readonly routed: number;
+  readonly costNano: bigint;
+  readonly baselineNano: bigint;
+  readonly cacheHits: number;
+  readonly avoidedNano: bigint;
 }
 
 export interface UsageRow {
@@ -188,4 +199,6 @@ export interface UsageRow {
   readonly tokens: Tokens;
   readonly costNano: bigint;
   readonly estimatedLines: number;
+  /** With UsageQuery.routing only. */
+  readonly routing?: RoutingSums;
 }

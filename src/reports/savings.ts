@@ -11,7 +11,7 @@ import { BursarError } from '../core/errors.js';
 import { DIMENSIONS, isDimension, type Dimension } from '../core/dimensions.js';
 import { decimalText } from '../core/money.js';
 import type { LedgerStore } from '../core/ports.js';
-import { canSee, type Actor } from '../access/actor.js';
+import { visibleDepartments, visibleUser, type Actor } from '../access/actor.js';
 import { reportQuery } from './usage.js';
 
 export const SAVINGS_DEFAULT_GROUPS: readonly Dimension[] = ['route', 'tier', 'downgraded_from', 'baseline_model', 'model'];
@@ -50,23 +50,27 @@ export async function savingsReport(ledger: LedgerStore, query: Record<string, u
     if (!isDimension(g)) throw new BursarError('validation_failed', `Cannot group savings by "${g}". Use any of: ${DIMENSIONS.join(', ')}.`, { param: 'group_by' });
   }
 
+  // Served by the summary rollup where it can (a member's own view reads their lines).
+  const where: Partial<Record<Dimension, readonly string[]>> = {};
+  const depts = visibleDepartments(actor);
+  if (depts) where.department = depts;
+  const user = visibleUser(actor);
+  if (user) where.user = [user];
   const sums = new Map<string, Sum>();
   const total = { requests: 0, cost: 0n, baseline: 0n, hits: 0, avoided: 0n };
-  for await (const l of ledger.scan({ from, to })) {
-    if (l.baselineOrgNano === null || !canSee(actor, l.dims.department, l.dims.user)) continue;
-    const group: Record<string, string | null> = {};
-    for (const g of groupBy as Dimension[]) group[g] = l.dims[g];
-    const k = JSON.stringify(group);
+  for (const r of await ledger.aggregate({ from, to, groupBy: groupBy as Dimension[], where, routing: true })) {
+    const x = r.routing;
+    if (!x || x.routed === 0) continue;
+    // Rows come per line currency; the sums are all in the organisation's.
+    const k = JSON.stringify(r.group);
     let s = sums.get(k);
-    if (!s) sums.set(k, (s = { group, requests: 0, cost: 0n, baseline: 0n, hits: 0, avoided: 0n }));
+    if (!s) sums.set(k, (s = { group: { ...r.group }, requests: 0, cost: 0n, baseline: 0n, hits: 0, avoided: 0n }));
     for (const t of [s, total]) {
-      t.requests++;
-      t.cost += l.orgCostNano;
-      t.baseline += l.baselineOrgNano;
-      if (l.cacheHit) {
-        t.hits++;
-        t.avoided += l.avoidedOrgNano ?? 0n;
-      }
+      t.requests += x.routed;
+      t.cost += x.costNano;
+      t.baseline += x.baselineNano;
+      t.hits += x.cacheHits;
+      t.avoided += x.avoidedNano;
     }
   }
   const rows = [...sums.values()].sort((a, b) => (b.baseline - b.cost > a.baseline - a.cost ? 1 : b.baseline - b.cost < a.baseline - a.cost ? -1 : 0));

@@ -2,7 +2,7 @@
  * The LedgerStore conformance suite: every adapter (SQLite, PostgreSQL) runs these same tests.
  */
 import { describe, expect, it } from 'vitest';
-import { blankLine, type LedgerLine } from '../../src/core/ledger.js';
+import { blankLine, type LedgerLine, type RoutingSums } from '../../src/core/ledger.js';
 import type { LedgerStore } from '../../src/core/ports.js';
 
 export interface LedgerFixture {
@@ -97,11 +97,17 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
         for (let i = 0; i < 600; i++) {
           // Spread over five days and two months' boundary, at uneven times.
           const ts = T0 - 2 * DAY + Math.floor((i * 5 * DAY) / 600) + (i % 7) * 1000;
-          lines.push(line(`r-${i}`, {
+          const l = line(`r-${i}`, {
             ts, dept: depts[i % 3]!, model: models[(i * 7) % 3]!, costNano: BigInt(1 + ((i * 7919) % 100_000)),
             currency: i % 10 === 0 ? 'EUR' : 'USD', usageExact: i % 4 !== 0, tags: i % 2 ? { ticket: `T${i % 5}` } : null,
             status: i % 13 === 0 ? 'error' : 'ok',
-          }));
+          });
+          // Some calls routed (a baseline), some of those cache hits; users only in the per-person rollup.
+          const routed = i % 3 !== 0;
+          lines.push({
+            ...l, dims: { ...l.dims, user: `u${i % 4}`, route: routed ? `route-${i % 2}` : null },
+            baselineOrgNano: routed ? l.orgCostNano * 2n : null, cacheHit: routed && i % 5 === 0, avoidedOrgNano: routed && i % 5 === 0 ? 7n : null,
+          });
         }
         await f.store.append(lines.slice(0, 300));
         await f.store.append(lines.slice(300));
@@ -137,9 +143,42 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           const wantMonth = expected(from, to, (l) => (l.dims.department === 'support' ? `${new Date(l.ts).toISOString().slice(0, 7)}|${l.status}` : 'x'));
           wantMonth.forEach((_, k) => k.startsWith('x|') && wantMonth.delete(k));
           expect(byMonth.map((r) => `${r.group.month}|${r.group.status}|${r.currency}=${r.requests}`).sort()).toEqual([...wantMonth].map(([k, v]) => `${k}=${v.requests}`).sort());
+          // Users are only in the per-person rollup; both rollups agree with the lines.
+          const byUser = await f.store.aggregate({ from, to, groupBy: ['user'] });
+          const wantUser = expected(from, to, (l) => String(l.dims.user));
+          expect(byUser.map((r) => `${r.group.user}|${r.currency}=${r.requests}/${r.costNano}`).sort()).toEqual([...wantUser].map(([k, v]) => `${k}=${v.requests}/${v.cost}`).sort());
+          // The savings sums, from the summary rollup and the lines.
+          const routing = await f.store.aggregate({ from, to, groupBy: ['route'], routing: true });
+          for (const route of ['route-0', 'route-1']) {
+            const mine = lines.filter((l) => l.ts >= from && l.ts < to && l.dims.route === route);
+            const got = routing.filter((r) => r.group.route === route).map((r) => r.routing!);
+            const sum = (f: (x: RoutingSums) => bigint | number) => got.reduce((a, x) => a + BigInt(f(x)), 0n);
+            expect([sum((x) => x.routed), sum((x) => x.costNano), sum((x) => x.baselineNano), sum((x) => x.cacheHits), sum((x) => x.avoidedNano)]).toEqual([
+              BigInt(mine.length), mine.reduce((a, l) => a + l.orgCostNano, 0n), mine.reduce((a, l) => a + l.baselineOrgNano!, 0n),
+              BigInt(mine.filter((l) => l.cacheHit).length), BigInt(mine.filter((l) => l.cacheHit).length) * 7n,
+            ]);
+          }
+          expect(routing.filter((r) => r.group.route === null).every((r) => r.routing!.routed === 0)).toBe(true);
           // Tags are not in the rollups: the report reads the lines, and agrees.
           const byTag = await f.store.aggregate({ from, to, groupBy: ['tag:ticket'] });
           expect(byTag.reduce((n, r) => n + r.requests, 0)).toBe([...expected(from, to, () => '').values()].reduce((n, e) => n + e.requests, 0));
+        }
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('reads today whole from the rollups for a range that reaches now, and agrees with the lines', async () => {
+      const f = await open();
+      try {
+        const now = Date.now();
+        const today = now - (now % DAY);
+        const lines = Array.from({ length: 40 }, (_, i) => line(`today-${i}`, { ts: today + Math.floor(((now - today) * i) / 40), dept: i % 2 ? 'marketing' : 'support', model: 'gpt-4o', costNano: BigInt(1000 + i) }));
+        await f.store.append(lines);
+        for (const [from, to] of [[today, now + 1], [today - DAY, now + 60_000], [today + 1, now + 1]] as const) {
+          const rows = await f.store.aggregate({ from, to, groupBy: ['department'] });
+          const want = (d: string) => lines.filter((l) => l.ts >= from && l.ts < to && l.dims.department === d).reduce((a, l) => a + l.costNano, 0n);
+          expect(rows.map((r) => `${r.group.department}=${r.costNano}`).sort()).toEqual([`marketing=${want('marketing')}`, `support=${want('support')}`]);
         }
       } finally {
         await f.close();

@@ -10,7 +10,8 @@ type Level = (typeof LEVELS)[number];
 /** The start of a period the viewer picks, as the API's `from`. */
 export function periodStart(period: string): string {
   const now = new Date();
-  if (period === '30d') return new Date(now.getTime() - 30 * 86_400_000).toISOString();
+  // Whole days, so the server reads its daily rollups rather than the lines of a partial first day.
+  if (period === '30d') return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate() - 30)).toISOString();
   if (period === 'year') return new Date(Date.UTC(now.getUTCFullYear(), 0, 1)).toISOString();
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1)).toISOString();
 }

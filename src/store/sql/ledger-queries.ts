@@ -9,7 +9,7 @@ import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type FirstMatchGroup, type LedgerLine
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
-import { aggregateRollups, mergeRows, rollupCanServe, wholeDays } from './rollups.js';
+import { aggregateRollups, endOfDay, mergeRows, servingRollup, wholeDays } from './rollups.js';
 
 const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
 
@@ -35,12 +35,15 @@ export function byPosition(n: number): RawBuilder<unknown>[] {
 export async function aggregate(db: Db, d: SqlDialect, q: UsageQuery): Promise<UsageRow[]> {
   for (const g of q.groupBy) groupExpression(g, d);
   for (const dim of Object.keys(q.where ?? {})) if (!isDimension(dim)) throw new RangeError(`cannot filter by "${dim}"`);
-  const days = rollupCanServe(q) ? wholeDays(q.from, q.to) : null;
-  if (!days) return aggregateLines(db, d, q);
+  const rollup = servingRollup(q);
+  // No line is stamped after now: a range that reaches now reads today's rollup row whole.
+  const now = Date.now();
+  const days = rollup ? wholeDays(q.from, q.to >= now ? Math.max(q.to, endOfDay(now)) : q.to) : null;
+  if (!rollup || !days) return aggregateLines(db, d, q);
   const parts = await Promise.all([
-    aggregateRollups(db, q, days.first, days.end),
+    aggregateRollups(db, rollup, q, days.first, days.end),
     q.from < days.first ? aggregateLines(db, d, { ...q, to: days.first }) : [],
-    days.end < q.to ? aggregateLines(db, d, { ...q, from: days.end }) : [],
+    days.end < q.to && q.to < now ? aggregateLines(db, d, { ...q, from: days.end }) : [],
   ]);
   return mergeRows(parts, q.groupBy);
 }
@@ -62,6 +65,13 @@ export async function aggregateLines(db: Db, d: SqlDialect, q: UsageQuery): Prom
       ...Object.values(TOKEN_COLUMNS).map((c) => eb.fn.sum(c).as(c)),
       eb.fn.sum('cost_nano').as('cost_nano'),
       sql`sum(case when usage_exact then 0 else 1 end)`.as('estimated'),
+      ...(q.routing ? [
+        sql`sum(case when baseline_org_nano is null then 0 else 1 end)`.as('routed'),
+        sql`sum(case when baseline_org_nano is null then 0 else org_cost_nano end)`.as('routed_org_cost_nano'),
+        sql`sum(coalesce(baseline_org_nano, 0))`.as('baseline_org_nano'),
+        sql`sum(case when baseline_org_nano is not null and cache_hit then 1 else 0 end)`.as('cache_hits'),
+        sql`sum(case when baseline_org_nano is not null and cache_hit then coalesce(avoided_org_nano, 0) else 0 end)`.as('avoided_org_nano'),
+      ] : []),
     ])
     // By position: PostgreSQL does not see two parameterised expressions (a tag key) as the same.
     .groupBy(byPosition(groups.length + 1))

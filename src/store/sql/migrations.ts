@@ -6,7 +6,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import { OUTCOME_DIMENSIONS, type LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS } from './columns.js';
 import { scan } from './ledger-queries.js';
-import { addDerived, createDerivedTables } from './rollups.js';
+import { addDerived, createDerivedTables, createRollupTable, DAILY, SUMMARY } from './rollups.js';
 import type { Database, SqlDialect } from './dialect.js';
 
 type Step = (db: Kysely<Database>, d: SqlDialect) => Promise<void>;
@@ -78,15 +78,7 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     async (db, d) => {
       await createDerivedTables(db, d);
       // Installations from before 0003 already hold lines: derive from them, a page at a time.
-      let page: LedgerLine[] = [];
-      for await (const l of scan(db, { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER })) {
-        page.push(l);
-        if (page.length === 5000) {
-          await addDerived(db, page);
-          page = [];
-        }
-      }
-      if (page.length) await addDerived(db, page);
+      await backfill(db, (page) => addDerived(db, page, [DAILY]));
     },
   ],
   ['0004_routing_outcomes', (db, d) => addLedgerColumns(db, d, 4)],
@@ -110,7 +102,26 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     await t.execute();
     await db.schema.createIndex('outcomes_ts').ifNotExists().on('outcomes').column('ts').execute();
   }],
+  // The summary rollup (docs/operations.md#upgrades): reports by department, project, workflow or
+  // model read it instead of the per-person daily rollup. Existing lines are summed into it.
+  ['0012_rollup_summary', async (db, d) => {
+    await createRollupTable(db, d, SUMMARY);
+    await backfill(db, (page) => addDerived(db, page, [SUMMARY], false));
+  }],
 ];
+
+/** Feeds every line already in the ledger to `add`, 5,000 at a time. */
+async function backfill(db: Kysely<Database>, add: (page: LedgerLine[]) => Promise<void>): Promise<void> {
+  let page: LedgerLine[] = [];
+  for await (const l of scan(db, { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER })) {
+    page.push(l);
+    if (page.length === 5000) {
+      await add(page);
+      page = [];
+    }
+  }
+  if (page.length) await add(page);
+}
 
 /** Adds the ledger columns a migration introduced; existing lines get the column's default. */
 async function addLedgerColumns(db: Kysely<Database>, d: SqlDialect, since: number): Promise<void> {

@@ -16,52 +16,109 @@ import type { CounterAmount } from '../../core/ports.js';
 import { toBigInt, toNumber, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
 
-/** The dimensions a rollup row keeps (agent runs are too many, and stay in the lines). */
+/** Every dimension but agent runs (too many: they stay in the lines). */
 export const ROLLUP_DIMS = [
   'department', 'cost_centre', 'team', 'project', 'project_code', 'user', 'user_group', 'application', 'workflow', 'agent',
   'environment', 'data_class', 'route', 'tier', 'provider', 'model', 'requested_model', 'fallback_model', 'key', 'budget_owner', 'budget_category',
 ] as const satisfies readonly Dimension[];
 
-const ROLLUP_EXTRA = ['status', 'endpoint', 'source', 'currency'] as const;
-/** The columns that make a rollup row's identity, also joined into its key column `k`. */
-export const ROLLUP_KEY_COLUMNS = ['day', ...ROLLUP_DIMS, ...ROLLUP_EXTRA] as const;
-export const ROLLUP_SUM_COLUMNS = ['requests', 'input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens', 'cost_nano', 'org_cost_nano', 'estimated'] as const;
-/** Every column of a rollup row, in the order rollupValues gives them. */
-export const ROLLUP_COLUMNS = ['k', ...ROLLUP_KEY_COLUMNS, ...ROLLUP_SUM_COLUMNS] as const;
+/**
+ * The summary's dimensions: the org tree down to project, workflows, agents, routes and models,
+ * without the per-person ones (user, user group, key). A day's rows then number the company's
+ * workflows and models, not its people, so a month of department, project, workflow or model
+ * reports reads thousands of rows however many lines there are.
+ */
+export const SUMMARY_DIMS = [
+  'department', 'cost_centre', 'team', 'project', 'project_code', 'application', 'workflow', 'agent', 'environment', 'data_class',
+  'route', 'tier', 'provider', 'model', 'requested_model', 'fallback_model', 'budget_owner', 'budget_category', 'downgraded_from', 'baseline_model',
+] as const satisfies readonly Dimension[];
 
-export const ROLLUP_TABLE = 'ledger_rollups';
+const ROLLUP_EXTRA = ['status', 'endpoint', 'source', 'currency'] as const;
+
+/** A column a rollup row sums, and what each line adds to it. */
+interface Sum {
+  readonly name: string;
+  readonly big: boolean;
+  readonly of: (l: LedgerLine) => number | bigint;
+}
+const routed = (l: LedgerLine): boolean => l.baselineOrgNano !== null;
+const BASE_SUMS: readonly Sum[] = [
+  { name: 'requests', big: false, of: () => 1 },
+  { name: 'input_tokens', big: false, of: (l) => l.tokens.input },
+  { name: 'cached_input_tokens', big: false, of: (l) => l.tokens.cached_input },
+  { name: 'cache_write_tokens', big: false, of: (l) => l.tokens.cache_write },
+  { name: 'output_tokens', big: false, of: (l) => l.tokens.output },
+  { name: 'reasoning_tokens', big: false, of: (l) => l.tokens.reasoning },
+  { name: 'cost_nano', big: true, of: (l) => l.costNano },
+  { name: 'org_cost_nano', big: true, of: (l) => l.orgCostNano },
+  { name: 'estimated', big: false, of: (l) => (l.usageExact ? 0 : 1) },
+];
+/** What the savings report needs: routed calls (those with a baseline), their cost and baseline, cache hits among them. */
+const ROUTING_SUMS: readonly Sum[] = [
+  { name: 'routed', big: false, of: (l) => (routed(l) ? 1 : 0) },
+  { name: 'routed_org_cost_nano', big: true, of: (l) => (routed(l) ? l.orgCostNano : 0n) },
+  { name: 'baseline_org_nano', big: true, of: (l) => l.baselineOrgNano ?? 0n },
+  { name: 'cache_hits', big: false, of: (l) => (routed(l) && l.cacheHit ? 1 : 0) },
+  { name: 'avoided_org_nano', big: true, of: (l) => (routed(l) && l.cacheHit ? (l.avoidedOrgNano ?? 0n) : 0n) },
+];
+export const ROUTING_SUM_COLUMNS = ROUTING_SUMS.map((s) => s.name);
+
+/** A daily rollup table: one row per UTC day and combination of its dimensions, with sums. */
+export interface Rollup {
+  readonly table: string;
+  readonly dims: readonly Dimension[];
+  readonly sums: readonly Sum[];
+  /** The columns that make a row's identity, also joined into its key column `k`. */
+  readonly keyColumns: readonly string[];
+  readonly sumColumns: readonly string[];
+  /** Every column of a row, in the order rollupValues gives them. */
+  readonly columns: readonly string[];
+  /** What a query may group and filter by and still be served here. */
+  readonly serves: ReadonlySet<string>;
+  readonly routing: boolean;
+}
+
+function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[]): Rollup {
+  const keyColumns = ['day', ...dims, ...ROLLUP_EXTRA];
+  const sumColumns = sums.map((s) => s.name);
+  return {
+    table, dims, sums, keyColumns, sumColumns, columns: ['k', ...keyColumns, ...sumColumns],
+    serves: new Set([...dims, ...ROLLUP_EXTRA, 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
+  };
+}
+
+/** Every dimension (migration 0003). */
+export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS);
+/** The summary (migration 0012): fewer dimensions, and the savings sums. */
+export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS]);
+/** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
+export const ROLLUPS: readonly Rollup[] = [SUMMARY, DAILY];
+
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;
 const DAY = 86_400_000;
 
+/** The end of ts's UTC day (the next midnight). */
+export const endOfDay = (ts: number): number => Math.floor(ts / DAY) * DAY + DAY;
+
 export const dayOf = (ts: number): string => new Date(ts - (((ts % DAY) + DAY) % DAY)).toISOString().slice(0, 10);
 
-type Sums = [requests: number, input: number, cachedInput: number, cacheWrite: number, output: number, reasoning: number, cost: bigint, orgCost: bigint, estimated: number];
-
-/** Sums lines into rollup rows, one per day and combination: each row's values in ROLLUP_COLUMNS order. */
-export function rollupValues(lines: readonly LedgerLine[]): (string | number | bigint)[][] {
-  const rows = new Map<string, { key: string[]; sums: Sums }>();
+/** Sums lines into a rollup's rows, one per day and combination: each row's values in its `columns` order. */
+export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number | bigint)[][] {
+  const rows = new Map<string, { key: string[]; sums: (number | bigint)[] }>();
+  const n = r.sums.length;
   for (const l of lines) {
     const d = l.dims;
     const key = [dayOf(l.ts)];
-    for (const dim of ROLLUP_DIMS) key.push(d[dim] ?? '');
+    for (const dim of r.dims) key.push(d[dim] ?? '');
     key.push(l.status, l.endpoint ?? '', l.source, l.currency);
     const k = key.join('\u0001');
-    let r = rows.get(k);
-    if (!r) rows.set(k, (r = { key, sums: [0, 0, 0, 0, 0, 0, 0n, 0n, 0] }));
-    const s = r.sums;
-    const t = l.tokens;
-    s[0]++;
-    s[1] += t.input;
-    s[2] += t.cached_input;
-    s[3] += t.cache_write;
-    s[4] += t.output;
-    s[5] += t.reasoning;
-    s[6] += l.costNano;
-    s[7] += l.orgCostNano;
-    if (!l.usageExact) s[8]++;
+    let row = rows.get(k);
+    if (!row) rows.set(k, (row = { key, sums: r.sums.map((s) => (s.big ? 0n : 0)) }));
+    const sums = row.sums;
+    for (let i = 0; i < n; i++) (sums[i] as number) += r.sums[i]!.of(l) as number;
   }
-  return [...rows].map(([k, r]) => [k, ...r.key, ...r.sums]);
+  return [...rows].map(([k, row]) => [k, ...row.key, ...row.sums]);
 }
 
 /** What lines charged each budget counter: [key, nano, tokens, requests] per counter. */
@@ -88,8 +145,8 @@ export function addOnConflict(table: string, columns: readonly string[]): string
   return columns.map((c) => `"${c}" = ${table}."${c}" + excluded."${c}"`).join(', ');
 }
 
-/** Adds what `lines` derive to the rollups and budget totals (in the caller's transaction). */
-export async function addDerived(db: Db, lines: readonly LedgerLine[]): Promise<void> {
+/** Adds what `lines` derive to some rollups and, unless told not to, the budget totals (in the caller's transaction). */
+export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: readonly Rollup[] = ROLLUPS, totals = true): Promise<void> {
   const chunks = <T>(rows: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(rows.length / n) }, (_, i) => rows.slice(i * n, i * n + n));
   const upsert = async (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], sums: readonly string[]) => {
     for (const chunk of chunks(rows, 200)) {
@@ -98,18 +155,25 @@ export async function addDerived(db: Db, lines: readonly LedgerLine[]): Promise<
         on conflict (${sql.ref(columns[0]!)}) do update set ${sql.raw(addOnConflict(table, sums))}`.execute(db);
     }
   };
-  await upsert(ROLLUP_TABLE, ROLLUP_COLUMNS, rollupValues(lines), ROLLUP_SUM_COLUMNS);
-  await upsert(TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_COLUMNS.slice(1));
+  for (const r of rollups) await upsert(r.table, r.columns, rollupValues(lines, r), r.sumColumns);
+  if (totals) await upsert(TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_COLUMNS.slice(1));
 }
 
-/** Creates the rollup and budget-totals tables (migration 0003); the caller backfills them. */
+/** Creates a rollup table; the caller backfills it. */
+export async function createRollupTable(db: Db, d: SqlDialect, r: Rollup): Promise<void> {
+  const bigint = sql.raw(d.columnType('bigint'));
+  let t = db.schema.createTable(r.table).ifNotExists().addColumn('k', 'text', (b) => b.primaryKey());
+  for (const c of r.keyColumns) t = t.addColumn(c, 'text', (b) => b.notNull());
+  for (const c of r.sumColumns) t = t.addColumn(c, bigint, (b) => b.notNull());
+  await t.execute();
+  await db.schema.createIndex(`${r.table}_day`).ifNotExists().on(r.table).column('day').execute();
+  if (d.name === 'postgres') await sql`alter table ${sql.table(r.table)} set (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05)`.execute(db);
+}
+
+/** Creates the daily rollup and budget-totals tables (migration 0003); the caller backfills them. */
 export async function createDerivedTables(db: Db, d: SqlDialect): Promise<void> {
   const bigint = sql.raw(d.columnType('bigint'));
-  let t = db.schema.createTable(ROLLUP_TABLE).ifNotExists().addColumn('k', 'text', (b) => b.primaryKey());
-  for (const c of ROLLUP_KEY_COLUMNS) t = t.addColumn(c, 'text', (b) => b.notNull());
-  for (const c of ROLLUP_SUM_COLUMNS) t = t.addColumn(c, bigint, (b) => b.notNull());
-  await t.execute();
-  await db.schema.createIndex(`${ROLLUP_TABLE}_day`).ifNotExists().on(ROLLUP_TABLE).column('day').execute();
+  await createRollupTable(db, d, DAILY);
   // Keys are compared byte by byte (prefix ranges), whatever the database's collation.
   await db.schema
     .createTable(TOTALS_TABLE)
@@ -123,9 +187,7 @@ export async function createDerivedTables(db: Db, d: SqlDialect): Promise<void> 
     // Every batch adds to rows in place. Half-empty pages let PostgreSQL update them where they
     // are (HOT: no new index entries, dead versions pruned on the page) instead of bloating the
     // table and its indexes with a dead version per batch; and vacuum them soon after.
-    for (const table of [ROLLUP_TABLE, TOTALS_TABLE]) {
-      await sql`alter table ${sql.table(table)} set (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05)`.execute(db);
-    }
+    await sql`alter table ${sql.table(TOTALS_TABLE)} set (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05)`.execute(db);
   }
 }
 
@@ -145,11 +207,9 @@ export async function readTotals(db: Db, prefixes: readonly string[]): Promise<C
   return out;
 }
 
-const ROLLUP_GROUPS: ReadonlySet<string> = new Set([...ROLLUP_DIMS, ...ROLLUP_EXTRA, 'day', 'month']);
-
-/** Whether a query's groups and filters are all kept by the rollups. */
-export function rollupCanServe(q: UsageQuery): boolean {
-  return q.groupBy.every((g) => ROLLUP_GROUPS.has(g)) && Object.keys(q.where ?? {}).every((k) => ROLLUP_GROUPS.has(k));
+/** The narrowest rollup that keeps a query's groups and filters (and the savings sums, if it asks for them), or null. */
+export function servingRollup(q: UsageQuery): Rollup | null {
+  return ROLLUPS.find((r) => (!q.routing || r.routing) && q.groupBy.every((g) => r.serves.has(g)) && Object.keys(q.where ?? {}).every((k) => r.serves.has(k))) ?? null;
 }
 
 /** The whole UTC days inside [from, to), or null if there are none. */
@@ -163,9 +223,9 @@ function rollupGroup(g: UsageGroup): RawBuilder<unknown> {
   return g === 'month' ? sql`substr(${sql.ref('day')}, 1, 7)` : sql.ref(g);
 }
 
-/** A usage query over whole days [first, end), from the rollups. */
-export async function aggregateRollups(db: Db, q: UsageQuery, first: number, end: number): Promise<UsageRow[]> {
-  let query = db.selectFrom(ROLLUP_TABLE as never).where(sql.ref('day'), '>=', dayOf(first)).where(sql.ref('day'), '<', dayOf(end));
+/** A usage query over whole days [first, end), from a rollup. */
+export async function aggregateRollups(db: Db, r: Rollup, q: UsageQuery, first: number, end: number): Promise<UsageRow[]> {
+  let query = db.selectFrom(r.table as never).where(sql.ref('day'), '>=', dayOf(first)).where(sql.ref('day'), '<', dayOf(end));
   for (const [dim, values] of Object.entries(q.where ?? {})) {
     if (!values || values.length === 0) return [];
     query = query.where(sql.ref(dim), 'in', [...values]);
@@ -175,7 +235,7 @@ export async function aggregateRollups(db: Db, q: UsageQuery, first: number, end
     .select([
       ...groups.map((g, i) => g.as(`g${i}`)),
       sql.ref('currency').as('currency'),
-      ...ROLLUP_SUM_COLUMNS.map((c) => sql`sum(${sql.ref(c)})`.as(c)),
+      ...(q.routing ? r.sumColumns : DAILY.sumColumns).map((c) => sql`sum(${sql.ref(c)})`.as(c)),
     ] as never)
     .groupBy([...groups, sql.ref('currency')] as never)
     .execute()) as Record<string, unknown>[];
@@ -195,6 +255,8 @@ export function mergeRows(parts: readonly (readonly UsageRow[])[], groupBy: read
       }
       const a = cur.tokens;
       const b = r.tokens;
+      const x = cur.routing;
+      const y = r.routing;
       out.set(k, {
         group: cur.group,
         currency: cur.currency,
@@ -205,6 +267,9 @@ export function mergeRows(parts: readonly (readonly UsageRow[])[], groupBy: read
         },
         costNano: cur.costNano + r.costNano,
         estimatedLines: cur.estimatedLines + r.estimatedLines,
+        ...(x && y ? {
+          routing: { routed: x.routed + y.routed, costNano: x.costNano + y.costNano, baselineNano: x.baselineNano + y.baselineNano, cacheHits: x.cacheHits + y.cacheHits, avoidedNano: x.avoidedNano + y.avoidedNano },
+        } : {}),
       });
     }
   }

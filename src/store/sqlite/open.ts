@@ -18,7 +18,7 @@ import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { migrate } from '../sql/migrations.js';
 import type { SqlStores } from '../sql/stores.js';
 import {
-  addOnConflict, readTotals, rollupValues, totalsValues, ROLLUP_COLUMNS, ROLLUP_SUM_COLUMNS, ROLLUP_TABLE, TOTALS_COLUMNS, TOTALS_TABLE,
+  addOnConflict, readTotals, rollupValues, totalsValues, ROLLUPS, TOTALS_COLUMNS, TOTALS_TABLE,
 } from '../sql/rollups.js';
 
 type Driver = Database.Database;
@@ -68,7 +68,7 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
     const one = writer.prepare(sqlFor(1));
     const upsert = (table: string, columns: readonly string[], sums: readonly string[]) =>
       writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${addOnConflict(table, sums)}`);
-    const rollup = upsert(ROLLUP_TABLE, ROLLUP_COLUMNS, ROLLUP_SUM_COLUMNS);
+    const rollups = ROLLUPS.map((r) => ({ r, statement: upsert(r.table, r.columns, r.sumColumns) }));
     const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_COLUMNS.slice(1));
 
     // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement. Only a
@@ -102,7 +102,7 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
         if (err !== SOME_PRESENT) throw err;
         added = eachNew(lines);
       }
-      for (const r of rollupValues(added)) rollup.run(r);
+      for (const { r, statement } of rollups) for (const row of rollupValues(added, r)) statement.run(row);
       for (const t of totalsValues(added)) total.run(t);
       return added;
     });

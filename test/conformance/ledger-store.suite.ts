@@ -105,7 +105,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           // Some calls routed (a baseline), some of those cache hits; users only in the per-person rollup.
           const routed = i % 3 !== 0;
           lines.push({
-            ...l, dims: { ...l.dims, user: `u${i % 4}`, route: routed ? `route-${i % 2}` : null },
+            ...l, dims: { ...l.dims, user: `u${i % 4}`, route: routed ? `route-${i % 2}` : null, agent: i % 4 === 1 ? 'bot' : null, agent_run: i % 4 === 1 ? `run-${i % 9}` : null },
             baselineOrgNano: routed ? l.orgCostNano * 2n : null, cacheHit: routed && i % 5 === 0, avoidedOrgNano: routed && i % 5 === 0 ? 7n : null,
           });
         }
@@ -147,6 +147,10 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           const byUser = await f.store.aggregate({ from, to, groupBy: ['user'] });
           const wantUser = expected(from, to, (l) => String(l.dims.user));
           expect(byUser.map((r) => `${r.group.user}|${r.currency}=${r.requests}/${r.costNano}`).sort()).toEqual([...wantUser].map(([k, v]) => `${k}=${v.requests}/${v.cost}`).sort());
+          // Agent runs have their own rollup.
+          const byRun = await f.store.aggregate({ from, to, groupBy: ['agent', 'agent_run', 'status'] });
+          const wantRun = expected(from, to, (l) => `${l.dims.agent}|${l.dims.agent_run}|${l.status}`);
+          expect(byRun.map((r) => `${r.group.agent}|${r.group.agent_run}|${r.group.status}|${r.currency}=${r.requests}/${r.costNano}`).sort()).toEqual([...wantRun].map(([k, v]) => `${k}=${v.requests}/${v.cost}`).sort());
           // The savings sums, from the summary rollup and the lines.
           const routing = await f.store.aggregate({ from, to, groupBy: ['route'], routing: true });
           for (const route of ['route-0', 'route-1']) {

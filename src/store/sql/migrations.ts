@@ -6,7 +6,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } fr
 import { OUTCOME_DIMENSIONS, type LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS } from './columns.js';
 import { scan } from './ledger-queries.js';
-import { addDerived, createDerivedTables, createRollupTable, DAILY, SUMMARY } from './rollups.js';
+import { addDerived, createDerivedTables, createRollupTable, DAILY, RUNS, SUMMARY } from './rollups.js';
 import type { Database, SqlDialect } from './dialect.js';
 
 type Step = (db: Kysely<Database>, d: SqlDialect) => Promise<void>;
@@ -102,11 +102,12 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     await t.execute();
     await db.schema.createIndex('outcomes_ts').ifNotExists().on('outcomes').column('ts').execute();
   }],
-  // The summary rollup (docs/operations.md#upgrades): reports by department, project, workflow or
-  // model read it instead of the per-person daily rollup. Existing lines are summed into it.
-  ['0012_rollup_summary', async (db, d) => {
-    await createRollupTable(db, d, SUMMARY);
-    await backfill(db, (page) => addDerived(db, page, [SUMMARY], false));
+  // The summary and agent-run rollups (docs/operations.md#upgrades): reports by department,
+  // project, workflow or model, and of agent runs, read them instead of the per-person daily
+  // rollup or the lines. Existing lines are summed into them.
+  ['0012_summary_and_run_rollups', async (db, d) => {
+    for (const r of [SUMMARY, RUNS]) await createRollupTable(db, d, r);
+    await backfill(db, (page) => addDerived(db, page, [SUMMARY, RUNS], false));
   }],
 ];
 

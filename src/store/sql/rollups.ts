@@ -16,7 +16,7 @@ import type { CounterAmount } from '../../core/ports.js';
 import { toBigInt, toNumber, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
 
-/** Every dimension but agent runs (too many: they stay in the lines). */
+/** The daily rollup's: every dimension but agent runs (too many to cross with people). */
 export const ROLLUP_DIMS = [
   'department', 'cost_centre', 'team', 'project', 'project_code', 'user', 'user_group', 'application', 'workflow', 'agent',
   'environment', 'data_class', 'route', 'tier', 'provider', 'model', 'requested_model', 'fallback_model', 'key', 'budget_owner', 'budget_category',
@@ -32,6 +32,13 @@ export const SUMMARY_DIMS = [
   'department', 'cost_centre', 'team', 'project', 'project_code', 'application', 'workflow', 'agent', 'environment', 'data_class',
   'route', 'tier', 'provider', 'model', 'requested_model', 'fallback_model', 'budget_owner', 'budget_category', 'downgraded_from', 'baseline_model',
 ] as const satisfies readonly Dimension[];
+
+/**
+ * The agent runs' dimensions: each run's calls by workflow and model, so reports of runs (cost per
+ * run, runs a refusal stopped) read a row per run and day rather than its lines. Calls outside
+ * any run collapse to a few rows per day, as there are no people in it.
+ */
+export const RUN_DIMS = ['department', 'project', 'workflow', 'agent', 'agent_run', 'model', 'fallback_model'] as const satisfies readonly Dimension[];
 
 const ROLLUP_EXTRA = ['status', 'endpoint', 'source', 'currency'] as const;
 
@@ -87,12 +94,14 @@ function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[])
   };
 }
 
-/** Every dimension (migration 0003). */
+/** Every dimension but agent runs (migration 0003). */
 export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS);
 /** The summary (migration 0012): fewer dimensions, and the savings sums. */
 export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS]);
+/** Agent runs (migration 0012). */
+export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, BASE_SUMS);
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
-export const ROLLUPS: readonly Rollup[] = [SUMMARY, DAILY];
+export const ROLLUPS: readonly Rollup[] = [SUMMARY, RUNS, DAILY];
 
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;

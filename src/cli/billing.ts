@@ -62,8 +62,9 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
       ctx.print(r, () => summaryText(r, r.repeated));
     });
 
-  program
-    .command('imports')
+  const imports = program.command('imports').description('the imports so far, and one in full');
+  imports
+    .command('list', { isDefault: true })
     .description('the imports so far: file, rows, lines added, totals')
     .action(async () => {
       const r = await ctx.client().call<{ data: ImportSummary[] }>('GET', '/imports');
@@ -71,6 +72,10 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
         s.id, s.format, s.file_name, s.rows, s.added, s.totals.map((t) => `${t.amount} ${t.currency}`).join('\n'), `${s.from?.slice(0, 10) ?? '-'} .. ${s.to?.slice(0, 10) ?? '-'}`, s.imported_by, s.imported_at,
       ])));
     });
+  imports.command('show <id>').description('one import: its file, rows, lines added and totals').action(async (id: string) => {
+    const s = await ctx.client().call<ImportSummary>('GET', `/imports/${encodeURIComponent(id)}`);
+    ctx.print(s, () => `${summaryText(s, false)}\n${s.format} file ${s.file_name ?? '-'} (sha256 ${s.sha256}), imported by ${s.imported_by} at ${s.imported_at}`);
+  });
 
   const alloc = program.command('allocations').description('allocation rules, runs and statements: who pays for what (docs/billing.md#allocation)');
   const rules = alloc.command('rules').description('the allocation rules in force, in the order they apply');

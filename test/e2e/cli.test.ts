@@ -1,6 +1,7 @@
 /**
  * The bursar command as people use it, against a running Bursar: keys, usage as a table and
- * as CSV, the audit log, suspensions, the organisation, imports, the OpenAPI document, and a backup.
+ * as CSV, the audit log, suspensions, the organisation, imports, the OpenAPI document, the
+ * FOCUS export, and a backup.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -139,6 +140,24 @@ describe('bursar CLI', () => {
       const out = join(dir, 'openapi.json');
       await bursar('openapi', '-o', out);
       expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(doc);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('streams the FOCUS export to a file or standard output, and leaves no file when it fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-export-'));
+    try {
+      const api = await t.admin<string>('GET', '/exports/focus');
+      expect(api.status).toBe(200);
+      expect(api.body.split('\n').length).toBeGreaterThan(2);
+      const file = join(dir, 'focus.csv');
+      expect(await bursar('export', 'focus', '-o', file)).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(api.body);
+      expect(await bursar('export', 'focus')).toBe(api.body);
+      const missing = join(dir, 'none.csv');
+      expect((await fails('export', 'focus', '--run', 'run_nope', '-o', missing)).stderr).toMatch(/\[not_found\]/);
+      expect(existsSync(missing)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

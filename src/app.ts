@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type RouteOptions } from 'fastify';
 import type { DestinationStream } from 'pino';
 import type { Config, ResolvedProvider } from './config/load.js';
 import { AccessIndex } from './access/access-index.js';
@@ -18,6 +18,7 @@ import fastifyCookie from '@fastify/cookie';
 import { sessionRoutes } from './dashboard/session.js';
 import { serveDashboard } from './dashboard/static.js';
 import { oidcRoutes, SSO_LOGIN_PATH } from './dashboard/oidc.js';
+import { apiReference } from './admin/reference.js';
 import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
 import { BursarError, errorBody } from './core/errors.js';
 import { Gateway } from './gateway/handler.js';
@@ -65,6 +66,8 @@ export interface StartOptions {
   readonly simulator?: Simulator;
   /** Grace for in-flight calls at shutdown before they are cut, ms. */
   readonly shutdownGraceMs?: number;
+  /** Sees every HTTP route as it is added (the test that keeps the OpenAPI document complete). */
+  readonly onRoute?: (route: RouteOptions) => void;
 }
 
 export interface Bursar {
@@ -273,10 +276,12 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   await app.register(fastifyCookie);
   await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: config.oidc ? SSO_LOGIN_PATH : null });
   if (config.oidc) await app.register(oidcRoutes, { oidc: config.oidc, tokens, org: config.org, log });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(apiReference);
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);

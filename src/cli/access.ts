@@ -113,6 +113,13 @@ export function registerAccessCommands(program: Command, ctx: CliContext): void 
     ctx.print(t, () => `revoked ${id}`);
   });
 
+  program
+    .command('suspensions')
+    .description('the workflows and agents suspended now, by whom and why')
+    .action(async () => {
+      const r = await ctx.client().call<{ data: { kind: string; name: string; reason: string; since: number; by: string }[] }>('GET', '/suspensions');
+      ctx.print(r.data, () => (r.data.length ? table(['kind', 'name', 'since', 'by', 'reason'], r.data.map((s) => [s.kind, s.name, when(s.since), s.by, s.reason])) : 'nothing is suspended'));
+    });
   for (const verb of ['suspend', 'resume'] as const) {
     program
       .command(`${verb} <kind> <name>`)

@@ -1,9 +1,10 @@
 /**
  * `bursar import` and `bursar imports`: cost files that did not pass through the gateway
  * (provider exports, FOCUS files, Bursar's CSV for seats, GPU hours and the rest), with a
- * progress bar on large files. `bursar allocations`: rules, runs, statements and drill-downs.
+ * progress bar on large files. `bursar allocations`: rules, runs, statements and drill-downs;
+ * `bursar export`. Downloads stream to their file with a running count of lines.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, rmSync, type WriteStream } from 'node:fs';
 import { basename } from 'node:path';
 import type { Command } from 'commander';
 import { SingleBar, Presets } from 'cli-progress';
@@ -21,6 +22,38 @@ const summaryText = (s: ImportSummary, repeated: boolean) =>
   repeated
     ? `${s.id}: this file was imported before (${s.imported_at} by ${s.imported_by}); nothing added`
     : `${s.id}: ${s.rows} rows, ${s.added} lines added${s.already_present ? `, ${s.already_present} already in the ledger` : ''}; ${s.totals.map((t) => `${t.amount} ${t.currency}`).join(', ') || 'no cost'} from ${s.from ?? '-'} to ${s.to ?? '-'}`;
+
+/**
+ * Saves a CSV (or page) the API streams, to a file or standard output, as it arrives. On a
+ * terminal, while the bytes go to a file or a pipe, a counter of lines and megabytes shows the
+ * export is moving (its total is not known before the end).
+ */
+async function save(ctx: CliContext, path: string, output: string | undefined): Promise<void> {
+  const out = output ? createWriteStream(output) : process.stdout;
+  const counter = !ctx.json() && process.stderr.isTTY && (output !== undefined || !process.stdout.isTTY)
+    ? new SingleBar({ format: 'downloading: {value} lines, {mb} MB', stream: process.stderr, fps: 5 }, Presets.shades_classic)
+    : null;
+  let lines = 0;
+  let bytes = 0;
+  counter?.start(0, 0, { mb: '0.0' });
+  try {
+    await ctx.client().download(path, out, (chunk) => {
+      bytes += chunk.byteLength;
+      for (const b of chunk) if (b === 10) lines++;
+      counter?.update(lines, { mb: (bytes / 1e6).toFixed(1) });
+    });
+  } catch (err) {
+    // No half-written file that looks like an export.
+    if (output) {
+      (out as WriteStream).destroy();
+      rmSync(output, { force: true });
+    }
+    throw err;
+  } finally {
+    counter?.stop();
+  }
+  if (output) await new Promise<void>((resolve, reject) => (out as WriteStream).end((err?: Error | null) => (err ? reject(err) : resolve())));
+}
 
 export function registerBillingCommands(program: Command, ctx: CliContext): void {
   program
@@ -62,8 +95,9 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
       ctx.print(r, () => summaryText(r, r.repeated));
     });
 
-  program
-    .command('imports')
+  const imports = program.command('imports').description('the imports so far, and one in full');
+  imports
+    .command('list', { isDefault: true })
     .description('the imports so far: file, rows, lines added, totals')
     .action(async () => {
       const r = await ctx.client().call<{ data: ImportSummary[] }>('GET', '/imports');
@@ -71,6 +105,10 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
         s.id, s.format, s.file_name, s.rows, s.added, s.totals.map((t) => `${t.amount} ${t.currency}`).join('\n'), `${s.from?.slice(0, 10) ?? '-'} .. ${s.to?.slice(0, 10) ?? '-'}`, s.imported_by, s.imported_at,
       ])));
     });
+  imports.command('show <id>').description('one import: its file, rows, lines added and totals').action(async (id: string) => {
+    const s = await ctx.client().call<ImportSummary>('GET', `/imports/${encodeURIComponent(id)}`);
+    ctx.print(s, () => `${summaryText(s, false)}\n${s.format} file ${s.file_name ?? '-'} (sha256 ${s.sha256}), imported by ${s.imported_by} at ${s.imported_at}`);
+  });
 
   const alloc = program.command('allocations').description('allocation rules, runs and statements: who pays for what (docs/billing.md#allocation)');
   const rules = alloc.command('rules').description('the allocation rules in force, in the order they apply');
@@ -128,21 +166,18 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(async (id: string, o: { department?: string; output?: string; html?: boolean }) => {
       const q = new URLSearchParams({ format: o.html ? 'html' : 'csv', ...(o.department ? { department: o.department } : {}) });
-      const csv = await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/statement?${q}`);
-      if (o.output) writeFileSync(o.output, csv);
-      else process.stdout.write(csv);
+      await save(ctx, `/allocations/runs/${encodeURIComponent(id)}/statement?${q}`, o.output);
     });
   alloc.command('journal <run>').description('a run\'s journal entries as CSV, balanced per entry (a correction reverses the run it corrects first)')
     .option('-o, --output <file>', 'write to a file instead of standard output')
     .action(async (id: string, o: { output?: string }) => {
-      const csv = await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/journal`);
-      if (o.output) writeFileSync(o.output, csv);
-      else process.stdout.write(csv);
+      await save(ctx, `/allocations/runs/${encodeURIComponent(id)}/journal`, o.output);
     });
   alloc.command('lines <run>').description('the drill-down: each ledger line\'s part for one department, as CSV')
     .requiredOption('--department <id>', 'a department, or "unallocated"')
-    .action(async (id: string, o: { department: string }) => {
-      process.stdout.write(await ctx.client().call<string>('GET', `/allocations/runs/${encodeURIComponent(id)}/lines?department=${encodeURIComponent(o.department)}`));
+    .option('-o, --output <file>', 'write to a file instead of standard output')
+    .action(async (id: string, o: { department: string; output?: string }) => {
+      await save(ctx, `/allocations/runs/${encodeURIComponent(id)}/lines?department=${encodeURIComponent(o.department)}`, o.output);
     });
   alloc.command('metric <name> <period> <values...>').description('a driver metric for a month, e.g. revenue 2026-11 marketing=1200000 support=300000')
     .action(async (name: string, period: string, values: string[]) => {
@@ -160,9 +195,7 @@ export function registerBillingCommands(program: Command, ctx: CliContext): void
     .action(async (format: string, o: { from?: string; to?: string; run?: string; output?: string }) => {
       if (format !== 'focus') throw new CliError(`Cannot export "${format}"; the formats are: focus.`);
       const q = new URLSearchParams({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}), ...(o.run ? { run: o.run } : {}) });
-      const csv = await ctx.client().call<string>('GET', `/exports/focus?${q}`);
-      if (o.output) writeFileSync(o.output, csv);
-      else process.stdout.write(csv);
+      await save(ctx, `/exports/focus?${q}`, o.output);
     });
 
   const showReconciliation = (r: Reconciliation) => [

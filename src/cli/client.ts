@@ -3,6 +3,7 @@
  * caller. Errors come back as BursarError-shaped messages and end the command with code 1.
  */
 import { readFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { parse as parseYaml } from 'yaml';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
@@ -34,6 +35,19 @@ export class AdminClient {
     const text = await res.text();
     if (!res.ok) this.fail(res, text);
     return JSON.parse(text) as T;
+  }
+
+  /**
+   * Streams a GET's answer into `out` as it arrives, so an export of millions of lines never
+   * sits in memory whole; `onChunk` sees each piece (a progress bar).
+   */
+  async download(path: string, out: NodeJS.WritableStream, onChunk?: (chunk: Uint8Array) => void): Promise<void> {
+    const res = await this.request('GET', path);
+    if (!res.ok || !res.body) this.fail(res, await res.text());
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+      onChunk?.(chunk);
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
   }
 
   /**

@@ -8,11 +8,7 @@ import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { clientSettings } from '../config/client.js';
 import { AdminClient, CliError, type CliContext } from './client.js';
-import { registerAccessCommands } from './access.js';
-import { registerReportCommands } from './reports.js';
-import { registerRoutingCommands } from './routing.js';
-import { registerBudgetCommands } from './budgets.js';
-import { registerBillingCommands } from './billing.js';
+import { registerApiCommands } from './commands.js';
 import { registerDatabaseCommands } from './database.js';
 
 const program = new Command('bursar')
@@ -81,11 +77,7 @@ program
     console.log(`backed up ${r.source} to ${r.destination} (${r.pages} pages)`);
   });
 
-registerAccessCommands(program, ctx);
-registerReportCommands(program, ctx);
-registerRoutingCommands(program, ctx);
-registerBudgetCommands(program, ctx);
-registerBillingCommands(program, ctx);
+registerApiCommands(program, ctx);
 registerDatabaseCommands(program, ctx);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

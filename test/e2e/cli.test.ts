@@ -1,9 +1,10 @@
 /**
  * The bursar command as people use it, against a running Bursar: keys, usage as a table and
- * as CSV, the audit log, suspensions, and a backup.
+ * as CSV, the audit log, suspensions, the organisation, imports, the OpenAPI document, the
+ * FOCUS export, and a backup.
  */
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -102,6 +103,61 @@ describe('bursar CLI', () => {
       expect(await bursar('overrides', 'approve', id, '--note', 'fine')).toContain(`override ${id} approved`);
       expect(await bursar('overrides', 'list', '--budget', 'cli-support')).toMatch(/2\.50 USD.*approved/);
       expect(JSON.parse(await bursar('--json', 'budgets', 'show', 'cli-support')).members[0].limit.amount).toBe('7.5');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says who the token is, shows the organisation, suspensions and one import, and prints the OpenAPI document', async () => {
+    expect(await bursar('whoami')).toMatch(/^first-admin: admin\n$/);
+    expect(JSON.parse(await bursar('--json', 'whoami'))).toMatchObject({ role: 'admin', department: null });
+    const org = await bursar('org');
+    expect(org).toMatch(/marketing\s+│\s+Marketing\s+│\s+MKTG\s+│\s+alice/);
+    expect(org).toMatch(/campaign-ai.*MKTG-AI-001.*marketing.*growth/);
+    expect(org).toContain('4 departments, 2 teams, 3 projects, 4 users');
+    expect(JSON.parse(await bursar('--json', 'org')).users).toHaveLength(4);
+
+    expect(await bursar('suspensions')).toBe('nothing is suspended\n');
+    await bursar('suspend', 'agent', 'loopy', '--reason', 'runaway loop');
+    expect(await bursar('suspensions')).toMatch(/agent\s+│\s+loopy\s+│\s+\d{4}-.*│\s+first-admin\s+│\s+runaway loop/);
+    expect(JSON.parse(await bursar('--json', 'suspensions'))).toMatchObject([{ kind: 'agent', name: 'loopy', reason: 'runaway loop' }]);
+    await bursar('resume', 'agent', 'loopy');
+
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-import-'));
+    try {
+      const file = join(dir, 'seats.csv');
+      writeFileSync(file, 'date,kind,amount,currency\n2026-11-01,seat,12.5,USD\n');
+      const imported = JSON.parse(await bursar('--json', 'import', 'csv', file)) as { id: string };
+      expect(await bursar('imports')).toContain(imported.id);
+      const shown = await bursar('imports', 'show', imported.id);
+      expect(shown).toContain(`${imported.id}: 1 rows, 1 lines added; 12.5 USD`);
+      expect(shown).toMatch(/csv file seats\.csv \(sha256 [0-9a-f]{64}\), imported by first-admin/);
+      expect((await fails('imports', 'show', 'imp_nope')).stderr).toMatch(/No import "imp_nope".*\[not_found\]/);
+
+      const doc = JSON.parse(await bursar('openapi')) as { openapi: string; paths: Record<string, unknown> };
+      expect(doc.openapi).toBe('3.1.0');
+      expect(doc.paths).toHaveProperty(['/admin/v1/imports/{id}', 'get', 'x-bursar-cli'], 'bursar imports show');
+      const out = join(dir, 'openapi.json');
+      await bursar('openapi', '-o', out);
+      expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(doc);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('streams the FOCUS export to a file or standard output, and leaves no file when it fails', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-export-'));
+    try {
+      const api = await t.admin<string>('GET', '/exports/focus');
+      expect(api.status).toBe(200);
+      expect(api.body.split('\n').length).toBeGreaterThan(2);
+      const file = join(dir, 'focus.csv');
+      expect(await bursar('export', 'focus', '-o', file)).toBe('');
+      expect(readFileSync(file, 'utf8')).toBe(api.body);
+      expect(await bursar('export', 'focus')).toBe(api.body);
+      const missing = join(dir, 'none.csv');
+      expect((await fails('export', 'focus', '--run', 'run_nope', '-o', missing)).stderr).toMatch(/\[not_found\]/);
+      expect(existsSync(missing)).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -55,6 +55,9 @@ export const API_TAGS: Readonly<Record<string, string>> = {
 
 export const ADMIN_API: readonly ApiOperation[] = [
   { method: 'GET', path: '/openapi.json', tag: 'meta', summary: 'This document', roles: 'public', returns: { description: 'The OpenAPI 3.1 document' }, cli: 'openapi' },
+  { method: 'GET', path: '/session/methods', tag: 'meta', summary: "The dashboard's sign-in methods (docs/dashboard.md#signing-in)", roles: 'public', returns: { description: '{token: true, sso: "/auth/oidc/login" or null}' }, cli: { none: 'the CLI signs in with a token' } },
+  { method: 'POST', path: '/session', tag: 'meta', summary: 'Sign the dashboard in with an admin token: sets the HttpOnly session cookie', roles: 'public', body: z.object({ token: z.string().min(1).max(256) }), returns: { description: 'Who you are: {label, role, department, user}' }, cli: { none: 'the CLI sends the token on every call' } },
+  { method: 'DELETE', path: '/session', tag: 'meta', summary: "Sign the dashboard out: clears the session cookie", roles: 'public', returns: { description: 'Signed out', type: 'none' }, cli: { none: 'the CLI keeps no session' } },
   { method: 'GET', path: '/whoami', tag: 'meta', summary: 'The token\'s role and scope', roles: ANYONE, returns: { description: '{label, role, department, user}' }, cli: 'whoami' },
 
   // keys and admin tokens
@@ -78,6 +81,7 @@ export const ADMIN_API: readonly ApiOperation[] = [
   { method: 'GET', path: '/reports/savings', tag: 'reports', summary: 'What routing saved, against the models asked for (docs/routing.md#savings)', roles: ANYONE, query: usageInput.omit({ format: true }), returns: { description: 'The savings report' }, cli: 'savings' },
   { method: 'GET', path: '/reports/unit-economics', tag: 'reports', summary: 'Cost beside outcomes (docs/outcomes.md)', roles: FINANCE, query: usageInput.omit({ format: true }), returns: { description: '{from, to, group_by, rows}' }, cli: 'unit-economics' },
   { method: 'GET', path: '/reports/corridors', tag: 'reports', summary: 'Spend as a share of a business metric, against each corridor', roles: FINANCE, query: z.object({ period: z.string().regex(/^\d{4}-\d{2}$/).optional().describe('YYYY-MM; default this month') }), returns: { description: '{data: corridors}' }, cli: 'corridors' },
+  { method: 'GET', path: '/reports/overview', tag: 'reports', summary: "The dashboard's overview: this month's spend and projection, spend by department and day, each budget's use (docs/dashboard.md#views)", roles: ANYONE, returns: { description: '{month, totals, by_department, trend, budgets}' }, cli: 'overview' },
   { method: 'GET', path: '/reports/scenarios', tag: 'reports', summary: 'Baseline, expansion and breakthrough forecasts', roles: FINANCE, query: scenarioInput, returns: { description: '{data: one per currency}' }, cli: 'scenarios' },
   {
     method: 'GET', path: '/reports/anomalies', tag: 'reports', summary: 'Unusual days (docs/alerts.md#anomalies)', roles: FINANCE,

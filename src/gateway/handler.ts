@@ -52,6 +52,8 @@ export interface GatewayDeps {
   readonly cache: ResponseCache;
   readonly money: MoneyContext;
   readonly org: OrgTree;
+  /** The time calls start at (epoch ms): Date.now, or the demo's clock that back-dates a month of traffic. */
+  readonly clock: () => number;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
@@ -75,7 +77,7 @@ export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
   async handle(ep: Endpoint, req: IncomingMessage, out: ServerResponse): Promise<void> {
-    const call = new Call(ep, this.d.money);
+    const call = new Call(ep, this.d.money, this.d.clock());
     this.active.add(call);
     const onClose = (): void => {
       if (!out.writableFinished) call.abort.abort();

@@ -367,7 +367,13 @@ export class Gateway {
     let upstreamFailed: unknown = null;
     // The events that ended the stream are held back and go out with the cost comment: one write, not two.
     let tail: Buffer[] | null = null;
-    const resume = (): void => up.resume();
+    // One drain listener at a time: chunks the upstream had already read still arrive after a
+    // refusal to take more, and a listener for each would pile up on a slow client.
+    let draining = false;
+    const resume = (): void => {
+      draining = false;
+      up.resume();
+    };
     up.stream((chunk) => {
       const events = split.push(chunk);
       if (events.length === 0) return true;
@@ -393,7 +399,10 @@ export class Gateway {
         return true;
       }
       if (writeAll(out, data)) return true;
-      out.once('drain', resume);
+      if (!draining) {
+        draining = true;
+        out.once('drain', resume);
+      }
       return false;
     });
     try {

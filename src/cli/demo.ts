@@ -7,7 +7,8 @@ import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
-import { demoEnv, seedDemo, type DemoSummary } from '../demo/seed.js';
+import { demoDirProblem, demoEnv, seedDemo, type DemoSummary } from '../demo/seed.js';
+import { CliError } from './client.js';
 import { serve } from './serve.js';
 
 const SIGN_IN_FILE = 'sign-in.txt';
@@ -47,6 +48,8 @@ export function registerDemoCommand(program: Command): void {
       const signIn = join(dir, SIGN_IN_FILE);
       const dataDir = join(dir, 'data');
       if (!existsSync(signIn)) {
+        const problem = demoDirProblem(dir);
+        if (problem) throw new CliError(problem);
         const tty = process.stderr.isTTY;
         const s = await seedDemo({
           dir,

@@ -5,13 +5,16 @@
  * fallbacks and downgrades, outcomes, an anomaly, thresholds crossed, a pending override, an
  * allocation run, and tokens that sign in with their role.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerLine } from '../../src/core/ledger.js';
 import { demoDirProblem, seedDemo, type DemoSummary } from '../../src/demo/seed.js';
 import { startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { CLI } from '../helpers/process.js';
 
 const DAY = 86_400_000;
 let dir: string;
@@ -103,7 +106,14 @@ describe('bursar demo', () => {
     expect((await t.admin('POST', '/allocations/runs', { period: '2026-01' }, token('member'))).status).toBe(403);
   });
 
-  it('will not seed a folder twice', () => {
+  it('will not seed a folder twice: the command serves a seeded folder, and names one it cannot', async () => {
     expect(demoDirProblem(dir)).toMatch(/already holds a seeded demo/);
+    const run = promisify(execFile);
+    const cli = (d: string) => run('node', [CLI, 'demo', '--dir', d, '--seed-only'], { cwd: dir });
+    await expect(cli(dir)).rejects.toMatchObject({ code: 1, stderr: expect.stringMatching(/^error: .* already holds a seeded demo.*remove the folder to seed afresh/) });
+    writeFileSync(join(dir, 'sign-in.txt'), 'export BURSAR_URL={url}\n');
+    const { stderr } = await cli(dir);
+    expect(stderr).toContain('export BURSAR_URL=http://127.0.0.1:4000');
+    expect((await t.lines()).length).toBe(lines.length);
   });
 });

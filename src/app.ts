@@ -68,6 +68,12 @@ export interface StartOptions {
   readonly shutdownGraceMs?: number;
   /** Sees every HTTP route as it is added (the test that keeps the OpenAPI document complete). */
   readonly onRoute?: (route: RouteOptions) => void;
+  /**
+   * The clock of calls (epoch ms): the time their ledger lines, budget windows, thresholds and
+   * outcomes carry. Default Date.now; `bursar demo` moves it to back-date a month of traffic
+   * through the real gateway. Leases, expiries and the audit log keep the real clock.
+   */
+  readonly clock?: () => number;
 }
 
 export interface Bursar {
@@ -106,6 +112,7 @@ function outageReporter(metrics: Metrics, log: Logger): (err: unknown) => void {
 }
 
 export async function startBursar(config: Config, opts: StartOptions = {}): Promise<Bursar> {
+  const clock = opts.clock ?? Date.now;
   const log = createLogger(config.logLevel, opts.logDestination);
   const metrics = new Metrics();
   const shared = config.shared;
@@ -167,6 +174,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     leaseMs: config.budgetPolicy.lease_seconds * 1000,
     log,
     onOutage: outageReporter(metrics, log),
+    now: clock,
   });
   const budgets = new BudgetService({
     store: stores.config, index: budgetIndex, guard, counters, events, org: config.org, fx: config.fx,
@@ -259,10 +267,11 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     money: { fx: config.fx, orgCurrency: config.organisation.currency },
     org: config.org,
     attribution: gatewayAttribution,
+    clock,
   });
 
   let stopping = false;
-  const outcomes = new OutcomeService({ ledger: stores.ledger, attribution: gatewayAttribution, flush: () => writer.flush() });
+  const outcomes = new OutcomeService({ ledger: stores.ledger, attribution: gatewayAttribution, flush: () => writer.flush(), clock });
   const route = gatewayRouter({ gateway, catalog, index, outcomes, bodyLimit: config.bodyLimitBytes, stopping: () => stopping });
   // One server: /v1 goes straight to the gateway on node:http; the rest to Fastify.
   const serverFactory = (fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void) =>

@@ -3,13 +3,14 @@
  * The `bursar` command: `start` runs the server; everything else talks to a running Bursar
  * through the admin API (tables in the terminal, --json for scripts).
  */
-import { setFlagsFromString } from 'node:v8';
 import { Command } from 'commander';
 import { ConfigError, loadConfig } from '../config/load.js';
 import { clientSettings } from '../config/client.js';
 import { AdminClient, CliError, type CliContext } from './client.js';
 import { registerApiCommands } from './commands.js';
 import { registerDatabaseCommands } from './database.js';
+import { registerDemoCommand } from './demo.js';
+import { serve } from './serve.js';
 
 const program = new Command('bursar')
   .description('Bursar: the AI spend control plane')
@@ -29,33 +30,17 @@ program
   .description('start Bursar (gateway, admin API and metrics on one port)')
   .option('-c, --config <path>', 'bursar.yaml to use (env BURSAR_CONFIG; default ./bursar.yaml if present)')
   .action(async (o: { config?: string }) => {
-    // V8 lets the old generation grow to about twice its live size before collecting; a 1.5x
-    // ceiling keeps the gateway's peak memory ~50 MB lower at no measurable cost (docs/benchmarks.md).
-    setFlagsFromString('--heap-growing-percent=50');
     const config = loadConfig(o.config ? { configPath: o.config } : {});
-    const { startBursar } = await import('../app.js');
-    // Handlers first: a signal that arrives while starting (or right after the banner) still stops cleanly.
-    let stopping: Promise<void> | null = null;
-    const starting = startBursar(config);
-    const stop = (signal: string): void => {
-      process.stderr.write(`\n${signal}: finishing calls in flight, then stopping\n`);
-      stopping ??= starting.then((b) => b.close());
-      stopping.then(() => process.exit(0), (err: unknown) => {
-        console.error(err);
-        process.exit(1);
-      });
-    };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
-    const b = await starting;
-    const providers = config.providers.map((p) => p.id).join(', ');
-    process.stderr.write(
-      `\nBursar is listening on ${b.url}\n` +
+    await serve(config, (b) => {
+      const providers = config.providers.map((p) => p.id).join(', ');
+      return (
+        `\nBursar is listening on ${b.url}\n` +
         `  providers: ${providers}${config.simulated ? ' (simulated: no provider configured, so answers come from the built-in simulator)' : ''}\n` +
         `  data: ${config.dataDir}\n` +
         (b.firstAdminToken ? `  first admin token written to ${config.dataDir}/admin-token (the CLI reads it from there)\n` : '') +
-        `  try: bursar keys create --label my-first-key\n\n`,
-    );
+        `  try: bursar keys create --label my-first-key\n\n`
+      );
+    });
   });
 
 program
@@ -79,6 +64,7 @@ program
 
 registerApiCommands(program, ctx);
 registerDatabaseCommands(program, ctx);
+registerDemoCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError) {

@@ -30,8 +30,9 @@ export interface MoneyContext {
 
 export class Call {
   /** Time-ordered (UUIDv7), so ledger inserts append to the id index instead of scattering. */
-  readonly id = uuidv7();
-  readonly ts = Date.now();
+  readonly id: string;
+  /** When the call started (epoch ms), on the gateway's clock. */
+  readonly ts: number;
   readonly t0 = performance.now();
   readonly abort = new CallAbort();
   key: KeyEntry | null = null;
@@ -64,7 +65,11 @@ export class Call {
   constructor(
     readonly endpoint: Endpoint,
     readonly money: MoneyContext,
-  ) {}
+    now: number,
+  ) {
+    this.ts = now;
+    this.id = uuidv7(now);
+  }
 
   elapsedMs(): number {
     return Math.round(performance.now() - this.t0);

@@ -52,6 +52,8 @@ export interface GatewayDeps {
   readonly cache: ResponseCache;
   readonly money: MoneyContext;
   readonly org: OrgTree;
+  /** The time calls start at (epoch ms): Date.now, or the demo's clock that back-dates a month of traffic. */
+  readonly clock: () => number;
 }
 
 const FORWARDED_HEADERS = ['anthropic-version', 'anthropic-beta', 'openai-beta'] as const;
@@ -75,7 +77,7 @@ export class Gateway {
   constructor(private readonly d: GatewayDeps) {}
 
   async handle(ep: Endpoint, req: IncomingMessage, out: ServerResponse): Promise<void> {
-    const call = new Call(ep, this.d.money);
+    const call = new Call(ep, this.d.money, this.d.clock());
     this.active.add(call);
     const onClose = (): void => {
       if (!out.writableFinished) call.abort.abort();
@@ -365,7 +367,13 @@ export class Gateway {
     let upstreamFailed: unknown = null;
     // The events that ended the stream are held back and go out with the cost comment: one write, not two.
     let tail: Buffer[] | null = null;
-    const resume = (): void => up.resume();
+    // One drain listener at a time: chunks the upstream had already read still arrive after a
+    // refusal to take more, and a listener for each would pile up on a slow client.
+    let draining = false;
+    const resume = (): void => {
+      draining = false;
+      up.resume();
+    };
     up.stream((chunk) => {
       const events = split.push(chunk);
       if (events.length === 0) return true;
@@ -391,7 +399,10 @@ export class Gateway {
         return true;
       }
       if (writeAll(out, data)) return true;
-      out.once('drain', resume);
+      if (!draining) {
+        draining = true;
+        out.once('drain', resume);
+      }
       return false;
     });
     try {

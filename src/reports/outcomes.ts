@@ -33,7 +33,7 @@ export const outcomeInput = z
   .refine((o) => (o.request_id === undefined) !== (o.run_id === undefined), { message: 'name the call (request_id, its x-request-id) or the agent run (run_id), one of the two', path: ['request_id'] });
 
 export class OutcomeService {
-  constructor(private readonly d: { readonly ledger: LedgerStore; readonly attribution: AttributionOptions; readonly flush: () => Promise<void> }) {}
+  constructor(private readonly d: { readonly ledger: LedgerStore; readonly attribution: AttributionOptions; readonly flush: () => Promise<void>; readonly clock: () => number }) {}
 
   /** Records what a call or run produced, for the key that made it. */
   async report(key: KeyEntry, req: IncomingMessage, body: unknown): Promise<Outcome> {
@@ -55,7 +55,7 @@ export class OutcomeService {
     const accepted = o.accepted ?? null;
     const outcome: Outcome = {
       id: o.request_id !== undefined ? `call:${o.request_id}` : `run:${o.run_id}`,
-      ts: Date.now(),
+      ts: this.d.clock(),
       accepted,
       unitsNano: o.units !== undefined ? parseDecimal(o.units) : accepted ? NANO : 0n,
       unit: o.unit ?? null,

@@ -6,11 +6,13 @@ import { z } from 'zod';
 import { approvalFields } from '../config/approvals.js';
 import { DIMENSIONS, TAG_KEY, isDimension, type Dimension } from '../core/dimensions.js';
 import { THRESHOLD_ACTIONS, type Matcher, type Scope, type ScopeKey } from '../core/budget.js';
-import { parseDecimal } from '../core/money.js';
+import { NANO, parseDecimal } from '../core/money.js';
 import { PERIODS, type WindowSpec } from './windows.js';
 
 export const BUDGET_KIND = 'budget';
 export const OVERRIDE_KIND = 'override';
+/** A release of (part of) a budget's contingency reserve: the same shape and lifecycle as an override. */
+export const RELEASE_KIND = 'reserve_release';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug, e.g. "marketing-monthly"');
 const decimal = z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "500.00" (quoted)');
@@ -60,6 +62,11 @@ export const budgetSpecSchema = z
       .default(DEFAULT_THRESHOLDS),
     owner: slug.optional(),
     category: z.enum(CATEGORIES).default('production'),
+    /**
+     * A contingency reserve: this share of the money limit is held back (admission treats the
+     * limit as the limit minus the unreleased reserve) until an approved release frees it.
+     */
+    reserve: z.string().regex(/^\d{1,2}(\.\d{1,4})?%$/, 'must be a share of the limit below 100%, such as "25%"').optional(),
     /** Carry unused money into the next window, up to this much. */
     rollover: z.strictObject({ max: decimal }).optional(),
     /** Requests and tokens per minute for the whole scope (per member with `per`). */
@@ -92,6 +99,7 @@ export const budgetSpecSchema = z
     }
     if (l.amount !== undefined && l.currency === undefined) ctx.addIssue({ code: 'custom', path: ['limit', 'currency'], message: 'required with an amount' });
     if (typeof b.window === 'object' && b.window.to < b.window.from) ctx.addIssue({ code: 'custom', path: ['window', 'to'], message: 'must not be before from' });
+    if (b.reserve !== undefined && l.amount === undefined) ctx.addIssue({ code: 'custom', path: ['reserve'], message: 'needs a money limit to hold a share of' });
     if (b.rollover && l.amount === undefined) ctx.addIssue({ code: 'custom', path: ['rollover'], message: 'needs a money limit to roll over' });
     for (const [i, t] of b.thresholds.entries()) {
       if (t.actions.includes('throttle') && t.throttle_rpm === undefined) ctx.addIssue({ code: 'custom', path: ['thresholds', i, 'throttle_rpm'], message: 'required with the throttle action' });
@@ -141,6 +149,8 @@ export interface Budget {
   readonly owner: string | null;
   readonly category: BudgetCategory;
   readonly rolloverMaxNano: bigint | null;
+  /** The contingency reserve held back from the money limit until released (rounded down to the nano-unit). */
+  readonly reserveNano: bigint | null;
   readonly rateLimit: { readonly rpm: number | null; readonly tpm: number | null } | null;
   readonly agentRuns: { readonly maxCalls: number | null; readonly maxToolCalls: number | null; readonly maxSeconds: number | null; readonly loopRepeats: number | null } | null;
   readonly spec: BudgetSpec;
@@ -171,6 +181,7 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     owner: spec.owner ?? null,
     category: spec.category,
     rolloverMaxNano: spec.rollover ? parseDecimal(spec.rollover.max) : null,
+    reserveNano: spec.reserve === undefined || spec.limit.amount === undefined ? null : (parseDecimal(spec.limit.amount) * parseDecimal(spec.reserve.slice(0, -1))) / (100n * NANO),
     rateLimit: spec.rate_limit ? { rpm: spec.rate_limit.rpm ?? null, tpm: spec.rate_limit.tpm ?? null } : null,
     agentRuns: spec.agent_runs
       ? { maxCalls: spec.agent_runs.max_calls ?? null, maxToolCalls: spec.agent_runs.max_tool_calls ?? null, maxSeconds: spec.agent_runs.max_seconds ?? null, loopRepeats: spec.agent_runs.loop_repeats ?? null }

@@ -32,6 +32,8 @@ import type { FxTable } from '../core/fx.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
+import { registerPlanningRoutes } from './planning-routes.js';
+import type { EnvelopeService } from '../planning/envelopes.js';
 import type { RouteExceptions } from '../routing/exceptions.js';
 import type { ImportService } from '../billing/imports.js';
 import type { ReconciliationService } from '../billing/reconcile.js';
@@ -59,6 +61,7 @@ export interface AdminDeps {
   readonly notifier: Notifier;
   readonly digest: Digest;
   readonly corridors: readonly Corridor[];
+  readonly envelopes: EnvelopeService;
   readonly fx: FxTable;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
@@ -226,6 +229,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   });
 
   registerBudgetRoutes(app, d.budgets);
+  registerPlanningRoutes(app, { envelopes: d.envelopes });
   // Notifications: every delivery of every alert, and a way to send a dead one again.
   app.get<{ Querystring: { status?: string } }>('/alerts/deliveries', async (req) => {
     assertRole(actorOf(req), ['admin', 'finance'], 'read notification deliveries');

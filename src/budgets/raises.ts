@@ -13,7 +13,7 @@ import type { Actor } from '../access/actor.js';
 import { Approvals } from '../config/approvals.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
-import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
+import { decimalText, formatAmount, formatMoneyExact, parseDecimal } from '../core/money.js';
 import type { ConfigStore, EventLog } from '../core/ports.js';
 import type { BudgetIndex } from './budget-index.js';
 import { OVERRIDE_KIND, RELEASE_KIND, overrideBodySchema, type Budget, type OverrideBody } from './model.js';
@@ -114,7 +114,7 @@ export class BudgetRaises {
     if (held === 0n) throw new BursarError('conflict', `Budget "${b.name}" has released its whole reserve (${money(b.reserveNano)}) for this window; request an override for more.`);
     const nano = asked === undefined ? held : parseDecimal(asked);
     if (nano <= 0n) throw new BursarError('validation_failed', 'amount must be more than zero.', { param: 'amount' });
-    if (nano > held) throw new BursarError('validation_failed', `amount: ${money(nano)} is more than the ${money(held)} of budget "${b.name}" still held in reserve.`, { param: 'amount' });
+    if (nano > held) throw new BursarError('validation_failed', `amount: ${money(nano)} is more than the ${formatMoneyExact({ nano: held, currency: b.currency })} of budget "${b.name}" still held in reserve.`, { param: 'amount' });
     return nano;
   }
 }

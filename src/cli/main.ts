@@ -13,6 +13,7 @@ import { registerReportCommands } from './reports.js';
 import { registerRoutingCommands } from './routing.js';
 import { registerBudgetCommands } from './budgets.js';
 import { registerBillingCommands } from './billing.js';
+import { registerPlanningCommands } from './planning.js';
 import { registerDatabaseCommands } from './database.js';
 
 const program = new Command('bursar')
@@ -86,6 +87,7 @@ registerReportCommands(program, ctx);
 registerRoutingCommands(program, ctx);
 registerBudgetCommands(program, ctx);
 registerBillingCommands(program, ctx);
+registerPlanningCommands(program, ctx);
 registerDatabaseCommands(program, ctx);
 
 program.parseAsync(process.argv).catch((err: unknown) => {

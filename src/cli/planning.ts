@@ -1,8 +1,9 @@
 /**
- * `bursar envelopes`: quarterly envelopes per department, their parts and reallocations
- * (docs/planning.md).
+ * `bursar envelopes`: quarterly envelopes per department, their parts and reallocations;
+ * `bursar reviews`: the monthly review record's decisions (docs/planning.md).
  */
 import type { Command } from 'commander';
+import { DECISION_KINDS, type Decision } from '../planning/reviews.js';
 import { readSpec, table, type CliContext } from './client.js';
 
 interface Money { amount: string; formatted: string }
@@ -66,4 +67,45 @@ export function registerPlanningCommands(program: Command, ctx: CliContext): voi
       const e = await ctx.client().call<Envelope>('POST', `/envelopes/${encodeURIComponent(id)}/reallocations`, o);
       ctx.print(e, () => `moved ${o.amount} from ${o.from} to ${o.to}\n${envelopeText(e)}`);
     });
+
+  const reviews = program.command('reviews').description('the monthly review record: decisions, their owners, expected effects and next reviews');
+  reviews
+    .command('list')
+    .option('--month <YYYY-MM>')
+    .option('--kind <kind>', DECISION_KINDS.join(', '))
+    .option('--owner <user>')
+    .option('--status <status>', 'open, done or dropped')
+    .option('--due', 'open decisions whose next review is today or past')
+    .action(async (o: { month?: string; kind?: string; owner?: string; status?: string; due?: boolean }) => {
+      const q = new URLSearchParams(Object.entries({ ...o, due: o.due ? 'true' : undefined }).filter((e): e is [string, string] => typeof e[1] === 'string'));
+      const r = await ctx.client().call<{ data: Decision[] }>('GET', `/reviews?${q}`);
+      ctx.print(r.data, () => table(['id', 'month', 'kind', 'decision', 'owner', 'expected effect', 'next review', 'status', 'notes'], r.data.map((d) => [
+        d.id, d.month, d.kind, d.decision, d.owner, d.expected_effect, d.next_review, d.status, d.notes,
+      ])));
+    });
+  reviews.command('show <id>').action(async (id: string) => {
+    const d = await ctx.client().call<Decision>('GET', `/reviews/${encodeURIComponent(id)}`);
+    ctx.print(d, () => Object.entries(d).map(([k, v]) => `${k}: ${v ?? '-'}`).join('\n'));
+  });
+  const fields = (c: Command, required: boolean): Command => {
+    const opt = (flag: string, what: string) => (required ? c.requiredOption(flag, what) : c.option(flag, what));
+    opt('--month <YYYY-MM>', 'the review it was taken in');
+    opt('--kind <kind>', DECISION_KINDS.join(', '));
+    opt('--decision <text>', 'what was decided');
+    opt('--owner <user>', 'who carries it out');
+    opt('--expected-effect <text>', 'what it should change, e.g. "-15% on support spend"');
+    opt('--next-review <date>', 'YYYY-MM-DD');
+    return c.option('--department <id>', 'the department it concerns').option('--notes <text>').option('--status <status>', 'open, done or dropped');
+  };
+  const body = (o: Record<string, string | undefined>) => Object.fromEntries(Object.entries({
+    month: o.month, kind: o.kind, decision: o.decision, owner: o.owner, expected_effect: o.expectedEffect, next_review: o.nextReview, department: o.department, notes: o.notes, status: o.status,
+  }).filter(([, v]) => v !== undefined));
+  fields(reviews.command('add').description('record a decision of a monthly review'), true).action(async (o: Record<string, string>) => {
+    const d = await ctx.client().call<Decision>('POST', '/reviews', body(o));
+    ctx.print(d, () => `recorded ${d.id}: ${d.kind} decision owned by ${d.owner}, next review ${d.next_review}`);
+  });
+  fields(reviews.command('update <id>').description('change a decision: its status, notes, next review...'), false).action(async (id: string, o: Record<string, string>) => {
+    const d = await ctx.client().call<Decision>('PATCH', `/reviews/${encodeURIComponent(id)}`, body(o));
+    ctx.print(d, () => `updated ${d.id}: ${d.status}, next review ${d.next_review}`);
+  });
 }

@@ -5,7 +5,8 @@
  * per window rather than once per call.
  */
 import { inScope, type CallFacts } from '../core/budget.js';
-import { parseDecimal } from '../core/money.js';
+import { NANO, parseDecimal } from '../core/money.js';
+import { METRIC_KIND } from '../billing/runs.js';
 import type { ConfigStore, StoredRecord } from '../core/ports.js';
 import { follow, type Follower } from '../config/follow.js';
 import { BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
@@ -36,6 +37,8 @@ export class BudgetIndex {
   private readonly byId = new Map<string, Budget>();
   private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
   private readonly releases = new Map<string, { id: string; body: OverrideBody }>();
+  /** Business metrics fed through the API, "<metric>|<YYYY-MM>" -> department -> value: what budgets that are a share of one read. */
+  private readonly metrics = new Map<string, Readonly<Record<string, string>>>();
   private readonly windows = new Map<string, Window>();
   private follower: Follower | null = null;
 
@@ -46,19 +49,21 @@ export class BudgetIndex {
 
   static async load(store: ConfigStore, calendar: Calendar, defaultCurrency: string, onError?: (err: unknown) => void): Promise<BudgetIndex> {
     const index = new BudgetIndex(calendar, defaultCurrency);
-    index.follower = await follow(store, [BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND], {
+    index.follower = await follow(store, [BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, METRIC_KIND], {
       put: (r) => index.put(r),
       remove: (kind, id) => {
         if (kind === BUDGET_KIND) {
           index.byId.delete(id);
           index.windows.delete(id);
-        } else index.approvals(kind).delete(id);
+        } else if (kind === METRIC_KIND) index.metrics.delete(id);
+        else index.approvals(kind).delete(id);
       },
       clear: () => {
         index.byId.clear();
         index.windows.clear();
         index.overrides.clear();
         index.releases.clear();
+        index.metrics.clear();
       },
       changed: () => index.rebuild(),
     }, onError);
@@ -130,6 +135,18 @@ export class BudgetIndex {
     return released >= b.reserveNano ? 0n : b.reserveNano - released;
   }
 
+  /**
+   * The money limit of a budget that is a share of a metric, for the month `period` (YYYY-MM):
+   * its percent of the metric summed over its departments; null while no value is fed for them.
+   */
+  shareLimit(b: Budget, period: string): bigint | null {
+    const s = b.shareOf;
+    const values = s ? this.metrics.get(`${s.metric}|${period}`) : undefined;
+    if (!s || !values || !s.departments.some((d) => values[d] !== undefined)) return null;
+    const metric = s.departments.reduce((sum, d) => sum + (values[d] ? parseDecimal(values[d]) : 0n), 0n);
+    return (metric * s.percentNano) / (100n * NANO);
+  }
+
   releasesOf(budget: string): { id: string; body: OverrideBody }[] {
     return [...this.releases.values()].filter((o) => o.body.budget === budget);
   }
@@ -157,6 +174,8 @@ export class BudgetIndex {
     if (r.kind === BUDGET_KIND) {
       const body = budgetBodySchema.parse(r.body);
       if (body.status === 'active') this.byId.set(r.id, toBudget(body.spec, this.defaultCurrency));
+    } else if (r.kind === METRIC_KIND) {
+      this.metrics.set(r.id, (r.body as { values?: Record<string, string> }).values ?? {});
     } else if (r.kind === OVERRIDE_KIND || r.kind === RELEASE_KIND) {
       this.approvals(r.kind).set(r.id, { id: r.id, body: overrideBodySchema.parse(r.body) });
     }

@@ -48,6 +48,12 @@ export const budgetSpecSchema = z
       currency: currency.optional(),
       tokens: z.number().int().positive().optional(),
       requests: z.number().int().positive().optional(),
+      /**
+       * A consumption corridor as a budget: the money limit is this percent (the corridor's
+       * ceiling) of a business metric fed through the API for the window's month, summed over the
+       * departments the scope names.
+       */
+      share_of: z.strictObject({ metric: slug, percent: z.string().regex(/^\d{1,3}(\.\d{1,6})?$/, 'must be a percentage such as "4" (quoted)') }).optional(),
     }),
     enforcement: z.enum(['hard', 'soft']).default('hard'),
     thresholds: z
@@ -94,8 +100,15 @@ export const budgetSpecSchema = z
       }
     }
     const l = b.limit;
-    if (l.amount === undefined && l.tokens === undefined && l.requests === undefined) {
+    if (l.amount === undefined && l.tokens === undefined && l.requests === undefined && l.share_of === undefined) {
       ctx.addIssue({ code: 'custom', path: ['limit'], message: 'needs an amount (with a currency), tokens or requests' });
+    }
+    if (l.share_of !== undefined) {
+      const named = b.scope.department;
+      if (l.amount !== undefined) ctx.addIssue({ code: 'custom', path: ['limit', 'share_of'], message: 'a limit is an amount or a share of a metric, not both' });
+      if (b.window !== 'month') ctx.addIssue({ code: 'custom', path: ['window'], message: 'a share of a metric needs window: month (metrics are fed per month)' });
+      if (typeof named !== 'string' && !Array.isArray(named)) ctx.addIssue({ code: 'custom', path: ['scope', 'department'], message: 'a share of a metric needs the department(s) whose metric it is, e.g. scope: { department: marketing }' });
+      if (b.rollover || b.reserve) ctx.addIssue({ code: 'custom', path: [b.rollover ? 'rollover' : 'reserve'], message: 'needs a fixed amount, not a share of a metric' });
     }
     if (l.amount !== undefined && l.currency === undefined) ctx.addIssue({ code: 'custom', path: ['limit', 'currency'], message: 'required with an amount' });
     if (typeof b.window === 'object' && b.window.to < b.window.from) ctx.addIssue({ code: 'custom', path: ['window', 'to'], message: 'must not be before from' });
@@ -136,7 +149,10 @@ export interface Budget {
   readonly scope: Scope;
   readonly per: Dimension | null;
   readonly window: WindowSpec;
+  /** The money limit; for a share of a metric, 0 here and worked out per month by the index (see shareOf). */
   readonly limitNano: bigint | null;
+  /** A limit that is a share of a business metric: its metric, the share (percent in nano-units), and the departments summed. */
+  readonly shareOf: { readonly metric: string; readonly percentNano: bigint; readonly departments: readonly string[] } | null;
   readonly currency: string;
   readonly limitTokens: number | null;
   readonly limitRequests: number | null;
@@ -170,7 +186,8 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     scope,
     per: spec.per ?? null,
     window: typeof spec.window === 'string' ? { period: spec.window } : spec.window,
-    limitNano: spec.limit.amount === undefined ? null : parseDecimal(spec.limit.amount),
+    limitNano: spec.limit.amount !== undefined ? parseDecimal(spec.limit.amount) : spec.limit.share_of ? 0n : null,
+    shareOf: spec.limit.share_of ? { metric: spec.limit.share_of.metric, percentNano: parseDecimal(spec.limit.share_of.percent), departments: [spec.scope.department ?? []].flat().filter((d): d is string => typeof d === 'string') } : null,
     currency: spec.limit.currency ?? defaultCurrency,
     limitTokens: spec.limit.tokens ?? null,
     limitRequests: spec.limit.requests ?? null,

@@ -193,7 +193,7 @@ export class BudgetService {
   async forecast(now = Date.now()): Promise<number> {
     let n = 0;
     for (const b of this.d.index.all()) {
-      if (b.limitNano === null || b.limitNano === 0n || 'from' in b.window) continue;
+      if (b.limitNano === null || (b.limitNano === 0n && !b.shareOf) || 'from' in b.window) continue;
       const w = this.d.index.windowOf(b, now);
       const elapsed = now - w.start;
       if (elapsed < Math.min(86_400_000, (w.end - w.start) / 10)) continue;
@@ -258,6 +258,7 @@ export class BudgetService {
       previous_window: previousWindow(b.window, window, this.d.calendar)?.label ?? null,
       per: b.per,
       members: rows,
+      share_of: b.shareOf && { metric: b.shareOf.metric, percent: decimalText(b.shareOf.percentNano), departments: b.shareOf.departments, fed: this.d.index.shareLimit(b, window.label) !== null },
       reserve: b.reserveNano === null ? null : this.reserveView(b, members, at),
       overrides: this.d.index.overridesOf(b.id).map((o) => this.raises.view(OVERRIDE_KIND, o.id, o.body, at)),
       reserve_releases: this.d.index.releasesOf(b.id).map((o) => this.raises.view(RELEASE_KIND, o.id, o.body, at)),

@@ -14,7 +14,7 @@ interface BudgetRow {
   owner: string | null;
   currency: string;
   per: string | null;
-  spec: { window: unknown; limit: { amount?: string; tokens?: number; requests?: number }; scope: Record<string, unknown> };
+  spec: { window: unknown; limit: { amount?: string; tokens?: number; requests?: number; share_of?: { metric: string; percent: string } }; scope: Record<string, unknown> };
 }
 
 interface Money { amount: string; formatted: string }
@@ -40,7 +40,8 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
     ctx.print(r.data, () =>
       table(['id', 'name', 'scope', 'window', 'limit', 'enforcement', 'category', 'owner'], r.data.map((b) => [
         b.id, b.name, JSON.stringify(b.spec.scope), typeof b.spec.window === 'string' ? b.spec.window : JSON.stringify(b.spec.window),
-        b.spec.limit.amount ? `${b.spec.limit.amount} ${b.currency}` : b.spec.limit.tokens ? `${b.spec.limit.tokens} tokens` : `${b.spec.limit.requests} requests`,
+        b.spec.limit.amount ? `${b.spec.limit.amount} ${b.currency}` : b.spec.limit.share_of ? `${b.spec.limit.share_of.percent}% of ${b.spec.limit.share_of.metric}`
+          : b.spec.limit.tokens ? `${b.spec.limit.tokens} tokens` : `${b.spec.limit.requests} requests`,
         b.enforcement, b.category, b.owner,
       ])),
     );

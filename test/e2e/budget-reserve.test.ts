@@ -4,7 +4,7 @@
  * overrides; refusals say so, the status shows it, the audit log keeps each step.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { callUntilRefused, ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 
 const YAML = `${ORG_YAML}
 budgets:
@@ -30,17 +30,7 @@ type Money = { amount: string };
 type Status = { members: { used: Money; limit: Money }[]; reserve: { share: string; amount: Money; members: { released: Money; held: Money }[] }; reserve_releases: { id: string; state: string }[] };
 const status = async () => (await t.admin<Status>('GET', '/budgets/platform-monthly')).body;
 
-/** Calls until one is refused; returns the refusal. */
-async function spendUntilRefused(secret: string): Promise<{ status: number; code: string; message: string; error: { details: Record<string, unknown> } }> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      await ask(secret);
-    } catch (e) {
-      return e as never;
-    }
-  }
-  throw new Error('never refused');
-}
+const spendUntilRefused = (secret: string) => callUntilRefused(() => ask(secret));
 
 describe('a contingency reserve', () => {
   it('is held back from the limit: a call that would need it is refused, and admitted once a release is approved', async () => {

@@ -41,6 +41,8 @@ import { ReconciliationService } from './billing/reconcile.js';
 import { allocationRuleRecords, type AllocationRule } from './billing/rules.js';
 import { AllocationService } from './billing/runs.js';
 import { routeRecords } from './routing/records.js';
+import { EnvelopeService, envelopeRecords } from './planning/envelopes.js';
+import { ReviewService } from './planning/reviews.js';
 import { WorkflowRegister, workflowProblems, workflowRecords } from './routing/register.js';
 import { openPostgres } from './store/postgres/open.js';
 import type { SqlStores } from './store/sql/stores.js';
@@ -234,6 +236,10 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const allocations = new AllocationService({
     ledger: stores.ledger, store: stores.config, org: config.org, calendar: config.calendar, orgCurrency: config.organisation.currency, headcount: config.headcount, gl: config.gl, fx: config.fx, rules: () => rulesInForce,
   });
+  // Quarterly envelopes of bursar.yaml and of the API; reallocations between their parts are records of their own.
+  const envelopeDeps = { store: stores.config, ledger: stores.ledger, org: config.org, fx: config.fx, calendar: config.calendar, orgCurrency: config.organisation.currency };
+  const envelopes = new EnvelopeService(envelopeDeps, envelopeRecords(envelopeDeps));
+  await envelopes.records.applyConfig(config.envelopes);
   const reconciliations = new ReconciliationService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const imports = new ImportService({ ledger: stores.ledger, store: stores.config, org: config.org, fx: config.fx, orgCurrency: config.organisation.currency });
   const tokens = new TokenService(stores.config, config.org, index, config.adminToken);
@@ -289,7 +295,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   await app.register(fastifyCookie);
   await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: config.oidc ? SSO_LOGIN_PATH : null });
   if (config.oidc) await app.register(oidcRoutes, { oidc: config.oidc, tokens, org: config.org, log });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, envelopes, reviews: new ReviewService(stores.config, config.org), fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   await app.register(apiReference);
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);

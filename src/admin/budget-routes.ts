@@ -1,12 +1,13 @@
 /**
  * The admin API's budget routes: budgets (as code through the API), their status, overrides
- * and their approval, graduation of a sandbox, and budget events.
+ * and reserve releases and their approval, graduation of a sandbox, and budget events.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BursarError } from '../core/errors.js';
 import type { Actor } from '../access/actor.js';
 import type { BudgetService } from '../budgets/service.js';
-import type { Budget } from '../budgets/model.js';
+import { OVERRIDE_KIND, RELEASE_KIND, type Budget } from '../budgets/model.js';
+import type { RaiseKind } from '../budgets/raises.js';
 
 const actorOf = (req: FastifyRequest): Actor => req.actor!;
 
@@ -33,12 +34,16 @@ export function registerBudgetRoutes(app: FastifyInstance, budgets: BudgetServic
     return budgets.graduate(req.params.id, to, actorOf(req));
   });
 
-  app.post<{ Params: { id: string } }>('/budgets/:id/overrides', async (req, reply) => reply.code(201).send(await budgets.requestOverride(req.params.id, req.body, actorOf(req))));
-  app.get<{ Querystring: { budget?: string } }>('/overrides', async (req) => ({ data: await budgets.listOverrides(actorOf(req), req.query.budget) }));
-  for (const decision of ['approve', 'deny'] as const) {
-    app.post<{ Params: { id: string }; Body: { note?: string } }>(`/overrides/:id/${decision}`, async (req) =>
-      budgets.decideOverride(req.params.id, decision, String(req.body?.note ?? '').slice(0, 1000), actorOf(req)),
-    );
+  // Overrides raise a budget's limit; reserve releases free its contingency reserve: one approval lifecycle (budgets/raises.ts).
+  const paths = { [OVERRIDE_KIND]: 'overrides', [RELEASE_KIND]: 'reserve-releases' } as const;
+  for (const [kind, path] of Object.entries(paths) as [RaiseKind, string][]) {
+    app.post<{ Params: { id: string } }>(`/budgets/:id/${path}`, async (req, reply) => reply.code(201).send(await budgets.raises.request(kind, req.params.id, req.body, actorOf(req))));
+    app.get<{ Querystring: { budget?: string } }>(`/${path}`, async (req) => ({ data: await budgets.raises.list(kind, actorOf(req), req.query.budget) }));
+    for (const decision of ['approve', 'deny'] as const) {
+      app.post<{ Params: { id: string }; Body: { note?: string } }>(`/${path}/:id/${decision}`, async (req) =>
+        budgets.raises.decide(kind, req.params.id, decision, String(req.body?.note ?? '').slice(0, 1000), actorOf(req)),
+      );
+    }
   }
 
   app.get<{ Querystring: { budget?: string; since?: string } }>('/events', async (req) => {

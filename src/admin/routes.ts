@@ -33,6 +33,9 @@ import type { FxTable } from '../core/fx.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
 import type { BudgetService } from '../budgets/service.js';
 import { registerBudgetRoutes } from './budget-routes.js';
+import { registerPlanningRoutes } from './planning-routes.js';
+import type { EnvelopeService } from '../planning/envelopes.js';
+import type { ReviewService } from '../planning/reviews.js';
 import type { RouteExceptions } from '../routing/exceptions.js';
 import type { ImportService } from '../billing/imports.js';
 import type { ReconciliationService } from '../billing/reconcile.js';
@@ -60,6 +63,8 @@ export interface AdminDeps {
   readonly notifier: Notifier;
   readonly digest: Digest;
   readonly corridors: readonly Corridor[];
+  readonly envelopes: EnvelopeService;
+  readonly reviews: ReviewService;
   readonly fx: FxTable;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
@@ -213,6 +218,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   });
 
   registerBudgetRoutes(app, d.budgets);
+  registerPlanningRoutes(app, { envelopes: d.envelopes, reviews: d.reviews });
   // Notifications: every delivery of every alert, and a way to send a dead one again.
   app.get<{ Querystring: { status?: string } }>('/alerts/deliveries', async (req) => {
     assertRole(actorOf(req), ['admin', 'finance'], 'read notification deliveries');

@@ -57,6 +57,9 @@ export function describe(e: BudgetEvent): { title: string; severity: 'info' | 'w
   if (e.kind === 'override_requested') {
     return { severity: 'info', title: `Override requested on ${e.budget}`, text: `${String(d.requested_by)} asks for ${String(d.amount)} more on budget "${e.budget}": ${String(d.reason)}. Approve or deny: bursar overrides approve|deny ${String(d.override)}.` };
   }
+  if (e.kind === 'reserve_release_requested') {
+    return { severity: 'info', title: `Reserve release requested on ${e.budget}`, text: `${String(d.requested_by)} asks to release ${String(d.amount)} of the contingency reserve of budget "${e.budget}": ${String(d.reason)}. Approve or deny: bursar reserves approve|deny ${String(d.reserve_release)}.` };
+  }
   return { severity: 'info', title: `${e.kind} on ${e.budget}`, text: `${e.kind} on budget "${e.budget}": ${JSON.stringify(d)}` };
 }
 

@@ -5,10 +5,11 @@
  * per window rather than once per call.
  */
 import { inScope, type CallFacts } from '../core/budget.js';
-import { parseDecimal } from '../core/money.js';
+import { NANO, parseDecimal } from '../core/money.js';
+import { METRIC_KIND } from '../billing/runs.js';
 import type { ConfigStore, StoredRecord } from '../core/ports.js';
 import { follow, type Follower } from '../config/follow.js';
-import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
+import { BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
 import { windowAt, type Calendar, type Window } from './windows.js';
 
 export interface Covering {
@@ -35,6 +36,9 @@ export class BudgetIndex {
   private budgets: Budget[] = [];
   private readonly byId = new Map<string, Budget>();
   private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
+  private readonly releases = new Map<string, { id: string; body: OverrideBody }>();
+  /** Business metrics fed through the API, "<metric>|<YYYY-MM>" -> department -> value: what budgets that are a share of one read. */
+  private readonly metrics = new Map<string, Readonly<Record<string, string>>>();
   private readonly windows = new Map<string, Window>();
   private follower: Follower | null = null;
 
@@ -45,18 +49,21 @@ export class BudgetIndex {
 
   static async load(store: ConfigStore, calendar: Calendar, defaultCurrency: string, onError?: (err: unknown) => void): Promise<BudgetIndex> {
     const index = new BudgetIndex(calendar, defaultCurrency);
-    index.follower = await follow(store, [BUDGET_KIND, OVERRIDE_KIND], {
+    index.follower = await follow(store, [BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, METRIC_KIND], {
       put: (r) => index.put(r),
       remove: (kind, id) => {
         if (kind === BUDGET_KIND) {
           index.byId.delete(id);
           index.windows.delete(id);
-        } else index.overrides.delete(id);
+        } else if (kind === METRIC_KIND) index.metrics.delete(id);
+        else index.approvals(kind).delete(id);
       },
       clear: () => {
         index.byId.clear();
         index.windows.clear();
         index.overrides.clear();
+        index.releases.clear();
+        index.metrics.clear();
       },
       changed: () => index.rebuild(),
     }, onError);
@@ -117,8 +124,40 @@ export class BudgetIndex {
 
   /** Approved, unexpired overrides of a budget (for one member, or the whole budget). */
   activeOverrides(budget: string, member: string | null, at: number): { id: string; body: OverrideBody; nano: bigint }[] {
+    return this.inForce(this.overrides, budget, member, at);
+  }
+
+  /** The part of a budget's reserve still held back for a member at `at`: the reserve less its approved, unexpired releases. */
+  heldReserve(b: Budget, member: string | null, at: number): bigint {
+    if (b.reserveNano === null) return 0n;
+    let released = 0n;
+    for (const r of this.inForce(this.releases, b.id, member, at)) released += r.nano;
+    return released >= b.reserveNano ? 0n : b.reserveNano - released;
+  }
+
+  /**
+   * The money limit of a budget that is a share of a metric, for the month `period` (YYYY-MM):
+   * its percent of the metric summed over its departments; null while no value is fed for them.
+   */
+  shareLimit(b: Budget, period: string): bigint | null {
+    const s = b.shareOf;
+    const values = s ? this.metrics.get(`${s.metric}|${period}`) : undefined;
+    if (!s || !values || !s.departments.some((d) => values[d] !== undefined)) return null;
+    const metric = s.departments.reduce((sum, d) => sum + (values[d] ? parseDecimal(values[d]) : 0n), 0n);
+    return (metric * s.percentNano) / (100n * NANO);
+  }
+
+  releasesOf(budget: string): { id: string; body: OverrideBody }[] {
+    return [...this.releases.values()].filter((o) => o.body.budget === budget);
+  }
+
+  private approvals(kind: string): Map<string, { id: string; body: OverrideBody }> {
+    return kind === RELEASE_KIND ? this.releases : this.overrides;
+  }
+
+  private inForce(list: Map<string, { id: string; body: OverrideBody }>, budget: string, member: string | null, at: number): { id: string; body: OverrideBody; nano: bigint }[] {
     const out: { id: string; body: OverrideBody; nano: bigint }[] = [];
-    for (const o of this.overrides.values()) {
+    for (const o of list.values()) {
       const b = o.body;
       if (b.budget !== budget || b.status !== 'approved' || b.expires_at <= at) continue;
       if (b.member !== null && b.member !== member) continue;
@@ -135,8 +174,10 @@ export class BudgetIndex {
     if (r.kind === BUDGET_KIND) {
       const body = budgetBodySchema.parse(r.body);
       if (body.status === 'active') this.byId.set(r.id, toBudget(body.spec, this.defaultCurrency));
-    } else if (r.kind === OVERRIDE_KIND) {
-      this.overrides.set(r.id, { id: r.id, body: overrideBodySchema.parse(r.body) });
+    } else if (r.kind === METRIC_KIND) {
+      this.metrics.set(r.id, (r.body as { values?: Record<string, string> }).values ?? {});
+    } else if (r.kind === OVERRIDE_KIND || r.kind === RELEASE_KIND) {
+      this.approvals(r.kind).set(r.id, { id: r.id, body: overrideBodySchema.parse(r.body) });
     }
   }
 

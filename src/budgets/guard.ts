@@ -12,7 +12,7 @@ import { thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/bu
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
 import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
-import { formatAmount } from '../core/money.js';
+import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
   type AppendResult, type BudgetCounters, type CounterAmount, type CounterCharge, type CounterState, type EventLog, type RateCheck, type RateLimits, type RunTracker, type Settlement,
@@ -267,11 +267,14 @@ export class BudgetGuard {
     if (a.charged.length) await this.o.counters.release(a.lease);
   }
 
-  /** The money limit of a budget for one counter: its limit, approved overrides, and money rolled over (see prepareRollovers). */
+  /** The money limit of a budget for one counter: its limit less the reserve still held, approved overrides, and money rolled over (see prepareRollovers). */
   limitOf(c: Covering, now: number): bigint | null {
     const b = c.budget;
     if (b.limitNano === null) return null;
-    let limit = b.limitNano;
+    // A share of a metric not fed for this month allows nothing: exceeded() says which to feed.
+    let limit = b.shareOf ? (this.o.index.shareLimit(b, c.window.label) ?? 0n) : b.limitNano;
+    // The contingency reserve lowers the limit until released, as an override raises it: one limit, one hard-cap path.
+    if (b.reserveNano !== null) limit -= this.o.index.heldReserve(b, c.member, now);
     if (this.o.index.hasOverrides) for (const o of this.o.index.activeOverrides(b.id, c.member, now)) limit += o.nano;
     if (b.rolloverMaxNano !== null) limit += this.rollovers.get(c.key) ?? 0n;
     return limit;
@@ -451,6 +454,7 @@ export class BudgetGuard {
       resets_at: 'from' in b.window ? null : new Date(c.window.end).toISOString(),
       owner: b.owner,
       override: `bursar overrides request ${b.id} --amount <amount> --reason "<why>"`,
+      ...(b.reserveNano !== null ? { reserve_held: formatAmount({ nano: this.o.index.heldReserve(b, c.member, this.now()), currency: b.currency }) } : {}),
     };
   }
 
@@ -466,7 +470,15 @@ export class BudgetGuard {
           ? `${s.tokens} of ${b.limitTokens} tokens used${s.reservedTokens > 0 ? held(`${s.reservedTokens} more`) : ''}`
           : `${s.requests} of ${b.limitRequests} requests used${s.reservedRequests > 0 ? held(`${s.reservedRequests} more`) : ''}`;
     const why = threshold !== undefined ? `passed ${threshold}%, where it refuses calls` : 'cannot pay for this call';
-    return new BursarError('budget_exceeded', `Budget "${b.name}"${who} ${why} (${usedText}, ${c.window.label}). ${resets} To ask for more: bursar overrides request ${b.id} --amount <amount> --reason "<why>"${b.owner ? `, approved by ${b.owner}` : ''}.`, {
+    if (b.shareOf && what === 'money' && this.o.index.shareLimit(b, c.window.label) === null) {
+      const share = b.shareOf;
+      return new BursarError('budget_exceeded', `Budget "${b.name}" is ${decimalText(share.percentNano)}% of the metric "${share.metric}" of ${share.departments.join(', ')}, and none is fed for ${c.window.label} yet, so it allows nothing. Feed it: bursar allocations metric ${share.metric} ${c.window.label} ${share.departments.map((d) => `${d}=<value>`).join(' ')}.`, {
+        details: { ...this.facts(c, s, limit, threshold), metric: share.metric, period: c.window.label },
+      });
+    }
+    const heldBack = this.o.index.heldReserve(b, c.member, this.now());
+    const reserve = heldBack > 0n ? ` ${formatAmount({ nano: heldBack, currency: b.currency })} more is held in its contingency reserve: bursar reserves release ${b.id} --reason "<why>".` : '';
+    return new BursarError('budget_exceeded', `Budget "${b.name}"${who} ${why} (${usedText}, ${c.window.label}). ${resets}${reserve} To ask for more: bursar overrides request ${b.id} --amount <amount> --reason "<why>"${b.owner ? `, approved by ${b.owner}` : ''}.`, {
       details: this.facts(c, s, limit, threshold),
     });
   }

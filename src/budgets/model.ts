@@ -6,11 +6,13 @@ import { z } from 'zod';
 import { approvalFields } from '../config/approvals.js';
 import { DIMENSIONS, TAG_KEY, isDimension, type Dimension } from '../core/dimensions.js';
 import { THRESHOLD_ACTIONS, type Matcher, type Scope, type ScopeKey } from '../core/budget.js';
-import { parseDecimal } from '../core/money.js';
+import { NANO, parseDecimal } from '../core/money.js';
 import { PERIODS, type WindowSpec } from './windows.js';
 
 export const BUDGET_KIND = 'budget';
 export const OVERRIDE_KIND = 'override';
+/** A release of (part of) a budget's contingency reserve: the same shape and lifecycle as an override. */
+export const RELEASE_KIND = 'reserve_release';
 
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug, e.g. "marketing-monthly"');
 const decimal = z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "500.00" (quoted)');
@@ -46,6 +48,12 @@ export const budgetSpecSchema = z
       currency: currency.optional(),
       tokens: z.number().int().positive().optional(),
       requests: z.number().int().positive().optional(),
+      /**
+       * A consumption corridor as a budget: the money limit is this percent (the corridor's
+       * ceiling) of a business metric fed through the API for the window's month, summed over the
+       * departments the scope names.
+       */
+      share_of: z.strictObject({ metric: slug, percent: z.string().regex(/^\d{1,3}(\.\d{1,6})?$/, 'must be a percentage such as "4" (quoted)') }).optional(),
     }),
     enforcement: z.enum(['hard', 'soft']).default('hard'),
     thresholds: z
@@ -60,6 +68,11 @@ export const budgetSpecSchema = z
       .default(DEFAULT_THRESHOLDS),
     owner: slug.optional(),
     category: z.enum(CATEGORIES).default('production'),
+    /**
+     * A contingency reserve: this share of the money limit is held back (admission treats the
+     * limit as the limit minus the unreleased reserve) until an approved release frees it.
+     */
+    reserve: z.string().regex(/^\d{1,2}(\.\d{1,4})?%$/, 'must be a share of the limit below 100%, such as "25%"').optional(),
     /** Carry unused money into the next window, up to this much. */
     rollover: z.strictObject({ max: decimal }).optional(),
     /** Requests and tokens per minute for the whole scope (per member with `per`). */
@@ -87,11 +100,19 @@ export const budgetSpecSchema = z
       }
     }
     const l = b.limit;
-    if (l.amount === undefined && l.tokens === undefined && l.requests === undefined) {
+    if (l.amount === undefined && l.tokens === undefined && l.requests === undefined && l.share_of === undefined) {
       ctx.addIssue({ code: 'custom', path: ['limit'], message: 'needs an amount (with a currency), tokens or requests' });
+    }
+    if (l.share_of !== undefined) {
+      const named = b.scope.department;
+      if (l.amount !== undefined) ctx.addIssue({ code: 'custom', path: ['limit', 'share_of'], message: 'a limit is an amount or a share of a metric, not both' });
+      if (b.window !== 'month') ctx.addIssue({ code: 'custom', path: ['window'], message: 'a share of a metric needs window: month (metrics are fed per month)' });
+      if (typeof named !== 'string' && !Array.isArray(named)) ctx.addIssue({ code: 'custom', path: ['scope', 'department'], message: 'a share of a metric needs the department(s) whose metric it is, e.g. scope: { department: marketing }' });
+      if (b.rollover || b.reserve) ctx.addIssue({ code: 'custom', path: [b.rollover ? 'rollover' : 'reserve'], message: 'needs a fixed amount, not a share of a metric' });
     }
     if (l.amount !== undefined && l.currency === undefined) ctx.addIssue({ code: 'custom', path: ['limit', 'currency'], message: 'required with an amount' });
     if (typeof b.window === 'object' && b.window.to < b.window.from) ctx.addIssue({ code: 'custom', path: ['window', 'to'], message: 'must not be before from' });
+    if (b.reserve !== undefined && l.amount === undefined) ctx.addIssue({ code: 'custom', path: ['reserve'], message: 'needs a money limit to hold a share of' });
     if (b.rollover && l.amount === undefined) ctx.addIssue({ code: 'custom', path: ['rollover'], message: 'needs a money limit to roll over' });
     for (const [i, t] of b.thresholds.entries()) {
       if (t.actions.includes('throttle') && t.throttle_rpm === undefined) ctx.addIssue({ code: 'custom', path: ['thresholds', i, 'throttle_rpm'], message: 'required with the throttle action' });
@@ -128,7 +149,10 @@ export interface Budget {
   readonly scope: Scope;
   readonly per: Dimension | null;
   readonly window: WindowSpec;
+  /** The money limit; for a share of a metric, 0 here and worked out per month by the index (see shareOf). */
   readonly limitNano: bigint | null;
+  /** A limit that is a share of a business metric: its metric, the share (percent in nano-units), and the departments summed. */
+  readonly shareOf: { readonly metric: string; readonly percentNano: bigint; readonly departments: readonly string[] } | null;
   readonly currency: string;
   readonly limitTokens: number | null;
   readonly limitRequests: number | null;
@@ -141,6 +165,8 @@ export interface Budget {
   readonly owner: string | null;
   readonly category: BudgetCategory;
   readonly rolloverMaxNano: bigint | null;
+  /** The contingency reserve held back from the money limit until released (rounded down to the nano-unit). */
+  readonly reserveNano: bigint | null;
   readonly rateLimit: { readonly rpm: number | null; readonly tpm: number | null } | null;
   readonly agentRuns: { readonly maxCalls: number | null; readonly maxToolCalls: number | null; readonly maxSeconds: number | null; readonly loopRepeats: number | null } | null;
   readonly spec: BudgetSpec;
@@ -160,7 +186,8 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     scope,
     per: spec.per ?? null,
     window: typeof spec.window === 'string' ? { period: spec.window } : spec.window,
-    limitNano: spec.limit.amount === undefined ? null : parseDecimal(spec.limit.amount),
+    limitNano: spec.limit.amount !== undefined ? parseDecimal(spec.limit.amount) : spec.limit.share_of ? 0n : null,
+    shareOf: spec.limit.share_of ? { metric: spec.limit.share_of.metric, percentNano: parseDecimal(spec.limit.share_of.percent), departments: [spec.scope.department ?? []].flat().filter((d): d is string => typeof d === 'string') } : null,
     currency: spec.limit.currency ?? defaultCurrency,
     limitTokens: spec.limit.tokens ?? null,
     limitRequests: spec.limit.requests ?? null,
@@ -171,6 +198,7 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     owner: spec.owner ?? null,
     category: spec.category,
     rolloverMaxNano: spec.rollover ? parseDecimal(spec.rollover.max) : null,
+    reserveNano: spec.reserve === undefined || spec.limit.amount === undefined ? null : (parseDecimal(spec.limit.amount) * parseDecimal(spec.reserve.slice(0, -1))) / (100n * NANO),
     rateLimit: spec.rate_limit ? { rpm: spec.rate_limit.rpm ?? null, tpm: spec.rate_limit.tpm ?? null } : null,
     agentRuns: spec.agent_runs
       ? { maxCalls: spec.agent_runs.max_calls ?? null, maxToolCalls: spec.agent_runs.max_tool_calls ?? null, maxSeconds: spec.agent_runs.max_seconds ?? null, loopRepeats: spec.agent_runs.loop_repeats ?? null }

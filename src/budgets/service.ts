@@ -3,8 +3,6 @@
  * budgets; request, approve, deny overrides; graduate a sandbox; read a budget's status. Every
  * change is one audited ConfigStore write. At start, the counters are rebuilt from the ledger.
  */
-import { randomBytes } from 'node:crypto';
-import { z } from 'zod';
 import { inScope, projectToEnd, thresholdsReached, type CallFacts } from '../core/budget.js';
 import { emptyDims } from '../core/dimensions.js';
 import { BursarError } from '../core/errors.js';
@@ -13,19 +11,11 @@ import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { BudgetCounters, BudgetTotals, ConfigStore, EventLog, LedgerStore } from '../core/ports.js';
 import { canSee, type Actor } from '../access/actor.js';
-import { Approvals } from '../config/approvals.js';
+import { BudgetRaises } from './raises.js';
 import { counterKey, parseCounterKey, type BudgetIndex } from './budget-index.js';
 import type { BudgetGuard } from './guard.js';
-import { BUDGET_KIND, OVERRIDE_KIND, budgetBodySchema, budgetSpecSchema, overrideBodySchema, toBudget, type Budget, type BudgetBody, type BudgetSpec, type OverrideBody } from './model.js';
+import { BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, budgetBodySchema, budgetSpecSchema, toBudget, type Budget, type BudgetBody, type BudgetSpec } from './model.js';
 import { previousWindow, windowAt, type Calendar } from './windows.js';
-
-export const overrideRequestInput = z.strictObject({
-  amount: z.string().regex(/^\d+(\.\d{1,9})?$/, 'must be a decimal string such as "100.00"'),
-  reason: z.string().min(1).max(1000),
-  member: z.string().optional(),
-  /** ISO date-time; default: the end of the budget's current window. */
-  expires_at: z.iso.datetime({ offset: true }).optional(),
-});
 
 export interface BudgetServiceDeps {
   readonly store: ConfigStore;
@@ -40,10 +30,15 @@ export interface BudgetServiceDeps {
 }
 
 export class BudgetService {
-  private readonly overrides: Approvals<OverrideBody>;
+  /** Overrides and reserve releases: requested, decided, listed (raises.ts). */
+  readonly raises: BudgetRaises;
 
   constructor(private readonly d: BudgetServiceDeps) {
-    this.overrides = new Approvals(d.store, OVERRIDE_KIND, 'override', overrideBodySchema, (o) => `budget:${o.budget}`, (o) => ({ amount: o.amount, currency: o.currency, member: o.member }), 'bursar overrides list');
+    this.raises = new BudgetRaises({
+      store: d.store, index: d.index, events: d.events, calendar: d.calendar,
+      visible: async (id, actor) => (await this.get(id, actor)).budget,
+      canSee: (actor, b) => this.canSee(actor, b),
+    });
   }
 
   // ------------------------------------------------------------ who may see and change a budget
@@ -198,7 +193,7 @@ export class BudgetService {
   async forecast(now = Date.now()): Promise<number> {
     let n = 0;
     for (const b of this.d.index.all()) {
-      if (b.limitNano === null || b.limitNano === 0n || 'from' in b.window) continue;
+      if (b.limitNano === null || (b.limitNano === 0n && !b.shareOf) || 'from' in b.window) continue;
       const w = this.d.index.windowOf(b, now);
       const elapsed = now - w.start;
       if (elapsed < Math.min(86_400_000, (w.end - w.start) / 10)) continue;
@@ -263,8 +258,25 @@ export class BudgetService {
       previous_window: previousWindow(b.window, window, this.d.calendar)?.label ?? null,
       per: b.per,
       members: rows,
-      overrides: this.d.index.overridesOf(b.id).map((o) => this.overrides.view(o.id, o.body, at)),
+      share_of: b.shareOf && { metric: b.shareOf.metric, percent: decimalText(b.shareOf.percentNano), departments: b.shareOf.departments, fed: this.d.index.shareLimit(b, window.label) !== null },
+      reserve: b.reserveNano === null ? null : this.reserveView(b, members, at),
+      overrides: this.d.index.overridesOf(b.id).map((o) => this.raises.view(OVERRIDE_KIND, o.id, o.body, at)),
+      reserve_releases: this.d.index.releasesOf(b.id).map((o) => this.raises.view(RELEASE_KIND, o.id, o.body, at)),
       spec: body.spec,
+    };
+  }
+
+  /** A budget's contingency reserve: its share and amount, and per member what is released and still held. */
+  private reserveView(b: Budget, members: readonly (string | null)[], at: number): Record<string, unknown> {
+    const money = (n: bigint) => ({ amount: decimalText(n), formatted: formatAmount({ nano: n, currency: b.currency }) });
+    const total = b.reserveNano!;
+    return {
+      share: b.spec.reserve,
+      amount: money(total),
+      members: members.map((member) => {
+        const held = this.d.index.heldReserve(b, member, at);
+        return { member, released: money(total - held), held: money(held) };
+      }),
     };
   }
 
@@ -277,54 +289,11 @@ export class BudgetService {
     return members.filter((m) => canSee(actor, this.d.org.users.get(m)?.department ?? null, m));
   }
 
-  // ------------------------------------------------------------ overrides
+  // ------------------------------------------------------------ overrides and reserve releases (raises.ts)
 
-  async requestOverride(budgetId: string, input: unknown, actor: Actor): Promise<Record<string, unknown>> {
-    const { budget: b } = await this.get(budgetId, actor);
-    const r = overrideRequestInput.safeParse(input);
-    if (!r.success) {
-      const i = r.error.issues[0]!;
-      throw new BursarError('validation_failed', `${i.path.join('.')}: ${i.message}`, { param: i.path.join('.') });
-    }
-    const now = Date.now();
-    const window = windowAt(b.window, now, this.d.calendar);
-    const member = r.data.member ?? (b.per === 'user' && actor.role === 'member' ? actor.user : null);
-    if (b.per && member === null) throw new BursarError('validation_failed', `Budget "${b.name}" is per ${b.per}: say which member the override is for (member).`, { param: 'member' });
-    const expires = r.data.expires_at ? Date.parse(r.data.expires_at) : window.end;
-    if (expires <= now) throw new BursarError('validation_failed', 'expires_at must be in the future.', { param: 'expires_at' });
-    const id = `ovr_${randomBytes(6).toString('hex')}`;
-    const body = overrideBodySchema.parse({
-      budget: b.id, member, amount: r.data.amount, currency: b.currency, reason: r.data.reason, requested_by: actor.label,
-      requested_at: now, status: 'requested', expires_at: expires,
-    });
-    await this.overrides.file(id, body, actor);
-    await this.d.events.record({ id: `override|${id}|requested`, ts: now, kind: 'override_requested', budget: b.id, details: { override: id, amount: formatAmount({ nano: parseDecimal(body.amount), currency: b.currency }), requested_by: actor.label, owner: b.owner, reason: body.reason } });
-    return this.overrides.view(id, body, now);
-  }
-
-  async decideOverride(id: string, decision: 'approve' | 'deny', note: string, actor: Actor): Promise<Record<string, unknown>> {
-    const ownerOf = (o: OverrideBody) => this.d.index.get(o.budget)?.owner ?? null;
-    const body = await this.overrides.decide(
-      id, decision, note, actor,
-      (o) => (actor.user !== null && actor.user === ownerOf(o)) || actor.role === 'admin' || actor.role === 'finance',
-      (o) => `the owner of budget "${o.budget}"${ownerOf(o) ? ` (${ownerOf(o)})` : ''}, finance or an admin`,
-    );
-    return this.overrides.view(id, body, Date.now());
-  }
-
-  async listOverrides(actor: Actor, budget?: string): Promise<Record<string, unknown>[]> {
-    const now = Date.now();
-    return (await this.overrides.list())
-      .filter((o) => (!budget || o.body.budget === budget) && (() => {
-        const b = this.d.index.get(o.body.budget);
-        return b ? this.canSee(actor, b) : actor.role === 'admin' || actor.role === 'finance';
-      })())
-      .map((o) => this.overrides.view(o.id, o.body, now));
-  }
-
-  /** Marks approved overrides past their expiry as expired, each with an audit entry. Returns how many. */
+  /** Marks approved overrides and reserve releases past their expiry as expired, each with an audit entry. Returns how many. */
   expireOverrides(now = Date.now()): Promise<number> {
-    return this.overrides.expire(now);
+    return this.raises.expire(now);
   }
 
   // ------------------------------------------------------------ graduation

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { previousWindow, windowAt, type Calendar } from './windows.js';
+import { previousWindow, quarterNamed, windowAt, type Calendar } from './windows.js';
 
 const london: Calendar = { zone: 'Europe/London', weekStart: 1, fiscalYearStartMonth: 1 };
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -54,5 +54,20 @@ describe('calendar windows', () => {
     const w = windowAt({ from: '2026-11-01', to: '2026-11-30' }, at('2026-11-15T00:00:00Z'), london);
     expect([iso(w.start), iso(w.end)]).toEqual(['2026-11-01T00:00:00.000Z', '2026-12-01T00:00:00.000Z']);
     expect(previousWindow({ from: '2026-11-01', to: '2026-11-30' }, w, london)).toBeNull();
+  });
+});
+
+describe('quarterNamed', () => {
+  const utc = { zone: 'UTC', weekStart: 1, fiscalYearStartMonth: 1 };
+  const april = { zone: 'Europe/London', weekStart: 1, fiscalYearStartMonth: 4 };
+  it('finds a calendar quarter, and a fiscal one, by the label windows give it', () => {
+    expect(quarterNamed('2026-Q2', utc)).toEqual({ start: Date.UTC(2026, 3, 1), end: Date.UTC(2026, 6, 1), label: '2026-Q2' });
+    const fy = quarterNamed('FY2026-Q4', april)!;
+    expect([new Date(fy.start).toISOString(), new Date(fy.end).toISOString()]).toEqual(['2027-01-01T00:00:00.000Z', '2027-03-31T23:00:00.000Z']); // April 1st in London is in summer time
+  });
+  it('refuses a label of the other kind, or none', () => {
+    expect(quarterNamed('2026-Q2', april)).toBeNull();
+    expect(quarterNamed('FY2026-Q2', utc)).toBeNull();
+    expect(quarterNamed('2026-Q5', utc)).toBeNull();
   });
 });

@@ -99,3 +99,15 @@ export function previousWindow(spec: WindowSpec, w: Window, cal: Calendar): Wind
 export function checkZone(zone: string): string | null {
   return DateTime.local({ zone }).isValid ? null : `"${zone}" is not a time zone (use an IANA name such as Europe/London)`;
 }
+
+/**
+ * The quarter a label names, as the calendar labels quarters ("2026-Q2"; "FY2026-Q1" when the
+ * fiscal year does not start in January), or null if the label is not one.
+ */
+export function quarterNamed(name: string, cal: Calendar): Window | null {
+  const m = /^(FY)?(\d{4})-Q([1-4])$/.exec(name);
+  if (!m) return null;
+  const first = DateTime.fromObject({ year: Number(m[2]), month: m[1] ? cal.fiscalYearStartMonth : 1, day: 1 }, { zone: cal.zone }).plus({ months: (Number(m[3]) - 1) * 3 });
+  const w = windowAt({ period: 'quarter' }, first.toMillis(), cal);
+  return w.label === name ? w : null;
+}

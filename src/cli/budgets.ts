@@ -1,6 +1,7 @@
 /**
- * `bursar budgets`, `bursar overrides`, `bursar events`: budgets and their status, temporary
- * raises and their approval, and what happened to budgets (thresholds crossed...).
+ * `bursar budgets`, `bursar overrides`, `bursar reserves`, `bursar events`: budgets and their
+ * status, temporary raises and releases of the contingency reserve and their approval, and
+ * what happened to budgets (thresholds crossed...).
  */
 import type { Command } from 'commander';
 import { decisionCommands, readSpec, table, type CliContext } from './client.js';
@@ -13,7 +14,7 @@ interface BudgetRow {
   owner: string | null;
   currency: string;
   per: string | null;
-  spec: { window: unknown; limit: { amount?: string; tokens?: number; requests?: number }; scope: Record<string, unknown> };
+  spec: { window: unknown; limit: { amount?: string; tokens?: number; requests?: number; share_of?: { metric: string; percent: string } }; scope: Record<string, unknown> };
 }
 
 interface Money { amount: string; formatted: string }
@@ -26,6 +27,8 @@ interface Status {
   owner: string | null;
   members: { member: string | null; used: Money | null; reserved: Money | null; limit: Money | null; remaining: Money | null; used_percent: number | null; thresholds_reached: number[]; projected_end_of_window: Money | null; tokens: { used: number; limit: number | null }; requests: { used: number; limit: number | null } }[];
   overrides: OverrideRow[];
+  reserve: { share: string; amount: Money; members: { member: string | null; released: Money; held: Money }[] } | null;
+  reserve_releases: OverrideRow[];
 }
 
 interface OverrideRow { id: string; budget: string; amount: string; currency: string; state: string; requested_by: string; reason: string; expires_at: string }
@@ -37,7 +40,8 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
     ctx.print(r.data, () =>
       table(['id', 'name', 'scope', 'window', 'limit', 'enforcement', 'category', 'owner'], r.data.map((b) => [
         b.id, b.name, JSON.stringify(b.spec.scope), typeof b.spec.window === 'string' ? b.spec.window : JSON.stringify(b.spec.window),
-        b.spec.limit.amount ? `${b.spec.limit.amount} ${b.currency}` : b.spec.limit.tokens ? `${b.spec.limit.tokens} tokens` : `${b.spec.limit.requests} requests`,
+        b.spec.limit.amount ? `${b.spec.limit.amount} ${b.currency}` : b.spec.limit.share_of ? `${b.spec.limit.share_of.percent}% of ${b.spec.limit.share_of.metric}`
+          : b.spec.limit.tokens ? `${b.spec.limit.tokens} tokens` : `${b.spec.limit.requests} requests`,
         b.enforcement, b.category, b.owner,
       ])),
     );
@@ -53,8 +57,10 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
           m.member ?? '(all)', m.used?.formatted, m.reserved?.formatted, m.limit?.formatted, m.remaining?.formatted, m.used_percent,
           m.thresholds_reached.join(', ') || '-', m.projected_end_of_window?.formatted, `${m.tokens.used}${m.tokens.limit ? `/${m.tokens.limit}` : ''}`, `${m.requests.used}${m.requests.limit ? `/${m.requests.limit}` : ''}`,
         ]));
+        const rs = s.reserve ? `\nreserve ${s.reserve.share} (${s.reserve.amount.formatted}): ${s.reserve.members.map((m) => `${m.member ? `${m.member}: ` : ''}${m.released.formatted} released, ${m.held.formatted} held`).join('; ')}` : '';
+        const rel = s.reserve_releases.length ? `\nreserve releases:\n${raiseTable(s.reserve_releases)}` : '';
         const ov = s.overrides.length ? `\noverrides:\n${table(['id', 'amount', 'state', 'requested by', 'reason', 'expires'], s.overrides.map((o) => [o.id, `${o.amount} ${o.currency}`, o.state, o.requested_by, o.reason, o.expires_at]))}` : '';
-        return `${head}\n${rows}${ov}`;
+        return `${head}\n${rows}${rs}${ov}${rel}`;
       });
     });
   budgets
@@ -101,9 +107,31 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
     .option('--budget <id>')
     .action(async (o: { budget?: string }) => {
       const r = await ctx.client().call<{ data: OverrideRow[] }>('GET', `/overrides${o.budget ? `?budget=${encodeURIComponent(o.budget)}` : ''}`);
-      ctx.print(r.data, () => table(['id', 'budget', 'amount', 'state', 'requested by', 'reason', 'expires'], r.data.map((x) => [x.id, x.budget, `${x.amount} ${x.currency}`, x.state, x.requested_by, x.reason, x.expires_at])));
+      ctx.print(r.data, () => raiseTable(r.data));
     });
   decisionCommands(overrides, ctx, 'override', 'overrides');
+
+  const reserves = program.command('reserves').description('releases of a budget\'s contingency reserve (reserve: "25%"), requested and approved');
+  reserves
+    .command('release <budget>')
+    .description('ask to free the reserve still held (or --amount of it) for this window')
+    .requiredOption('--reason <text>', 'why; the approver reads it')
+    .option('--amount <amount>', 'how much of the reserve, in the budget\'s currency (default: all that is held)')
+    .option('--member <member>', 'for a per-member budget: whose reserve')
+    .option('--expires <datetime>', 'ISO date-time (default: the end of the budget\'s window)')
+    .action(async (budget: string, o: { amount?: string; reason: string; member?: string; expires?: string }) => {
+      const body = { reason: o.reason, ...(o.amount ? { amount: o.amount } : {}), ...(o.member ? { member: o.member } : {}), ...(o.expires ? { expires_at: o.expires } : {}) };
+      const r = await ctx.client().call<{ id: string; state: string; amount: string; currency: string }>('POST', `/budgets/${encodeURIComponent(budget)}/reserve-releases`, body);
+      ctx.print(r, () => `reserve release ${r.id} of ${r.amount} ${r.currency} ${r.state}; the budget's owner, finance or an admin approves it with: bursar reserves approve ${r.id}`);
+    });
+  reserves
+    .command('list')
+    .option('--budget <id>')
+    .action(async (o: { budget?: string }) => {
+      const r = await ctx.client().call<{ data: OverrideRow[] }>('GET', `/reserve-releases${o.budget ? `?budget=${encodeURIComponent(o.budget)}` : ''}`);
+      ctx.print(r.data, () => raiseTable(r.data));
+    });
+  decisionCommands(reserves, ctx, 'reserve release', 'reserve-releases');
 
   const alerts = program.command('alerts').description('notifications of budget events: their deliveries, and the dead ones sent again');
   alerts
@@ -142,4 +170,9 @@ export function registerBudgetCommands(program: Command, ctx: CliContext): void 
       const r = await ctx.client().call<{ data: { ts: string; kind: string; budget: string; details: Record<string, unknown> }[] }>('GET', `/events?${q}`);
       ctx.print(r.data, () => table(['time', 'kind', 'budget', 'details'], r.data.map((e) => [e.ts, e.kind, e.budget, JSON.stringify(e.details).slice(0, 100)])));
     });
+}
+
+/** Overrides and reserve releases, one row each. */
+function raiseTable(rows: readonly OverrideRow[]): string {
+  return table(['id', 'budget', 'amount', 'state', 'requested by', 'reason', 'expires'], rows.map((x) => [x.id, x.budget, `${x.amount} ${x.currency}`, x.state, x.requested_by, x.reason, x.expires_at]));
 }

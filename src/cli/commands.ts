@@ -10,6 +10,7 @@ import { registerRoutingCommands } from './routing.js';
 import { registerBudgetCommands } from './budgets.js';
 import { registerBillingCommands } from './billing.js';
 import { registerMetaCommands } from './meta.js';
+import { registerPlanningCommands } from './planning.js';
 
 export function registerApiCommands(program: Command, ctx: CliContext): void {
   registerMetaCommands(program, ctx);
@@ -18,4 +19,5 @@ export function registerApiCommands(program: Command, ctx: CliContext): void {
   registerRoutingCommands(program, ctx);
   registerBudgetCommands(program, ctx);
   registerBillingCommands(program, ctx);
+  registerPlanningCommands(program, ctx);
 }

@@ -80,6 +80,22 @@ allocation_rules: [${rule}]
     ]));
   });
 
+  it('names envelope problems: an undeclared department, a quarter of another calendar, an id twice', () => {
+    const env = (e: string, org = '') => problems(`
+${org}departments:
+  - { id: marketing, cost_centre: MKTG }
+envelopes:
+  - ${e}
+  - ${e}
+`);
+    const e = (dept: string) => `{ id: q, department: ${dept}, quarter: "2026-Q2", amount: "10", split: { production: 50, scaling: 30, experiments: 20 } }`;
+    expect(env(e('legal'))).toEqual(expect.arrayContaining([
+      'envelopes[0].department: "legal" is not a declared department',
+      'envelopes[1].id: envelope "q" is declared twice',
+    ]));
+    expect(env(e('marketing'), 'organisation: { name: A, fiscal_year_start: april }\n')).toContain('envelopes[0].quarter: "2026-Q2" is not a quarter of this calendar; name it as budgets\' windows do, e.g. "FY2026-Q1"');
+  });
+
   it('refuses a credential written in the file, and an unset environment variable', () => {
     expect(problems(`providers: [{ id: openai, dialect: openai, base_url: "https://x/v1", api_key: "sk-live-123" }]`)[0]).toMatch(
       /providers\[0\]\.api_key: credentials never go in bursar\.yaml.*api_key: \{ env: OPENAI_API_KEY \}/,

@@ -18,6 +18,7 @@ import { parseDecimal } from '../core/money.js';
 import { checkZone, type Calendar } from '../budgets/windows.js';
 import type { RouteSpec } from '../routing/model.js';
 import type { BudgetSpec } from '../budgets/model.js';
+import { envelopeProblems, type EnvelopeSpec } from '../planning/envelope-model.js';
 
 export interface ResolvedProvider {
   readonly id: string;
@@ -69,6 +70,7 @@ export interface Config {
   /** The dashboard's single sign-on, its client secret read from the environment. */
   readonly oidc: ResolvedOidc | null;
   readonly corridors: RawConfig['corridors'];
+  readonly envelopes: readonly EnvelopeSpec[];
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -155,6 +157,18 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   raw.corridors.forEach((c, i) => c.departments.forEach((d, j) => {
     if (!org.departments.has(d)) problems.push(`corridors[${i}].departments[${j}]: "${d}" is not a declared department`);
   }));
+  const calendar: Calendar = {
+    zone: raw.organisation.timezone,
+    weekStart: WEEKDAYS.indexOf(raw.organisation.week_start) + 1,
+    fiscalYearStartMonth: MONTHS.indexOf(raw.organisation.fiscal_year_start) + 1,
+  };
+  const envelopeIds = new Set<string>();
+  raw.envelopes.forEach((e, i) => {
+    if (envelopeIds.has(e.id)) problems.push(`envelopes[${i}].id: envelope "${e.id}" is declared twice`);
+    envelopeIds.add(e.id);
+    if (zoneProblem) return;
+    for (const [path, message] of envelopeProblems(e, { org, calendar, fx, orgCurrency: raw.organisation.currency })) problems.push(`envelopes[${i}].${path}: ${message}`);
+  });
   if (problems.length) throw new ConfigError(problems, source);
 
   const port = envInt(env, 'BURSAR_PORT', raw.server.port, envProblems);
@@ -180,11 +194,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     simulated: providers.length === 0,
     prices: raw.prices,
     org,
-    calendar: {
-      zone: raw.organisation.timezone,
-      weekStart: WEEKDAYS.indexOf(raw.organisation.week_start) + 1,
-      fiscalYearStartMonth: MONTHS.indexOf(raw.organisation.fiscal_year_start) + 1,
-    },
+    calendar,
     fx,
     budgets: raw.budgets,
     routes: raw.routes,
@@ -195,6 +205,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     notifications,
     oidc: oidc ? { ...oidc, client_secret: new Secret(oidcSecret ?? '') } : null,
     corridors: raw.corridors,
+    envelopes: raw.envelopes,
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,

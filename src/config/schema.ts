@@ -7,6 +7,7 @@ import { budgetSpecSchema } from '../budgets/model.js';
 import { allocationRuleSchema } from '../billing/rules.js';
 import { glSchema } from '../billing/journal.js';
 import { corridorSchema } from '../reports/corridors.js';
+import { envelopeSpecSchema } from '../planning/envelope-model.js';
 import { routeSpecSchema } from '../routing/model.js';
 import { workflowPolicySchema, workflowSpecSchema } from '../routing/register.js';
 
@@ -184,6 +185,8 @@ export const configSchema = z.strictObject({
   dashboard: z.strictObject({ oidc: oidcSchema.optional() }).prefault({}),
   /** Consumption corridors: spend as a share of a business metric (docs/outcomes.md#consumption-corridors). */
   corridors: z.array(corridorSchema).default([]),
+  /** Quarterly envelopes per department split across production, scaling and experiments (docs/planning.md#envelopes). */
+  envelopes: z.array(envelopeSpecSchema).default([]),
   /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */
   headcount: z.record(slug, z.number().int().min(0)).default({}),
   budget_policy: z

@@ -158,6 +158,35 @@ describe('bursar CLI', () => {
       const missing = join(dir, 'none.csv');
       expect((await fails('export', 'focus', '--run', 'run_nope', '-o', missing)).stderr).toMatch(/\[not_found\]/);
       expect(existsSync(missing)).toBe(false);
+  it('plans: releases a budget\'s reserve, reallocates an envelope, records review decisions', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-plan-'));
+    try {
+      const budget = join(dir, 'budget.yaml');
+      writeFileSync(budget, 'id: cli-reserve\nscope: { department: platform }\nwindow: month\nlimit: { amount: "8.00", currency: USD }\nreserve: "25%"\n');
+      await bursar('budgets', 'create', budget);
+      expect(await bursar('budgets', 'show', 'cli-reserve')).toContain('reserve 25% ($2.00): $0.00 released, $2.00 held');
+      const req = await bursar('reserves', 'release', 'cli-reserve', '--amount', '0.50', '--reason', 'launch week');
+      const id = /reserve release (rsv_[0-9a-f]+) of 0\.5 USD requested/.exec(req)![1]!;
+      expect(await bursar('reserves', 'approve', id)).toContain(`reserve release ${id} approved`);
+      expect(await bursar('reserves', 'list', '--budget', 'cli-reserve')).toMatch(/0\.5 USD.*approved.*launch week/);
+      expect(JSON.parse(await bursar('--json', 'budgets', 'show', 'cli-reserve')).members[0].limit.amount).toBe('6.5');
+
+      const now = new Date();
+      const envelope = join(dir, 'envelope.json');
+      writeFileSync(envelope, JSON.stringify({ id: 'cli-env', department: 'support', quarter: `${now.getUTCFullYear()}-Q${Math.floor(now.getUTCMonth() / 3) + 1}`, amount: '1000', split: { production: 60, scaling: 25, experiments: 15 } }));
+      expect(await bursar('envelopes', 'create', envelope)).toContain('created envelope cli-env');
+      const moved = await bursar('envelopes', 'reallocate', 'cli-env', '--from', 'production', '--to', 'experiments', '--amount', '100', '--reason', 'agent trials');
+      expect(moved).toMatch(/moved 100 from production to experiments/);
+      expect(moved).toMatch(/experiments .*15 .*\$150\.00 .*\$100\.00 .*\$250\.00/);
+      const listed = JSON.parse(await bursar('--json', 'envelopes', 'list', '--department', 'support')) as { parts: { part: string; amount: { amount: string } }[] }[];
+      expect(listed[0]!.parts.map((p) => p.amount.amount)).toEqual(['500', '250', '250']);
+
+      const added = await bursar('reviews', 'add', '--month', '2026-10', '--kind', 'budget', '--decision', 'Cap the lab', '--owner', 'dave', '--expected-effect', 'no surprises', '--next-review', '2026-12-01');
+      const dec = /recorded (dec_[0-9a-f]+): budget decision owned by dave/.exec(added)![1]!;
+      expect(await bursar('reviews', 'update', dec, '--status', 'done', '--notes', 'held')).toContain(`updated ${dec}: done`);
+      expect(await bursar('reviews', 'list', '--month', '2026-10')).toMatch(/Cap the lab.*dave.*no surprises.*2026-12-01.*done.*held/);
+      expect(JSON.parse(await bursar('--json', 'reviews', 'list', '--kind', 'budget'))).toEqual([expect.objectContaining({ id: dec, status: 'done' })]);
+      expect((await fails('reviews', 'add', '--month', '2026-10', '--kind', 'vibes', '--decision', 'x', '--owner', 'dave', '--expected-effect', 'x', '--next-review', '2026-12-01')).stderr).toMatch(/kind: .*\[validation_failed\]/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -139,3 +139,15 @@ export async function eventually<T>(check: () => Promise<T> | T, ms = 5_000): Pr
     }
   }
 }
+
+/** Makes `call` until one is refused (at most `max` times); returns the refusal. */
+export async function callUntilRefused<E = { status: number; code: string; message: string; error: { details: Record<string, unknown> } }>(call: () => Promise<unknown>, max = 200): Promise<E> {
+  for (let i = 0; i < max; i++) {
+    try {
+      await call();
+    } catch (e) {
+      return e as E;
+    }
+  }
+  throw new Error(`not refused after ${max} calls`);
+}

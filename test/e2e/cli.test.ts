@@ -158,6 +158,11 @@ describe('bursar CLI', () => {
       const missing = join(dir, 'none.csv');
       expect((await fails('export', 'focus', '--run', 'run_nope', '-o', missing)).stderr).toMatch(/\[not_found\]/);
       expect(existsSync(missing)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('plans: releases a budget\'s reserve, reallocates an envelope, records review decisions', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'bursar-cli-plan-'));
     try {

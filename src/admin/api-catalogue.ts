@@ -13,7 +13,9 @@ import type { Role } from '../access/records.js';
 import { createKeyInput } from '../access/key-service.js';
 import { createTokenInput } from '../access/token-service.js';
 import { budgetSpecSchema } from '../budgets/model.js';
-import { overrideRequestInput } from '../budgets/service.js';
+import { overrideRequestInput, releaseRequestInput } from '../budgets/raises.js';
+import { envelopeSpecSchema, reallocationInput } from '../planning/envelope-model.js';
+import { createDecisionInput, updateDecisionInput } from '../planning/reviews.js';
 import { routeSpecSchema } from '../routing/model.js';
 import { workflowSpecSchema } from '../routing/register.js';
 import { exceptionRequestInput } from '../routing/exceptions.js';
@@ -50,10 +52,23 @@ export const API_TAGS: Readonly<Record<string, string>> = {
   budgets: 'Budgets, their status, overrides and events (docs/budgets.md)',
   alerts: 'Notifications of budget events, and the weekly digest (docs/alerts.md)',
   audit: 'The append-only, hash-chained audit log',
+  planning: 'Quarterly envelopes and the monthly review record (docs/planning.md)',
   billing: 'Imports, reconciliation, allocation runs, statements, journals and FOCUS exports (docs/billing.md)',
 };
 
 export const ADMIN_API: readonly ApiOperation[] = [
+  // planning (docs/planning.md)
+  { method: 'GET', path: '/envelopes', tag: 'planning', summary: 'Quarterly envelopes with each part\'s spend', roles: BUDGETERS, query: z.object({ quarter: z.string().optional(), department: z.string().optional() }), returns: { description: '{data: envelope reports}' }, cli: 'envelopes list' },
+  { method: 'GET', path: '/envelopes/:id', tag: 'planning', summary: 'An envelope\'s parts, their spend and reallocations', roles: BUDGETERS, returns: { description: 'The envelope report' }, cli: 'envelopes show' },
+  { method: 'POST', path: '/envelopes', tag: 'planning', summary: 'Create an envelope', roles: FINANCE, body: envelopeSpecSchema, returns: { status: 201, description: 'The envelope' }, cli: 'envelopes create' },
+  { method: 'PUT', path: '/envelopes/:id', tag: 'planning', summary: 'Change an envelope made through the API', roles: FINANCE, body: envelopeSpecSchema, returns: { description: 'The envelope' }, cli: { none: 'envelopes delete and create' } },
+  { method: 'DELETE', path: '/envelopes/:id', tag: 'planning', summary: 'Remove an envelope made through the API', roles: FINANCE, returns: { description: 'Removed', type: 'none' }, cli: 'envelopes delete' },
+  { method: 'POST', path: '/envelopes/:id/reallocations', tag: 'planning', summary: 'Move money between an envelope\'s parts mid-quarter, with a reason', roles: BUDGETERS, body: reallocationInput, returns: { status: 201, description: 'The envelope report' }, cli: 'envelopes reallocate' },
+  { method: 'GET', path: '/reviews', tag: 'planning', summary: 'The monthly review record', roles: ANYONE, query: z.object({ month: z.string().optional(), kind: z.string().optional(), owner: z.string().optional(), status: z.string().optional(), due: z.string().optional() }), returns: { description: '{data: decisions}' }, cli: 'reviews list' },
+  { method: 'GET', path: '/reviews/:id', tag: 'planning', summary: 'One decision', roles: ANYONE, returns: { description: 'The decision' }, cli: 'reviews show' },
+  { method: 'POST', path: '/reviews', tag: 'planning', summary: 'Record a decision of a monthly review', roles: BUDGETERS, body: createDecisionInput, returns: { status: 201, description: 'The decision' }, cli: 'reviews add' },
+  { method: 'PATCH', path: '/reviews/:id', tag: 'planning', summary: 'Change a decision: status, notes, next review', roles: BUDGETERS, body: updateDecisionInput, returns: { description: 'The decision' }, cli: 'reviews update' },
+
   { method: 'GET', path: '/openapi.json', tag: 'meta', summary: 'This document', roles: 'public', returns: { description: 'The OpenAPI 3.1 document' }, cli: 'openapi' },
   { method: 'GET', path: '/session/methods', tag: 'meta', summary: "The dashboard's sign-in methods (docs/dashboard.md#signing-in)", roles: 'public', returns: { description: '{token: true, sso: "/auth/oidc/login" or null}' }, cli: { none: 'the CLI signs in with a token' } },
   { method: 'POST', path: '/session', tag: 'meta', summary: 'Sign the dashboard in with an admin token: sets the HttpOnly session cookie', roles: 'public', body: z.object({ token: z.string().min(1).max(256) }), returns: { description: 'Who you are: {label, role, department, user}' }, cli: { none: 'the CLI sends the token on every call' } },
@@ -126,6 +141,10 @@ export const ADMIN_API: readonly ApiOperation[] = [
   { method: 'GET', path: '/overrides', tag: 'budgets', summary: 'Overrides you can see', roles: ANYONE, query: z.object({ budget: z.string().optional() }), returns: { description: '{data: overrides}' }, cli: 'overrides list' },
   { method: 'POST', path: '/overrides/:id/approve', tag: 'budgets', summary: 'Approve an override (the budget\'s owner, finance, admin)', roles: ANYONE, body: note, returns: { description: 'The override' }, cli: 'overrides approve' },
   { method: 'POST', path: '/overrides/:id/deny', tag: 'budgets', summary: 'Deny an override (the budget\'s owner, finance, admin)', roles: ANYONE, body: note, returns: { description: 'The override' }, cli: 'overrides deny' },
+  { method: 'POST', path: '/budgets/:id/reserve-releases', tag: 'budgets', summary: 'Ask to release a budget\'s contingency reserve, whole or part', roles: ANYONE, body: releaseRequestInput, returns: { status: 201, description: 'The release, requested' }, cli: 'reserves release' },
+  { method: 'GET', path: '/reserve-releases', tag: 'budgets', summary: 'Reserve releases you can see', roles: ANYONE, query: z.object({ budget: z.string().optional() }), returns: { description: '{data: releases}' }, cli: 'reserves list' },
+  { method: 'POST', path: '/reserve-releases/:id/approve', tag: 'budgets', summary: 'Approve a reserve release (the budget\'s owner, finance, admin)', roles: ANYONE, body: note, returns: { description: 'The release' }, cli: 'reserves approve' },
+  { method: 'POST', path: '/reserve-releases/:id/deny', tag: 'budgets', summary: 'Deny a reserve release (the budget\'s owner, finance, admin)', roles: ANYONE, body: note, returns: { description: 'The release' }, cli: 'reserves deny' },
   { method: 'GET', path: '/events', tag: 'budgets', summary: 'Budget events: thresholds crossed, overrides requested', roles: ANYONE, query: z.object({ budget: z.string().optional(), since: z.string().optional().describe('ISO date or date-time') }), returns: { description: '{data: events}' }, cli: 'events' },
 
   // alerts and the audit log

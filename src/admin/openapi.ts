@@ -16,7 +16,7 @@ export type Access = readonly Role[] | 'public';
 export type MediaType = 'json' | 'csv' | 'ndjson' | 'html' | 'none';
 
 export interface ApiOperation {
-  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The path as Fastify has it, under /admin/v1: `/keys/:ref`. */
   readonly path: string;
   readonly tag: string;

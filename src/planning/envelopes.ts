@@ -64,6 +64,7 @@ export class EnvelopeService {
   }
 
   async report(id: string, actor: Actor, now = Date.now()): Promise<Record<string, unknown>> {
+    this.assertCanSee(actor, null, 'read envelopes');
     const { spec } = await this.records.get(id);
     this.assertCanSee(actor, spec, 'read envelopes');
     return this.describe(spec, (await this.reallocations()).filter((m) => m.envelope === id), now);
@@ -74,6 +75,7 @@ export class EnvelopeService {
    * department's manager), with a reason; never more than the giving part has left unspent.
    */
   async reallocate(id: string, input: unknown, actor: Actor, now = Date.now()): Promise<Record<string, unknown>> {
+    this.assertCanSee(actor, null, 'reallocate an envelope');
     const { spec } = await this.records.get(id);
     this.assertCanSee(actor, spec, 'reallocate an envelope');
     const r = parsed(reallocationInput.safeParse(input), 'reallocation');

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
-import type { Actor } from '../access/actor.js';
+import { assertRole, type Actor } from '../access/actor.js';
 import { ManagedRecords, parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
 import type { OrgTree } from '../core/org.js';
@@ -38,14 +38,14 @@ const decisionFields = {
 
 export const decisionSchema = z.strictObject({ id: z.string(), recorded_by: z.string(), ...decisionFields });
 export type Decision = z.infer<typeof decisionSchema>;
-const createInput = z.strictObject({
+export const createDecisionInput = z.strictObject({
   ...decisionFields,
   department: decisionFields.department.optional(),
   notes: decisionFields.notes.default(''),
   status: decisionFields.status.default('open'),
 });
 /** No defaults: what an update leaves out stays as it was. */
-const updateInput = z.strictObject(decisionFields).partial();
+export const updateDecisionInput = z.strictObject(decisionFields).partial();
 
 export class ReviewService {
   readonly records: ManagedRecords<Decision>;
@@ -72,9 +72,10 @@ export class ReviewService {
     }
   }
 
-  /** A manager writes only decisions of their own department. */
-  private assertCanWrite(actor: Actor, d: Decision): void {
-    if (actor.role === 'manager' && d.department !== actor.department) {
+  /** Members read the decisions they own; a manager writes only decisions of their own department. */
+  private assertCanWrite(actor: Actor, d: Decision | null): void {
+    assertRole(actor, ['admin', 'finance', 'manager'], 'record review decisions');
+    if (d && actor.role === 'manager' && d.department !== actor.department) {
       throw new BursarError('forbidden', `A manager of "${actor.department}" records decisions of that department only (department: ${actor.department}).`);
     }
   }
@@ -96,7 +97,8 @@ export class ReviewService {
   }
 
   async create(input: unknown, actor: Actor): Promise<Decision> {
-    const fields = parsed(createInput.safeParse(input), 'decision');
+    this.assertCanWrite(actor, null);
+    const fields = parsed(createDecisionInput.safeParse(input), 'decision');
     const d: Decision = { id: `dec_${randomBytes(6).toString('hex')}`, recorded_by: actor.label, ...fields, department: fields.department ?? (actor.role === 'manager' ? actor.department : null) };
     this.assertCanWrite(actor, d);
     return this.records.create(d, actor);
@@ -104,10 +106,11 @@ export class ReviewService {
 
   /** Changes some fields (status, notes, next review...); the rest stay. */
   async update(id: string, input: unknown, actor: Actor): Promise<Decision> {
+    this.assertCanWrite(actor, null);
     const current = await this.get(id, actor);
     this.assertCanWrite(actor, current);
     // Validated again as a whole by the records' check.
-    const next = { ...current, ...parsed(updateInput.safeParse(input), 'decision'), id, recorded_by: current.recorded_by } as Decision;
+    const next = { ...current, ...parsed(updateDecisionInput.safeParse(input), 'decision'), id, recorded_by: current.recorded_by } as Decision;
     this.assertCanWrite(actor, next);
     return this.records.update(id, next, actor);
   }

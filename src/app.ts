@@ -165,9 +165,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     store: stores.config, index: budgetIndex, guard, counters, events, org: config.org, fx: config.fx,
     calendar: config.calendar, orgCurrency: config.organisation.currency,
   });
-  const digest = new Digest({ ledger: stores.ledger, budgets, index: budgetIndex, org: config.org, events: stores.events, notifier, calendar: config.calendar });
+  const digest = new Digest({ ledger: stores.ledger, budgets, index: budgetIndex, org: config.org, events: stores.events, notifier, calendar: config.calendar, anomalies: config.anomalies.settings });
   const digestTimer = digest.start();
-  const anomalyAlerts = new AnomalyAlerts({ ledger: stores.ledger, events: stores.events, notifier });
+  const anomalyAlerts = new AnomalyAlerts({ ledger: stores.ledger, events: stores.events, notifier, settings: config.anomalies.settings, kinds: config.anomalies.alerts });
   const anomalyTimer = anomalyAlerts.start();
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
@@ -269,7 +269,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     return503OnClosing: true,
     serverFactory,
   });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, anomalies: config.anomalies.settings, fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);
     metrics.countersPending.set(counters.pendingSettlements);

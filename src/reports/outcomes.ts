@@ -32,6 +32,30 @@ export const outcomeInput = z
   })
   .refine((o) => (o.request_id === undefined) !== (o.run_id === undefined), { message: 'name the call (request_id, its x-request-id) or the agent run (run_id), one of the two', path: ['request_id'] });
 
+/** The header an application reports an earlier call's or run's outcome with, on its next call (docs/outcomes.md#by-header). */
+export const OUTCOME_HEADER = 'x-bursar-outcome';
+
+/**
+ * Reads `accepted; request_id=<id>` (or `rejected; run_id=<id>; units=2; unit=resolution;
+ * value=30 USD`) into the body POST /v1/outcomes takes, for the same validation.
+ */
+export function outcomeFromHeader(text: string): Record<string, unknown> {
+  const [verdict = '', ...params] = text.split(';').map((p) => p.trim());
+  const fix = `write it as "accepted; request_id=<x-request-id>" (or rejected, run_id=, units=, unit=, value=<amount> <currency>)`;
+  if (verdict !== 'accepted' && verdict !== 'rejected') throw new BursarError('validation_failed', `${OUTCOME_HEADER}: starts with "${verdict}", not accepted or rejected; ${fix}.`, { param: OUTCOME_HEADER });
+  const body: Record<string, unknown> = { accepted: verdict === 'accepted' };
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    const [name, value] = eq < 0 ? [p, ''] : [p.slice(0, eq).trim(), p.slice(eq + 1).trim()];
+    if (name === 'value') {
+      const [amount, currency] = value.split(/\s+/);
+      body.value = { amount, currency };
+    } else if (['request_id', 'run_id', 'units', 'unit'].includes(name) && value !== '') body[name] = value;
+    else throw new BursarError('validation_failed', `${OUTCOME_HEADER}: "${p}" is not a parameter it takes; ${fix}.`, { param: OUTCOME_HEADER });
+  }
+  return body;
+}
+
 export class OutcomeService {
   constructor(private readonly d: { readonly ledger: LedgerStore; readonly attribution: AttributionOptions; readonly flush: () => Promise<void> }) {}
 

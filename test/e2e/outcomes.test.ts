@@ -62,6 +62,27 @@ describe('outcomes', () => {
     expect(drafts).toMatchObject({ calls: 1, outcomes: 0, accepted: 0, acceptance_percent: null, cost_per_accepted: null, fallback_percent: '0.00', blocked_runs: 0 });
   });
 
+  it('are reported in a header on the next call, which a report that cannot be recorded refuses before anything is spent', async () => {
+    const k = await t.key({ department: 'support' });
+    const call = async (headers: Record<string, string>) =>
+      t.openai(k.secret, { 'x-bursar-workflow': 'triage', ...headers }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Triage this.' }], max_tokens: 20 }).withResponse();
+    const first = (await call({})).response.headers.get('x-request-id')!;
+    const second = await call({ 'x-bursar-outcome': `accepted; request_id=${first}; units=3; unit=ticket; value=12.50 USD` });
+    expect(second.response.headers.get('x-bursar-outcome-recorded')).toBe(`call:${first}`);
+    const third = await call({ 'x-bursar-outcome': `rejected; request_id=${second.response.headers.get('x-request-id')!}` });
+    expect(third.response.status).toBe(200);
+    // Refused, with what is wrong: nothing reaches the provider or the ledger.
+    await t.settled();
+    const before = (await t.lines()).length;
+    await expect(call({ 'x-bursar-outcome': 'great; request_id=x' })).rejects.toMatchObject({ status: 400, code: 'validation_failed', param: 'x-bursar-outcome' });
+    await expect(call({ 'x-bursar-outcome': 'accepted; request_id=no-such-call' })).rejects.toMatchObject({ status: 404, code: 'not_found' });
+    await expect(call({ 'x-bursar-outcome': 'accepted; ticket=9' })).rejects.toMatchObject({ code: 'validation_failed' });
+    await t.settled();
+    expect((await t.lines()).length).toBe(before);
+    const row = (await t.admin<{ rows: Record<string, unknown>[] }>('GET', '/reports/unit-economics?group_by=workflow')).body.rows.find((x) => (x.group as { workflow: string }).workflow === 'triage');
+    expect(row).toMatchObject({ calls: 3, outcomes: 2, accepted: 1, units: '3', value: '12.5' });
+  });
+
   it('count the agent runs a refusal stopped, and what they had cost by then', async () => {
     const k = await t.key({ department: 'support' });
     const step = (run: string) => t.openai(k.secret, { 'x-bursar-workflow': 'research', 'x-bursar-agent': 'researcher', 'x-bursar-agent-run': run }).chat.completions

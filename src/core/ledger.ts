@@ -152,6 +152,8 @@ export interface AgentRunTotals {
   readonly lastTs: number;
   /** The start of the last cancelled call, if any (the run ended cancelled when it is lastTs). */
   readonly lastCancelledTs: number | null;
+  /** Whether an outcome was reported for the run (by its run id). */
+  readonly hasOutcome: boolean;
 }
 
 /** Which lines a rule takes: every field given must match (a list: any of its values). */

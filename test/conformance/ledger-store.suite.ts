@@ -220,10 +220,12 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           step('r1', 'run-1', 10), step('r2', 'run-1', 20), step('r3', 'run-1', 30, { status: 'refused', errorCode: 'agent_loop', costNano: 0n }),
           step('s1', 'run-2', 40, { status: 'cancelled' }), step('s2', 'run-2', 50), step('s3', 'run-2', 60, { status: 'cancelled' }), line('x', { ts: T0 + 70 }),
         ]);
+        const dims = { department: null, cost_centre: null, project: null, workflow: 'research', agent: null, user: null, application: null, environment: null, route: null, model: null, key: null };
+        await f.store.recordOutcomes([{ id: 'run:run-2', ts: T0 + 100, accepted: false, unitsNano: 0n, unit: null, valueNano: null, currency: null, dims }]);
         const runs = await f.store.agentRuns({ from: T0, to: T0 + DAY, groupBy: ['workflow'] });
         expect(runs.sort((a, b) => a.run.localeCompare(b.run))).toEqual([
-          { group: { workflow: 'research' }, run: 'run-1', currency: 'USD', calls: 2, refused: 1, loopRefused: 1, costNano: 2_000n, firstTs: T0 + 10, lastTs: T0 + 30, lastCancelledTs: null },
-          { group: { workflow: 'research' }, run: 'run-2', currency: 'USD', calls: 3, refused: 0, loopRefused: 0, costNano: 3_000n, firstTs: T0 + 40, lastTs: T0 + 60, lastCancelledTs: T0 + 60 },
+          { group: { workflow: 'research' }, run: 'run-1', currency: 'USD', calls: 2, refused: 1, loopRefused: 1, costNano: 2_000n, firstTs: T0 + 10, lastTs: T0 + 30, lastCancelledTs: null, hasOutcome: false },
+          { group: { workflow: 'research' }, run: 'run-2', currency: 'USD', calls: 3, refused: 0, loopRefused: 0, costNano: 3_000n, firstTs: T0 + 40, lastTs: T0 + 60, lastCancelledTs: T0 + 60, hasOutcome: true },
         ]);
       } finally {
         await f.close();

@@ -185,6 +185,7 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
       sql`sum(case when error_code = 'agent_loop' then 1 else 0 end)`.as('loop_refused'),
       sql`sum(cost_nano)`.as('cost'), sql`min(ts)`.as('first_ts'), sql`max(ts)`.as('last_ts'),
       sql`max(case when status = 'cancelled' then ts end)`.as('cancelled_ts'),
+      sql`(select count(*) from outcomes o where o.id = 'run:' || ledger_lines.agent_run)`.as('outcomes'),
     ] as never[])
     .groupBy(byPosition(q.groupBy.length + 2))
     .execute();
@@ -193,6 +194,7 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
     run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
     costNano: toBigInt(r.cost ?? 0), firstTs: toNumber(r.first_ts), lastTs: toNumber(r.last_ts),
     lastCancelledTs: r.cancelled_ts === null || r.cancelled_ts === undefined ? null : toNumber(r.cancelled_ts),
+    hasOutcome: toNumber(r.outcomes) > 0,
   }));
 }
 

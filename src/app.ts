@@ -182,9 +182,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
     store: stores.config, index: budgetIndex, guard, counters, events, org: config.org, fx: config.fx,
     calendar: config.calendar, orgCurrency: config.organisation.currency,
   });
-  const digest = new Digest({ ledger: stores.ledger, budgets, index: budgetIndex, org: config.org, events: stores.events, notifier, calendar: config.calendar });
+  const digest = new Digest({ ledger: stores.ledger, budgets, index: budgetIndex, org: config.org, events: stores.events, notifier, calendar: config.calendar, anomalies: config.anomalies.settings });
   const digestTimer = digest.start();
-  const anomalyAlerts = new AnomalyAlerts({ ledger: stores.ledger, events: stores.events, notifier });
+  const anomalyAlerts = new AnomalyAlerts({ ledger: stores.ledger, events: stores.events, notifier, settings: config.anomalies.settings, kinds: config.anomalies.alerts });
   const anomalyTimer = anomalyAlerts.start();
   const applied = await budgets.applyConfig(config.budgets);
   if (applied.added || applied.changed || applied.removed) log.info(applied, 'applied the budgets of bursar.yaml');
@@ -295,7 +295,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   await app.register(fastifyCookie);
   await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: config.oidc ? SSO_LOGIN_PATH : null });
   if (config.oidc) await app.register(oidcRoutes, { oidc: config.oidc, tokens, org: config.org, log });
-  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, envelopes, reviews: new ReviewService(stores.config, config.org), fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
+  await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, anomalies: config.anomalies.settings, envelopes, reviews: new ReviewService(stores.config, config.org), fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   await app.register(apiReference);
   app.get('/metrics', async (_req, reply) => {
     metrics.ledgerPending.set(writer.pending);

@@ -25,7 +25,7 @@ import { authenticate } from '../dashboard/session.js';
 import { savingsReport } from '../reports/savings.js';
 import { unitEconomics } from '../reports/outcomes.js';
 import { concentration, unusedSeats } from '../reports/insight.js';
-import { anomalies } from '../reports/anomaly.js';
+import { anomalies, type AnomalySettings } from '../reports/anomaly-report.js';
 import { scenarios } from '../reports/scenarios.js';
 import { overview } from '../reports/overview.js';
 import { corridorReport, type Corridor } from '../reports/corridors.js';
@@ -65,6 +65,7 @@ export interface AdminDeps {
   readonly corridors: readonly Corridor[];
   readonly envelopes: EnvelopeService;
   readonly reviews: ReviewService;
+  readonly anomalies: AnomalySettings;
   readonly fx: FxTable;
   readonly allocations: AllocationService;
   readonly allocationRules: ManagedRecords<AllocationRule>;
@@ -187,7 +188,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   app.get('/reports/corridors', async (req) => ({ data: await corridorReport({ ledger: d.ledger, store: d.config, fx: d.fx, orgCurrency: d.orgCurrency, corridors: d.corridors }, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/overview', async (req) => overview(d.ledger, d.budgets, actorOf(req)));
   app.get('/reports/scenarios', async (req) => ({ data: await scenarios(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
-  app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
+  app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.anomalies) }));
   app.get('/reports/concentration', async (req) => ({ data: await concentration(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/unused-seats', async (req) => ({ data: await unusedSeats(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/unit-economics', async (req) => unitEconomics(d.ledger, req.query as Record<string, unknown>, actorOf(req)));

@@ -1,27 +1,44 @@
 /**
- * Anomalies as alerts: every hour, the spend anomalies of each department over the last two
- * days (docs/alerts.md#anomalies) become events, once per department and day, which the
- * notifications carry to finance and the department's manager.
+ * Anomalies as alerts: every hour, each kind's anomalies of each department (docs/alerts.md#anomalies)
+ * become events, once per department, kind and day (the event log keeps the first), which the
+ * notifications carry to finance and the department's manager. Loops and failures burn money by
+ * the hour, so they are judged on hourly series (the last two hours); the rest on daily ones
+ * (the last two days).
  */
 import { SYSTEM_ACTOR } from '../access/actor.js';
 import type { EventLog, LedgerStore } from '../core/ports.js';
-import { anomalies } from '../reports/anomaly.js';
+import { ANOMALY_KINDS, type AnomalyKind } from '../reports/anomaly-kinds.js';
+import { anomalies, DEFAULT_ANOMALY_SETTINGS, type AnomalySettings } from '../reports/anomaly-report.js';
 import type { Notifier } from './notifier.js';
 
-export class AnomalyAlerts {
-  constructor(private readonly d: { readonly ledger: LedgerStore; readonly events: EventLog; readonly notifier: Notifier }) {}
+const HOURLY: ReadonlySet<AnomalyKind> = new Set(['agent_loops', 'failures']);
 
-  /** Records (once) and sends the recent spend anomalies; returns how many were new. */
+export interface AnomalyAlertDeps {
+  readonly ledger: LedgerStore;
+  readonly events: EventLog;
+  readonly notifier: Notifier;
+  readonly settings?: AnomalySettings;
+  /** The kinds that alert (default: all). */
+  readonly kinds?: readonly AnomalyKind[];
+}
+
+export class AnomalyAlerts {
+  constructor(private readonly d: AnomalyAlertDeps) {}
+
+  /** Records (once) and sends the recent anomalies of every alerting kind; returns how many were new. */
   async check(now = Date.now()): Promise<number> {
     let n = 0;
-    for (const a of await anomalies(this.d.ledger, { by: 'department', metric: 'spend', recent: '2' }, SYSTEM_ACTOR, now)) {
-      const event = {
-        id: `anomaly|department|${a.member}|${a.day}|spend`, ts: now, kind: 'anomaly', budget: `department:${a.member}`,
-        details: { department: a.member, day: a.day, metric: a.metric, value: a.value.toFixed(2), baseline: a.baseline.toFixed(2), score: a.score, currency: a.currency },
-      };
-      if (!(await this.d.events.record(event))) continue;
-      await this.d.notifier.publish(event);
-      n++;
+    for (const metric of this.d.kinds ?? ANOMALY_KINDS) {
+      const interval = HOURLY.has(metric) ? 'hour' : 'day';
+      for (const a of await anomalies(this.d.ledger, { by: 'department', metric, interval, recent: '2' }, SYSTEM_ACTOR, this.d.settings ?? DEFAULT_ANOMALY_SETTINGS, now)) {
+        const event = {
+          id: `anomaly|department|${a.member}|${a.day}|${metric}`, ts: now, kind: 'anomaly', budget: `department:${a.member}`,
+          details: { department: a.member, day: a.day, at: a.at, interval, metric, value: a.value.toFixed(metric === 'spend' || metric === 'off_hours' ? 2 : 4), baseline: a.baseline.toFixed(metric === 'spend' || metric === 'off_hours' ? 2 : 4), score: a.score, currency: a.currency, note: a.note },
+        };
+        if (!(await this.d.events.record(event))) continue;
+        await this.d.notifier.publish(event);
+        n++;
+      }
     }
     return n;
   }

@@ -14,7 +14,7 @@ import type { EventLog, LedgerStore } from '../core/ports.js';
 import type { BudgetIndex } from '../budgets/budget-index.js';
 import type { BudgetService } from '../budgets/service.js';
 import type { Calendar } from '../budgets/windows.js';
-import { anomalies } from '../reports/anomaly.js';
+import { anomalies, type AnomalySettings } from '../reports/anomaly-report.js';
 import type { Notifier } from './notifier.js';
 
 const DAY = 86_400_000;
@@ -25,6 +25,8 @@ export interface DigestDeps {
   readonly index: BudgetIndex;
   readonly org: OrgTree;
   readonly events: EventLog;
+  /** The organisation's anomaly settings (sensitivity of spend). */
+  readonly anomalies?: AnomalySettings;
   readonly notifier: Notifier;
   readonly calendar: Calendar;
 }
@@ -79,7 +81,7 @@ export class Digest {
         const top = (await week(now - 7 * DAY, now, by)).filter((r) => r.group[by] !== null).sort((a, c) => (c.costNano > a.costNano ? 1 : -1)).slice(0, 3);
         if (top.length) parts.push(`  Top ${by}s: ${top.map((r) => `${r.group[by]} ${money(r.costNano, r.currency)}`).join(', ')}.`);
       }
-      odd ??= await anomalies(this.d.ledger, { by: 'department', metric: 'spend', recent: '7' }, SYSTEM_ACTOR, now);
+      odd ??= await anomalies(this.d.ledger, { by: 'department', metric: 'spend', recent: '7' }, SYSTEM_ACTOR, this.d.anomalies, now);
       const mine = odd.filter((a) => a.member === dept);
       parts.push(mine.length ? `  Unusual days: ${mine.map((a) => `${a.day} (${a.value.toFixed(2)} against a usual ${a.baseline.toFixed(2)})`).join(', ')}.` : '  No unusual days.');
     }

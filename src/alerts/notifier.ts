@@ -37,6 +37,12 @@ export interface Delivery {
   readonly sent_at: number | null;
 }
 
+/** Each anomaly kind in words, for its alert's title and text. */
+const ANOMALY_WORDS: Readonly<Record<string, string>> = {
+  spend: 'spend', output_ratio: 'an output-to-input token ratio', failures: 'a failed-call share', premium_share: 'a premium-tier share of spend',
+  off_hours: 'off-hours spend', agent_loops: 'an agent run length', unproductive: 'a share of calls without accepted output',
+};
+
 /** How an event reads for a person: one line of text. */
 export function describe(e: BudgetEvent): { title: string; severity: 'info' | 'warning' | 'critical'; text: string } {
   const d = e.details as Record<string, unknown>;
@@ -51,7 +57,10 @@ export function describe(e: BudgetEvent): { title: string; severity: 'info' | 'w
     return { severity: 'warning', title: `Budget ${e.budget} projected to run out on ${String(d.exceeds_on)}`, text: `Budget "${e.budget}"${who} has used ${String(d.used)} of ${String(d.limit)} so far (${String(d.window)}); at this pace it reaches its limit on ${String(d.exceeds_on)} and ${String(d.projected)} by the window's end.` };
   }
   if (e.kind === 'anomaly') {
-    return { severity: 'warning', title: `Unusual ${String(d.metric)} in ${String(d.department)} on ${String(d.day)}`, text: `Department "${String(d.department)}" spent ${String(d.value)} ${String(d.currency)} on ${String(d.day)}, against a usual ${String(d.baseline)} (${String(d.score)} spreads above). Look at its workflows and users: bursar usage --group-by workflow,user --department ${String(d.department)}.` };
+    const what = ANOMALY_WORDS[String(d.metric)] ?? String(d.metric);
+    const spend = d.metric === 'spend' ? `spent ${String(d.value)} ${String(d.currency)}` : `had ${what} of ${String(d.value)}`;
+    const note = d.note ? ` (${String(d.note)})` : '';
+    return { severity: 'warning', title: `Unusual ${what} in ${String(d.department)} on ${String(d.day)}`, text: `Department "${String(d.department)}" ${spend} on ${String(d.day)}${note}, against a usual ${String(d.baseline)} (${String(d.score)} spreads above). Look at its workflows and users: bursar anomalies --metric ${String(d.metric)} --by workflow.` };
   }
   if (e.kind === 'digest') return { severity: 'info', title: `Weekly AI spend, week of ${String(d.week)}`, text: String(d.text) };
   if (e.kind === 'override_requested') {

@@ -78,16 +78,18 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
 
   program
     .command('anomalies')
-    .description('unusual days per department (or workflow, user...): spend growth, output-to-input ratio, failures, premium share (docs/alerts.md#anomalies)')
+    .description('unusual days or hours per department (or workflow, user...), of one kind (docs/alerts.md#anomalies)')
     .option('--by <dim>', 'department, project, workflow, user, key, agent, model or application', 'department')
-    .option('--metric <metric>', 'spend, output_ratio, failures or premium_share', 'spend')
-    .option('--recent <days>', 'report anomalies of the last days', '7')
-    .option('--sensitivity <k>', 'spreads from the baseline (lower finds more)', '3.5')
-    .action(async (o: { by: string; metric: string; recent: string; sensitivity: string }) => {
-      const q = new URLSearchParams({ by: o.by, metric: o.metric, recent: o.recent, sensitivity: o.sensitivity });
-      type Row = { member: string; currency: string; day: string; value: number; baseline: number; score: number };
+    .option('--metric <kind>', 'spend, output_ratio, failures, premium_share, off_hours, agent_loops or unproductive', 'spend')
+    .option('--interval <interval>', 'day or hour', 'day')
+    .option('--recent <buckets>', 'report anomalies of the last days (or hours); default 7 days, 24 hours')
+    .option('--sensitivity <k>', 'spreads from the baseline (lower finds more); default the kind\'s, or bursar.yaml\'s')
+    .action(async (o: { by: string; metric: string; interval: string; recent?: string; sensitivity?: string }) => {
+      const q = new URLSearchParams({ by: o.by, metric: o.metric, interval: o.interval, ...(o.recent ? { recent: o.recent } : {}), ...(o.sensitivity ? { sensitivity: o.sensitivity } : {}) });
+      type Row = { member: string; currency: string; at: string; day: string; value: number; baseline: number; score: number; note: string | null };
       const r = await ctx.client().call<{ data: Row[] }>('GET', `/reports/anomalies?${q}`);
-      ctx.print(r.data, () => (r.data.length ? table(['day', o.by, o.metric, 'usual', 'spreads away'], r.data.map((x) => [x.day, x.member, x.value.toFixed(4), x.baseline.toFixed(4), x.score])) : 'no anomalies in the period'));
+      const when = (x: Row) => (o.interval === 'hour' ? `${x.at.slice(0, 13)}:00Z` : x.day);
+      ctx.print(r.data, () => (r.data.length ? table([o.interval, o.by, o.metric, 'usual', 'spreads away', 'what'], r.data.map((x) => [when(x), x.member, x.value.toFixed(4), x.baseline.toFixed(4), x.score, x.note ?? ''])) : 'no anomalies in the period'));
     });
 
   program
@@ -123,13 +125,17 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .option('--from <date>', 'start (default: first of this month, UTC)')
     .option('--to <date>', 'end, exclusive (default: now)')
     .option('--group-by <dims>', 'comma-separated: department, cost_centre, project, workflow, agent, user, application, environment, route, model, key', 'workflow')
-    .action(async (o: { from?: string; to?: string; groupBy: string }) => {
-      const q = new URLSearchParams({ group_by: o.groupBy, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
-      type Row = { group: Record<string, string | null>; currency: string; calls: number; cost: string; outcomes: number; accepted: number; acceptance_percent: string | null; cost_per_call: string | null; cost_per_accepted: string | null; units: string; cost_per_unit: string | null; value: string | null; value_to_cost: string | null; fallback_percent: string | null; blocked_runs: number; blocked_run_cost: string };
+    .option('--idle-minutes <n>', 'a run idle this long, with no outcome, was abandoned', '30')
+    .action(async (o: { from?: string; to?: string; groupBy: string; idleMinutes: string }) => {
+      const q = new URLSearchParams({ group_by: o.groupBy, idle_minutes: o.idleMinutes, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+      type Row = {
+        group: Record<string, string | null>; currency: string; calls: number; cost: string; outcomes: number; accepted: number; acceptance_percent: string | null; cost_per_call: string | null; cost_per_accepted: string | null; units: string; cost_per_unit: string | null; value: string | null; value_to_cost: string | null;
+        fallback_percent: string | null; blocked_runs: number; blocked_run_cost: string; abandoned_runs: number; abandoned_run_cost: string; cache_hit_percent: string | null;
+      };
       const r = await ctx.client().call<{ group_by: string[]; rows: Row[] }>('GET', `/reports/unit-economics?${q}`);
-      ctx.print(r, () => table([...r.group_by, 'calls', 'cost', 'accepted', '%', 'per call', 'per accepted', 'units', 'per unit', 'value', 'value/cost', 'fallback %', 'blocked runs'], r.rows.map((x) => [
+      ctx.print(r, () => table([...r.group_by, 'calls', 'cost', 'accepted', '%', 'per call', 'per accepted', 'units', 'per unit', 'value', 'value/cost', 'fallback %', 'cache hit %', 'blocked runs', 'abandoned runs'], r.rows.map((x) => [
         ...r.group_by.map((g) => x.group[g]), x.calls, `${x.cost} ${x.currency}`, `${x.accepted}/${x.outcomes}`, x.acceptance_percent, x.cost_per_call, x.cost_per_accepted, x.units, x.cost_per_unit, x.value, x.value_to_cost,
-        x.fallback_percent, x.blocked_runs ? `${x.blocked_runs} (${x.blocked_run_cost})` : 0,
+        x.fallback_percent, x.cache_hit_percent, x.blocked_runs ? `${x.blocked_runs} (${x.blocked_run_cost})` : 0, x.abandoned_runs ? `${x.abandoned_runs} (${x.abandoned_run_cost})` : 0,
       ])));
     });
 

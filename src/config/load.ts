@@ -2,6 +2,8 @@
  * Configuration is read once, here: environment variables and bursar.yaml, validated, with
  * messages that name the variable or the YAML path to fix. The result is frozen.
  */
+import type { AnomalyKind } from '../reports/anomaly-kinds.js';
+import type { AnomalySettings } from '../reports/anomaly-report.js';
 import { allocationRuleProblems, type AllocationRule } from '../billing/rules.js';
 import type { GlConfig } from '../billing/journal.js';
 import { routeProblems } from '../routing/records.js';
@@ -71,6 +73,8 @@ export interface Config {
   readonly oidc: ResolvedOidc | null;
   readonly corridors: RawConfig['corridors'];
   readonly envelopes: readonly EnvelopeSpec[];
+  /** Anomaly detection: each kind's sensitivity, the working hours, and the kinds that alert. */
+  readonly anomalies: { readonly settings: AnomalySettings; readonly alerts: readonly AnomalyKind[] };
   readonly budgetPolicy: RawConfig['budget_policy'];
   /** Scale-out: shared PostgreSQL and Redis; null runs embedded (SQLite in dataDir, counters in memory). */
   readonly shared: SharedConfig | null;
@@ -206,6 +210,13 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     oidc: oidc ? { ...oidc, client_secret: new Secret(oidcSecret ?? '') } : null,
     corridors: raw.corridors,
     envelopes: raw.envelopes,
+    anomalies: {
+      settings: {
+        sensitivity: raw.anomalies.sensitivity, timezone: raw.organisation.timezone,
+        workingHours: { start: raw.anomalies.working_hours.start, end: raw.anomalies.working_hours.end, days: raw.anomalies.working_hours.days.map((d) => WEEKDAYS.indexOf(d) + 1) },
+      },
+      alerts: raw.anomalies.alerts,
+    },
     workflowPolicy: raw.workflow_policy,
     dataClasses: raw.data_classes,
     budgetPolicy: raw.budget_policy,

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { budgetSpecSchema } from '../budgets/model.js';
 import { allocationRuleSchema } from '../billing/rules.js';
 import { glSchema } from '../billing/journal.js';
+import { ANOMALY_KINDS } from '../reports/anomaly-kinds.js';
 import { corridorSchema } from '../reports/corridors.js';
 import { envelopeSpecSchema } from '../planning/envelope-model.js';
 import { routeSpecSchema } from '../routing/model.js';
@@ -187,6 +188,24 @@ export const configSchema = z.strictObject({
   corridors: z.array(corridorSchema).default([]),
   /** Quarterly envelopes per department split across production, scaling and experiments (docs/planning.md#envelopes). */
   envelopes: z.array(envelopeSpecSchema).default([]),
+  /** Anomaly detection (docs/alerts.md#anomalies): each kind's sensitivity, the working hours, which kinds alert. */
+  anomalies: z
+    .strictObject({
+      /** Spreads above the baseline that make an anomaly, per kind; lower finds more, with more false alarms. */
+      sensitivity: z.partialRecord(z.enum(ANOMALY_KINDS), z.number().positive().max(100)).default({}),
+      /** Outside these hours, and on other days, use counts as off hours (the organisation's time zone). */
+      working_hours: z
+        .strictObject({
+          start: z.number().int().min(0).max(23).default(8),
+          end: z.number().int().min(1).max(24).default(19),
+          days: z.array(z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday'])).default(['monday', 'tuesday', 'wednesday', 'thursday', 'friday']),
+        })
+        .refine((w) => w.end > w.start, { message: 'end must be after start (hours 0-24, e.g. start: 8, end: 19)' })
+        .prefault({}),
+      /** The kinds whose anomalies (per department, daily) become alerts. */
+      alerts: z.array(z.enum(ANOMALY_KINDS)).default([...ANOMALY_KINDS]),
+    })
+    .prefault({}),
   /** Headcount per department, the `headcount` driver; a department not listed counts its declared users. */
   headcount: z.record(slug, z.number().int().min(0)).default({}),
   budget_policy: z

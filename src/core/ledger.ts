@@ -134,6 +134,28 @@ export interface OutcomeTotals {
   readonly value: readonly { currency: string; nano: bigint }[];
 }
 
+/**
+ * An agent run's calls within one group of dimensions (a run whose calls differ in model, say,
+ * has one row per model): what the loop detector and the abandoned-run cost need.
+ */
+export interface AgentRunTotals {
+  readonly group: Readonly<Record<string, string | null>>;
+  readonly run: string;
+  readonly currency: string;
+  /** Calls a provider served (not refused), and calls refused (a budget, a run limit, the loop guard). */
+  readonly calls: number;
+  readonly refused: number;
+  /** Calls the loop guard refused (error code `agent_loop`). */
+  readonly loopRefused: number;
+  readonly costNano: bigint;
+  readonly firstTs: number;
+  readonly lastTs: number;
+  /** The start of the last cancelled call, if any (the run ended cancelled when it is lastTs). */
+  readonly lastCancelledTs: number | null;
+  /** Whether an outcome was reported for the run (by its run id). */
+  readonly hasOutcome: boolean;
+}
+
 /** Which lines a rule takes: every field given must match (a list: any of its values). */
 export interface LineMatch {
   readonly source?: string;
@@ -169,7 +191,8 @@ export interface FirstMatchGroup {
 }
 
 /** What a usage report can group by: any dimension, plus these. */
-export const EXTRA_GROUPS = ['day', 'month', 'status', 'endpoint', 'source', 'currency'] as const;
+/** `hour` (UTC, 'YYYY-MM-DDTHH'), `cache_hit` ('true'/'false') and `error_code` are read from the lines, not the daily rollups. */
+export const EXTRA_GROUPS = ['day', 'month', 'hour', 'status', 'endpoint', 'source', 'currency', 'cache_hit', 'error_code'] as const;
 export type UsageGroup = Dimension | (typeof EXTRA_GROUPS)[number] | `tag:${string}`;
 
 export interface UsageQuery {

@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { FirstMatchGroup, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { AgentRunTotals, FirstMatchGroup, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -54,8 +54,10 @@ export interface LedgerStore {
   firstMatchGroups(query: { readonly from: number; readonly to: number; readonly matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]>;
   /** Records outcomes; one already recorded for the same call or run is replaced. */
   recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
-  /** Outcomes reported in a period, grouped by some of their dimensions. */
-  outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<OutcomeTotals[]>;
+  /** Outcomes reported in a period, grouped by some of their dimensions (and by the UTC day or hour they were reported in, as group.day or group.hour). */
+  outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]>;
+  /** The agent runs with calls in a period, per run and group of dimensions (read from the lines: runs are too many for the rollups). */
+  agentRuns(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]>;
   close(): Promise<void>;
 }
 

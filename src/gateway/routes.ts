@@ -11,7 +11,7 @@ import { ENDPOINTS, type Endpoint } from './endpoints.js';
 import { anyGlob } from './globs.js';
 import type { Gateway } from './handler.js';
 import { dialectOf, readBody, sendBody, sendError } from './http.js';
-import type { OutcomeService } from '../reports/outcomes.js';
+import { OUTCOME_HEADER, outcomeFromHeader, type OutcomeService } from '../reports/outcomes.js';
 import { decimalText } from '../core/money.js';
 
 export interface GatewayRoutesOptions {
@@ -40,11 +40,13 @@ export function gatewayRouter(o: GatewayRoutesOptions): GatewayRouter {
       return true;
     }
     const ep = req.method === 'POST' ? BY_PATH.get(path) : undefined;
+    const fail = (err: unknown): void => sendError(res, asBursarError(err), dialect, null);
     if (ep) {
-      void o.gateway.handle(ep, req, res);
+      const header = req.headers[OUTCOME_HEADER];
+      if (typeof header === 'string') outcomeThenCall(o, ep, req, res, header).catch(fail);
+      else void o.gateway.handle(ep, req, res);
       return true;
     }
-    const fail = (err: unknown): void => sendError(res, asBursarError(err), dialect, null);
     if (req.method === 'POST' && path === '/v1/outcomes') reportOutcome(o, req, res).catch(fail);
     else if (req.method === 'GET' && path === '/v1/models') listModels(o, req, res, dialect).catch(fail);
     else if (req.method === 'GET' && path.startsWith('/v1/models/')) getModel(o, req, res, dialect, decodeURIComponent(path.slice('/v1/models/'.length))).catch(fail);
@@ -65,6 +67,18 @@ async function reportOutcome(o: GatewayRoutesOptions, req: IncomingMessage, res:
   }
   const outcome = await o.outcomes.report(key, req, body);
   sendBody(res, 201, { 'content-type': 'application/json' }, JSON.stringify({ id: outcome.id, accepted: outcome.accepted, units: decimalText(outcome.unitsNano), unit: outcome.unit }));
+}
+
+/**
+ * A call that reports an earlier call's (or run's) outcome in its header: the outcome is recorded
+ * first, and a report that cannot be recorded refuses the call before anything is spent, so that
+ * a wrong request id does not pass unnoticed.
+ */
+async function outcomeThenCall(o: GatewayRoutesOptions, ep: Endpoint, req: IncomingMessage, res: ServerResponse, header: string): Promise<void> {
+  const key = await authenticate(req.headers, o.index, Date.now());
+  const outcome = await o.outcomes.report(key, req, outcomeFromHeader(header));
+  res.setHeader('x-bursar-outcome-recorded', outcome.id);
+  await o.gateway.handle(ep, req, res);
 }
 
 function notFound(method: string, path: string): BursarError {

@@ -26,6 +26,7 @@ class MemoryStore implements LedgerStore {
   async firstMatchGroups() { return []; }
   async recordOutcomes() {}
   async outcomeTotals() { return []; }
+  async agentRuns() { return []; }
   async close() {}
 }
 

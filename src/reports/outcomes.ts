@@ -32,6 +32,30 @@ export const outcomeInput = z
   })
   .refine((o) => (o.request_id === undefined) !== (o.run_id === undefined), { message: 'name the call (request_id, its x-request-id) or the agent run (run_id), one of the two', path: ['request_id'] });
 
+/** The header an application reports an earlier call's or run's outcome with, on its next call (docs/outcomes.md#by-header). */
+export const OUTCOME_HEADER = 'x-bursar-outcome';
+
+/**
+ * Reads `accepted; request_id=<id>` (or `rejected; run_id=<id>; units=2; unit=resolution;
+ * value=30 USD`) into the body POST /v1/outcomes takes, for the same validation.
+ */
+export function outcomeFromHeader(text: string): Record<string, unknown> {
+  const [verdict = '', ...params] = text.split(';').map((p) => p.trim());
+  const fix = `write it as "accepted; request_id=<x-request-id>" (or rejected, run_id=, units=, unit=, value=<amount> <currency>)`;
+  if (verdict !== 'accepted' && verdict !== 'rejected') throw new BursarError('validation_failed', `${OUTCOME_HEADER}: starts with "${verdict}", not accepted or rejected; ${fix}.`, { param: OUTCOME_HEADER });
+  const body: Record<string, unknown> = { accepted: verdict === 'accepted' };
+  for (const p of params) {
+    const eq = p.indexOf('=');
+    const [name, value] = eq < 0 ? [p, ''] : [p.slice(0, eq).trim(), p.slice(eq + 1).trim()];
+    if (name === 'value') {
+      const [amount, currency] = value.split(/\s+/);
+      body.value = { amount, currency };
+    } else if (['request_id', 'run_id', 'units', 'unit'].includes(name) && value !== '') body[name] = value;
+    else throw new BursarError('validation_failed', `${OUTCOME_HEADER}: "${p}" is not a parameter it takes; ${fix}.`, { param: OUTCOME_HEADER });
+  }
+  return body;
+}
+
 export class OutcomeService {
   constructor(private readonly d: { readonly ledger: LedgerStore; readonly attribution: AttributionOptions; readonly flush: () => Promise<void>; readonly clock: () => number }) {}
 
@@ -89,6 +113,23 @@ export interface UnitEconomicsRow {
   /** Agent runs a refusal stopped (a budget, a loop guard), and what they had cost by then. */
   readonly blocked_runs: number;
   readonly blocked_run_cost: string;
+  /** Agent runs with cost and no outcome, not stopped by a refusal, idle past `idle_minutes` or ended cancelled; and their cost. */
+  readonly abandoned_runs: number;
+  readonly abandoned_run_cost: string;
+  /** Calls the response cache answered, and their percent of calls served. */
+  readonly cache_hits: number;
+  readonly cache_hit_percent: string | null;
+}
+
+/** A run whose last call is older than this, with no outcome, was abandoned (docs/outcomes.md#unit-economics). */
+export const DEFAULT_IDLE_MINUTES = 30;
+
+interface RunState {
+  cost: bigint;
+  refused: number;
+  outcome: boolean;
+  lastTs: number;
+  lastCancelledTs: number;
 }
 
 /** Cost beside outcomes, by any of the outcome dimensions, for a period. */
@@ -102,22 +143,46 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   const dims = groupBy as OutcomeDimension[];
   const costs = (await ledger.aggregate({ from, to, groupBy: [...dims, 'source'] })).filter((r) => r.group.source === 'gateway');
   const outcomes = new Map((await ledger.outcomeTotals({ from, to, groupBy: dims })).map((t) => [JSON.stringify(t.group), t]));
-  // Fallbacks, and agent runs a refusal stopped (a budget, a loop guard): what they had cost by then.
-  const detail = new Map<string, { served: number; fallbacks: number; runs: Map<string, { cost: bigint; blocked: boolean }> }>();
-  for (const r of await ledger.aggregate({ from, to, groupBy: [...dims, 'source', 'fallback_model', 'agent_run', 'status'] })) {
+  const idleMs = Math.max(1, Number((query as { idle_minutes?: string }).idle_minutes ?? DEFAULT_IDLE_MINUTES) || DEFAULT_IDLE_MINUTES) * 60_000;
+  const keyOf = (g: Readonly<Record<string, string | null>>, currency: string) => `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, g[d] ?? null])))}|${currency}`;
+  // Calls served (a refused call reached no provider), fallbacks and cache hits, per group.
+  const detail = new Map<string, { served: number; fallbacks: number; hits: number }>();
+  for (const r of await ledger.aggregate({ from, to, groupBy: [...dims, 'source', 'fallback_model', 'status', 'cache_hit'] })) {
     if (r.group.source !== 'gateway') continue;
-    const k = `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, r.group[d] ?? null])))}|${r.currency}`;
+    const k = keyOf(r.group, r.currency);
     let e = detail.get(k);
-    if (!e) detail.set(k, (e = { served: 0, fallbacks: 0, runs: new Map() }));
+    if (!e) detail.set(k, (e = { served: 0, fallbacks: 0, hits: 0 }));
     if (r.group.status !== 'refused') e.served += r.requests;
     if (r.group.fallback_model) e.fallbacks += r.requests;
-    const run = r.group.agent_run;
-    if (run) {
-      const x = e.runs.get(run) ?? { cost: 0n, blocked: false };
-      x.cost += r.costNano;
-      if (r.group.status === 'refused') x.blocked = true;
-      e.runs.set(run, x);
+    if (r.group.cache_hit === 'true') e.hits += r.requests;
+  }
+  // Agent runs: those a refusal stopped, and those abandoned. A run is judged whole (over its
+  // groups), and counted in each group it spent in, with what it spent there.
+  const runs = await ledger.agentRuns({ from, to, groupBy: dims });
+  const whole = new Map<string, RunState>();
+  for (const r of runs) {
+    const w = whole.get(r.run) ?? { cost: 0n, refused: 0, outcome: false, lastTs: 0, lastCancelledTs: -1 };
+    w.refused += r.refused;
+    w.outcome ||= r.hasOutcome;
+    w.lastTs = Math.max(w.lastTs, r.lastTs);
+    w.lastCancelledTs = Math.max(w.lastCancelledTs, r.lastCancelledTs ?? -1);
+    w.cost += r.costNano;
+    whole.set(r.run, w);
+  }
+  const abandoned = (w: RunState) => w.refused === 0 && !w.outcome && w.cost > 0n && (w.lastTs < now.getTime() - idleMs || w.lastCancelledTs === w.lastTs);
+  const runTotals = new Map<string, { blocked: Set<string>; blockedCost: bigint; abandoned: Set<string>; abandonedCost: bigint }>();
+  for (const r of runs) {
+    const k = keyOf(r.group, r.currency);
+    const t = runTotals.get(k) ?? { blocked: new Set<string>(), blockedCost: 0n, abandoned: new Set<string>(), abandonedCost: 0n };
+    const w = whole.get(r.run)!;
+    if (w.refused > 0) {
+      t.blocked.add(r.run);
+      t.blockedCost += r.costNano;
+    } else if (abandoned(w)) {
+      t.abandoned.add(r.run);
+      t.abandonedCost += r.costNano;
     }
+    runTotals.set(k, t);
   }
   const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
   const rows: UnitEconomicsRow[] = [];
@@ -139,12 +204,14 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     const units = o?.unitsNano ?? 0n;
     const value = o?.value.find((v) => v.currency === m.currency)?.nano ?? null;
     const det = detail.get(`${k}|${m.currency}`);
-    const blocked = [...(det?.runs.values() ?? [])].filter((x) => x.blocked);
+    const rt = runTotals.get(`${k}|${m.currency}`);
     // Calls Bursar served (a refused call reached no provider).
     m.calls = det?.served ?? m.calls;
     rows.push({
       fallback_percent: percentText(BigInt(det?.fallbacks ?? 0), BigInt(m.calls)),
-      blocked_runs: blocked.length, blocked_run_cost: decimalText(blocked.reduce((a, x) => a + x.cost, 0n)),
+      blocked_runs: rt?.blocked.size ?? 0, blocked_run_cost: decimalText(rt?.blockedCost ?? 0n),
+      abandoned_runs: rt?.abandoned.size ?? 0, abandoned_run_cost: decimalText(rt?.abandonedCost ?? 0n),
+      cache_hits: det?.hits ?? 0, cache_hit_percent: percentText(BigInt(det?.hits ?? 0), BigInt(m.calls)),
       group: m.group, currency: m.currency, calls: m.calls, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
       acceptance_percent: percentText(BigInt(accepted), BigInt(o?.outcomes ?? 0)),
       cost_per_call: per(m.cost, BigInt(m.calls)), cost_per_accepted: per(m.cost, BigInt(accepted)),
@@ -156,7 +223,7 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   // Outcomes of groups that cost nothing in the period (reported late, or free) still show.
   for (const [k, o] of outcomes) {
     if (seen.has(k)) continue;
-    rows.push({ fallback_percent: null, blocked_runs: 0, blocked_run_cost: '0', group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: percentText(BigInt(o.accepted), BigInt(o.outcomes)), cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
+    rows.push({ fallback_percent: null, blocked_runs: 0, blocked_run_cost: '0', abandoned_runs: 0, abandoned_run_cost: '0', cache_hits: 0, cache_hit_percent: null, group: o.group, currency: o.value[0]?.currency ?? '', calls: 0, cost: '0', outcomes: o.outcomes, accepted: o.accepted, acceptance_percent: percentText(BigInt(o.accepted), BigInt(o.outcomes)), cost_per_call: null, cost_per_accepted: null, units: decimalText(o.unitsNano), cost_per_unit: null, value: o.value[0] ? decimalText(o.value[0].nano) : null, value_to_cost: null });
   }
   rows.sort((a, b) => (parseDecimal(b.cost) > parseDecimal(a.cost) ? 1 : parseDecimal(b.cost) < parseDecimal(a.cost) ? -1 : 0));
   return { from: new Date(from).toISOString(), to: new Date(to).toISOString(), group_by: groupBy, rows };

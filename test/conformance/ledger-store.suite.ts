@@ -226,6 +226,55 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('groups by hour, cache hit and error code from the lines, and outcomes by the day or hour they were reported', async () => {
+      const f = await open();
+      try {
+        await f.store.append([
+          line('h1', { ts: T0 + 5 * 3_600_000 + 10 }), line('h2', { ts: T0 + 5 * 3_600_000 + 20, cacheHit: true, costNano: 0n }),
+          line('h3', { ts: T0 + 6 * 3_600_000, status: 'refused', errorCode: 'agent_loop', costNano: 0n }),
+        ]);
+        const rows = await f.store.aggregate({ from: T0, to: T0 + DAY, groupBy: ['hour', 'cache_hit', 'error_code'] });
+        const at = (hour: string, hit: string) => rows.find((r) => r.group.hour === hour && r.group.cache_hit === hit);
+        expect(at('2026-11-01T05', 'false')).toMatchObject({ requests: 1, costNano: 1_000n, group: { error_code: null } });
+        expect(at('2026-11-01T05', 'true')).toMatchObject({ requests: 1, costNano: 0n });
+        expect(at('2026-11-01T06', 'false')).toMatchObject({ requests: 1, group: { error_code: 'agent_loop' } });
+        const dims = { department: 'support', cost_centre: null, project: null, workflow: 'w1', agent: null, user: null, application: null, environment: null, route: null, model: null, key: 'k1' };
+        await f.store.recordOutcomes([
+          { id: 'call:x', ts: T0 + 3_600_000, accepted: true, unitsNano: 1n, unit: null, valueNano: null, currency: null, dims },
+          { id: 'call:y', ts: T0 + DAY + 3_600_000, accepted: false, unitsNano: 0n, unit: null, valueNano: null, currency: null, dims },
+        ]);
+        const byDay = await f.store.outcomeTotals({ from: T0, to: T0 + 2 * DAY, groupBy: ['workflow'], interval: 'day' });
+        expect(byDay.map((t) => [t.group.day, t.outcomes, t.accepted]).sort()).toEqual([['2026-11-01', 1, 1], ['2026-11-02', 1, 0]]);
+        const byHour = await f.store.outcomeTotals({ from: T0, to: T0 + DAY, groupBy: [], interval: 'hour' });
+        expect(byHour).toMatchObject([{ group: { hour: '2026-11-01T01' }, outcomes: 1 }]);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('sums each agent run per group: calls, refusals, the loop guard\'s, cost, first and last call, the last cancelled one', async () => {
+      const f = await open();
+      try {
+        const step = (id: string, run: string, at: number, over: Partial<LedgerLine> = {}) => {
+          const l = line(id, { ts: T0 + at, ...over });
+          return { ...l, dims: { ...l.dims, agent_run: run, workflow: 'research' } };
+        };
+        await f.store.append([
+          step('r1', 'run-1', 10), step('r2', 'run-1', 20), step('r3', 'run-1', 30, { status: 'refused', errorCode: 'agent_loop', costNano: 0n }),
+          step('s1', 'run-2', 40, { status: 'cancelled' }), step('s2', 'run-2', 50), step('s3', 'run-2', 60, { status: 'cancelled' }), line('x', { ts: T0 + 70 }),
+        ]);
+        const dims = { department: null, cost_centre: null, project: null, workflow: 'research', agent: null, user: null, application: null, environment: null, route: null, model: null, key: null };
+        await f.store.recordOutcomes([{ id: 'run:run-2', ts: T0 + 100, accepted: false, unitsNano: 0n, unit: null, valueNano: null, currency: null, dims }]);
+        const runs = await f.store.agentRuns({ from: T0, to: T0 + DAY, groupBy: ['workflow'] });
+        expect(runs.sort((a, b) => a.run.localeCompare(b.run))).toEqual([
+          { group: { workflow: 'research' }, run: 'run-1', currency: 'USD', calls: 2, refused: 1, loopRefused: 1, costNano: 2_000n, firstTs: T0 + 10, lastTs: T0 + 30, lastCancelledTs: null, hasOutcome: false },
+          { group: { workflow: 'research' }, run: 'run-2', currency: 'USD', calls: 3, refused: 0, loopRefused: 0, costNano: 3_000n, firstTs: T0 + 40, lastTs: T0 + 60, lastCancelledTs: T0 + 60, hasOutcome: true },
+        ]);
+      } finally {
+        await f.close();
+      }
+    });
+
     it('groups a period by the first match that takes each line, and scans only the lines of chosen matches', async () => {
       const f = await open();
       try {

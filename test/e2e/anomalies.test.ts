@@ -8,7 +8,11 @@ import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js
 
 let t: TestBursar;
 beforeAll(async () => {
-  t = await startTestBursar({ yaml: ORG_YAML });
+  // Every hour a working hour: these series are about other kinds than off-hours use.
+  t = await startTestBursar({ yaml: `${ORG_YAML}
+anomalies:
+  working_hours: { start: 0, end: 24, days: [monday, tuesday, wednesday, thursday, friday, saturday, sunday] }
+` });
 });
 afterAll(() => t.close());
 
@@ -18,7 +22,7 @@ describe('anomalies', () => {
     const today = Math.floor(Date.now() / DAY) * DAY;
     const lines: LedgerLine[] = [];
     for (let d = 89; d >= 0; d--) {
-      const ts = today - d * DAY + 3_600_000;
+      const ts = today - d * DAY + 10 * 3_600_000; // in working hours
       const weekend = new Date(ts).getUTCDay() % 6 === 0;
       for (const dept of ['marketing', 'support']) {
         const wiggle = ((d * 37) % 11) - 5; // deterministic noise, +-5%
@@ -39,6 +43,41 @@ describe('anomalies', () => {
     expect(await t.b.anomalyAlerts.check()).toBe(1);
     expect(await t.b.anomalyAlerts.check()).toBe(0);
     const events = (await t.admin<{ data: { kind: string; details: { department: string; day: string } }[] }>('GET', '/events?budget=department:marketing')).body.data;
-    expect(events).toEqual([expect.objectContaining({ kind: 'anomaly', details: expect.objectContaining({ department: 'marketing', day: rows[0]!.day }) })]);
+    expect(events).toEqual([expect.objectContaining({ kind: 'anomaly', details: expect.objectContaining({ department: 'marketing', day: rows[0]!.day, metric: 'spend' }) })]);
+  });
+
+  it('find a looping agent run and an hour of failures on hourly series; each alerts once', async () => {
+    const HOUR = 3_600_000;
+    const DAY = 24 * HOUR;
+    const now = Date.now();
+    const thisHour = Math.floor(now / HOUR) * HOUR;
+    const lines: LedgerLine[] = [];
+    const add = (id: string, ts: number, over: Partial<LedgerLine> & { run?: string; workflow?: string } = {}) => {
+      const { run, workflow, ...rest } = over;
+      const b = blankLine(id, ts);
+      lines.push({ ...b, dims: { ...b.dims, department: 'research', workflow: workflow ?? 'digest', agent: 'scout', agent_run: run ?? null }, costNano: 1_000_000n, orgCostNano: 1_000_000n, endpoint: 'chat', ...rest });
+    };
+    // Nine days of hours, ten calls each, in agent runs of five calls.
+    for (let h = 9 * 24; h >= 1; h--) {
+      for (let c = 0; c < 10; c++) add(`h${h}-${c}`, thisHour - h * HOUR + c * 1000, { run: `run-${h}-${c >> 2}`.replace(/-2$/, '-1'), status: h === 3 && c < 6 ? 'error' : 'ok' });
+    }
+    // Three hours ago 6 of 10 calls failed (above). An hour ago: a run of 60 calls, and the loop guard refused it.
+    for (let c = 0; c < 60; c++) add(`loop-${c}`, thisHour - HOUR + c * 1000, { run: 'run-loop' });
+    add('loop-refused', thisHour - HOUR + 61_000, { run: 'run-loop', status: 'refused', errorCode: 'agent_loop', costNano: 0n, orgCostNano: 0n });
+    await t.b.stores.ledger.append(lines);
+
+    const get = async (q: string) => (await t.admin<{ data: { member: string; metric: string; interval: string; at: string; note: string | null }[] }>('GET', `/reports/anomalies?${q}`)).body.data;
+    const loops = await get('by=agent&metric=agent_loops&interval=hour');
+    expect(loops).toEqual([expect.objectContaining({ member: 'scout', interval: 'hour', at: new Date(thisHour - HOUR).toISOString(), note: 'run "run-loop" made 61 calls; the loop guard refused 1' })]);
+    const failures = await get('by=department&metric=failures&interval=hour');
+    expect(failures).toEqual([expect.objectContaining({ member: 'research', at: new Date(thisHour - 3 * HOUR).toISOString(), note: '6 of 10 calls failed, were cut off or cancelled' })]);
+    expect((await t.admin<{ error: { param: string } }>('GET', '/reports/anomalies?interval=week')).body.error.param).toBe('interval');
+    // As alerts, per department: the loop of the last hours, once.
+    const before = (await t.b.stores.events.list({ budget: 'department:research' })).length;
+    expect(await t.b.anomalyAlerts.check(now)).toBeGreaterThanOrEqual(1);
+    expect(await t.b.anomalyAlerts.check(now)).toBe(0);
+    const events = (await t.b.stores.events.list({ budget: 'department:research' })).slice(before);
+    expect(events.map((e) => e.details.metric)).toContain('agent_loops');
+    expect(events.find((e) => e.details.metric === 'agent_loops')!.details.note).toBe('run "run-loop" made 61 calls; the loop guard refused 1');
   });
 });

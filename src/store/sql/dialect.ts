@@ -50,6 +50,8 @@ export interface SqlDialect {
   /** Calendar day (UTC) of an epoch-ms column, as 'YYYY-MM-DD'. */
   day(column: string): RawBuilder<string>;
   month(column: string): RawBuilder<string>;
+  /** The UTC hour of an epoch-ms column, as 'YYYY-MM-DDTHH'. */
+  hour(column: string): RawBuilder<string>;
   /** The value of one tag of the JSON tags column. */
   tag(key: string): RawBuilder<string | null>;
   /** Serialises appends to the audit chain across connections (and, for PostgreSQL, across replicas). */
@@ -64,6 +66,7 @@ export const sqliteDialect: SqlDialect = {
   columnType: (t) => (t === 'bool' || t === 'int' || t === 'bigint' ? 'integer' : 'text'),
   day: (c) => sql<string>`strftime('%Y-%m-%d', ${sql.ref(c)} / 1000, 'unixepoch')`,
   month: (c) => sql<string>`strftime('%Y-%m', ${sql.ref(c)} / 1000, 'unixepoch')`,
+  hour: (c) => sql<string>`strftime('%Y-%m-%dT%H', ${sql.ref(c)} / 1000, 'unixepoch')`,
   tag: (k) => sql<string | null>`json_extract(tags, ${`$."${k}"`})`,
   // One connection per process, and Kysely's SQLite driver runs one transaction at a time.
   lockAudit: async () => {},
@@ -79,6 +82,7 @@ export const postgresDialect: SqlDialect = {
   columnType: (t) => (t === 'bool' ? 'boolean' : t === 'int' ? 'integer' : t === 'bigint' ? 'bigint' : 'text'),
   day: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD')`,
   month: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM')`,
+  hour: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24')`,
   tag: (k) => sql<string | null>`(tags::jsonb ->> ${k})`,
   // Every replica appends to one chain: a transaction-scoped advisory lock orders them.
   lockAudit: async (trx) => {

@@ -5,7 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type FirstMatchGroup, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type FirstMatchGroup, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -17,6 +17,8 @@ const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
 export function groupExpression(group: UsageGroup, d: SqlDialect): RawBuilder<unknown> {
   if (group === 'day') return d.day('ts');
   if (group === 'month') return d.month('ts');
+  if (group === 'hour') return d.hour('ts');
+  if (group === 'cache_hit') return sql`case when cache_hit then 'true' else 'false' end`;
   if (group.startsWith('tag:')) {
     const key = group.slice(4);
     if (!TAG_KEY.test(key)) throw new RangeError(`"${key}" is not a valid tag key`);
@@ -149,21 +151,23 @@ export async function recordOutcomes(db: Db, outcomes: readonly Outcome[]): Prom
   ) as never)).execute();
 }
 
-export async function outcomeTotals(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<OutcomeTotals[]> {
+export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to: number; groupBy: readonly OutcomeDimension[]; interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]> {
   for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group outcomes by "${g}"`);
+  const groups = [...q.groupBy.map((g) => sql.ref(g)), ...(q.interval ? [d[q.interval]('ts')] : [])];
+  const names = [...q.groupBy, ...(q.interval ? [q.interval] : [])];
   const rows = await db
     .selectFrom('outcomes')
     .where('ts', '>=', q.from)
     .where('ts', '<', q.to)
     .select([
-      ...q.groupBy.map((g, i) => sql.ref(g).as(`g${i}`)), sql.ref('currency').as('currency'),
+      ...groups.map((g, i) => g.as(`g${i}`)), sql.ref('currency').as('currency'),
       sql`count(*)`.as('n'), sql`sum(case when accepted = 1 then 1 else 0 end)`.as('accepted'), sql`sum(units_nano)`.as('units'), sql`sum(value_nano)`.as('value'),
     ] as never[])
-    .groupBy(byPosition(q.groupBy.length + 1))
+    .groupBy(byPosition(groups.length + 1))
     .execute();
   const out = new Map<string, { group: Record<string, string | null>; outcomes: number; accepted: number; unitsNano: bigint; value: { currency: string; nano: bigint }[] }>();
   for (const r of rows as Record<string, unknown>[]) {
-    const group = Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null]));
+    const group = Object.fromEntries(names.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null]));
     const k = JSON.stringify(group);
     let t = out.get(k);
     if (!t) out.set(k, (t = { group, outcomes: 0, accepted: 0, unitsNano: 0n, value: [] }));
@@ -173,6 +177,35 @@ export async function outcomeTotals(db: Db, q: { from: number; to: number; group
     if (r.currency !== null && r.currency !== undefined && r.value !== null && r.value !== undefined) t.value.push({ currency: String(r.currency), nano: toBigInt(r.value) });
   }
   return [...out.values()];
+}
+
+/** The agent runs with calls in a period, per run, group and currency, from the lines. */
+export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
+  for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
+  const rows = await db
+    .selectFrom('ledger_lines')
+    .where('ts', '>=', q.from)
+    .where('ts', '<', q.to)
+    .where('agent_run', 'is not', null)
+    .where('source', '=', 'gateway')
+    .select([
+      ...q.groupBy.map((g, i) => sql.ref(g).as(`g${i}`)), sql.ref('agent_run').as('run'), sql.ref('currency').as('currency'),
+      sql`sum(case when status <> 'refused' then 1 else 0 end)`.as('calls'),
+      sql`sum(case when status = 'refused' then 1 else 0 end)`.as('refused'),
+      sql`sum(case when error_code = 'agent_loop' then 1 else 0 end)`.as('loop_refused'),
+      sql`sum(cost_nano)`.as('cost'), sql`min(ts)`.as('first_ts'), sql`max(ts)`.as('last_ts'),
+      sql`max(case when status = 'cancelled' then ts end)`.as('cancelled_ts'),
+      sql`(select count(*) from outcomes o where o.id = 'run:' || ledger_lines.agent_run)`.as('outcomes'),
+    ] as never[])
+    .groupBy(byPosition(q.groupBy.length + 2))
+    .execute();
+  return (rows as Record<string, unknown>[]).map((r) => ({
+    group: Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null])),
+    run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
+    costNano: toBigInt(r.cost ?? 0), firstTs: toNumber(r.first_ts), lastTs: toNumber(r.last_ts),
+    lastCancelledTs: r.cancelled_ts === null || r.cancelled_ts === undefined ? null : toNumber(r.cancelled_ts),
+    hasOutcome: toNumber(r.outcomes) > 0,
+  }));
 }
 
 /** Pages through a period by (ts, id), so memory stays flat on any size. */
@@ -222,8 +255,12 @@ export abstract class SqlLedgerReads {
     return recordOutcomes(this.db, outcomes);
   }
 
-  outcomeTotals(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<OutcomeTotals[]> {
-    return outcomeTotals(this.db, query);
+  outcomeTotals(query: { from: number; to: number; groupBy: readonly OutcomeDimension[]; interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]> {
+    return outcomeTotals(this.db, this.dialect, query);
+  }
+
+  agentRuns(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
+    return agentRuns(this.db, query);
   }
 
   async close(): Promise<void> {}

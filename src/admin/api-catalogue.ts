@@ -25,6 +25,8 @@ import { importOptionsSchema } from '../billing/imports.js';
 import { reconcileInput } from '../billing/reconcile.js';
 import { scenarioInput } from '../reports/scenarios.js';
 import { usageInput } from '../reports/usage.js';
+import { ANOMALY_KINDS } from '../reports/anomaly-kinds.js';
+import { ANOMALY_BY } from '../reports/anomaly-report.js';
 import type { ApiOperation } from './openapi.js';
 
 const ANYONE: readonly Role[] = ['admin', 'finance', 'manager', 'member'];
@@ -94,18 +96,19 @@ export const ADMIN_API: readonly ApiOperation[] = [
   { method: 'GET', path: '/usage', tag: 'usage', summary: 'Spend and tokens grouped by any dimension', description: 'Any dimension is also a filter: department=support,legal. group_by: comma-separated dimensions, or day, month, status, endpoint, source, currency, tag:<key>. Default: this month so far.', roles: ANYONE, query: usageInput, returns: { description: 'The report, or CSV with format=csv' }, cli: 'usage' },
   { method: 'GET', path: '/ledger/:id', tag: 'usage', summary: 'One ledger line, by request id', roles: ANYONE, returns: { description: 'The line, amounts as exact decimal strings' }, cli: 'ledger' },
   { method: 'GET', path: '/reports/savings', tag: 'reports', summary: 'What routing saved, against the models asked for (docs/routing.md#savings)', roles: ANYONE, query: usageInput.omit({ format: true }), returns: { description: 'The savings report' }, cli: 'savings' },
-  { method: 'GET', path: '/reports/unit-economics', tag: 'reports', summary: 'Cost beside outcomes (docs/outcomes.md)', roles: FINANCE, query: usageInput.omit({ format: true }), returns: { description: '{from, to, group_by, rows}' }, cli: 'unit-economics' },
+  { method: 'GET', path: '/reports/unit-economics', tag: 'reports', summary: 'Cost beside outcomes (docs/outcomes.md)', roles: FINANCE, query: usageInput.omit({ format: true }).extend({ idle_minutes: z.int().positive().optional().describe('a run idle this long without an outcome is abandoned; default 30') }), returns: { description: '{from, to, group_by, rows}' }, cli: 'unit-economics' },
   { method: 'GET', path: '/reports/corridors', tag: 'reports', summary: 'Spend as a share of a business metric, against each corridor', roles: FINANCE, query: z.object({ period: z.string().regex(/^\d{4}-\d{2}$/).optional().describe('YYYY-MM; default this month') }), returns: { description: '{data: corridors}' }, cli: 'corridors' },
   { method: 'GET', path: '/reports/overview', tag: 'reports', summary: "The dashboard's overview: this month's spend and projection, spend by department and day, each budget's use (docs/dashboard.md#views)", roles: ANYONE, returns: { description: '{month, totals, by_department, trend, budgets}' }, cli: 'overview' },
   { method: 'GET', path: '/reports/scenarios', tag: 'reports', summary: 'Baseline, expansion and breakthrough forecasts', roles: FINANCE, query: scenarioInput, returns: { description: '{data: one per currency}' }, cli: 'scenarios' },
   {
-    method: 'GET', path: '/reports/anomalies', tag: 'reports', summary: 'Unusual days (docs/alerts.md#anomalies)', roles: FINANCE,
+    method: 'GET', path: '/reports/anomalies', tag: 'reports', summary: 'Unusual days or hours, by kind (docs/alerts.md#anomalies)', roles: FINANCE,
     query: z.object({
-      by: z.string().optional().describe('department (default), project, workflow, user, key, agent, model or application'),
-      metric: z.enum(['spend', 'output_ratio', 'failures', 'premium_share']).optional(),
-      days: z.int().min(28).max(730).optional().describe('history to learn from; default 90'),
-      recent: z.int().min(1).optional().describe('report the last days; default 7'),
-      sensitivity: z.number().positive().optional().describe('spreads from the baseline; default 3.5'),
+      by: z.enum(ANOMALY_BY).optional().describe('default department'),
+      metric: z.enum(ANOMALY_KINDS).optional().describe('the kind; default spend'),
+      interval: z.enum(['day', 'hour']).optional().describe('default day'),
+      days: z.int().min(2).max(730).optional().describe('history to learn from (at least 28 for days)'),
+      recent: z.int().min(1).optional().describe('report the last points; default 7 days or 24 hours'),
+      sensitivity: z.number().positive().optional().describe('spreads from the baseline; default: the kind\'s (bursar.yaml anomalies.sensitivity)'),
     }),
     returns: { description: '{data: anomalies}' }, cli: 'anomalies',
   },

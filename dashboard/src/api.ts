@@ -69,6 +69,8 @@ export interface UsageRow {
   readonly reasoning_tokens: number;
   readonly cost: string;
   readonly cost_nano: string;
+  /** In the organisation's currency. */
+  readonly org_cost: string;
 }
 export interface Usage {
   readonly from: string;

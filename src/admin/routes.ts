@@ -186,7 +186,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   }
 
   app.get('/reports/corridors', async (req) => ({ data: await corridorReport({ ledger: d.ledger, store: d.config, fx: d.fx, orgCurrency: d.orgCurrency, corridors: d.corridors }, req.query as Record<string, unknown>, actorOf(req)) }));
-  app.get('/reports/overview', async (req) => overview(d.ledger, d.budgets, actorOf(req)));
+  app.get('/reports/overview', async (req) => overview(d.ledger, d.budgets, actorOf(req), d.orgCurrency));
   app.get('/reports/scenarios', async (req) => ({ data: await scenarios(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.anomalies) }));
   app.get('/reports/concentration', async (req) => ({ data: await concentration(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));

@@ -144,15 +144,15 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .description("the dashboard's overview: this month's spend and projection, spend against budget by department, and budgets past a threshold")
     .action(async () => {
       type Budget = { name: string; department: string | null; currency: string; used: string; limit: string | null; used_percent: number | null; projected_end_of_window: string | null; thresholds_reached: number[] };
-      type Overview = { month: { from: string; end: string }; totals: { currency: string; month_to_date: string; projected_month_end: string; last_month: string }[]; by_department: { department: string | null; currency: string; cost: string; requests: number }[]; budgets: Budget[] };
+      type Overview = { month: { from: string; end: string }; currency: string; totals: { month_to_date: string; projected_month_end: string; last_month: string }; by_department: { department: string | null; cost: string; requests: number }[]; budgets: Budget[] };
       const r = await ctx.client().call<Overview>('GET', '/reports/overview');
       const money = (v: string | null, currency: string) => (v === null ? '' : formatMoney({ nano: parseDecimal(v), currency }));
       const deptBudget = new Map(r.budgets.filter((b) => b.department).map((b) => [b.department, b]));
       ctx.print(r, () => [
-        ...r.totals.map((t) => `This month (${r.month.from.slice(0, 7)}): ${money(t.month_to_date, t.currency)} so far, ${money(t.projected_month_end, t.currency)} projected by month end; last month ${money(t.last_month, t.currency)}`),
-        table(['department', 'spend', 'calls', 'budget', 'used %', 'projected'], r.by_department.map((d) => {
+        `This month (${r.month.from.slice(0, 7)}): ${money(r.totals.month_to_date, r.currency)} so far, ${money(r.totals.projected_month_end, r.currency)} projected by month end; last month ${money(r.totals.last_month, r.currency)}`,
+        table(['department', 'spend', 'calls', 'budget used', 'budget', 'used %', 'projected'], r.by_department.map((d) => {
           const b = deptBudget.get(d.department);
-          return [d.department ?? '(none)', money(d.cost, d.currency), d.requests, b ? money(b.limit, b.currency) : '', b?.used_percent ?? '', b ? money(b.projected_end_of_window, b.currency) : ''];
+          return [d.department ?? '(none)', money(d.cost, r.currency), d.requests, b ? money(b.used, b.currency) : '', b ? money(b.limit, b.currency) : '', b?.used_percent ?? '', b ? money(b.projected_end_of_window, b.currency) : ''];
         })),
         `Budgets past a threshold: ${r.budgets.filter((b) => b.thresholds_reached.length).map((b) => `${b.name} (${b.used_percent}%)`).join(', ') || 'none'}`,
       ].join('\n'));

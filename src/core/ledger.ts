@@ -221,6 +221,8 @@ export interface UsageRow {
   readonly requests: number;
   readonly tokens: Tokens;
   readonly costNano: bigint;
+  /** The same, in the organisation's currency (each line converted at its own rate). */
+  readonly orgCostNano: bigint;
   readonly estimatedLines: number;
   /** With UsageQuery.routing only. */
   readonly routing?: RoutingSums;

@@ -1,7 +1,8 @@
 /**
  * The dashboard's first page in one answer: this month's spend by department against the
  * budgets that cover each, the daily trend since the start of last month, and a straight-line
- * projection to the end of the month, all cut to what the asker may see.
+ * projection to the end of the month, all cut to what the asker may see. Spend is in the
+ * organisation's currency (each line converted at its own rate), as budgets count it.
  */
 import { projectToEnd } from '../core/budget.js';
 import { decimalText, parseDecimal } from '../core/money.js';
@@ -18,22 +19,39 @@ const monthStart = (t: number, back = 0): number => {
   return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1);
 };
 
-export async function overview(ledger: LedgerStore, budgets: BudgetService, actor: Actor, now = Date.now()) {
+export async function overview(ledger: LedgerStore, budgets: BudgetService, actor: Actor, orgCurrency: string, now = Date.now()) {
   const from = monthStart(now);
   const end = monthStart(now, -1);
   const lastMonth = monthStart(now, 1);
   const range = { from: new Date(from).toISOString(), to: new Date(now + 1).toISOString() };
   const [byDepartment, daily] = await Promise.all([
     usageReport(ledger, { ...range, group_by: 'department' }, actor),
-    usageReport(ledger, { from: new Date(lastMonth).toISOString(), to: range.to, group_by: 'day' }, actor),
+    usageReport(ledger, { from: new Date(lastMonth).toISOString(), to: range.to, group_by: 'day,source' }, actor),
   ]);
 
-  const totals = new Map<string, { mtd: bigint; last: bigint }>();
+  let mtd = 0n;
+  let last = 0n;
+  // Per day, the gateway's calls apart from imported costs (a month's seats land on its first day).
+  const perDay = new Map<string, { gateway: bigint; imported: bigint; requests: number }>();
   for (const r of daily.rows) {
-    const t = totals.get(r.currency) ?? { mtd: 0n, last: 0n };
-    if (Date.parse(String(r.group.day)) >= from) t.mtd += BigInt(r.cost_nano);
-    else t.last += BigInt(r.cost_nano);
-    totals.set(r.currency, t);
+    const day = String(r.group.day);
+    const nano = parseDecimal(r.org_cost);
+    if (Date.parse(day) >= from) mtd += nano;
+    else last += nano;
+    const d = perDay.get(day) ?? { gateway: 0n, imported: 0n, requests: 0 };
+    if (r.group.source === 'gateway') {
+      d.gateway += nano;
+      d.requests += r.requests;
+    } else d.imported += nano;
+    perDay.set(day, d);
+  }
+  const perDept = new Map<string | null, { nano: bigint; requests: number }>();
+  for (const r of byDepartment.rows) {
+    const dept = r.group.department ?? null;
+    const d = perDept.get(dept) ?? { nano: 0n, requests: 0 };
+    d.nano += parseDecimal(r.org_cost);
+    d.requests += r.requests;
+    perDept.set(dept, d);
   }
 
   const visible = (await budgets.list(actor)).filter((b) => b.per === null && b.limitNano !== null);
@@ -61,15 +79,11 @@ export async function overview(ledger: LedgerStore, budgets: BudgetService, acto
 
   return {
     month: { from: range.from, to: range.to, end: new Date(end).toISOString() },
-    totals: [...totals].map(([currency, t]) => ({
-      currency,
-      month_to_date: decimalText(t.mtd),
-      projected_month_end: decimalText(projectToEnd(t.mtd, from, end, now)),
-      last_month: decimalText(t.last),
-    })),
-    by_department: byDepartment.rows.map((r) => ({ department: r.group.department ?? null, currency: r.currency, cost: r.cost, requests: r.requests }))
-      .sort((a, b) => Number(parseDecimal(b.cost) - parseDecimal(a.cost))),
-    trend: daily.rows.map((r) => ({ day: String(r.group.day), currency: r.currency, cost: r.cost, requests: r.requests })),
+    currency: orgCurrency,
+    totals: { month_to_date: decimalText(mtd), projected_month_end: decimalText(projectToEnd(mtd, from, end, now)), last_month: decimalText(last) },
+    by_department: [...perDept].sort(([, a], [, b]) => (b.nano > a.nano ? 1 : b.nano < a.nano ? -1 : 0))
+      .map(([department, d]) => ({ department, cost: decimalText(d.nano), requests: d.requests })),
+    trend: [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([day, d]) => ({ day, gateway: decimalText(d.gateway), imported: decimalText(d.imported), requests: d.requests })),
     budgets: statuses,
   };
 }

@@ -32,6 +32,8 @@ export interface UsageReportRow {
   /** Exact decimal in the currency. */
   readonly cost: string;
   readonly cost_nano: string;
+  /** The cost in the organisation's currency (`org_currency`), each line at its own rate. */
+  readonly org_cost: string;
   readonly estimated_lines: number;
 }
 
@@ -117,6 +119,7 @@ function toReportRow(r: UsageRow): UsageReportRow {
     reasoning_tokens: r.tokens.reasoning,
     cost: decimalText(r.costNano),
     cost_nano: r.costNano.toString(),
+    org_cost: decimalText(r.orgCostNano),
     estimated_lines: r.estimatedLines,
   };
 }

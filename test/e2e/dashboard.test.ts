@@ -9,6 +9,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 import { launchBrowser } from '../helpers/browser.js';
+import { decimalText } from '../../src/core/money.js';
 
 const YAML = `${ORG_YAML}
 routes:
@@ -87,6 +88,16 @@ describe('dashboard', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await expect(page.getByRole('alert').textContent()).resolves.toMatch(/unknown or revoked/);
     await context.close();
+  });
+
+  it('totals the overview from the ledger exactly, in the organisation\'s currency', async () => {
+    const o = (await t.admin<{ currency: string; totals: { month_to_date: string }; by_department: { department: string; cost: string }[]; trend: { day: string; gateway: string }[] }>('GET', '/reports/overview')).body;
+    const lines = await t.lines();
+    const sum = (f: (l: (typeof lines)[number]) => boolean) => decimalText(lines.filter(f).reduce((a, l) => a + l.orgCostNano, 0n));
+    expect(o.currency).toBe('USD');
+    expect(o.totals.month_to_date).toBe(sum(() => true));
+    expect(o.by_department.find((d) => d.department === 'marketing')?.cost).toBe(sum((l) => l.dims.department === 'marketing'));
+    expect(o.trend.map((d) => d.day)).toEqual([...o.trend.map((d) => d.day)].sort());
   });
 
   it('shows every view to an admin, with what the traffic made', async () => {

@@ -3,7 +3,7 @@ import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Too
 import { api, qs, useApi, type ApiError, type Actor, type Usage } from '../api';
 import { money, percent, plot, when } from '../format';
 import { Panel, Show, Table } from '../ui';
-import type { BudgetRow } from './Overview';
+import type { BudgetRow, OverviewData } from './Overview';
 
 interface Override { id: string; budget: string; member: string | null; amount: string; currency: string; reason: string; requested_by: string; state: string; expires_at: string; decided_by?: string }
 interface Money { amount: string; formatted: string }
@@ -15,7 +15,7 @@ interface Status {
 }
 
 /** Cumulative spend by day across the budget's window, against its limit and thresholds. */
-function BurnDown({ budget, status }: { budget: BudgetRow; status: Status }) {
+function BurnDown({ budget, status, orgCurrency }: { budget: BudgetRow; status: Status; orgCurrency: string }) {
   const simple = Object.values(budget.scope).every((v) => !v.startsWith('not '));
   const usage = useApi<Usage>(simple ? `/usage${qs({ from: status.window.start, to: new Date(Math.min(Date.now() + 1, Date.parse(status.window.end))).toISOString(), group_by: 'day', ...budget.scope })}` : null);
   const limit = plot(status.members[0]?.limit?.amount);
@@ -24,8 +24,11 @@ function BurnDown({ budget, status }: { budget: BudgetRow; status: Status }) {
     <Show loaded={usage}>
       {(u) => {
         let sum = 0;
-        const points = u.rows.filter((r) => r.currency === budget.currency).sort((a, b) => String(a.group.day).localeCompare(String(b.group.day)))
-          .map((r) => ({ day: String(r.group.day).slice(5, 10), used: (sum += plot(r.cost)) }));
+        // Budgets count in their own currency: the organisation's (each line converted), or the lines' own.
+        const org = budget.currency === orgCurrency;
+        const perDay = new Map<string, number>();
+        for (const r of u.rows) if (org || r.currency === budget.currency) perDay.set(String(r.group.day), (perDay.get(String(r.group.day)) ?? 0) + plot(org ? r.org_cost : r.cost));
+        const points = [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([d, v]) => ({ day: d.slice(5, 10), used: (sum += v) }));
         return (
           <ResponsiveContainer width="100%" height={220}>
             <LineChart data={points}>
@@ -41,7 +44,7 @@ function BurnDown({ budget, status }: { budget: BudgetRow; status: Status }) {
   );
 }
 
-function Detail({ budget }: { budget: BudgetRow }) {
+function Detail({ budget, orgCurrency }: { budget: BudgetRow; orgCurrency: string }) {
   const status = useApi<Status>(`/budgets/${encodeURIComponent(budget.id)}`);
   return (
     <Panel title={`Budget: ${budget.name}`}>
@@ -49,7 +52,7 @@ function Detail({ budget }: { budget: BudgetRow }) {
         {(s) => (
           <>
             <p>{s.enforcement} · {s.category} · window {s.window.label} · owner {s.owner ?? '—'}</p>
-            <BurnDown budget={budget} status={s} />
+            <BurnDown budget={budget} status={s} orgCurrency={orgCurrency} />
             <Table label="Members" rows={s.members} columns={[
               { title: 'Member', cell: (m) => m.member ?? 'whole scope' },
               { title: 'Used', numeric: true, cell: (m) => m.used?.formatted ?? '—' },
@@ -69,7 +72,7 @@ function Detail({ budget }: { budget: BudgetRow }) {
 
 /** Every budget the viewer can see, a burn-down of the one picked, and the overrides to decide. */
 export function Budgets({ actor }: { actor: Actor }) {
-  const overview = useApi<{ budgets: BudgetRow[] }>('/reports/overview');
+  const overview = useApi<OverviewData>('/reports/overview');
   const overrides = useApi<{ data: Override[] }>('/overrides');
   const [picked, setPicked] = useState<BudgetRow | null>(null);
   const [message, setMessage] = useState<string | null>(null);
@@ -95,7 +98,7 @@ export function Budgets({ actor }: { actor: Actor }) {
           )}
         </Show>
       </Panel>
-      {picked ? <Detail key={picked.id} budget={picked} /> : <p className="hint">Pick a budget to see its burn-down.</p>}
+      {picked && overview.data ? <Detail key={picked.id} budget={picked} orgCurrency={overview.data.currency} /> : <p className="hint">Pick a budget to see its burn-down.</p>}
       <Panel title="Overrides">
         {message ? <p role="status" className="status">{message}</p> : null}
         <Show loaded={overrides}>

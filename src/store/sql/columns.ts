@@ -175,6 +175,7 @@ export function usageRow(r: Record<string, unknown>, groupBy: readonly string[],
     requests: toNumber(r.requests),
     tokens: tokensOf(r),
     costNano: r.cost_nano === null || r.cost_nano === undefined ? 0n : toBigInt(r.cost_nano),
+    orgCostNano: r.org_cost_nano === null || r.org_cost_nano === undefined ? 0n : toBigInt(r.org_cost_nano),
     estimatedLines: toNumber(r.estimated),
     ...(r.routed === undefined ? {} : {
       routing: { routed: toNumber(r.routed), costNano: toBigInt(r.routed_org_cost_nano ?? 0), baselineNano: toBigInt(r.baseline_org_nano ?? 0), cacheHits: toNumber(r.cache_hits), avoidedNano: toBigInt(r.avoided_org_nano ?? 0) },

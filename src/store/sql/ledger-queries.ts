@@ -66,6 +66,7 @@ export async function aggregateLines(db: Db, d: SqlDialect, q: UsageQuery): Prom
       eb.fn.countAll().as('requests'),
       ...Object.values(TOKEN_COLUMNS).map((c) => eb.fn.sum(c).as(c)),
       eb.fn.sum('cost_nano').as('cost_nano'),
+      eb.fn.sum('org_cost_nano').as('org_cost_nano'),
       sql`sum(case when usage_exact then 0 else 1 end)`.as('estimated'),
       ...(q.routing ? [
         sql`sum(case when baseline_org_nano is null then 0 else 1 end)`.as('routed'),

@@ -275,6 +275,7 @@ export function mergeRows(parts: readonly (readonly UsageRow[])[], groupBy: read
           output: a.output + b.output, reasoning: a.reasoning + b.reasoning,
         },
         costNano: cur.costNano + r.costNano,
+        orgCostNano: cur.orgCostNano + r.orgCostNano,
         estimatedLines: cur.estimatedLines + r.estimatedLines,
         ...(x && y ? {
           routing: { routed: x.routed + y.routed, costNano: x.costNano + y.costNano, baselineNano: x.baselineNano + y.baselineNano, cacheHits: x.cacheHits + y.cacheHits, avoidedNano: x.avoidedNano + y.avoidedNano },

@@ -73,6 +73,8 @@ export interface UsageRow {
   readonly org_cost: string;
 }
 export interface Usage {
+  /** The organisation's currency, of each row's org_cost. */
+  readonly org_currency: string | null;
   readonly from: string;
   readonly to: string;
   readonly rows: readonly UsageRow[];

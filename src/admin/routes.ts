@@ -148,7 +148,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   // ------------------------------------------------------------ usage and ledger
   app.get('/usage', async (req, reply) => {
     const query = req.query as Record<string, unknown>;
-    const report = await usageReport(d.ledger, query, actorOf(req));
+    const report = await usageReport(d.ledger, query, actorOf(req), d.orgCurrency);
     if (query.format === 'csv') return reply.header('content-type', 'text/csv; charset=utf-8').send(usageCsv(report));
     return report;
   });

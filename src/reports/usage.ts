@@ -38,6 +38,8 @@ export interface UsageReportRow {
 }
 
 export interface UsageReport {
+  /** The organisation's currency, of each row's `org_cost` (null where the caller did not say it). */
+  readonly org_currency: string | null;
   readonly from: string;
   readonly to: string;
   readonly group_by: readonly string[];
@@ -76,7 +78,7 @@ export function reportQuery(input: Record<string, unknown>, now: Date): { from: 
   return { from, to, groupBy: q.group_by };
 }
 
-export async function usageReport(ledger: LedgerStore, input: Record<string, unknown>, actor: Actor, now = new Date()): Promise<UsageReport> {
+export async function usageReport(ledger: LedgerStore, input: Record<string, unknown>, actor: Actor, orgCurrency: string | null = null, now = new Date()): Promise<UsageReport> {
   const { from, to, groupBy: groupText } = reportQuery(input, now);
   const groupBy = parseGroups(groupText);
 
@@ -99,6 +101,7 @@ export async function usageReport(ledger: LedgerStore, input: Record<string, unk
     totals.set(r.currency, t);
   }
   return {
+    org_currency: orgCurrency,
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
     group_by: groupBy,

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { qs, useApi, type Actor, type Usage } from '../api';
-import { count, money, plot } from '../format';
+import { count, decimalOf, money, plot, tick } from '../format';
 import { Panel, Show, Table } from '../ui';
 import { PeriodPicker, periodStart } from './Explore';
 
@@ -38,16 +38,14 @@ export function Agents(_: { actor: Actor }) {
           }
           const rows = [...agents.values()].map((a) => {
             const nano = a.costText.reduce((s, x) => s + BigInt(x), 0n);
-            const runs = BigInt(Math.max(1, a.runs.size));
-            const dec = (n: bigint) => `${n / 1_000_000_000n}.${(n % 1_000_000_000n).toString().padStart(9, '0')}`;
-            return { ...a, total: dec(nano), perRun: a.runs.size ? dec(nano / runs) : null };
+            return { ...a, total: decimalOf(nano), perRun: a.runs.size ? decimalOf(nano / BigInt(a.runs.size)) : null };
           }).sort((x, y) => y.cost - x.cost);
           return (
             <>
               <Panel title="Cost per run">
                 <ResponsiveContainer width="100%" height={220}>
                   <BarChart data={rows.map((r) => ({ agent: r.agent, perRun: plot(r.perRun) }))}>
-                    <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="agent" /><YAxis /><Tooltip />
+                    <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="agent" /><YAxis tickFormatter={tick} /><Tooltip />
                     <Bar dataKey="perRun" name="Cost per run" fill="#9333ea" />
                   </BarChart>
                 </ResponsiveContainer>

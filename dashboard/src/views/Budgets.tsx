@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { CartesianGrid, Line, LineChart, ReferenceLine, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, qs, useApi, type ApiError, type Actor, type Usage } from '../api';
-import { money, percent, plot, when } from '../format';
+import { money, percent, plot, tick, when } from '../format';
 import { Panel, Show, Table } from '../ui';
 import type { BudgetRow, OverviewData } from './Overview';
 
@@ -17,7 +17,7 @@ interface Status {
 /** Cumulative spend by day across the budget's window, against its limit and thresholds. */
 function BurnDown({ budget, status, orgCurrency }: { budget: BudgetRow; status: Status; orgCurrency: string }) {
   const simple = Object.values(budget.scope).every((v) => !v.startsWith('not '));
-  const usage = useApi<Usage>(simple ? `/usage${qs({ from: status.window.start, to: new Date(Math.min(Date.now() + 1, Date.parse(status.window.end))).toISOString(), group_by: 'day', ...budget.scope })}` : null);
+  const usage = useApi<Usage>(simple ? `/usage${qs({ from: status.window.start, to: new Date(Math.min(Date.now() + 1, Date.parse(status.window.end))).toISOString(), group_by: 'day,source', ...budget.scope })}` : null);
   const limit = plot(status.members[0]?.limit?.amount);
   if (!simple) return <p className="empty">The burn-down draws budgets whose scope lists values; this one excludes some.</p>;
   return (
@@ -27,12 +27,13 @@ function BurnDown({ budget, status, orgCurrency }: { budget: BudgetRow; status: 
         // Budgets count in their own currency: the organisation's (each line converted), or the lines' own.
         const org = budget.currency === orgCurrency;
         const perDay = new Map<string, number>();
-        for (const r of u.rows) if (org || r.currency === budget.currency) perDay.set(String(r.group.day), (perDay.get(String(r.group.day)) ?? 0) + plot(org ? r.org_cost : r.cost));
+        // Budgets count the gateway's calls (imported costs are billed, not admitted).
+        for (const r of u.rows) if (r.group.source === 'gateway' && (org || r.currency === budget.currency)) perDay.set(String(r.group.day), (perDay.get(String(r.group.day)) ?? 0) + plot(org ? r.org_cost : r.cost));
         const points = [...perDay].sort(([a], [b]) => a.localeCompare(b)).map(([d, v]) => ({ day: d.slice(5, 10), used: (sum += v) }));
         return (
           <ResponsiveContainer width="100%" height={220}>
             <LineChart data={points}>
-              <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="day" /><YAxis domain={[0, Math.max(limit, sum) * 1.05 || 1]} /><Tooltip />
+              <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="day" /><YAxis domain={[0, Math.max(limit, sum) * 1.05 || 1]} tickFormatter={tick} /><Tooltip />
               <Line type="stepAfter" dataKey="used" name="Used" stroke="#2563eb" dot={false} />
               {limit ? <ReferenceLine y={limit} stroke="#dc2626" label="limit" /> : null}
               {budget.thresholds.map((t) => <ReferenceLine key={t} y={(limit * t) / 100} stroke="#f59e0b" strokeDasharray="4 4" label={`${t}%`} />)}

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { api, useApi, type ApiError, type Actor } from '../api';
-import { money, plot, when } from '../format';
+import { money, plot, tick, when } from '../format';
 import { Panel, Show, Table } from '../ui';
 
 interface Department { department: string; cost_centre: string; chargeback: string; showback: string; total: string; local: { currency: string; total: string } }
@@ -25,7 +25,7 @@ function RunDetail({ id }: { id: string }) {
         <Panel title={`Run ${r.id} · ${r.period} · ${r.status}`} actions={<span className="actions"><a href={`${base}/journal`} download>Journal CSV</a> <a href={`/admin/v1/exports/focus?run=${id}`} download>FOCUS export</a></span>}>
           <ResponsiveContainer width="100%" height={240}>
             <BarChart data={(r.departments ?? []).map((d) => ({ department: d.department, chargeback: plot(d.chargeback), showback: plot(d.showback) }))}>
-              <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="department" /><YAxis /><Tooltip /><Legend />
+              <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="department" /><YAxis tickFormatter={tick} /><Tooltip /><Legend />
               <Bar dataKey="chargeback" stackId="a" name="Chargeback" fill="#2563eb" />
               <Bar dataKey="showback" stackId="a" name="Showback" fill="#93c5fd" />
             </BarChart>

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { qs, useApi, type Actor, type Usage } from '../api';
-import { count, money, plot } from '../format';
+import { qs, useApi, type Actor, type Usage, type UsageRow } from '../api';
+import { count, decimalOf, money, nanoOf, plot, tick } from '../format';
 import { Panel, Show, Table } from '../ui';
 
 const LEVELS = ['department', 'project', 'workflow', 'user', 'model'] as const;
@@ -47,12 +47,20 @@ export function Explore(_: { actor: Actor }) {
       <Panel title={`Spend by ${level}`}>
         <Show loaded={usage}>
           {(u) => {
-            const rows = [...u.rows].sort((a, b) => plot(b.cost) - plot(a.cost));
+            // In the organisation's currency: a group's lines in several currencies add up to one row.
+            const cur = u.org_currency ?? 'USD';
+            const merged = new Map<string, UsageRow & { org: bigint }>();
+            for (const r of u.rows) {
+              const k = r.group[level] ?? '';
+              const m = merged.get(k);
+              merged.set(k, m ? { ...m, requests: m.requests + r.requests, input_tokens: m.input_tokens + r.input_tokens, output_tokens: m.output_tokens + r.output_tokens, org: m.org + nanoOf(r.org_cost) } : { ...r, org: nanoOf(r.org_cost) });
+            }
+            const rows = [...merged.values()].map((r) => ({ ...r, org_cost: decimalOf(r.org) })).sort((a, b) => plot(b.org_cost) - plot(a.org_cost));
             return (
               <>
                 <ResponsiveContainer width="100%" height={240}>
-                  <BarChart data={rows.slice(0, 15).map((r) => ({ name: r.group[level] || '(none)', cost: plot(r.cost) }))} layout="vertical" margin={{ left: 80 }}>
-                    <CartesianGrid strokeDasharray="3 3" /><XAxis type="number" /><YAxis type="category" dataKey="name" width={140} /><Tooltip />
+                  <BarChart data={rows.slice(0, 15).map((r) => ({ name: r.group[level] || '(none)', cost: plot(r.org_cost) }))} layout="vertical" margin={{ left: 80 }}>
+                    <CartesianGrid strokeDasharray="3 3" /><XAxis type="number" tickFormatter={tick} /><YAxis type="category" dataKey="name" width={140} /><Tooltip />
                     <Bar dataKey="cost" name="Spend" fill="#2563eb" />
                   </BarChart>
                 </ResponsiveContainer>
@@ -61,7 +69,7 @@ export function Explore(_: { actor: Actor }) {
                   { title: 'Calls', numeric: true, cell: (r) => count(r.requests) },
                   { title: 'Input tokens', numeric: true, cell: (r) => count(r.input_tokens) },
                   { title: 'Output tokens', numeric: true, cell: (r) => count(r.output_tokens) },
-                  { title: 'Spend', numeric: true, cell: (r) => money(r.cost, r.currency) },
+                  { title: 'Spend', numeric: true, cell: (r) => money(r.org_cost, cur) },
                 ]} />
               </>
             );

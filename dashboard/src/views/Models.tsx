@@ -1,43 +1,49 @@
 import { useState } from 'react';
 import { Cell, Pie, PieChart, ResponsiveContainer, Tooltip, Legend } from 'recharts';
-import { qs, useApi, type Actor, type Usage } from '../api';
-import { count, money, percent, plot } from '../format';
+import { qs, useApi, type Actor, type Usage, type UsageRow } from '../api';
+import { count, decimalOf, money, nanoOf, percent, plot } from '../format';
 import { COLOURS, Figure, Panel, Show, Table } from '../ui';
 import { PeriodPicker, periodStart } from './Explore';
 
 interface SavingsRow { group: Record<string, string | null>; requests: number; cost: string; baseline: string; saved: string; cache_hits: number }
 interface Savings { currency: string; rows: SavingsRow[]; total: Omit<SavingsRow, 'group'> }
 
-/** Cost per thousand tokens, exactly: cost / tokens * 1000, rounded for display. */
+/** Cost per thousand tokens, exactly: cost / tokens * 1000 (to the nano-unit), rounded for display. */
 function per1k(cost: string, tokens: number): string | null {
-  if (!tokens) return null;
-  const [whole = '0', frac = ''] = cost.split('.');
-  const nano = BigInt(whole) * 1_000_000_000n + BigInt((frac + '000000000').slice(0, 9));
-  const v = (nano * 1000n) / BigInt(tokens);
-  return `${v / 1_000_000_000n}.${(v % 1_000_000_000n).toString().padStart(9, '0')}`;
+  return tokens ? decimalOf((nanoOf(cost) * 1000n) / BigInt(tokens)) : null;
 }
 
 /** Which models and tiers the money goes to, the premium share, and what routing saved. */
 export function Models(_: { actor: Actor }) {
   const [period, setPeriod] = useState('month');
   const from = periodStart(period);
-  const usage = useApi<Usage>(`/usage${qs({ from, group_by: 'tier,model' })}`);
+  const usage = useApi<Usage>(`/usage${qs({ from, group_by: 'tier,model,source' })}`);
   const savings = useApi<Savings>(`/reports/savings${qs({ from })}`);
   return (
     <>
       <h1>Models</h1>
       <nav className="crumbs"><span className="spacer" /><PeriodPicker value={period} onChange={setPeriod} /></nav>
       <Show loaded={usage}>
-        {(u) => {
-          const total = u.rows.reduce((s, r) => s + plot(r.cost), 0);
-          const premium = u.rows.filter((r) => r.group.tier === 'premium').reduce((s, r) => s + plot(r.cost), 0);
+        {(report) => {
+          // Models are the gateway's: imported costs (seats, invoices) name none. Amounts in the organisation's currency.
+          const cur = report.org_currency ?? 'USD';
+          const byModel = new Map<string, UsageRow & { org: bigint }>();
+          for (const r of report.rows) {
+            if (r.group.source !== 'gateway') continue;
+            const k = `${r.group.tier}|${r.group.model}`;
+            const m = byModel.get(k);
+            byModel.set(k, m ? { ...m, requests: m.requests + r.requests, input_tokens: m.input_tokens + r.input_tokens, output_tokens: m.output_tokens + r.output_tokens, org: m.org + nanoOf(r.org_cost) } : { ...r, org: nanoOf(r.org_cost) });
+          }
+          const rows = [...byModel.values()].map((r) => ({ ...r, org_cost: decimalOf(r.org) }));
+          const total = rows.reduce((s, r) => s + plot(r.org_cost), 0);
+          const premium = rows.filter((r) => r.group.tier === 'premium').reduce((s, r) => s + plot(r.org_cost), 0);
           const byTier = new Map<string, number>();
-          for (const r of u.rows) byTier.set(r.group.tier || '(no route)', (byTier.get(r.group.tier || '(no route)') ?? 0) + plot(r.cost));
+          for (const r of rows) byTier.set(r.group.tier || '(no route)', (byTier.get(r.group.tier || '(no route)') ?? 0) + plot(r.org_cost));
           return (
             <>
               <div className="figures">
                 <Figure label="Premium-tier share of spend" value={percent(total ? (premium / total) * 100 : null)} />
-                <Figure label="Models used" value={String(new Set(u.rows.map((r) => r.group.model)).size)} />
+                <Figure label="Models used" value={String(new Set(rows.map((r) => r.group.model)).size)} />
               </div>
               <Panel title="Spend by tier">
                 <ResponsiveContainer width="100%" height={240}>
@@ -50,13 +56,13 @@ export function Models(_: { actor: Actor }) {
                 </ResponsiveContainer>
               </Panel>
               <Panel title="Models">
-                <Table label="Models" rows={[...u.rows].sort((a, b) => plot(b.cost) - plot(a.cost))} columns={[
+                <Table label="Models" rows={rows.sort((a, b) => plot(b.org_cost) - plot(a.org_cost))} columns={[
                   { title: 'Model', cell: (r) => r.group.model ?? '—' },
                   { title: 'Tier', cell: (r) => r.group.tier || '—' },
                   { title: 'Calls', numeric: true, cell: (r) => count(r.requests) },
                   { title: 'Tokens', numeric: true, cell: (r) => count(r.input_tokens + r.output_tokens) },
-                  { title: 'Per 1k tokens', numeric: true, cell: (r) => money(per1k(r.cost, r.input_tokens + r.output_tokens), r.currency) },
-                  { title: 'Spend', numeric: true, cell: (r) => money(r.cost, r.currency) },
+                  { title: 'Per 1k tokens', numeric: true, cell: (r) => money(per1k(r.org_cost, r.input_tokens + r.output_tokens), cur) },
+                  { title: 'Spend', numeric: true, cell: (r) => money(r.org_cost, cur) },
                 ]} />
               </Panel>
             </>

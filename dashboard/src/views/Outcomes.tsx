@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { qs, useApi, type Actor } from '../api';
-import { count, money, plot } from '../format';
+import { count, money, plot, tick } from '../format';
 import { Panel, Show, Table } from '../ui';
 import { PeriodPicker, periodStart } from './Explore';
 
@@ -30,7 +30,7 @@ export function Outcomes(_: { actor: Actor }) {
             <Panel title="Cost per accepted output">
               <ResponsiveContainer width="100%" height={220}>
                 <BarChart data={r.rows.filter((x) => x.cost_per_accepted).map((x) => ({ name: x.group[by] ?? '(none)', value: plot(x.cost_per_accepted) }))}>
-                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="name" /><YAxis /><Tooltip />
+                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="name" /><YAxis tickFormatter={tick} /><Tooltip />
                   <Bar dataKey="value" name="Cost per accepted output" fill="#16a34a" />
                 </BarChart>
               </ResponsiveContainer>

@@ -1,6 +1,6 @@
 import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { useApi, type Actor } from '../api';
-import { money, percent, plot } from '../format';
+import { money, percent, plot, tick } from '../format';
 import { Figure, Panel, Show, Table } from '../ui';
 
 export interface BudgetRow {
@@ -40,7 +40,7 @@ export function Overview(_: { actor: Actor }) {
             <Panel title="Department budgets: used, projected and limit">
               <ResponsiveContainer width="100%" height={260}>
                 <BarChart data={bars}>
-                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="department" /><YAxis /><Tooltip /><Legend />
+                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="department" /><YAxis tickFormatter={tick} /><Tooltip /><Legend />
                   <Bar dataKey="used" name="Used" fill="#2563eb" />
                   <Bar dataKey="projected" name="Projected at month end" fill="#93c5fd" />
                   <Bar dataKey="limit" name="Limit" fill="#cbd5e1" />
@@ -59,7 +59,7 @@ export function Overview(_: { actor: Actor }) {
             <Panel title="Daily spend this month">
               <ResponsiveContainer width="100%" height={220}>
                 <BarChart data={thisMonth.map((t) => ({ day: t.day.slice(5, 10), gateway: plot(t.gateway), imported: plot(t.imported) }))}>
-                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="day" /><YAxis /><Tooltip /><Legend />
+                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="day" /><YAxis tickFormatter={tick} /><Tooltip /><Legend />
                   <Bar dataKey="gateway" stackId="a" name="Gateway calls" fill="#2563eb" />
                   <Bar dataKey="imported" stackId="a" name="Imported costs (seats, GPU, invoices)" fill="#f59e0b" />
                 </BarChart>

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { assertRole, type Actor } from '../access/actor.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
-import { blankLine, type FirstMatchGroup, type LedgerLine, type LineMatch } from '../core/ledger.js';
+import { blankLine, type FirstMatchGroup, type FirstMatchGroups, type LedgerLine, type LineMatch } from '../core/ledger.js';
 import { decimalText, largestRemainder, minorDigits, parseDecimal, roundToMinor } from '../core/money.js';
 import type { FxTable } from '../core/fx.js';
 import type { OrgTree } from '../core/org.js';
@@ -230,7 +230,8 @@ export class AllocationService {
     const splitting = rules.flatMap((_, i) => (whole.has(i) ? [] : [i]));
     const pricedBy = (per: string) => splitting.filter((i) => rules[i]!.method === 'internal_price' && rules[i]!.price?.per === per);
     const apart = { cost: splitting, tokens: pricedBy('million_tokens'), quantity: pricedBy('unit') };
-    const groups = await this.d.ledger.firstMatchGroups({ from: w.start, to: w.end, matches: lineMatches, ...(opts.perLine ? {} : { apart }) });
+    const read = await this.d.ledger.firstMatchGroups({ from: w.start, to: w.end, matches: lineMatches, ...(opts.perLine ? {} : { apart }) });
+    const groups = read.groups;
     const fixed = await this.fixedDrivers(rules, period);
     const tally = new Tally();
     for (const g of groups) tally.addGroup(g);
@@ -282,7 +283,7 @@ export class AllocationService {
         if (line.orgCostNano !== 0n) yield { line, lines: 1, cost: l.orgCostNano, deferred: 0n, earlier: true, allocated: allocate(line, rule, ctx) };
       }
     }
-    yield { digest: digestOf(groups), total: groups.reduce((a, g) => a + g.orgCostNano, 0n) };
+    yield { digest: digestOf(read), total: groups.reduce((a, g) => a + g.orgCostNano, 0n) };
   }
 
   /** A run's parts line by line for one department (or the unallocated: null). */
@@ -360,18 +361,14 @@ export function lineMatchOf(rule: AllocationRule): LineMatch {
 }
 
 /** What identifies the lines a run read: their number, total and ids' range (the ledger only grows, so any change shows). */
-function digestOf(groups: readonly FirstMatchGroup[]): string {
+function digestOf(read: FirstMatchGroups): string {
   let n = 0;
   let total = 0n;
-  let min: string | null = null;
-  let max: string | null = null;
-  for (const g of groups) {
+  for (const g of read.groups) {
     n += g.lines;
     total += g.orgCostNano;
-    if (g.minId !== null && (min === null || g.minId < min)) min = g.minId;
-    if (g.maxId !== null && (max === null || g.maxId > max)) max = g.maxId;
   }
-  return createHash('sha256').update(`${n}|${total}|${min}|${max}`).digest('hex');
+  return createHash('sha256').update(`${n}|${total}|${read.firstId}|${read.lastId}`).digest('hex');
 }
 
 /** A line of the month allocated by its rule: its share of this month (all of it, unless its rule smooths), and what is deferred to later months. */

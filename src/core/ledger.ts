@@ -184,12 +184,17 @@ export interface FirstMatchGroup {
   readonly gatewayOrgCostNano: bigint;
   /** Imported GPU hours (nano-units). */
   readonly gpuNano: bigint;
-  readonly minId: string | null;
-  readonly maxId: string | null;
   /** For a match asked apart: the cost of each line of the group (else null); and its tokens, its quantity, if asked for (else null). */
   readonly lineCost: bigint | null;
   readonly lineTokens: bigint | null;
   readonly lineQuantity: bigint | null;
+}
+
+/** A period's lines in groups, and the first and last of their ids (null: no lines). */
+export interface FirstMatchGroups {
+  readonly groups: readonly FirstMatchGroup[];
+  readonly firstId: string | null;
+  readonly lastId: string | null;
 }
 
 /** What a usage report can group by: any dimension, plus these. */

@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { FirstMatchGroup, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -51,7 +51,7 @@ export interface LedgerStore {
   /** Every line of a period, in time order, without holding them all in memory. */
   scan(query: ScanQuery): AsyncIterable<LedgerLine>;
   /** A period's lines grouped by the first of `matches` that takes each, and by department, project and budget category (and more, for the matches asked apart). */
-  firstMatchGroups(query: FirstMatchQuery): Promise<FirstMatchGroup[]>;
+  firstMatchGroups(query: FirstMatchQuery): Promise<FirstMatchGroups>;
   /** Records outcomes; one already recorded for the same call or run is replaced. */
   recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
   /** Outcomes reported in a period, grouped by some of their dimensions. */

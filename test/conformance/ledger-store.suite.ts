@@ -194,10 +194,11 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           line('r1', { dept: 'support', orgCostNano: 0n, status: 'refused' }),
         ]);
         const matches = [{ source: 'import', kind: ['seat'] }, { tags: { team: 'a' } }, { dims: { model: ['gpt-4.1', 'x'] } }];
-        const groups = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches });
+        const { groups, firstId, lastId } = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches });
+        expect([firstId, lastId]).toEqual(['g1', 's1']);
         const by = (i: number, d: string) => groups.find((g) => g.index === i && g.department === d);
         expect(by(0, 'marketing')).toMatchObject({ lines: 1, costed: 1, orgCostNano: 50n, requests: 0 });
-        expect(by(1, 'marketing')).toMatchObject({ lines: 1, orgCostNano: 100n, requests: 1, tokens: 165n, gatewayOrgCostNano: 100n, minId: 'm1', maxId: 'm1' });
+        expect(by(1, 'marketing')).toMatchObject({ lines: 1, orgCostNano: 100n, requests: 1, tokens: 165n, gatewayOrgCostNano: 100n });
         expect(by(2, 'support')).toMatchObject({ lines: 1, orgCostNano: 7n });
         // No match: the GPU import (its hours counted) and the refused call (not a request).
         expect(by(-1, 'support')).toMatchObject({ lines: 2, costed: 0, requests: 0, gpuNano: 2_500_000_000n });
@@ -225,14 +226,16 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           line('d1', { orgCostNano: 5n }), line('d2', { orgCostNano: 6n }),
         ]);
         const matches = [{ dims: { model: ['gpt-4.1'] } }, { kind: ['seat'] }, {}];
-        const groups = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1] } });
+        const { groups, firstId, lastId } = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1] } });
         const of = (i: number) => groups.filter((g) => g.index === i).map((g) => [g.lines, g.orgCostNano, g.lineCost, g.lineTokens, g.lineQuantity]).sort((a, b) => String(a).localeCompare(String(b)));
         expect(of(0)).toEqual([[1, 70n, 70n, 211n, null], [1, 71n, 71n, 111n, null], [2, 140n, 70n, 111n, null]]);
         expect(of(1)).toEqual([[1, 30n, 30n, null, null], [2, 60n, 30n, null, 2_000_000_000n]]);
         expect(of(2)).toEqual([[2, 11n, null, null, null]]);
         // The groups still add up to the period, with its first and last ids.
         expect(groups.reduce((a, g) => a + g.lines, 0)).toBe(9);
-        expect([groups.map((g) => g.minId!).sort()[0], groups.map((g) => g.maxId!).sort().at(-1)]).toEqual(['a1', 'q3']);
+        expect([firstId, lastId]).toEqual(['a1', 'q3']);
+        // A period without lines: no groups, no ids.
+        expect(await f.store.firstMatchGroups({ from: T0 + DAY, to: T0 + 2 * DAY, matches })).toEqual({ groups: [], firstId: null, lastId: null });
       } finally {
         await f.close();
       }

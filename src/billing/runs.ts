@@ -97,6 +97,12 @@ export interface AllocationDeps {
   readonly fx: FxTable;
   /** The rules in force now. */
   readonly rules: () => readonly AllocationRule[];
+  /**
+   * The most groups of lines alike a run holds at once (default 200,000, some 120 MB): past it,
+   * a month whose lines hardly ever allocate alike is read as before grouping, the lines of the
+   * rules that split one by one (slower, in flat memory).
+   */
+  readonly groupLimit?: number;
 }
 
 
@@ -229,8 +235,12 @@ export class AllocationService {
     const whole = new Set<number>([-1, ...rules.flatMap((r, i) => (r.method === 'direct' && !r.smooth_months ? [i] : []))]);
     const splitting = rules.flatMap((_, i) => (whole.has(i) ? [] : [i]));
     const pricedBy = (per: string) => splitting.filter((i) => rules[i]!.method === 'internal_price' && rules[i]!.price?.per === per);
-    const apart = { cost: splitting, tokens: pricedBy('million_tokens'), quantity: pricedBy('unit') };
-    const read = await this.d.ledger.firstMatchGroups({ from: w.start, to: w.end, matches: lineMatches, ...(opts.perLine ? {} : { apart }) });
+    const apart = { cost: splitting, tokens: pricedBy('million_tokens'), quantity: pricedBy('unit'), limit: this.d.groupLimit ?? 200_000 };
+    const month = { from: w.start, to: w.end, matches: lineMatches };
+    let read = await this.d.ledger.firstMatchGroups(opts.perLine ? month : { ...month, apart });
+    // Too many groups: their lines are read one by one instead.
+    const oneByOne = opts.perLine ? undefined : read.complete ? null : { matches: lineMatches, keep: splitting };
+    if (!read.complete) read = await this.d.ledger.firstMatchGroups(month);
     const groups = read.groups;
     const fixed = await this.fixedDrivers(rules, period);
     const tally = new Tally();
@@ -243,13 +253,14 @@ export class AllocationService {
     const ctx = contextOf(fixed, tally);
     const scan = (from: number, to: number, firstMatch?: { matches: readonly LineMatch[]; keep: readonly number[] }) =>
       this.d.ledger.scan({ from, to, ...(opts.perLine ? {} : { columns: columnsFor(rules) }), ...(firstMatch ? { firstMatch } : {}) });
-    if (opts.perLine) {
-      for await (const l of scan(w.start, w.end)) {
+    if (oneByOne !== null) {
+      for await (const l of scan(w.start, w.end, oneByOne)) {
         if (l.orgCostNano === 0n) continue;
         const rule = rules.find((x) => matches(x, l)) ?? null;
         yield thisMonth(l, rule, ctx, 1);
       }
-    } else {
+    }
+    if (!opts.perLine) {
       for (const g of groups) {
         if (g.costed === 0) continue;
         if (whole.has(g.index)) {
@@ -259,6 +270,7 @@ export class AllocationService {
           yield { group: g, rule: rule ? rule.id : g.department !== null ? 'direct' : 'unallocated', method: rule ? 'direct' : g.department !== null ? 'direct' : 'none', mode, reason };
           continue;
         }
+        if (oneByOne) continue;
         // Lines that allocate alike: one of them stands for all.
         const b = blankLine('', w.start);
         const line: LedgerLine = {

@@ -161,6 +161,8 @@ export interface FirstMatchQuery {
     readonly tokens?: readonly number[];
     /** Of those, the ones grouped by their quantity too. */
     readonly quantity?: readonly number[];
+    /** At most this many groups: past it the read stops, incomplete (when lines hardly ever allocate alike, their groups would fill memory). */
+    readonly limit?: number;
   };
 }
 
@@ -193,6 +195,8 @@ export interface FirstMatchGroup {
 /** A period's lines in groups, and the first and last of their ids (null: no lines). */
 export interface FirstMatchGroups {
   readonly groups: readonly FirstMatchGroup[];
+  /** false: there were more groups than `apart.limit`, and none are given. */
+  readonly complete: boolean;
   readonly firstId: string | null;
   readonly lastId: string | null;
 }

@@ -234,8 +234,11 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
         // The groups still add up to the period, with its first and last ids.
         expect(groups.reduce((a, g) => a + g.lines, 0)).toBe(9);
         expect([firstId, lastId]).toEqual(['a1', 'q3']);
+        // More groups than the limit: the read says it is incomplete rather than fill memory.
+        expect((await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1], limit: 6 } })).complete).toBe(true);
+        expect(await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1], limit: 5 } })).toMatchObject({ complete: false, groups: [] });
         // A period without lines: no groups, no ids.
-        expect(await f.store.firstMatchGroups({ from: T0 + DAY, to: T0 + 2 * DAY, matches })).toEqual({ groups: [], firstId: null, lastId: null });
+        expect(await f.store.firstMatchGroups({ from: T0 + DAY, to: T0 + 2 * DAY, matches })).toEqual({ groups: [], complete: true, firstId: null, lastId: null });
       } finally {
         await f.close();
       }

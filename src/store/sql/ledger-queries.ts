@@ -112,6 +112,7 @@ export async function firstMatchGroups(db: Db, d: SqlDialect, q: FirstMatchQuery
   const called = sql`source = 'gateway' and status <> 'refused'`;
   const tokens = sql.join(Object.values(TOKEN_COLUMNS).map((c) => sql.ref(c)), sql` + `);
   const period = sql`from ledger_lines where ts >= ${q.from} and ts < ${q.to}`;
+  const limit = q.apart?.limit;
   const lines = sql`select ${firstMatchSql(q.matches, d)} as ri, department, project, budget_category, org_cost_nano as cost, ${tokens} as tokens, quantity_nano as quantity,
     case when ${called} then 1 else 0 end as called, case when endpoint = 'gpu_hours' and quantity_nano is not null then quantity_nano else 0 end as gpu
     ${period} ${d.fence}`;
@@ -122,7 +123,8 @@ export async function firstMatchGroups(db: Db, d: SqlDialect, q: FirstMatchQuery
     ${apart(q.apart?.cost, 'cost')} as line_cost, ${apart(q.apart?.tokens, 'tokens')} as line_tokens, ${apart(q.apart?.quantity, 'quantity')} as line_quantity,
     count(*) as n, sum(case when cost <> 0 then 1 else 0 end) as costed, sum(cost) as cost, sum(called * tokens) as tokens, sum(called) as requests,
     sum(called * cost) as gw_cost, sum(gpu) as gpu, (select min(id) ${period}) as first_id, (select max(id) ${period}) as last_id
-    from (${lines}) l group by ${sql.join(byPosition(7))}`.execute(db);
+    from (${lines}) l group by ${sql.join(byPosition(7))} ${limit === undefined ? sql`` : sql`limit ${sql.lit(limit + 1)}`}`.execute(db);
+  if (limit !== undefined && rows.length > limit) return { groups: [], complete: false, firstId: null, lastId: null };
   const bigOrNull = (v: unknown) => (v === null || v === undefined ? null : toBigInt(v));
   const groups = rows.map((r) => ({
     index: toNumber(r.ri), department: (r.department as string | null) ?? null, project: (r.project as string | null) ?? null, budgetCategory: (r.budget_category as string | null) ?? null,
@@ -130,7 +132,7 @@ export async function firstMatchGroups(db: Db, d: SqlDialect, q: FirstMatchQuery
     gatewayOrgCostNano: toBigInt(r.gw_cost ?? 0), gpuNano: toBigInt(r.gpu ?? 0),
     lineCost: bigOrNull(r.line_cost), lineTokens: bigOrNull(r.line_tokens), lineQuantity: bigOrNull(r.line_quantity),
   }));
-  return { groups, firstId: (rows[0]?.first_id as string | null | undefined) ?? null, lastId: (rows[0]?.last_id as string | null | undefined) ?? null };
+  return { groups, complete: true, firstId: (rows[0]?.first_id as string | null | undefined) ?? null, lastId: (rows[0]?.last_id as string | null | undefined) ?? null };
 }
 
 /** Records outcomes, replacing one already recorded for the same call or run. */

@@ -98,7 +98,7 @@ export interface AllocationDeps {
   /** The rules in force now. */
   readonly rules: () => readonly AllocationRule[];
   /**
-   * The most groups of lines alike a run holds at once (default 200,000, some 120 MB): past it,
+   * The most groups of lines alike a run holds at once (default 100,000, some 60 MB): past it,
    * a month whose lines hardly ever allocate alike is read as before grouping, the lines of the
    * rules that split one by one (slower, in flat memory).
    */
@@ -235,7 +235,7 @@ export class AllocationService {
     const whole = new Set<number>([-1, ...rules.flatMap((r, i) => (r.method === 'direct' && !r.smooth_months ? [i] : []))]);
     const splitting = rules.flatMap((_, i) => (whole.has(i) ? [] : [i]));
     const pricedBy = (per: string) => splitting.filter((i) => rules[i]!.method === 'internal_price' && rules[i]!.price?.per === per);
-    const apart = { cost: splitting, tokens: pricedBy('million_tokens'), quantity: pricedBy('unit'), limit: this.d.groupLimit ?? 200_000 };
+    const apart = { cost: splitting, tokens: pricedBy('million_tokens'), quantity: pricedBy('unit'), limit: this.d.groupLimit ?? 100_000 };
     const month = { from: w.start, to: w.end, matches: lineMatches };
     let read = await this.d.ledger.firstMatchGroups(opts.perLine ? month : { ...month, apart });
     // Too many groups: their lines are read one by one instead.

@@ -6,6 +6,9 @@
 // WORKFLOWS=400 spreads the calls over 400 workflows instead of 40, so that the rules over
 // workflows split about one call in twenty instead of two in five (a company where most calls
 // are their own department's and a few shared workflows split).
+// COSTS=varied gives nearly every call its own cost and token count (by
+// default: a hundred costs, fifty token counts), so that hardly two lines of a splitting rule allocate alike: the worst case for a
+// run, which allocates each group of lines alike once.
 // With a dir that already holds the lines (a previous run's), they are not written again.
 // Run after `npm run build`.
 import { existsSync, mkdirSync } from 'node:fs';
@@ -21,7 +24,8 @@ import { AllocationService } from '../dist/billing/runs.js';
 
 const N = Number(process.argv[2] ?? 10_000_000);
 const WORKFLOWS = Number(process.env.WORKFLOWS ?? 40);
-const dir = process.argv[3] ?? `/tmp/bench-allocation-${N}${WORKFLOWS === 40 ? '' : `-w${WORKFLOWS}`}`;
+const VARIED = process.env.COSTS === 'varied';
+const dir = process.argv[3] ?? `/tmp/bench-allocation-${N}${WORKFLOWS === 40 ? '' : `-w${WORKFLOWS}`}${VARIED ? '-varied' : ''}`;
 const DEPTS = Array.from({ length: 50 }, (_, i) => `dept-${String(i).padStart(2, '0')}`);
 const org = new OrgTree({
   departments: DEPTS.map((id, i) => ({ id, name: id, costCentre: `CC${i}`, manager: null })),
@@ -42,11 +46,12 @@ function line(i) {
     const kind = KINDS[(i / 1000) % 5];
     return { ...b, source: 'import', endpoint: kind, dims: { ...b.dims, department: i % 3000 === 0 ? null : dept }, costNano: 25_000_000_000n + BigInt(i % 997), orgCostNano: 25_000_000_000n + BigInt(i % 997), quantityNano: 3_000_000_000n, spendCategory: kind === 'seat' ? 'embedded_saas' : 'production_inference' };
   }
-  const cost = 62_250n + BigInt(i % 100);
+  const spread = VARIED ? (i * 7919) % 1_000_003 : i % 100;
+  const cost = 62_250n + BigInt(spread);
   return {
     ...b, endpoint: 'chat',
     dims: { ...b.dims, department: dept, cost_centre: `CC${i % 50}`, project: `proj-${i % 50}`, user: `u${i % 3000}`, workflow: `w${i % WORKFLOWS}`, provider: 'openai', model: i % 4 ? 'gpt-4o-mini' : 'gpt-4.1', budget_category: i % 10 === 0 ? 'sandbox' : 'production' },
-    tokens: { input: 231 + (i % 50), cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }, costNano: cost, orgCostNano: cost, httpStatus: 200, latencyMs: 2,
+    tokens: { input: 231 + (VARIED ? spread % 4000 : i % 50), cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }, costNano: cost, orgCostNano: cost, httpStatus: 200, latencyMs: 2,
   };
 }
 

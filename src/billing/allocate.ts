@@ -4,6 +4,7 @@
  * For every line, the parts sum exactly to the line's cost (largest remainder, ties to the
  * department first in alphabetical order), whatever the rule: the property tests prove it.
  */
+import type { Dims } from '../core/dimensions.js';
 import type { LedgerLine } from '../core/ledger.js';
 import { divRound, largestRemainder, mulDivRound, NANO, parseDecimal } from '../core/money.js';
 import type { AllocationRule } from './rules.js';
@@ -62,9 +63,9 @@ export function matches(rule: AllocationRule, l: LedgerLine): boolean {
   return true;
 }
 
-/** The ledger columns a run over these rules reads (the dimensions the rules match on, and what every method needs). */
+/** The ledger columns a run over these rules reads (the dimensions the rules match on, what every method needs, and the project a statement keeps). */
 export function columnsFor(rules: readonly AllocationRule[]): string[] {
-  const cols = new Set(['source', 'endpoint', 'status', 'department', 'user', 'budget_category', 'org_cost_nano', 'quantity_nano', 'spend_category',
+  const cols = new Set(['source', 'endpoint', 'status', 'department', 'project', 'user', 'budget_category', 'org_cost_nano', 'quantity_nano', 'spend_category',
     'input_tokens', 'cached_input_tokens', 'cache_write_tokens', 'output_tokens', 'reasoning_tokens']);
   for (const r of rules) {
     for (const k of Object.keys(r.match)) {
@@ -79,6 +80,34 @@ export function columnsFor(rules: readonly AllocationRule[]): string[] {
 export const SANDBOXES: ReadonlySet<string> = new Set(['sandbox', 'pilot']);
 const HUNDRED = 100n * NANO;
 
+/**
+ * What allocating a line reads of it, and all it reads: its cost, department and budget
+ * category, and the tokens or quantity an internal price charges by. Lines alike in these (and
+ * in their rule) get the same parts, so a run allocates each such group of lines once.
+ */
+export type Allocatable = Pick<LedgerLine, 'orgCostNano' | 'tokens' | 'quantityNano'> & { readonly dims: Pick<Dims, 'department' | 'budget_category'> };
+
+const sortedLists = new WeakMap<readonly string[], readonly string[]>();
+
+/** A list of departments sorted, sorted once per list (a rule's `among`, the context's departments). */
+function sorted(list: readonly string[]): readonly string[] {
+  let out = sortedLists.get(list);
+  if (!out) sortedLists.set(list, (out = [...list].sort()));
+  return out;
+}
+
+const fixedSplits = new WeakMap<AllocationRule, { departments: string[]; weights: bigint[] }>();
+
+/** A fixed rule's departments, sorted, and their percentages, parsed once per rule. */
+function fixedSplit(rule: AllocationRule): { departments: string[]; weights: bigint[] } {
+  let out = fixedSplits.get(rule);
+  if (!out) {
+    const departments = Object.keys(rule.split!).sort();
+    fixedSplits.set(rule, (out = { departments, weights: departments.map((d) => parseDecimal(rule.split![d]!)) }));
+  }
+  return out;
+}
+
 /** Splits `total` among `departments` in proportion to `weights` (exactly; ties to the earlier, i.e. alphabetically first). */
 function split(total: bigint, departments: readonly string[], weights: readonly bigint[]): Part[] {
   const parts = largestRemainder(total, weights);
@@ -90,8 +119,12 @@ const unallocated = (rule: string, method: string, mode: Allocated['mode'], tota
 
 /** The parts of one line: by the first rule that matches it (`found`, when the caller looked already), else its own department. */
 export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ctx: AllocationContext, found?: AllocationRule | null): Allocated {
+  return allocate(l, found === undefined ? (rules.find((r) => matches(r, l)) ?? null) : found, ctx);
+}
+
+/** The parts of a line by its rule (null: none matched, so its own department's). */
+export function allocate(l: Allocatable, rule: AllocationRule | null, ctx: AllocationContext): Allocated {
   const total = l.orgCostNano;
-  const rule = found === undefined ? rules.find((r) => matches(r, l)) : found;
   const own = l.dims.department;
   const mode = rule?.mode ?? (SANDBOXES.has(l.dims.budget_category ?? '') ? 'showback' : 'chargeback');
   if (!rule) {
@@ -99,15 +132,15 @@ export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ct
       ? { rule: 'direct', method: 'direct', mode, parts: [{ department: own, nano: total }], reason: null }
       : unallocated('unallocated', 'none', mode, total, 'no rule matches the line, and it names no department');
   }
-  const among = [...(rule.among ?? ctx.departments)].sort();
+  const among = sorted(rule.among ?? ctx.departments);
   switch (rule.method) {
     case 'direct':
       return own !== null ? { rule: rule.id, method: 'direct', mode, parts: [{ department: own, nano: total }], reason: null } : unallocated(rule.id, 'direct', mode, total, 'the line names no department');
     case 'even':
       return { rule: rule.id, method: 'even', mode, parts: split(total, among, among.map(() => 1n)), reason: null };
     case 'fixed': {
-      const depts = Object.keys(rule.split!).sort();
-      return { rule: rule.id, method: 'fixed', mode, parts: split(total, depts, depts.map((d) => parseDecimal(rule.split![d]!))), reason: null };
+      const f = fixedSplit(rule);
+      return { rule: rule.id, method: 'fixed', mode, parts: split(total, f.departments, f.weights), reason: null };
     }
     case 'proportional':
     case 'pool': {
@@ -140,7 +173,7 @@ export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ct
 }
 
 /** What a line is charged at a published internal price: per call, per million tokens, or per unit of its quantity; plus the markup. */
-export function internalPrice(price: NonNullable<AllocationRule['price']>, l: LedgerLine): bigint {
+export function internalPrice(price: NonNullable<AllocationRule['price']>, l: Pick<LedgerLine, 'tokens' | 'quantityNano'>): bigint {
   const amount = parseDecimal(price.amount);
   const t = l.tokens;
   const base = price.per === 'call' ? amount

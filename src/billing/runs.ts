@@ -12,13 +12,13 @@ import { z } from 'zod';
 import { assertRole, type Actor } from '../access/actor.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
-import type { FirstMatchGroup, LedgerLine, LineMatch } from '../core/ledger.js';
+import { blankLine, type FirstMatchGroup, type FirstMatchGroups, type LedgerLine, type LineMatch } from '../core/ledger.js';
 import { decimalText, largestRemainder, minorDigits, parseDecimal, roundToMinor } from '../core/money.js';
 import type { FxTable } from '../core/fx.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { Calendar } from '../budgets/windows.js';
-import { allocateLine, columnsFor, matches, roundParts, SANDBOXES, type Allocated, type AllocationContext } from './allocate.js';
+import { allocate, columnsFor, matches, roundParts, SANDBOXES, type Allocated, type AllocationContext } from './allocate.js';
 import { ordered, type AllocationRule } from './rules.js';
 import { journal, type GlConfig, type JournalRow } from './journal.js';
 
@@ -97,6 +97,12 @@ export interface AllocationDeps {
   readonly fx: FxTable;
   /** The rules in force now. */
   readonly rules: () => readonly AllocationRule[];
+  /**
+   * The most groups of lines alike a run holds at once (default 100,000, some 60 MB): past it,
+   * a month whose lines hardly ever allocate alike is read as before grouping, the lines of the
+   * rules that split one by one (slower, in flat memory).
+   */
+  readonly groupLimit?: number;
 }
 
 
@@ -124,7 +130,7 @@ export class AllocationService {
     let ledgerTotal = 0n;
     const deferred = { nano: 0n, lines: 0 };
     const forward = { nano: 0n, lines: 0 };
-    for await (const x of this.walk(rules, r.period, { columns: columnsFor(rules) })) {
+    for await (const x of this.walk(rules, r.period)) {
       if ('digest' in x) {
         ledgerDigest = x.digest;
         ledgerTotal = x.total;
@@ -135,14 +141,14 @@ export class AllocationService {
         continue;
       }
       if (x.earlier) {
-        forward.nano += x.line.orgCostNano;
-        forward.lines++;
+        forward.nano += x.line.orgCostNano * BigInt(x.lines);
+        forward.lines += x.lines;
       }
       if (x.deferred !== 0n) {
-        deferred.nano += x.deferred;
-        deferred.lines++;
+        deferred.nano += x.deferred * BigInt(x.lines);
+        deferred.lines += x.lines;
       }
-      acc.add(x.allocated, x.line);
+      acc.add(x.allocated, x.line, x.lines);
     }
     const id = `run_${r.period.replace('-', '')}_${randomBytes(4).toString('hex')}`;
     const body: RunBody = {
@@ -213,17 +219,29 @@ export class AllocationService {
   /**
    * A run over a month. One grouped query reads every line's first matching rule, department,
    * project and budget category, and the drivers measured from the ledger (tokens, requests,
-   * cost, GPU hours per department): the lines of `direct` rules (and of none) are summed there,
-   * a group at a time (their one part is the line). The lines of rules that split are then read
-   * one by one, allocated with the month's drivers. A line of a smoothing rule (`smooth_months:
-   * N`) is allocated its share for this month (its cost split in N, largest remainder), the rest
+   * cost, GPU hours per department). The lines of `direct` rules (and of none) are summed there,
+   * a group at a time (their one part is the line). The lines of rules that split are grouped
+   * further by what allocating one reads (its cost; the tokens or quantity of an internal price),
+   * so each group's lines get the same parts: one line of it is allocated, with the month's
+   * drivers, and its parts count once per line. A line of a smoothing rule (`smooth_months: N`) is
+   * allocated its share for this month (its cost split in N, largest remainder), the rest
    * `deferred`; the lines of the N-1 months before, of smoothing rules, give their share for this
    * month (`earlier`). `perLine`: every line one by one (a drill-down, an export).
    */
-  private async *walk(rules: readonly AllocationRule[], period: string, opts: { columns?: readonly string[]; perLine?: boolean } = {}): AsyncGenerator<Walked | GroupPart | { digest: string; total: bigint }> {
+  private async *walk(rules: readonly AllocationRule[], period: string, opts: { perLine?: boolean } = {}): AsyncGenerator<Walked | GroupPart | { digest: string; total: bigint }> {
     const w = this.window(period);
     const lineMatches = rules.map(lineMatchOf);
-    const groups = await this.d.ledger.firstMatchGroups({ from: w.start, to: w.end, matches: lineMatches });
+    // Rules whose part is the line itself: summed by the grouped query, unless every line is wanted.
+    const whole = new Set<number>([-1, ...rules.flatMap((r, i) => (r.method === 'direct' && !r.smooth_months ? [i] : []))]);
+    const splitting = rules.flatMap((_, i) => (whole.has(i) ? [] : [i]));
+    const pricedBy = (per: string) => splitting.filter((i) => rules[i]!.method === 'internal_price' && rules[i]!.price?.per === per);
+    const apart = { cost: splitting, tokens: pricedBy('million_tokens'), quantity: pricedBy('unit'), limit: this.d.groupLimit ?? 100_000 };
+    const month = { from: w.start, to: w.end, matches: lineMatches };
+    let read = await this.d.ledger.firstMatchGroups(opts.perLine ? month : { ...month, apart });
+    // Too many groups: their lines are read one by one instead.
+    const oneByOne = opts.perLine ? undefined : read.complete ? null : { matches: lineMatches, keep: splitting };
+    if (!read.complete) read = await this.d.ledger.firstMatchGroups(month);
+    const groups = read.groups;
     const fixed = await this.fixedDrivers(rules, period);
     const tally = new Tally();
     for (const g of groups) tally.addGroup(g);
@@ -233,26 +251,34 @@ export class AllocationService {
       }
     }
     const ctx = contextOf(fixed, tally);
-    // Rules whose part is the line itself: summed by the grouped query, unless every line is wanted.
-    const whole = new Set<number>([-1, ...rules.flatMap((r, i) => (r.method === 'direct' && !r.smooth_months ? [i] : []))]);
-    if (!opts.perLine) {
-      for (const g of groups) {
-        if (!whole.has(g.index) || g.costed === 0) continue;
-        const rule = g.index >= 0 ? rules[g.index]! : null;
-        const mode = rule?.mode ?? (SANDBOXES.has(g.budgetCategory ?? '') ? 'showback' : 'chargeback');
-        const reason = g.department !== null ? null : rule ? 'the line names no department' : 'no rule matches the line, and it names no department';
-        yield { group: g, rule: rule ? rule.id : g.department !== null ? 'direct' : 'unallocated', method: rule ? 'direct' : g.department !== null ? 'direct' : 'none', mode, reason };
+    const scan = (from: number, to: number, firstMatch?: { matches: readonly LineMatch[]; keep: readonly number[] }) =>
+      this.d.ledger.scan({ from, to, ...(opts.perLine ? {} : { columns: columnsFor(rules) }), ...(firstMatch ? { firstMatch } : {}) });
+    if (oneByOne !== null) {
+      for await (const l of scan(w.start, w.end, oneByOne)) {
+        if (l.orgCostNano === 0n) continue;
+        const rule = rules.find((x) => matches(x, l)) ?? null;
+        yield thisMonth(l, rule, ctx, 1);
       }
     }
-    const keep = opts.perLine ? undefined : { matches: lineMatches, keep: rules.flatMap((_, i) => (whole.has(i) ? [] : [i])) };
-    const scan = (from: number, to: number, firstMatch?: { matches: readonly LineMatch[]; keep: readonly number[] }) =>
-      this.d.ledger.scan({ from, to, ...(opts.columns ? { columns: opts.columns } : {}), ...(firstMatch ? { firstMatch } : {}) });
-    for await (const l of scan(w.start, w.end, keep)) {
-      if (l.orgCostNano === 0n) continue;
-      const rule = rules.find((x) => matches(x, l)) ?? null;
-      const share = rule?.smooth_months ? smoothShare(l.orgCostNano, rule.smooth_months, 0) : l.orgCostNano;
-      const line = share === l.orgCostNano ? l : { ...l, orgCostNano: share };
-      yield { line, cost: l.orgCostNano, deferred: l.orgCostNano - share, earlier: false, allocated: allocateLine(line, rules, ctx, rule) };
+    if (!opts.perLine) {
+      for (const g of groups) {
+        if (g.costed === 0) continue;
+        if (whole.has(g.index)) {
+          const rule = g.index >= 0 ? rules[g.index]! : null;
+          const mode = rule?.mode ?? (SANDBOXES.has(g.budgetCategory ?? '') ? 'showback' : 'chargeback');
+          const reason = g.department !== null ? null : rule ? 'the line names no department' : 'no rule matches the line, and it names no department';
+          yield { group: g, rule: rule ? rule.id : g.department !== null ? 'direct' : 'unallocated', method: rule ? 'direct' : g.department !== null ? 'direct' : 'none', mode, reason };
+          continue;
+        }
+        if (oneByOne) continue;
+        // Lines that allocate alike: one of them stands for all.
+        const b = blankLine('', w.start);
+        const line: LedgerLine = {
+          ...b, dims: { ...b.dims, department: g.department, project: g.project, budget_category: g.budgetCategory },
+          orgCostNano: g.lineCost!, tokens: { ...b.tokens, input: Number(g.lineTokens ?? 0n) }, quantityNano: g.lineQuantity,
+        };
+        yield thisMonth(line, rules[g.index]!, ctx, g.costed);
+      }
     }
     const longest = Math.max(0, ...rules.map((r) => r.smooth_months ?? 0));
     if (longest > 1) {
@@ -266,10 +292,10 @@ export class AllocationService {
         const k = Math.round(monthStart.diff(DateTime.fromMillis(l.ts, { zone }).startOf('month'), 'months').months);
         if (k < 1 || k >= rule.smooth_months) continue;
         const line = { ...l, orgCostNano: smoothShare(l.orgCostNano, rule.smooth_months, k) };
-        if (line.orgCostNano !== 0n) yield { line, cost: l.orgCostNano, deferred: 0n, earlier: true, allocated: allocateLine(line, rules, ctx, rule) };
+        if (line.orgCostNano !== 0n) yield { line, lines: 1, cost: l.orgCostNano, deferred: 0n, earlier: true, allocated: allocate(line, rule, ctx) };
       }
     }
-    yield { digest: digestOf(groups), total: groups.reduce((a, g) => a + g.orgCostNano, 0n) };
+    yield { digest: digestOf(read), total: groups.reduce((a, g) => a + g.orgCostNano, 0n) };
   }
 
   /** A run's parts line by line for one department (or the unallocated: null). */
@@ -320,6 +346,9 @@ export class AllocationService {
 /** A line as a run allocates it: its share of this month (`line.orgCostNano`), its whole cost, what is deferred to later months. */
 interface Walked {
   readonly line: LedgerLine;
+  /** How many lines allocate alike (a group of lines of the same rule, department, project, budget category, cost...), `line` standing for each. */
+  readonly lines: number;
+  /** Each line's. */
   readonly cost: bigint;
   readonly deferred: bigint;
   /** A smoothed line of an earlier month, giving this month its share. */
@@ -344,18 +373,21 @@ export function lineMatchOf(rule: AllocationRule): LineMatch {
 }
 
 /** What identifies the lines a run read: their number, total and ids' range (the ledger only grows, so any change shows). */
-function digestOf(groups: readonly FirstMatchGroup[]): string {
+function digestOf(read: FirstMatchGroups): string {
   let n = 0;
   let total = 0n;
-  let min: string | null = null;
-  let max: string | null = null;
-  for (const g of groups) {
+  for (const g of read.groups) {
     n += g.lines;
     total += g.orgCostNano;
-    if (g.minId !== null && (min === null || g.minId < min)) min = g.minId;
-    if (g.maxId !== null && (max === null || g.maxId > max)) max = g.maxId;
   }
-  return createHash('sha256').update(`${n}|${total}|${min}|${max}`).digest('hex');
+  return createHash('sha256').update(`${n}|${total}|${read.firstId}|${read.lastId}`).digest('hex');
+}
+
+/** A line of the month allocated by its rule: its share of this month (all of it, unless its rule smooths), and what is deferred to later months. */
+function thisMonth(l: LedgerLine, rule: AllocationRule | null, ctx: AllocationContext, lines: number): Walked {
+  const share = rule?.smooth_months ? smoothShare(l.orgCostNano, rule.smooth_months, 0) : l.orgCostNano;
+  const line = share === l.orgCostNano ? l : { ...l, orgCostNano: share };
+  return { line, lines, cost: l.orgCostNano, deferred: l.orgCostNano - share, earlier: false, allocated: allocate(line, rule, ctx) };
 }
 
 /** The k-th of `months` equal shares of a cost (largest remainder: the shares sum to it exactly). */
@@ -426,11 +458,13 @@ class Statement {
 
   constructor(private readonly currency: string) {}
 
-  add(a: Allocated, l: LedgerLine): void {
-    this.count++;
+  /** The parts of `lines` lines allocated alike, `l` standing for each. */
+  add(a: Allocated, l: LedgerLine, lines: number): void {
+    this.count += lines;
+    const n = BigInt(lines);
     for (const p of a.parts) {
       const project = p.department !== null && p.department === l.dims.department ? l.dims.project : null;
-      this.put(p.department, project, a, p.nano, 1);
+      this.put(p.department, project, a, p.nano * n, lines);
     }
   }
 

@@ -167,9 +167,31 @@ export interface LineMatch {
 }
 
 /**
+ * Which lines of a period `firstMatchGroups` groups, and by what: the first of `matches` that
+ * takes each line, its department, project and budget category; and, for the lines of the
+ * matches named in `apart`, also what allocating one of them reads (its cost; the tokens or the
+ * quantity an internal price is charged by), so that the lines of a group allocate alike.
+ */
+export interface FirstMatchQuery {
+  readonly from: number;
+  readonly to: number;
+  readonly matches: readonly LineMatch[];
+  readonly apart?: {
+    /** Matches whose lines are grouped by their cost too. */
+    readonly cost: readonly number[];
+    /** Of those, the ones grouped by their tokens (every kind summed) too. */
+    readonly tokens?: readonly number[];
+    /** Of those, the ones grouped by their quantity too. */
+    readonly quantity?: readonly number[];
+    /** At most this many groups: past it the read stops, incomplete (when lines hardly ever allocate alike, their groups would fill memory). */
+    readonly limit?: number;
+  };
+}
+
+/**
  * A period's lines grouped by the first of some matches that takes each (-1: none) and by
- * department, project and budget category: what allocation runs need of the lines that do not
- * split, and of all lines for their drivers.
+ * department, project and budget category (and, for the matches asked apart, by what allocating
+ * one line reads): what allocation runs need of every line, for their parts and their drivers.
  */
 export interface FirstMatchGroup {
   readonly index: number;
@@ -186,8 +208,19 @@ export interface FirstMatchGroup {
   readonly gatewayOrgCostNano: bigint;
   /** Imported GPU hours (nano-units). */
   readonly gpuNano: bigint;
-  readonly minId: string | null;
-  readonly maxId: string | null;
+  /** For a match asked apart: the cost of each line of the group (else null); and its tokens, its quantity, if asked for (else null). */
+  readonly lineCost: bigint | null;
+  readonly lineTokens: bigint | null;
+  readonly lineQuantity: bigint | null;
+}
+
+/** A period's lines in groups, and the first and last of their ids (null: no lines). */
+export interface FirstMatchGroups {
+  readonly groups: readonly FirstMatchGroup[];
+  /** false: there were more groups than `apart.limit`, and none are given. */
+  readonly complete: boolean;
+  readonly firstId: string | null;
+  readonly lastId: string | null;
 }
 
 /** What a usage report can group by: any dimension, plus these. */

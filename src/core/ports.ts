@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { AgentRunTotals, FirstMatchGroup, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { AgentRunTotals, FirstMatchGroup, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow, FirstMatchGroups, FirstMatchQuery } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -50,8 +50,8 @@ export interface LedgerStore {
   aggregate(query: UsageQuery): Promise<UsageRow[]>;
   /** Every line of a period, in time order, without holding them all in memory. */
   scan(query: ScanQuery): AsyncIterable<LedgerLine>;
-  /** A period's lines grouped by the first of `matches` that takes each, and by department, project and budget category. */
-  firstMatchGroups(query: { readonly from: number; readonly to: number; readonly matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]>;
+  /** A period's lines grouped by the first of `matches` that takes each, and by department, project and budget category (and more, for the matches asked apart). */
+  firstMatchGroups(query: FirstMatchQuery): Promise<FirstMatchGroups>;
   /** Records outcomes; one already recorded for the same call or run is replaced. */
   recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
   /** Outcomes reported in a period, grouped by some of their dimensions (and by the UTC day or hour they were reported in, as group.day or group.hour). */

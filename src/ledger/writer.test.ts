@@ -23,7 +23,7 @@ class MemoryStore implements LedgerStore {
   async get(id: string) { return this.lines.get(id); }
   async aggregate() { return []; }
   async *scan() {}
-  async firstMatchGroups() { return []; }
+  async firstMatchGroups() { return { groups: [], complete: true, firstId: null, lastId: null }; }
   async recordOutcomes() {}
   async outcomeTotals() { return []; }
   async agentRuns() { return []; }

@@ -286,16 +286,51 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           line('r1', { dept: 'support', orgCostNano: 0n, status: 'refused' }),
         ]);
         const matches = [{ source: 'import', kind: ['seat'] }, { tags: { team: 'a' } }, { dims: { model: ['gpt-4.1', 'x'] } }];
-        const groups = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches });
+        const { groups, firstId, lastId } = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches });
+        expect([firstId, lastId]).toEqual(['g1', 's1']);
         const by = (i: number, d: string) => groups.find((g) => g.index === i && g.department === d);
         expect(by(0, 'marketing')).toMatchObject({ lines: 1, costed: 1, orgCostNano: 50n, requests: 0 });
-        expect(by(1, 'marketing')).toMatchObject({ lines: 1, orgCostNano: 100n, requests: 1, tokens: 165n, gatewayOrgCostNano: 100n, minId: 'm1', maxId: 'm1' });
+        expect(by(1, 'marketing')).toMatchObject({ lines: 1, orgCostNano: 100n, requests: 1, tokens: 165n, gatewayOrgCostNano: 100n });
         expect(by(2, 'support')).toMatchObject({ lines: 1, orgCostNano: 7n });
         // No match: the GPU import (its hours counted) and the refused call (not a request).
         expect(by(-1, 'support')).toMatchObject({ lines: 2, costed: 0, requests: 0, gpuNano: 2_500_000_000n });
         const kept: string[] = [];
         for await (const l of f.store.scan({ from: T0, to: T0 + DAY, firstMatch: { matches, keep: [1, 2] } })) kept.push(l.id);
         expect(kept.sort()).toEqual(['m1', 's1']);
+      } finally {
+        await f.close();
+      }
+    });
+
+    it('groups the lines of the matches asked apart by what allocating one reads: cost, tokens, quantity', async () => {
+      const f = await open();
+      try {
+        const seat = (id: string, cost: bigint, quantityNano: bigint | null) =>
+          line(id, { orgCostNano: cost, source: 'import', endpoint: 'seat', quantityNano, tokens: { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 } });
+        const tokens = (input: number) => ({ input, cached_input: 1, cache_write: 0, output: 10, reasoning: 0 });
+        await f.store.append([
+          // Match 0 (apart by cost and tokens): two lines alike, one of another cost, one of other tokens.
+          line('a1', { orgCostNano: 70n, model: 'gpt-4.1', tokens: tokens(100) }), line('a2', { orgCostNano: 70n, model: 'gpt-4.1', tokens: tokens(100) }),
+          line('a3', { orgCostNano: 71n, model: 'gpt-4.1', tokens: tokens(100) }), line('a4', { orgCostNano: 70n, model: 'gpt-4.1', tokens: tokens(200) }),
+          // Match 1 (apart by cost and quantity): a quantity, and none.
+          seat('q1', 30n, 2_000_000_000n), seat('q2', 30n, 2_000_000_000n), seat('q3', 30n, null),
+          // Match 2 (not apart): one group whatever the costs.
+          line('d1', { orgCostNano: 5n }), line('d2', { orgCostNano: 6n }),
+        ]);
+        const matches = [{ dims: { model: ['gpt-4.1'] } }, { kind: ['seat'] }, {}];
+        const { groups, firstId, lastId } = await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1] } });
+        const of = (i: number) => groups.filter((g) => g.index === i).map((g) => [g.lines, g.orgCostNano, g.lineCost, g.lineTokens, g.lineQuantity]).sort((a, b) => String(a).localeCompare(String(b)));
+        expect(of(0)).toEqual([[1, 70n, 70n, 211n, null], [1, 71n, 71n, 111n, null], [2, 140n, 70n, 111n, null]]);
+        expect(of(1)).toEqual([[1, 30n, 30n, null, null], [2, 60n, 30n, null, 2_000_000_000n]]);
+        expect(of(2)).toEqual([[2, 11n, null, null, null]]);
+        // The groups still add up to the period, with its first and last ids.
+        expect(groups.reduce((a, g) => a + g.lines, 0)).toBe(9);
+        expect([firstId, lastId]).toEqual(['a1', 'q3']);
+        // More groups than the limit: the read says it is incomplete rather than fill memory.
+        expect((await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1], limit: 6 } })).complete).toBe(true);
+        expect(await f.store.firstMatchGroups({ from: T0, to: T0 + DAY, matches, apart: { cost: [0, 1], tokens: [0], quantity: [1], limit: 5 } })).toMatchObject({ complete: false, groups: [] });
+        // A period without lines: no groups, no ids.
+        expect(await f.store.firstMatchGroups({ from: T0 + DAY, to: T0 + 2 * DAY, matches })).toEqual({ groups: [], complete: true, firstId: null, lastId: null });
       } finally {
         await f.close();
       }

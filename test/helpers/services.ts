@@ -4,6 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import pg from 'pg';
+import { openPostgres } from '../../src/store/postgres/open.js';
+import type { SqlStores } from '../../src/store/sql/stores.js';
 import { openRedis, redisPrefix, redisReady } from '../../src/store/redis/connect.js';
 
 export function redisUrl(): string {
@@ -17,6 +20,25 @@ export function postgresUrl(): string {
 /** A name no other test (or run) uses: `t-<name>-<random>`. */
 export function uniquePrefix(name: string): string {
   return `t-${name}-${randomBytes(5).toString('hex')}`;
+}
+
+/** The stores of a fresh installation in a schema of its own in the test PostgreSQL; `close` drops the schema. */
+export async function freshPostgres(name = 'pg', poolSize = 4): Promise<{ stores: SqlStores; url: string; schema: string; close: () => Promise<void> }> {
+  const url = postgresUrl();
+  const schema = uniquePrefix(name).replace(/-/g, '_');
+  const stores = await openPostgres({ url, schema, poolSize }).catch((err: unknown) => {
+    throw new Error(`these tests need PostgreSQL at ${url}: ${err instanceof Error ? err.message : String(err)}`);
+  });
+  return {
+    stores, url, schema,
+    close: async () => {
+      await stores.close();
+      const c = new pg.Client({ connectionString: url });
+      await c.connect();
+      await c.query(`drop schema ${schema} cascade`);
+      await c.end();
+    },
+  };
 }
 
 /** A ready client of the test Redis (at `url`, by default redisUrl()), or an Error that says which Redis the tests need. */

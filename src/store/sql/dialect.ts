@@ -54,6 +54,11 @@ export interface SqlDialect {
   hour(column: string): RawBuilder<string>;
   /** The value of one tag of the JSON tags column. */
   tag(key: string): RawBuilder<string | null>;
+  /**
+   * Ends a subquery so that the planner runs it as it stands instead of merging it into the
+   * outer query, which would evaluate its expressions again wherever the outer query uses them.
+   */
+  readonly fence: RawBuilder<unknown>;
   /** Serialises appends to the audit chain across connections (and, for PostgreSQL, across replicas). */
   lockAudit(trx: Transaction<Database>): Promise<void>;
   /** Statements that make a table reject UPDATE and DELETE. */
@@ -68,6 +73,8 @@ export const sqliteDialect: SqlDialect = {
   month: (c) => sql<string>`strftime('%Y-%m', ${sql.ref(c)} / 1000, 'unixepoch')`,
   hour: (c) => sql<string>`strftime('%Y-%m-%dT%H', ${sql.ref(c)} / 1000, 'unixepoch')`,
   tag: (k) => sql<string | null>`json_extract(tags, ${`$."${k}"`})`,
+  // SQLite does not flatten a subquery with a LIMIT into an aggregate query.
+  fence: sql`limit -1`,
   // One connection per process, and Kysely's SQLite driver runs one transaction at a time.
   lockAudit: async () => {},
   appendOnly: (table) => [
@@ -84,6 +91,7 @@ export const postgresDialect: SqlDialect = {
   month: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM')`,
   hour: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24')`,
   tag: (k) => sql<string | null>`(tags::jsonb ->> ${k})`,
+  fence: sql`offset 0`,
   // Every replica appends to one chain: a transaction-scoped advisory lock orders them.
   lockAudit: async (trx) => {
     await sql`select pg_advisory_xact_lock(7305011)`.execute(trx);

@@ -5,7 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type FirstMatchGroup, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type FirstMatchGroup, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow, type FirstMatchGroups, type FirstMatchQuery } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -113,31 +113,39 @@ function firstMatchSql(matches: readonly LineMatch[], d: SqlDialect): RawBuilder
   return sql<number>`case ${sql.join(matches.map((m, i) => sql`when ${matchSql(m, d)} then ${sql.lit(i)}`), sql` `)} else -1 end`;
 }
 
-export async function firstMatchGroups(db: Db, d: SqlDialect, q: { from: number; to: number; matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]> {
+/**
+ * A period grouped by the first match that takes each line, department, project and budget
+ * category, and for the matches asked apart by what allocating a line reads (its cost, tokens,
+ * quantity). The lines are read once: a fenced subquery works out each line's match (the `CASE`
+ * is evaluated once a line, though the grouping uses it twice), and the engine groups the rows.
+ * The first and last ids come from the (ts, id) index, in the same statement (one snapshot):
+ * carried through the grouping, the ids made it sort rows twice as wide.
+ */
+export async function firstMatchGroups(db: Db, d: SqlDialect, q: FirstMatchQuery): Promise<FirstMatchGroups> {
   const called = sql`source = 'gateway' and status <> 'refused'`;
   const tokens = sql.join(Object.values(TOKEN_COLUMNS).map((c) => sql.ref(c)), sql` + `);
-  const rows = await db
-    .selectFrom('ledger_lines')
-    .where('ts', '>=', q.from)
-    .where('ts', '<', q.to)
-    .select([
-      firstMatchSql(q.matches, d).as('ri'), sql.ref('department').as('department'), sql.ref('project').as('project'), sql.ref('budget_category').as('budget_category'),
-      sql`count(*)`.as('n'),
-      sql`sum(case when org_cost_nano <> 0 then 1 else 0 end)`.as('costed'),
-      sql`sum(org_cost_nano)`.as('cost'),
-      sql`sum(case when ${called} then ${tokens} else 0 end)`.as('tokens'),
-      sql`sum(case when ${called} then 1 else 0 end)`.as('requests'),
-      sql`sum(case when ${called} then org_cost_nano else 0 end)`.as('gw_cost'),
-      sql`sum(case when endpoint = 'gpu_hours' and quantity_nano is not null then quantity_nano else 0 end)`.as('gpu'),
-      sql`min(id)`.as('min_id'), sql`max(id)`.as('max_id'),
-    ] as never[])
-    .groupBy(byPosition(4))
-    .execute();
-  return (rows as Record<string, unknown>[]).map((r) => ({
+  const period = sql`from ledger_lines where ts >= ${q.from} and ts < ${q.to}`;
+  const limit = q.apart?.limit;
+  const lines = sql`select ${firstMatchSql(q.matches, d)} as ri, department, project, budget_category, org_cost_nano as cost, ${tokens} as tokens, quantity_nano as quantity,
+    case when ${called} then 1 else 0 end as called, case when endpoint = 'gpu_hours' and quantity_nano is not null then quantity_nano else 0 end as gpu
+    ${period} ${d.fence}`;
+  // A column's value where the line's match is one of `indexes`, else null (one group for the rest).
+  const apart = (indexes: readonly number[] | undefined, column: string) =>
+    indexes?.length ? sql`case when ri in (${sql.join(indexes.map((i) => sql.lit(i)))}) then ${sql.ref(column)} end` : sql`null`;
+  const { rows } = await sql<Record<string, unknown>>`select ri, department, project, budget_category,
+    ${apart(q.apart?.cost, 'cost')} as line_cost, ${apart(q.apart?.tokens, 'tokens')} as line_tokens, ${apart(q.apart?.quantity, 'quantity')} as line_quantity,
+    count(*) as n, sum(case when cost <> 0 then 1 else 0 end) as costed, sum(cost) as cost, sum(called * tokens) as tokens, sum(called) as requests,
+    sum(called * cost) as gw_cost, sum(gpu) as gpu, (select min(id) ${period}) as first_id, (select max(id) ${period}) as last_id
+    from (${lines}) l group by ${sql.join(byPosition(7))} ${limit === undefined ? sql`` : sql`limit ${sql.lit(limit + 1)}`}`.execute(db);
+  if (limit !== undefined && rows.length > limit) return { groups: [], complete: false, firstId: null, lastId: null };
+  const bigOrNull = (v: unknown) => (v === null || v === undefined ? null : toBigInt(v));
+  const groups = rows.map((r) => ({
     index: toNumber(r.ri), department: (r.department as string | null) ?? null, project: (r.project as string | null) ?? null, budgetCategory: (r.budget_category as string | null) ?? null,
     lines: toNumber(r.n), costed: toNumber(r.costed), orgCostNano: toBigInt(r.cost ?? 0), tokens: toBigInt(r.tokens ?? 0), requests: toNumber(r.requests),
-    gatewayOrgCostNano: toBigInt(r.gw_cost ?? 0), gpuNano: toBigInt(r.gpu ?? 0), minId: (r.min_id as string | null) ?? null, maxId: (r.max_id as string | null) ?? null,
+    gatewayOrgCostNano: toBigInt(r.gw_cost ?? 0), gpuNano: toBigInt(r.gpu ?? 0),
+    lineCost: bigOrNull(r.line_cost), lineTokens: bigOrNull(r.line_tokens), lineQuantity: bigOrNull(r.line_quantity),
   }));
+  return { groups, complete: true, firstId: (rows[0]?.first_id as string | null | undefined) ?? null, lastId: (rows[0]?.last_id as string | null | undefined) ?? null };
 }
 
 /** Records outcomes, replacing one already recorded for the same call or run. */
@@ -248,7 +256,7 @@ export abstract class SqlLedgerReads {
     return scan(this.db, query, 5000, this.dialect);
   }
 
-  firstMatchGroups(query: { from: number; to: number; matches: readonly LineMatch[] }): Promise<FirstMatchGroup[]> {
+  firstMatchGroups(query: FirstMatchQuery): Promise<FirstMatchGroups> {
     return firstMatchGroups(this.db, this.dialect, query);
   }
 

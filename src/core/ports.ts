@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { AgentRunTotals, FirstMatchGroup, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow, FirstMatchGroups, FirstMatchQuery } from './ledger.js';
+import type { AgentRunTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 

@@ -5,7 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type FirstMatchGroup, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow, type FirstMatchGroups, type FirstMatchQuery } from '../../core/ledger.js';
+import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type FirstMatchGroups, type FirstMatchQuery, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';

@@ -65,7 +65,10 @@ export async function anomalies(ledger: LedgerStore, query: Record<string, unkno
   const out: AnomalyRow[] = [];
   const o = detectOptions(kind, interval, sensitivity);
   for (const s of series.values()) {
-    const judged = scores(s.buckets.map((b) => KINDS[kind].value(b, interval)), o);
+    // A member's history starts with its first activity: the empty buckets before it are no
+    // history at all (not a run of zeros that would make every early point look infinite).
+    const first = s.buckets.findIndex((b) => b.requests > 0 || b.cost > 0);
+    const judged = scores(s.buckets.map((b, i) => (i < first ? null : KINDS[kind].value(b, interval))), o);
     for (let t = Math.max(0, n - recent); t < n; t++) {
       const a = judged[t];
       const b = s.buckets[t]!;

@@ -1,9 +1,24 @@
-import { useApi, type Actor } from '../api';
+import { useEffect, useState } from 'react';
+import { api, useApi, type ApiError, type Actor, type Loaded } from '../api';
 import { when } from '../format';
 import { Panel, Show, Table } from '../ui';
 
 interface BudgetEvent { id: string; ts: string; kind: string; budget: string; details: Record<string, unknown> }
-interface AnomalyRow { member: string; currency: string; day: string; metric: string; value: number; baseline: number; score: number; dimension?: string }
+interface AnomalyRow { member: string; currency: string; at: string; day: string; metric: string; interval: string; value: number; baseline: number; score: number; note: string | null }
+
+/** Every kind the anomaly report knows (docs/alerts.md#anomalies). */
+const KINDS = ['spend', 'failures', 'agent_loops', 'off_hours', 'output_ratio', 'premium_share', 'unproductive'] as const;
+
+/** Every kind's anomalies, newest first: one report per kind. */
+function useAnomalies(enabled: boolean): Loaded<{ data: AnomalyRow[] }> {
+  const [state, setState] = useState<{ data?: { data: AnomalyRow[] }; error?: ApiError }>({});
+  useEffect(() => {
+    if (!enabled) return;
+    Promise.all(KINDS.map((k) => api<{ data: AnomalyRow[] }>(`/reports/anomalies?metric=${k}`)))
+      .then((all) => setState({ data: { data: all.flatMap((r) => r.data).sort((a, b) => b.at.localeCompare(a.at) || b.score - a.score) } }), (error: ApiError) => setState({ error }));
+  }, [enabled]);
+  return { data: state.data, error: state.error, reload: () => {} };
+}
 interface Delivery { id: string; channel: string; audience: string; status: string; attempts: number; last_error: string | null; event: { kind: string; budget: string; ts: number } }
 
 const describe = (d: Record<string, unknown>): string => Object.entries(d).filter(([, v]) => typeof v !== 'object').map(([k, v]) => `${k}: ${String(v)}`).join(' · ');
@@ -11,26 +26,27 @@ const describe = (d: Record<string, unknown>): string => Object.entries(d).filte
 /** Budget thresholds crossed, forecasts, anomalies, and whether each alert reached its people. */
 export function Alerts({ actor }: { actor: Actor }) {
   const events = useApi<{ data: BudgetEvent[] }>('/events');
-  const anomalies = useApi<{ data: AnomalyRow[] }>('/reports/anomalies');
   const finance = actor.role === 'admin' || actor.role === 'finance';
+  const anomalies = useAnomalies(finance);
   const deliveries = useApi<{ data: Delivery[] }>(finance ? '/alerts/deliveries' : null);
   return (
     <>
       <h1>Alerts and anomalies</h1>
-      <Panel title="Anomalies">
+      {finance ? <Panel title="Anomalies">
         <Show loaded={anomalies}>
           {(a) => (
-            <Table label="Anomalies" rows={a.data} empty="No anomalies in the last 90 days." columns={[
-              { title: 'Day', cell: (x) => x.day },
-              { title: 'What', cell: (x) => x.metric },
+            <Table label="Anomalies" rows={a.data} empty="No anomalies in the last week." columns={[
+              { title: 'When', cell: (x) => (x.interval === 'hour' ? x.at.slice(0, 13).replace('T', ' ') + 'h' : x.day) },
+              { title: 'What', cell: (x) => x.metric.replace('_', ' ') },
               { title: 'Who', cell: (x) => x.member },
+              { title: 'Note', cell: (x) => x.note ?? '' },
               { title: 'Value', numeric: true, cell: (x) => x.value.toLocaleString('en-GB', { maximumFractionDigits: 2 }) },
               { title: 'Usual', numeric: true, cell: (x) => x.baseline.toLocaleString('en-GB', { maximumFractionDigits: 2 }) },
-              { title: 'Score', numeric: true, cell: (x) => x.score.toFixed(1) },
+              { title: 'Score', numeric: true, cell: (x) => (x.score > 100 ? '> 100' : x.score.toFixed(1)) },
             ]} />
           )}
         </Show>
-      </Panel>
+      </Panel> : null}
       <Panel title="Budget alerts">
         <Show loaded={events}>
           {(e) => (

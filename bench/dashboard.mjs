@@ -74,7 +74,8 @@ const admin = (await b.tokens.issue({ label: 'bench', role: 'admin' }, 'bench'))
 const manager = (await b.tokens.issue({ label: 'bench-manager', role: 'manager', department: 'dept-07' }, 'bench')).secret;
 
 const month = new Date(Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), 1)).toISOString();
-const thirty = new Date(Date.now() - 30 * 86_400_000).toISOString();
+// As the dashboard asks: whole days.
+const thirty = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000 - 30 * 86_400_000).toISOString();
 const CALLS = [
   ['Overview', '/reports/overview'],
   ['Overview (manager)', '/reports/overview', manager],
@@ -90,7 +91,7 @@ const CALLS = [
   ['Agents: runs', `/usage?from=${month}&group_by=agent,agent_run,status`],
   ['Outcomes: unit economics', `/reports/unit-economics?from=${month}&group_by=workflow`],
   ['Alerts: budget events', '/events'],
-  ['Alerts: anomalies', '/reports/anomalies'],
+  ...['spend', 'failures', 'agent_loops', 'off_hours', 'output_ratio', 'premium_share', 'unproductive'].map((k) => [`Alerts: anomalies (${k})`, `/reports/anomalies?metric=${k}`]),
   ['Keys', '/keys'],
   ['Audit log', '/audit?limit=100'],
 ];

@@ -107,6 +107,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           lines.push({
             ...l, dims: { ...l.dims, user: `u${i % 4}`, route: routed ? `route-${i % 2}` : null, agent: i % 4 === 1 ? 'bot' : null, agent_run: i % 4 === 1 ? `run-${i % 9}` : null },
             baselineOrgNano: routed ? l.orgCostNano * 2n : null, cacheHit: routed && i % 5 === 0, avoidedOrgNano: routed && i % 5 === 0 ? 7n : null,
+            errorCode: i % 13 === 0 ? 'upstream_timeout' : null,
           });
         }
         await f.store.append(lines.slice(0, 300));
@@ -147,6 +148,10 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           const byUser = await f.store.aggregate({ from, to, groupBy: ['user'] });
           const wantUser = expected(from, to, (l) => String(l.dims.user));
           expect(byUser.map((r) => `${r.group.user}|${r.currency}=${r.requests}/${r.costNano}`).sort()).toEqual([...wantUser].map(([k, v]) => `${k}=${v.requests}/${v.cost}`).sort());
+          // Cache hits and error codes: in the summary and run rollups, and in the lines.
+          const byHit = await f.store.aggregate({ from, to, groupBy: ['workflow', 'cache_hit', 'error_code'] });
+          const wantHit = expected(from, to, (l) => `${l.dims.workflow}|${l.cacheHit}|${l.errorCode}`);
+          expect(byHit.map((r) => `${r.group.workflow}|${r.group.cache_hit}|${r.group.error_code}|${r.currency}=${r.requests}/${r.costNano}`).sort()).toEqual([...wantHit].map(([k, v]) => `${k}=${v.requests}/${v.cost}`).sort());
           // Agent runs have their own rollup.
           const byRun = await f.store.aggregate({ from, to, groupBy: ['agent', 'agent_run', 'status'] });
           const wantRun = expected(from, to, (l) => `${l.dims.agent}|${l.dims.agent_run}|${l.status}`);

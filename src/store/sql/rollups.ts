@@ -38,9 +38,25 @@ export const SUMMARY_DIMS = [
  * run, runs a refusal stopped) read a row per run and day rather than its lines. Calls outside
  * any run collapse to a few rows per day, as there are no people in it.
  */
-export const RUN_DIMS = ['department', 'project', 'workflow', 'agent', 'agent_run', 'model', 'fallback_model'] as const satisfies readonly Dimension[];
+export const RUN_DIMS = ['department', 'project', 'workflow', 'agent', 'agent_run'] as const satisfies readonly Dimension[];
 
-const ROLLUP_EXTRA = ['status', 'endpoint', 'source', 'currency'] as const;
+/** A rollup key that is not a dimension: its name (a report's group) and its value for a line, as the lines' own grouping gives it. */
+interface Extra {
+  readonly name: string;
+  readonly of: (l: LedgerLine) => string;
+}
+const BASE_EXTRAS: readonly Extra[] = [
+  { name: 'status', of: (l) => l.status },
+  { name: 'endpoint', of: (l) => l.endpoint ?? '' },
+  { name: 'source', of: (l) => l.source },
+  { name: 'currency', of: (l) => l.currency },
+];
+/** Unit economics and the anomalies read cache hits and refusal codes: the newer rollups keep them. */
+const OUTCOME_EXTRAS: readonly Extra[] = [
+  ...BASE_EXTRAS,
+  { name: 'cache_hit', of: (l) => (l.cacheHit ? 'true' : 'false') },
+  { name: 'error_code', of: (l) => l.errorCode ?? '' },
+];
 
 /** A column a rollup row sums, and what each line adds to it. */
 interface Sum {
@@ -77,6 +93,7 @@ export interface Rollup {
   readonly sums: readonly Sum[];
   /** The columns that make a row's identity, also joined into its key column `k`. */
   readonly keyColumns: readonly string[];
+  readonly extras: readonly Extra[];
   readonly sumColumns: readonly string[];
   /** Every column of a row, in the order rollupValues gives them. */
   readonly columns: readonly string[];
@@ -85,21 +102,21 @@ export interface Rollup {
   readonly routing: boolean;
 }
 
-function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[]): Rollup {
-  const keyColumns = ['day', ...dims, ...ROLLUP_EXTRA];
+function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[], extras: readonly Extra[]): Rollup {
+  const keyColumns = ['day', ...dims, ...extras.map((e) => e.name)];
   const sumColumns = sums.map((s) => s.name);
   return {
-    table, dims, sums, keyColumns, sumColumns, columns: ['k', ...keyColumns, ...sumColumns],
-    serves: new Set([...dims, ...ROLLUP_EXTRA, 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
+    table, dims, sums, keyColumns, extras, sumColumns, columns: ['k', ...keyColumns, ...sumColumns],
+    serves: new Set([...dims, ...extras.map((e) => e.name), 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
   };
 }
 
 /** Every dimension but agent runs (migration 0003). */
-export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS);
+export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS, BASE_EXTRAS);
 /** The summary (migration 0012): fewer dimensions, and the savings sums. */
-export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS]);
+export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS], OUTCOME_EXTRAS);
 /** Agent runs (migration 0012). */
-export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, BASE_SUMS);
+export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, BASE_SUMS, OUTCOME_EXTRAS);
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
 export const ROLLUPS: readonly Rollup[] = [SUMMARY, RUNS, DAILY];
 
@@ -120,7 +137,7 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
     const d = l.dims;
     const key = [dayOf(l.ts)];
     for (const dim of r.dims) key.push(d[dim] ?? '');
-    key.push(l.status, l.endpoint ?? '', l.source, l.currency);
+    for (const e of r.extras) key.push(e.of(l));
     const k = key.join('\u0001');
     let row = rows.get(k);
     if (!row) rows.set(k, (row = { key, sums: r.sums.map((s) => (s.big ? 0n : 0)) }));

@@ -28,6 +28,7 @@ import { concentration, unusedSeats } from '../reports/insight.js';
 import { anomalies, type AnomalySettings } from '../reports/anomaly-report.js';
 import { scenarios } from '../reports/scenarios.js';
 import { overview } from '../reports/overview.js';
+import { agentsReport } from '../reports/agents.js';
 import { corridorReport, type Corridor } from '../reports/corridors.js';
 import type { FxTable } from '../core/fx.js';
 import { usageCsv, usageReport } from '../reports/usage.js';
@@ -186,6 +187,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   }
 
   app.get('/reports/corridors', async (req) => ({ data: await corridorReport({ ledger: d.ledger, store: d.config, fx: d.fx, orgCurrency: d.orgCurrency, corridors: d.corridors }, req.query as Record<string, unknown>, actorOf(req)) }));
+  app.get('/reports/agents', async (req) => agentsReport(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.orgCurrency));
   app.get('/reports/overview', async (req) => overview(d.ledger, d.budgets, actorOf(req), d.orgCurrency));
   app.get('/reports/scenarios', async (req) => ({ data: await scenarios(d.ledger, req.query as Record<string, unknown>, actorOf(req)) }));
   app.get('/reports/anomalies', async (req) => ({ data: await anomalies(d.ledger, req.query as Record<string, unknown>, actorOf(req), d.anomalies) }));

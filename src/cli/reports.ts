@@ -140,6 +140,21 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     });
 
   program
+    .command('agents')
+    .description('per agent: runs, calls, refusals, cost per run and the longest run')
+    .option('--from <date>', 'start (default: first of this month, UTC)')
+    .option('--to <date>', 'end, exclusive (default: now)')
+    .action(async (o: { from?: string; to?: string }) => {
+      const q = new URLSearchParams({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
+      type Agent = { agent: string; runs: number; calls: number; refused: number; loop_refused: number; cost: string; cost_per_run: string | null; longest_run: string; longest_run_calls: number };
+      const r = await ctx.client().call<{ currency: string; data: Agent[] }>('GET', `/reports/agents?${q}`);
+      const money = (v: string | null) => (v === null ? '' : formatMoney({ nano: parseDecimal(v), currency: r.currency }));
+      ctx.print(r, () => table(['agent', 'runs', 'calls', 'refused', 'by loop guard', 'cost', 'per run', 'longest run'], r.data.map((a) => [
+        a.agent, a.runs, a.calls, a.refused, a.loop_refused, money(a.cost), money(a.cost_per_run), `${a.longest_run} (${a.longest_run_calls} calls)`,
+      ])));
+    });
+
+  program
     .command('overview')
     .description("the dashboard's overview: this month's spend and projection, spend against budget by department, and budgets past a threshold")
     .action(async () => {

@@ -260,3 +260,17 @@ export interface UsageRow {
   /** With UsageQuery.routing only. */
   readonly routing?: RoutingSums;
 }
+
+/** An agent's runs over a period: how many, their calls, refusals and cost, and its longest run. */
+export interface AgentSummary {
+  readonly agent: string;
+  readonly runs: number;
+  readonly calls: number;
+  readonly refused: number;
+  /** Refusals by the loop guard. */
+  readonly loopRefused: number;
+  /** In the organisation's currency. */
+  readonly orgCostNano: bigint;
+  readonly longestRun: string;
+  readonly longestRunCalls: number;
+}

@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { AgentRunTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { AgentRunTotals, AgentSummary, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -58,6 +58,8 @@ export interface LedgerStore {
   outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]>;
   /** The agent runs with calls in a period, per run and group of dimensions (read from the lines: runs are too many for the rollups). */
   agentRuns(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]>;
+  /** Per agent, its runs in a period and their calls, refusals and cost (the agents view); `department` narrows it. */
+  agentSummary(query: { readonly from: number; readonly to: number; readonly department?: readonly string[] }): Promise<AgentSummary[]>;
   close(): Promise<void>;
 }
 

@@ -177,6 +177,46 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('sums each agent\'s runs from the run rollup over whole days, as from the lines', async () => {
+      const f = await open();
+      try {
+        const lines: LedgerLine[] = [];
+        for (let i = 0; i < 240; i++) {
+          const l = line(`ag-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 240), dept: i % 2 ? 'marketing' : 'support', model: 'gpt-4o', costNano: BigInt(100 + i), status: i % 17 === 0 ? 'refused' : 'ok' });
+          const agent = i % 3 === 0 ? null : `agent-${i % 3}`;
+          lines.push({ ...l, orgCostNano: l.costNano, errorCode: i % 34 === 0 ? 'agent_loop' : null, dims: { ...l.dims, agent, agent_run: agent ? `run-${i % 3}-${i % 7}` : null } });
+        }
+        await f.store.append(lines);
+        const want = (from: number, to: number, dept?: string) => {
+          const out = new Map<string, { runs: Map<string, number>; calls: number; refused: number; loop: number; cost: bigint }>();
+          for (const l of lines) {
+            if (l.ts < from || l.ts >= to || !l.dims.agent || (dept && l.dims.department !== dept)) continue;
+            const a = out.get(l.dims.agent) ?? { runs: new Map(), calls: 0, refused: 0, loop: 0, cost: 0n };
+            a.runs.set(l.dims.agent_run!, (a.runs.get(l.dims.agent_run!) ?? 0) + 1);
+            a.calls++;
+            if (l.status === 'refused') a.refused++;
+            if (l.errorCode === 'agent_loop') a.loop++;
+            a.cost += l.orgCostNano;
+            out.set(l.dims.agent, a);
+          }
+          return [...out].map(([agent, a]) => {
+            const [run, calls] = [...a.runs].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]!;
+            return `${agent}: ${a.runs.size} runs, ${a.calls} calls, ${a.refused} refused, ${a.loop} loops, ${a.cost}, longest ${run} ${calls}`;
+          }).sort();
+        };
+        const got = async (from: number, to: number, dept?: string) => (await f.store.agentSummary({ from, to, ...(dept ? { department: [dept] } : {}) }))
+          .map((a) => `${a.agent}: ${a.runs} runs, ${a.calls} calls, ${a.refused} refused, ${a.loopRefused} loops, ${a.orgCostNano}, longest ${a.longestRun} ${a.longestRunCalls}`).sort();
+        // Whole days (the rollup), ragged edges (the lines), and a department.
+        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0]] as const) {
+          expect(await got(from, to)).toEqual(want(from, to));
+          expect(await got(from, to, 'marketing')).toEqual(want(from, to, 'marketing'));
+        }
+        expect(await f.store.agentSummary({ from: T0 - 2 * DAY, to: T0 + 2 * DAY, department: [] })).toEqual([]);
+      } finally {
+        await f.close();
+      }
+    });
+
     it('reads today whole from the rollups for a range that reaches now, and agrees with the lines', async () => {
       const f = await open();
       try {

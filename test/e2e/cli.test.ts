@@ -110,6 +110,10 @@ describe('bursar CLI', () => {
 
   it('says who the token is, shows the organisation, suspensions and one import, and prints the OpenAPI document', async () => {
     expect(await bursar('whoami')).toMatch(/^first-admin: admin\n$/);
+    expect(await bursar('overview')).toMatch(/^This month \(\d{4}-\d{2}\): \$[\d.,]+ so far, \$[\d.,]+ projected by month end/);
+    const overview = JSON.parse(await bursar('--json', 'overview')) as { currency: string; by_department: unknown[] };
+    expect(overview.currency).toBe('USD');
+    expect(Array.isArray(JSON.parse(await bursar('--json', 'agents')).data)).toBe(true);
     expect(JSON.parse(await bursar('--json', 'whoami'))).toMatchObject({ role: 'admin', department: null });
     const org = await bursar('org');
     expect(org).toMatch(/marketing\s+│\s+Marketing\s+│\s+MKTG\s+│\s+alice/);

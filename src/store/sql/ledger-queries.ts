@@ -5,11 +5,11 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type FirstMatchGroups, type FirstMatchQuery, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type AgentSummary, type FirstMatchGroups, type FirstMatchQuery, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
-import { aggregateRollups, endOfDay, mergeRows, servingRollup, wholeDays } from './rollups.js';
+import { aggregateRollups, dayOf, endOfDay, mergeRows, RUNS, servingRollup, wholeDays } from './rollups.js';
 
 const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
 
@@ -217,6 +217,39 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
   }));
 }
 
+/**
+ * Per agent: its runs, their calls, refusals and cost, and its longest run. Each run is summed
+ * first, then each agent's runs, in one statement: from the run rollup over whole days (a range
+ * that reaches now reads today whole), else from the lines.
+ */
+export async function agentSummary(db: Db, q: { from: number; to: number; department?: readonly string[] }): Promise<AgentSummary[]> {
+  if (q.department && q.department.length === 0) return [];
+  const now = Date.now();
+  const days = wholeDays(q.from, q.to >= now ? Math.max(q.to, endOfDay(now)) : q.to);
+  const rollup = days !== null && days.first === q.from && (days.end === q.to || q.to >= now);
+  const inDept = q.department ? sql`and department in (${sql.join(q.department)})` : sql``;
+  const runs = rollup
+    ? sql`select agent, agent_run, sum(requests) as calls, sum(case when status = 'refused' then requests else 0 end) as refused,
+          sum(case when error_code = 'agent_loop' then requests else 0 end) as loop_refused, sum(org_cost_nano) as cost
+        from ${sql.table(RUNS.table)} where day >= ${dayOf(days.first)} and day < ${dayOf(days.end)} and agent_run <> '' and agent <> '' ${inDept}
+        group by agent, agent_run`
+    : sql`select agent, agent_run, count(*) as calls, sum(case when status = 'refused' then 1 else 0 end) as refused,
+          sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, sum(org_cost_nano) as cost
+        from ledger_lines where ts >= ${q.from} and ts < ${q.to} and agent_run is not null and agent is not null ${inDept}
+        group by agent, agent_run`;
+  // The longest run: the largest calls, ties to the first run id (the same answer on both engines).
+  const { rows } = await sql<Record<string, unknown>>`
+    with runs as (${runs})
+    select agent, count(*) as runs, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost,
+      (select r2.agent_run from runs r2 where r2.agent = runs.agent order by r2.calls desc, r2.agent_run limit 1) as longest_run,
+      max(calls) as longest_calls
+    from runs group by agent order by sum(cost) desc, agent`.execute(db);
+  return rows.map((r) => ({
+    agent: String(r.agent), runs: toNumber(r.runs), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
+    orgCostNano: toBigInt(r.cost ?? 0), longestRun: String(r.longest_run), longestRunCalls: toNumber(r.longest_calls),
+  }));
+}
+
 /** Pages through a period by (ts, id), so memory stays flat on any size. */
 export async function* scan(db: Db, q: ScanQuery, pageSize = 5000, d?: SqlDialect): AsyncIterable<LedgerLine> {
   let after: { ts: number; id: string } | null = null;
@@ -266,6 +299,10 @@ export abstract class SqlLedgerReads {
 
   outcomeTotals(query: { from: number; to: number; groupBy: readonly OutcomeDimension[]; interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]> {
     return outcomeTotals(this.db, this.dialect, query);
+  }
+
+  agentSummary(query: { from: number; to: number; department?: readonly string[] }): Promise<AgentSummary[]> {
+    return agentSummary(this.db, query);
   }
 
   agentRuns(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {

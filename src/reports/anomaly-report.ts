@@ -116,6 +116,27 @@ async function read(ledger: LedgerStore, p: ReadPlan): Promise<Series> {
     return s.buckets[Math.floor((ts - p.start) / step)];
   };
   const range = { from: p.start, to: p.end };
+  if (p.kind === 'agent_loops' && p.interval === 'day') {
+    // Each run's calls per day, from the run rollup where it keeps `by` (department, project, workflow, agent).
+    const runs = new Map<string, { member: string | null; currency: string; day: string; run: string; calls: number; loop: number }>();
+    for (const r of await ledger.aggregate({ ...range, groupBy: [p.by, 'day', 'agent_run', 'source', 'error_code'] })) {
+      const run = r.group.agent_run;
+      if (r.group.source !== 'gateway' || !run) continue;
+      const k = `${r.group[p.by]}\u0000${r.currency}\u0000${r.group.day}\u0000${run}`;
+      const e = runs.get(k) ?? { member: r.group[p.by] ?? null, currency: r.currency, day: String(r.group.day), run, calls: 0, loop: 0 };
+      e.calls += r.requests;
+      if (r.group.error_code === 'agent_loop') e.loop += r.requests;
+      runs.set(k, e);
+    }
+    for (const e of runs.values()) {
+      const b = bucket(e.member, e.currency, Date.parse(`${e.day}T00:00:00Z`));
+      if (!b) continue;
+      b.runs++;
+      b.loopRefused += e.loop;
+      if (e.calls > b.maxRunCalls || (e.calls === b.maxRunCalls && b.maxRun !== null && e.run < b.maxRun)) [b.maxRunCalls, b.maxRun] = [e.calls, e.run];
+    }
+    return series;
+  }
   if (p.kind === 'agent_loops') {
     for (const r of await ledger.agentRuns({ ...range, groupBy: [p.by] })) {
       const b = bucket(r.group[p.by], r.currency, r.lastTs);

@@ -237,13 +237,13 @@ export async function agentSummary(db: Db, q: { from: number; to: number; depart
           sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, sum(org_cost_nano) as cost
         from ledger_lines where ts >= ${q.from} and ts < ${q.to} and agent_run is not null and agent is not null ${inDept}
         group by agent, agent_run`;
-  // The longest run: the largest calls, ties to the first run id (the same answer on both engines).
+  // The longest run: the most calls, ties to the first run id (the same answer on both engines).
   const { rows } = await sql<Record<string, unknown>>`
-    with runs as (${runs})
+    with runs as (${runs}),
+    ranked as (select runs.*, row_number() over (partition by agent order by calls desc, agent_run) as rn from runs)
     select agent, count(*) as runs, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost,
-      (select r2.agent_run from runs r2 where r2.agent = runs.agent order by r2.calls desc, r2.agent_run limit 1) as longest_run,
-      max(calls) as longest_calls
-    from runs group by agent order by sum(cost) desc, agent`.execute(db);
+      max(case when rn = 1 then agent_run end) as longest_run, max(calls) as longest_calls
+    from ranked group by agent order by sum(cost) desc, agent`.execute(db);
   return rows.map((r) => ({
     agent: String(r.agent), runs: toNumber(r.runs), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
     orgCostNano: toBigInt(r.cost ?? 0), longestRun: String(r.longest_run), longestRunCalls: toNumber(r.longest_calls),

@@ -35,6 +35,8 @@ export function useApi<T>(path: string | null): Loaded<T> {
   const [tick, setTick] = useState(0);
   useEffect(() => {
     if (path === null) return;
+    // Nothing stale under a new question: a view shows "Loading" until its new answer arrives.
+    setState({});
     let live = true;
     api<T>(path).then((data) => live && setState({ data }), (error: ApiError) => live && setState({ error }));
     return () => {

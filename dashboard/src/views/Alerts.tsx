@@ -6,8 +6,11 @@ import { Panel, Show, Table } from '../ui';
 interface BudgetEvent { id: string; ts: string; kind: string; budget: string; details: Record<string, unknown> }
 interface AnomalyRow { member: string; currency: string; at: string; day: string; metric: string; interval: string; value: number; baseline: number; score: number; note: string | null }
 
-/** Every kind the anomaly report knows (docs/alerts.md#anomalies). */
-const KINDS = ['spend', 'failures', 'agent_loops', 'off_hours', 'output_ratio', 'premium_share', 'unproductive'] as const;
+/**
+ * The kinds judged live from the rollups. Off-hours use and agent loops read the lines (hours,
+ * runs): Bursar judges them every hour for its alerts, which the budget alerts below list.
+ */
+const KINDS = ['spend', 'failures', 'output_ratio', 'premium_share', 'unproductive'] as const;
 
 /** Every kind's anomalies, newest first: one report per kind. */
 function useAnomalies(enabled: boolean): Loaded<{ data: AnomalyRow[] }> {
@@ -32,7 +35,7 @@ export function Alerts({ actor }: { actor: Actor }) {
   return (
     <>
       <h1>Alerts and anomalies</h1>
-      {finance ? <Panel title="Anomalies">
+      {finance ? <Panel title="Anomalies" actions={<span className="hint">Off-hours use and agent loops: checked hourly, listed with the alerts below.</span>}>
         <Show loaded={anomalies}>
           {(a) => (
             <Table label="Anomalies" rows={a.data} empty="No anomalies in the last week." columns={[

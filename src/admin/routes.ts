@@ -245,12 +245,16 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   await app.register(billingRoutes, { imports: d.imports, reconciliations: d.reconciliations });
 
   // ------------------------------------------------------------ org and prices
-  app.get('/org', async () => ({
-    departments: [...d.org.departments.values()],
-    teams: [...d.org.teams.values()],
-    projects: [...d.org.projects.values()],
-    users: [...d.org.users.values()],
-  }));
+  // The tree is everyone's to read; people's email addresses only admins' and finance's.
+  app.get('/org', async (req) => {
+    const emails = ['admin', 'finance'].includes(actorOf(req).role);
+    return {
+      departments: [...d.org.departments.values()],
+      teams: [...d.org.teams.values()],
+      projects: [...d.org.projects.values()],
+      users: [...d.org.users.values()].map((u) => (emails ? u : { ...u, email: null })),
+    };
+  });
   // ------------------------------------------------------------ routes (docs/routing.md)
   app.get('/routes', async () => {
     const managed = new Map((await d.routes.list()).map((m) => [m.spec.id, m.managed_by]));

@@ -11,7 +11,7 @@ import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js
 import { launchBrowser } from '../helpers/browser.js';
 import { decimalText } from '../../src/core/money.js';
 
-const YAML = `${ORG_YAML}
+const YAML = `${ORG_YAML.replace('{ id: alice, department: marketing', '{ id: alice, email: alice@acme.example, department: marketing')}
 routes:
   - { id: writing, tiers: { premium: gpt-4o, standard: gpt-4o-mini }, default_tier: premium, downgrade: [{ at: 90, to: standard }] }
 budgets:
@@ -214,6 +214,10 @@ describe('dashboard', () => {
     const { context, page } = await signIn(tokens.member!);
     const mine = await page.evaluate(async () => ((await (await fetch('/admin/v1/usage?group_by=user')).json()) as { rows: { group: { user: string } }[] }).rows.map((r: { group: { user: string } }) => r.group.user));
     expect(mine).toEqual(['bob']);
+    // The org tree is everyone's; people's email addresses are not.
+    const emails = await page.evaluate(async () => ((await (await fetch('/admin/v1/org')).json()) as { users: { id: string; email: string | null }[] }).users.map((u) => u.email));
+    expect(emails.every((e) => e === null)).toBe(true);
+    expect((await t.admin<{ users: { id: string; email: string | null }[] }>('GET', '/org')).body.users.find((u) => u.id === 'alice')?.email).toBe('alice@acme.example');
     const forged = await page.evaluate(async () => (await fetch('/admin/v1/budgets/support-prod/overrides', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ amount: '1', reason: 'x' }) })).status);
     expect(forged).toBe(403);
     await page.getByRole('button', { name: 'Sign out' }).click();

@@ -130,6 +130,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           [T0 - 2 * DAY + 3_600_000, T0 + 2 * DAY + 7_777], // ragged at both ends
           [T0 - 1, T0 + 1], // no whole day
           [T0 - DAY - 123, T0 + 10 * DAY],
+          [T0 - 2 * DAY, T0 + DAY - 3_600_000], // ends late in a day: that day's rollup row less its last hour's lines
         ];
         for (const [from, to] of ranges) {
           const rows = await f.store.aggregate({ from, to, groupBy: ['department', 'model'] });
@@ -207,7 +208,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
         const got = async (from: number, to: number, dept?: string) => (await f.store.agentSummary({ from, to, ...(dept ? { department: [dept] } : {}) }))
           .map((a) => `${a.agent}: ${a.runs} runs, ${a.calls} calls, ${a.refused} refused, ${a.loopRefused} loops, ${a.orgCostNano}, longest ${a.longestRun} ${a.longestRunCalls}`).sort();
         // Whole days (the rollup), ragged edges (the lines), and a department.
-        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0]] as const) {
+        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - 2 * DAY, T0 + DAY - 3_600_000]] as const) {
           expect(await got(from, to)).toEqual(want(from, to));
           expect(await got(from, to, 'marketing')).toEqual(want(from, to, 'marketing'));
         }

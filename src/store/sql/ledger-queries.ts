@@ -9,7 +9,7 @@ import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type AgentSummar
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
-import { aggregateRollups, dayOf, endOfDay, mergeRows, RUNS, servingRollup, wholeDays } from './rollups.js';
+import { aggregateRollups, dayOf, dayPlan, mergeRows, negated, RUNS, servingRollup } from './rollups.js';
 
 const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
 
@@ -38,16 +38,17 @@ export async function aggregate(db: Db, d: SqlDialect, q: UsageQuery): Promise<U
   for (const g of q.groupBy) groupExpression(g, d);
   for (const dim of Object.keys(q.where ?? {})) if (!isDimension(dim)) throw new RangeError(`cannot filter by "${dim}"`);
   const rollup = servingRollup(q);
-  // No line is stamped after now: a range that reaches now reads today's rollup row whole.
-  const now = Date.now();
-  const days = rollup ? wholeDays(q.from, q.to >= now ? Math.max(q.to, endOfDay(now)) : q.to) : null;
-  if (!rollup || !days) return aggregateLines(db, d, q);
+  const plan = dayPlan(q.from, q.to, Date.now());
+  if (!rollup || plan.end <= plan.first) return aggregateLines(db, d, q);
+  const { first, end, subtract } = plan;
   const parts = await Promise.all([
-    aggregateRollups(db, rollup, q, days.first, days.end),
-    q.from < days.first ? aggregateLines(db, d, { ...q, to: days.first }) : [],
-    days.end < q.to && q.to < now ? aggregateLines(db, d, { ...q, from: days.end }) : [],
+    aggregateRollups(db, rollup, q, first, end),
+    q.from < first ? aggregateLines(db, d, { ...q, to: first }) : [],
+    subtract ? aggregateLines(db, d, { ...q, from: subtract[0], to: subtract[1] }).then((rows) => rows.map(negated))
+      : end < q.to ? aggregateLines(db, d, { ...q, from: end }) : [],
   ]);
-  return mergeRows(parts, q.groupBy);
+  // A group whose lines all came after `to` adds up to nothing.
+  return mergeRows(parts, q.groupBy).filter((r) => r.requests !== 0);
 }
 
 /** A usage report read from the lines themselves. */
@@ -224,19 +225,24 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
  */
 export async function agentSummary(db: Db, q: { from: number; to: number; department?: readonly string[] }): Promise<AgentSummary[]> {
   if (q.department && q.department.length === 0) return [];
-  const now = Date.now();
-  const days = wholeDays(q.from, q.to >= now ? Math.max(q.to, endOfDay(now)) : q.to);
-  const rollup = days !== null && days.first === q.from && (days.end === q.to || q.to >= now);
+  const { first, end, subtract } = dayPlan(q.from, q.to, Date.now());
+  // The rollup when the range starts on a day and ends on one (or later today); else the lines.
+  const rollup = first === q.from && end > first && (end === q.to || subtract !== null);
   const inDept = q.department ? sql`and department in (${sql.join(q.department)})` : sql``;
-  const runs = rollup
+  const fromLines = (a: number, b: number, sign: 1 | -1) => sql`select agent, agent_run, ${sql.lit(sign)} * count(*) as calls,
+      ${sql.lit(sign)} * sum(case when status = 'refused' then 1 else 0 end) as refused,
+      ${sql.lit(sign)} * sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, ${sql.lit(sign)} * sum(org_cost_nano) as cost
+    from ledger_lines where ts >= ${a} and ts < ${b} and agent_run is not null and agent is not null ${inDept}
+    group by agent, agent_run`;
+  const parts = rollup
     ? sql`select agent, agent_run, sum(requests) as calls, sum(case when status = 'refused' then requests else 0 end) as refused,
           sum(case when error_code = 'agent_loop' then requests else 0 end) as loop_refused, sum(org_cost_nano) as cost
-        from ${sql.table(RUNS.table)} where day >= ${dayOf(days.first)} and day < ${dayOf(days.end)} and agent_run <> '' and agent <> '' ${inDept}
-        group by agent, agent_run`
-    : sql`select agent, agent_run, count(*) as calls, sum(case when status = 'refused' then 1 else 0 end) as refused,
-          sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, sum(org_cost_nano) as cost
-        from ledger_lines where ts >= ${q.from} and ts < ${q.to} and agent_run is not null and agent is not null ${inDept}
-        group by agent, agent_run`;
+        from ${sql.table(RUNS.table)} where day >= ${dayOf(first)} and day < ${dayOf(end)} and agent_run <> '' and agent <> '' ${inDept}
+        group by agent, agent_run
+        ${subtract ? sql`union all ${fromLines(subtract[0], subtract[1], -1)}` : sql``}`
+    : fromLines(q.from, q.to, 1);
+  const runs = sql`select agent, agent_run, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost
+    from (${parts}) p group by agent, agent_run having sum(calls) <> 0`;
   // The longest run: the most calls, ties to the first run id (the same answer on both engines).
   const { rows } = await sql<Record<string, unknown>>`
     with runs as (${runs}),

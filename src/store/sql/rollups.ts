@@ -238,6 +238,35 @@ export function servingRollup(q: UsageQuery): Rollup | null {
   return ROLLUPS.find((r) => (!q.routing || r.routing) && q.groupBy.every((g) => r.serves.has(g)) && Object.keys(q.where ?? {}).every((k) => r.serves.has(k))) ?? null;
 }
 
+/**
+ * How a range reads the rollups: its whole UTC days [first, end), and its partial last day from
+ * whichever side has fewer lines. Either the lines of that day before `to`, or the day's rollup
+ * row less the lines from `to` on (`subtract`), which are none at all when `to` is now or
+ * later, since no line is stamped after now. So "this month so far" reads rollup rows only.
+ */
+export function dayPlan(from: number, to: number, now: number): { first: number; end: number; subtract: readonly [number, number] | null } {
+  const first = Math.ceil(from / DAY) * DAY;
+  let end = Math.floor(to / DAY) * DAY;
+  let subtract: readonly [number, number] | null = null;
+  if (end < to && end >= first && Math.max(0, Math.min(now, end + DAY) - to) < to - end) {
+    subtract = [to, end + DAY];
+    end += DAY;
+  }
+  return { first, end, subtract };
+}
+
+/** A row with every sum negated: what the lines to take away from a rollup row add. */
+export function negated(r: UsageRow): UsageRow {
+  const t = r.tokens;
+  const x = r.routing;
+  return {
+    group: r.group, currency: r.currency, requests: -r.requests,
+    tokens: { input: -t.input, cached_input: -t.cached_input, cache_write: -t.cache_write, output: -t.output, reasoning: -t.reasoning },
+    costNano: -r.costNano, orgCostNano: -r.orgCostNano, estimatedLines: -r.estimatedLines,
+    ...(x ? { routing: { routed: -x.routed, costNano: -x.costNano, baselineNano: -x.baselineNano, cacheHits: -x.cacheHits, avoidedNano: -x.avoidedNano } } : {}),
+  };
+}
+
 /** The whole UTC days inside [from, to), or null if there are none. */
 export function wholeDays(from: number, to: number): { first: number; end: number } | null {
   const first = Math.ceil(from / DAY) * DAY;

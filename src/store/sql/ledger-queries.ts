@@ -227,22 +227,21 @@ export async function agentSummary(db: Db, q: { from: number; to: number; depart
   if (q.department && q.department.length === 0) return [];
   const { first, end, subtract } = dayPlan(q.from, q.to, Date.now());
   // The rollup when the range starts on a day and ends on one (or later today); else the lines.
-  const rollup = first === q.from && end > first && (end === q.to || subtract !== null);
+  const rollup = first === q.from && end > first && end >= q.to;
   const inDept = q.department ? sql`and department in (${sql.join(q.department)})` : sql``;
   const fromLines = (a: number, b: number, sign: 1 | -1) => sql`select agent, agent_run, ${sql.lit(sign)} * count(*) as calls,
       ${sql.lit(sign)} * sum(case when status = 'refused' then 1 else 0 end) as refused,
       ${sql.lit(sign)} * sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, ${sql.lit(sign)} * sum(org_cost_nano) as cost
     from ledger_lines where ts >= ${a} and ts < ${b} and agent_run is not null and agent is not null ${inDept}
     group by agent, agent_run`;
-  const parts = rollup
-    ? sql`select agent, agent_run, sum(requests) as calls, sum(case when status = 'refused' then requests else 0 end) as refused,
-          sum(case when error_code = 'agent_loop' then requests else 0 end) as loop_refused, sum(org_cost_nano) as cost
-        from ${sql.table(RUNS.table)} where day >= ${dayOf(first)} and day < ${dayOf(end)} and agent_run <> '' and agent <> '' ${inDept}
-        group by agent, agent_run
-        ${subtract ? sql`union all ${fromLines(subtract[0], subtract[1], -1)}` : sql``}`
-    : fromLines(q.from, q.to, 1);
-  const runs = sql`select agent, agent_run, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost
-    from (${parts}) p group by agent, agent_run having sum(calls) <> 0`;
+  const fromRollup = sql`select agent, agent_run, sum(requests) as calls, sum(case when status = 'refused' then requests else 0 end) as refused,
+      sum(case when error_code = 'agent_loop' then requests else 0 end) as loop_refused, sum(org_cost_nano) as cost
+    from ${sql.table(RUNS.table)} where day >= ${dayOf(first)} and day < ${dayOf(end)} and agent_run <> '' and agent <> '' ${inDept}
+    group by agent, agent_run`;
+  const runs = !rollup ? fromLines(q.from, q.to, 1)
+    : !subtract ? fromRollup
+    : sql`select agent, agent_run, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost
+        from (${fromRollup} union all ${fromLines(subtract[0], subtract[1], -1)}) p group by agent, agent_run having sum(calls) <> 0`;
   // The longest run: the most calls, ties to the first run id (the same answer on both engines).
   const { rows } = await sql<Record<string, unknown>>`
     with runs as (${runs}),

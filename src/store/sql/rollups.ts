@@ -249,7 +249,8 @@ export function dayPlan(from: number, to: number, now: number): { first: number;
   let end = Math.floor(to / DAY) * DAY;
   let subtract: readonly [number, number] | null = null;
   if (end < to && end >= first && Math.max(0, Math.min(now, end + DAY) - to) < to - end) {
-    subtract = [to, end + DAY];
+    // Nothing to take away when `to` is now or later.
+    subtract = to < now ? [to, end + DAY] : null;
     end += DAY;
   }
   return { first, end, subtract };

@@ -105,6 +105,8 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   // ------------------------------------------------------------ keys
   app.get('/keys', async (req) => ({ data: await d.keys.list(actorOf(req)) }));
   app.post('/keys', async (req, reply) => {
+    // The role first: a member learns nothing from a badly formed request.
+    assertRole(actorOf(req), ['admin', 'manager'], 'create keys');
     const created = await d.keys.create(validate(createKeyInput, req.body), actorOf(req));
     return reply.code(201).send({ ...created.key, secret: created.secret, note: 'The secret is shown once; store it now.' });
   });
@@ -126,6 +128,7 @@ export async function adminRoutes(app: FastifyInstance, d: AdminDeps): Promise<v
   // ------------------------------------------------------------ admin tokens
   app.get('/tokens', async (req) => ({ data: await d.tokens.list(actorOf(req)) }));
   app.post('/tokens', async (req, reply) => {
+    assertRole(actorOf(req), ['admin'], 'issue admin tokens');
     const r = await d.tokens.create(validate(createTokenInput, req.body), actorOf(req));
     return reply.code(201).send({ ...r.token, secret: r.secret, note: 'The secret is shown once; store it now.' });
   });

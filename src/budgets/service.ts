@@ -10,7 +10,7 @@ import type { FxTable } from '../core/fx.js';
 import { decimalText, formatAmount, parseDecimal } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { BudgetCounters, BudgetTotals, ConfigStore, EventLog, LedgerStore } from '../core/ports.js';
-import { canSee, type Actor } from '../access/actor.js';
+import { assertRole, canSee, type Actor } from '../access/actor.js';
 import { BudgetRaises } from './raises.js';
 import { counterKey, parseCounterKey, type BudgetIndex } from './budget-index.js';
 import type { BudgetGuard } from './guard.js';
@@ -102,6 +102,8 @@ export class BudgetService {
   }
 
   async create(input: unknown, actor: Actor): Promise<Budget> {
+    // The role first: a member learns nothing from a badly formed request.
+    assertRole(actor, ['admin', 'finance', 'manager'], 'create budgets');
     const spec = this.validate(input);
     if (!this.canManage(actor, spec)) throw new BursarError('forbidden', `The ${actor.role} role cannot create this budget; a manager may create budgets scoped to their own department.`);
     if (await this.d.store.get(BUDGET_KIND, spec.id)) throw new BursarError('conflict', `Budget "${spec.id}" exists; change it with PUT /admin/v1/budgets/${spec.id}, or choose another id.`);

@@ -12,6 +12,12 @@ import { anomalies, DEFAULT_ANOMALY_SETTINGS, type AnomalySettings } from '../re
 import type { Notifier } from './notifier.js';
 
 const HOURLY: ReadonlySet<AnomalyKind> = new Set(['agent_loops', 'failures']);
+/**
+ * Daily kinds that read weeks of lines (hours of the day): judged at the first check of each
+ * UTC day, not every hour, since their day's answer changes little within it and the read is
+ * long on a large ledger (docs/benchmarks.md#the-dashboard).
+ */
+const ONCE_A_DAY: ReadonlySet<AnomalyKind> = new Set(['off_hours']);
 
 export interface AnomalyAlertDeps {
   readonly ledger: LedgerStore;
@@ -23,12 +29,20 @@ export interface AnomalyAlertDeps {
 }
 
 export class AnomalyAlerts {
+  /** The UTC day each once-a-day kind was last judged. */
+  private readonly judgedOn = new Map<AnomalyKind, string>();
+
   constructor(private readonly d: AnomalyAlertDeps) {}
 
   /** Records (once) and sends the recent anomalies of every alerting kind; returns how many were new. */
   async check(now = Date.now()): Promise<number> {
     let n = 0;
+    const today = new Date(now).toISOString().slice(0, 10);
     for (const metric of this.d.kinds ?? ANOMALY_KINDS) {
+      if (ONCE_A_DAY.has(metric)) {
+        if (this.judgedOn.get(metric) === today) continue;
+        this.judgedOn.set(metric, today);
+      }
       const interval = HOURLY.has(metric) ? 'hour' : 'day';
       for (const a of await anomalies(this.d.ledger, { by: 'department', metric, interval, recent: '2' }, SYSTEM_ACTOR, this.d.settings ?? DEFAULT_ANOMALY_SETTINGS, now)) {
         const event = {

@@ -3,6 +3,7 @@
  * change marked with the dashboard's header. Errors keep the API's code and message.
  */
 import { useCallback, useEffect, useState } from 'react';
+import { decimalText, parseDecimal } from '../../src/core/money';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly code: string, message: string) {
@@ -29,21 +30,29 @@ export interface Loaded<T> {
   readonly reload: () => void;
 }
 
-/** Reads one API path (null: nothing yet), again whenever the path changes or reload() is called. */
-export function useApi<T>(path: string | null): Loaded<T> {
+/**
+ * Loads something (key null: nothing yet), again whenever the key changes or reload() is called;
+ * nothing stale under a new question: a view shows "Loading" until its new answer arrives.
+ */
+export function useLoad<T>(key: string | null, load: () => Promise<T>): Loaded<T> {
   const [state, setState] = useState<{ data?: T; error?: ApiError }>({});
   const [tick, setTick] = useState(0);
   useEffect(() => {
-    if (path === null) return;
-    // Nothing stale under a new question: a view shows "Loading" until its new answer arrives.
+    if (key === null) return;
     setState({});
     let live = true;
-    api<T>(path).then((data) => live && setState({ data }), (error: ApiError) => live && setState({ error }));
+    load().then((data) => live && setState({ data }), (error: ApiError) => live && setState({ error }));
     return () => {
       live = false;
     };
-  }, [path, tick]);
+    // `load` follows from `key`: a new key is a new question.
+  }, [key, tick]);
   return { data: state.data, error: state.error, reload: useCallback(() => setTick((t) => t + 1), []) };
+}
+
+/** Reads one API path (null: nothing yet). */
+export function useApi<T>(path: string | null): Loaded<T> {
+  return useLoad(path, () => api<T>(path!));
 }
 
 /** A query string from the set values of an object. */
@@ -81,4 +90,20 @@ export interface Usage {
   readonly to: string;
   readonly rows: readonly UsageRow[];
   readonly totals: readonly { currency: string; requests: number; cost: string }[];
+}
+
+/**
+ * Usage rows as one row per group (a group's lines may be in several currencies), with their
+ * cost in the organisation's currency, added exactly; dearest first.
+ */
+export function inOrgCurrency(rows: readonly UsageRow[], keyOf: (r: UsageRow) => string): (UsageRow & { org_cost: string })[] {
+  const merged = new Map<string, UsageRow & { org: bigint }>();
+  for (const r of rows) {
+    const k = keyOf(r);
+    const m = merged.get(k);
+    merged.set(k, m
+      ? { ...m, requests: m.requests + r.requests, input_tokens: m.input_tokens + r.input_tokens, output_tokens: m.output_tokens + r.output_tokens, org: m.org + parseDecimal(r.org_cost) }
+      : { ...r, org: parseDecimal(r.org_cost) });
+  }
+  return [...merged.values()].sort((a, b) => (b.org > a.org ? 1 : b.org < a.org ? -1 : 0)).map(({ org, ...r }) => ({ ...r, org_cost: decimalText(org) }));
 }

@@ -30,24 +30,4 @@ export const count = (n: number): string => n.toLocaleString('en-GB');
 
 export const percent = (p: number | null | undefined): string => (p === null || p === undefined ? '—' : `${p.toFixed(1)}%`);
 
-/** a / b as a percentage of two exact decimal strings, for display. */
-export function share(part: string, whole: string): number | null {
-  const w = Number(whole);
-  return w === 0 ? null : (Number(part) / w) * 100;
-}
-
-export const day = (iso: string): string => iso.slice(0, 10);
 export const when = (t: number | string | null | undefined): string => (t === null || t === undefined ? '—' : new Date(t).toISOString().replace('T', ' ').slice(0, 16));
-
-/** An exact decimal string as nano-units, and back: for sums and ratios that must stay exact. */
-export function nanoOf(amount: string): bigint {
-  const neg = amount.startsWith('-');
-  const [whole = '0', frac = ''] = amount.replace('-', '').split('.');
-  const n = BigInt(whole) * 1_000_000_000n + BigInt((frac + '000000000').slice(0, 9));
-  return neg ? -n : n;
-}
-export function decimalOf(nano: bigint): string {
-  const neg = nano < 0n;
-  const a = neg ? -nano : nano;
-  return `${neg ? '-' : ''}${a / 1_000_000_000n}.${(a % 1_000_000_000n).toString().padStart(9, '0')}`;
-}

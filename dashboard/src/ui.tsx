@@ -1,6 +1,8 @@
 /** The page's building blocks: panels, figures, tables and the loading and error states. */
 import type { ReactNode } from 'react';
+import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import type { Loaded } from './api';
+import { tick } from './format';
 
 export function Panel({ title, children, actions }: { title: string; children: ReactNode; actions?: ReactNode }) {
   return (
@@ -48,6 +50,18 @@ export function Show<T>({ loaded, children }: { loaded: Loaded<T>; children: (da
   if (loaded.error) return <p className="error" role="alert">{loaded.error.message} <code>{loaded.error.code}</code></p>;
   if (loaded.data === undefined) return <p className="loading">Loading…</p>;
   return <>{children(loaded.data)}</>;
+}
+
+/** One series of bars, one per item: the charts that compare one figure across agents, workflows... */
+export function Bars({ data, name, fill }: { data: readonly { label: string; value: number }[]; name: string; fill: string }) {
+  return (
+    <ResponsiveContainer width="100%" height={220}>
+      <BarChart data={[...data]}>
+        <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="label" /><YAxis tickFormatter={tick} /><Tooltip />
+        <Bar dataKey="value" name={name} fill={fill} />
+      </BarChart>
+    </ResponsiveContainer>
+  );
 }
 
 export const COLOURS = ['#2563eb', '#16a34a', '#ea580c', '#9333ea', '#0891b2', '#dc2626', '#ca8a04', '#4f46e5', '#059669', '#db2777'];

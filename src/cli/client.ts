@@ -8,6 +8,7 @@ import { parse as parseYaml } from 'yaml';
 import Table from 'cli-table3';
 import type { Command } from 'commander';
 import type { ClientSettings } from '../config/client.js';
+import { formatMoney, formatMoneyExact, parseDecimal } from '../core/money.js';
 
 export class CliError extends Error {}
 
@@ -102,6 +103,13 @@ export function table(head: readonly string[], rows: readonly (readonly unknown[
   const t = new Table({ head: [...head], style: { head: [], border: [] } });
   for (const r of rows) t.push(r.map((c) => (c === null || c === undefined ? '-' : String(c))));
   return t.toString();
+}
+
+/** An exact decimal amount from the API, for the terminal: to the minor unit, or exactly when that would read 0.00; "" for none. */
+export function amount(text: string | null, currency: string): string {
+  if (text === null) return '';
+  const m = { nano: parseDecimal(text), currency };
+  return m.nano !== 0n && m.nano < 10_000_000n && m.nano > -10_000_000n ? formatMoneyExact(m) : formatMoney(m);
 }
 
 export function when(ms: number | null | undefined): string {

@@ -2,10 +2,9 @@
  * `bursar usage`, `bursar savings`, `bursar ledger`, `bursar audit`, `bursar prices`: reading what Bursar recorded.
  */
 import type { Command } from 'commander';
-import { formatMoney, formatMoneyExact, parseDecimal } from '../core/money.js';
 import type { SavingsReport } from '../reports/savings.js';
 import type { UsageReport } from '../reports/usage.js';
-import { CliError, table, when, type CliContext } from './client.js';
+import { amount, CliError, table, when, type CliContext } from './client.js';
 
 export function registerReportCommands(program: Command, ctx: CliContext): void {
   program
@@ -32,21 +31,17 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       }
       const r = await ctx.client().call<UsageReport>('GET', `/usage?${q}`);
       if (o.format === 'json' || ctx.json()) return console.log(JSON.stringify(r, null, 2));
-      const money = (cost: string, currency: string) => {
-        const m = { nano: parseDecimal(cost), currency };
-        return m.nano !== 0n && m.nano < 10_000_000n && m.nano > -10_000_000n ? formatMoneyExact(m) : formatMoney(m);
-      };
       console.log(`Usage ${r.from} to ${r.to}`);
       console.log(
         table(
           [...r.group_by, 'requests', 'input tok', 'cached tok', 'output tok', 'cost', 'estimated'],
           r.rows.map((row) => [
             ...r.group_by.map((g) => row.group[g]), row.requests, row.input_tokens, row.cached_input_tokens,
-            row.output_tokens + row.reasoning_tokens, money(row.cost, row.currency), row.estimated_lines,
+            row.output_tokens + row.reasoning_tokens, amount(row.cost, row.currency), row.estimated_lines,
           ]),
         ),
       );
-      for (const t of r.totals) console.log(`total: ${money(t.cost, t.currency)} over ${t.requests} calls (${t.cost} ${t.currency} exactly)`);
+      for (const t of r.totals) console.log(`total: ${amount(t.cost, t.currency)} over ${t.requests} calls (${t.cost} ${t.currency} exactly)`);
     });
 
   program
@@ -148,7 +143,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       const q = new URLSearchParams({ ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
       type Agent = { agent: string; runs: number; calls: number; refused: number; loop_refused: number; cost: string; cost_per_run: string | null; longest_run: string; longest_run_calls: number };
       const r = await ctx.client().call<{ currency: string; data: Agent[] }>('GET', `/reports/agents?${q}`);
-      const money = (v: string | null) => (v === null ? '' : formatMoney({ nano: parseDecimal(v), currency: r.currency }));
+      const money = (v: string | null) => amount(v, r.currency);
       ctx.print(r, () => table(['agent', 'runs', 'calls', 'refused', 'by loop guard', 'cost', 'per run', 'longest run'], r.data.map((a) => [
         a.agent, a.runs, a.calls, a.refused, a.loop_refused, money(a.cost), money(a.cost_per_run), `${a.longest_run} (${a.longest_run_calls} calls)`,
       ])));
@@ -161,13 +156,12 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
       type Budget = { name: string; department: string | null; currency: string; used: string; limit: string | null; used_percent: number | null; projected_end_of_window: string | null; thresholds_reached: number[] };
       type Overview = { month: { from: string; end: string }; currency: string; totals: { month_to_date: string; projected_month_end: string; last_month: string }; by_department: { department: string | null; cost: string; requests: number }[]; budgets: Budget[] };
       const r = await ctx.client().call<Overview>('GET', '/reports/overview');
-      const money = (v: string | null, currency: string) => (v === null ? '' : formatMoney({ nano: parseDecimal(v), currency }));
       const deptBudget = new Map(r.budgets.filter((b) => b.department).map((b) => [b.department, b]));
       ctx.print(r, () => [
-        `This month (${r.month.from.slice(0, 7)}): ${money(r.totals.month_to_date, r.currency)} so far, ${money(r.totals.projected_month_end, r.currency)} projected by month end; last month ${money(r.totals.last_month, r.currency)}`,
+        `This month (${r.month.from.slice(0, 7)}): ${amount(r.totals.month_to_date, r.currency)} so far, ${amount(r.totals.projected_month_end, r.currency)} projected by month end; last month ${amount(r.totals.last_month, r.currency)}`,
         table(['department', 'spend', 'calls', 'budget used', 'budget', 'used %', 'projected'], r.by_department.map((d) => {
           const b = deptBudget.get(d.department);
-          return [d.department ?? '(none)', money(d.cost, r.currency), d.requests, b ? money(b.used, b.currency) : '', b ? money(b.limit, b.currency) : '', b?.used_percent ?? '', b ? money(b.projected_end_of_window, b.currency) : ''];
+          return [d.department ?? '(none)', amount(d.cost, r.currency), d.requests, b ? amount(b.used, b.currency) : '', b ? amount(b.limit, b.currency) : '', b?.used_percent ?? '', b ? amount(b.projected_end_of_window, b.currency) : ''];
         })),
         `Budgets past a threshold: ${r.budgets.filter((b) => b.thresholds_reached.length).map((b) => `${b.name} (${b.used_percent}%)`).join(', ') || 'none'}`,
       ].join('\n'));
@@ -182,7 +176,7 @@ export function registerReportCommands(program: Command, ctx: CliContext): void 
     .action(async (o: { from?: string; to?: string; groupBy: string }) => {
       const q = new URLSearchParams({ group_by: o.groupBy, ...(o.from ? { from: o.from } : {}), ...(o.to ? { to: o.to } : {}) });
       const r = await ctx.client().call<SavingsReport>('GET', `/reports/savings?${q}`);
-      const money = (v: string) => formatMoney({ nano: parseDecimal(v), currency: r.currency });
+      const money = (v: string) => amount(v, r.currency);
       ctx.print(r, () => [
         `Savings ${r.from} to ${r.to} (${r.currency})`,
         table([...r.group_by, 'requests', 'cost', 'on model asked for', 'saved', 'cache hits', 'of it by cache'], r.rows.map((x) => [

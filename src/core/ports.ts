@@ -58,8 +58,8 @@ export interface LedgerStore {
   outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]>;
   /** The agent runs with calls in a period, per run and group of dimensions (read from the lines: runs are too many for the rollups). */
   agentRuns(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]>;
-  /** Per agent, its runs in a period and their calls, refusals and cost (the agents view); `department` narrows it. */
-  agentSummary(query: { readonly from: number; readonly to: number; readonly department?: readonly string[] }): Promise<AgentSummary[]>;
+  /** Per agent, its runs in a period and their calls, refusals and cost (the agents view); `department` and `user` narrow it. */
+  agentSummary(query: { readonly from: number; readonly to: number; readonly department?: readonly string[]; readonly user?: readonly string[] }): Promise<AgentSummary[]>;
   close(): Promise<void>;
 }
 

@@ -19,7 +19,7 @@ export const CLIENT_HEADER = 'x-bursar-client';
 export const SESSION_SECONDS = 12 * 3600;
 
 /** The admin credential a request presents: its Authorization header, else the session cookie. */
-export function presented(req: FastifyRequest): { token: string | undefined; viaCookie: boolean } {
+function presented(req: FastifyRequest): { token: string | undefined; viaCookie: boolean } {
   const auth = req.headers.authorization;
   if (typeof auth === 'string' && /^bearer /i.test(auth)) return { token: auth.slice(7).trim(), viaCookie: false };
   const cookie = req.cookies?.[SESSION_COOKIE];

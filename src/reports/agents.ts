@@ -1,9 +1,7 @@
 /**
  * The agents report: per agent, its runs in a period, their calls, refusals (the loop guard's
- * apart) and cost, cost per run, and its longest run; cut to what the asker may see. Served by
- * the run rollup over whole days; a member's own runs are summed from their lines.
+ * apart) and cost, cost per run, and its longest run; cut to what the asker may see.
  */
-import type { AgentSummary } from '../core/ledger.js';
 import type { LedgerStore } from '../core/ports.js';
 import { decimalText } from '../core/money.js';
 import { visibleDepartments, visibleUser, type Actor } from '../access/actor.js';
@@ -24,8 +22,9 @@ export interface AgentRow {
 
 export async function agentsReport(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, orgCurrency: string, now = new Date()): Promise<{ from: string; to: string; currency: string; data: AgentRow[] }> {
   const { from, to } = reportQuery(query, now);
+  const departments = visibleDepartments(actor);
   const user = visibleUser(actor);
-  const summaries = user ? await ownRuns(ledger, from, to, user) : await ledger.agentSummary({ from, to, ...(visibleDepartments(actor) ? { department: visibleDepartments(actor)! } : {}) });
+  const summaries = await ledger.agentSummary({ from, to, ...(departments ? { department: departments } : {}), ...(user ? { user: [user] } : {}) });
   return {
     from: new Date(from).toISOString(),
     to: new Date(to).toISOString(),
@@ -35,26 +34,4 @@ export async function agentsReport(ledger: LedgerStore, query: Record<string, un
       cost_per_run: a.runs ? decimalText(a.orgCostNano / BigInt(a.runs)) : null, longest_run: a.longestRun, longest_run_calls: a.longestRunCalls,
     })),
   };
-}
-
-/** A member's own runs: few, so summed from their lines. */
-async function ownRuns(ledger: LedgerStore, from: number, to: number, user: string): Promise<AgentSummary[]> {
-  const rows = await ledger.aggregate({ from, to, groupBy: ['agent', 'agent_run', 'status', 'error_code'], where: { user: [user] } });
-  const agents = new Map<string, { runs: Map<string, number>; calls: number; refused: number; loop: number; cost: bigint }>();
-  for (const r of rows) {
-    const agent = r.group.agent;
-    const run = r.group.agent_run;
-    if (!agent || !run) continue;
-    const a = agents.get(agent) ?? { runs: new Map(), calls: 0, refused: 0, loop: 0, cost: 0n };
-    a.runs.set(run, (a.runs.get(run) ?? 0) + r.requests);
-    a.calls += r.requests;
-    if (r.group.status === 'refused') a.refused += r.requests;
-    if (r.group.error_code === 'agent_loop') a.loop += r.requests;
-    a.cost += r.orgCostNano;
-    agents.set(agent, a);
-  }
-  return [...agents].map(([agent, a]) => {
-    const [longestRun, longestRunCalls] = [...a.runs].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]!;
-    return { agent, runs: a.runs.size, calls: a.calls, refused: a.refused, loopRefused: a.loop, orgCostNano: a.cost, longestRun, longestRunCalls };
-  }).sort((x, y) => (y.orgCostNano > x.orgCostNano ? 1 : y.orgCostNano < x.orgCostNano ? -1 : x.agent.localeCompare(y.agent)));
 }

@@ -9,15 +9,10 @@ import { decimalText, parseDecimal } from '../core/money.js';
 import type { LedgerStore } from '../core/ports.js';
 import type { Actor } from '../access/actor.js';
 import type { BudgetService } from '../budgets/service.js';
-import { usageReport } from './usage.js';
+import { monthStart, usageReport } from './usage.js';
 
 interface Money { amount: string; formatted: string }
 interface MemberStatus { used: Money | null; limit: Money | null; used_percent: number | null; projected_end_of_window: Money | null; thresholds_reached: number[] }
-
-const monthStart = (t: number, back = 0): number => {
-  const d = new Date(t);
-  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1);
-};
 
 export async function overview(ledger: LedgerStore, budgets: BudgetService, actor: Actor, orgCurrency: string, now = Date.now()) {
   const from = monthStart(now);

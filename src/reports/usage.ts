@@ -47,8 +47,10 @@ export interface UsageReport {
   readonly totals: readonly { currency: string; requests: number; cost: string; cost_nano: string }[];
 }
 
-function startOfMonthUtc(now: Date): number {
-  return Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+/** The start of t's UTC month, or of the month `back` months before it (negative: after). */
+export function monthStart(t: number, back = 0): number {
+  const d = new Date(t);
+  return Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1);
 }
 
 /** Parses group_by ("department,model,tag:ticket"), refusing unknown names with the list of valid ones. */
@@ -72,7 +74,7 @@ export function reportQuery(input: Record<string, unknown>, now: Date): { from: 
     throw new BursarError('validation_failed', `${i.path.join('.')}: ${i.message}`, { param: i.path.join('.') });
   }
   const q = parsed.data;
-  const from = q.from ? Date.parse(q.from) : startOfMonthUtc(now);
+  const from = q.from ? Date.parse(q.from) : monthStart(now.getTime());
   const to = q.to ? Date.parse(q.to) : now.getTime() + 1;
   if (to <= from) throw new BursarError('validation_failed', `"to" (${new Date(to).toISOString()}) must be after "from" (${new Date(from).toISOString()}).`, { param: 'to' });
   return { from, to, groupBy: q.group_by };

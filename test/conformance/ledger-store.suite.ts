@@ -185,13 +185,13 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
         for (let i = 0; i < 240; i++) {
           const l = line(`ag-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 240), dept: i % 2 ? 'marketing' : 'support', model: 'gpt-4o', costNano: BigInt(100 + i), status: i % 17 === 0 ? 'refused' : 'ok' });
           const agent = i % 3 === 0 ? null : `agent-${i % 3}`;
-          lines.push({ ...l, orgCostNano: l.costNano, errorCode: i % 34 === 0 ? 'agent_loop' : null, dims: { ...l.dims, agent, agent_run: agent ? `run-${i % 3}-${i % 7}` : null } });
+          lines.push({ ...l, orgCostNano: l.costNano, errorCode: i % 34 === 0 ? 'agent_loop' : null, dims: { ...l.dims, user: i % 5 ? 'ann' : 'ben', agent, agent_run: agent ? `run-${i % 3}-${i % 7}` : null } });
         }
         await f.store.append(lines);
-        const want = (from: number, to: number, dept?: string) => {
+        const want = (from: number, to: number, dept?: string, user?: string) => {
           const out = new Map<string, { runs: Map<string, number>; calls: number; refused: number; loop: number; cost: bigint }>();
           for (const l of lines) {
-            if (l.ts < from || l.ts >= to || !l.dims.agent || (dept && l.dims.department !== dept)) continue;
+            if (l.ts < from || l.ts >= to || !l.dims.agent || (dept && l.dims.department !== dept) || (user && l.dims.user !== user)) continue;
             const a = out.get(l.dims.agent) ?? { runs: new Map(), calls: 0, refused: 0, loop: 0, cost: 0n };
             a.runs.set(l.dims.agent_run!, (a.runs.get(l.dims.agent_run!) ?? 0) + 1);
             a.calls++;
@@ -205,12 +205,14 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
             return `${agent}: ${a.runs.size} runs, ${a.calls} calls, ${a.refused} refused, ${a.loop} loops, ${a.cost}, longest ${run} ${calls}`;
           }).sort();
         };
-        const got = async (from: number, to: number, dept?: string) => (await f.store.agentSummary({ from, to, ...(dept ? { department: [dept] } : {}) }))
+        const got = async (from: number, to: number, dept?: string, user?: string) => (await f.store.agentSummary({ from, to, ...(dept ? { department: [dept] } : {}), ...(user ? { user: [user] } : {}) }))
           .map((a) => `${a.agent}: ${a.runs} runs, ${a.calls} calls, ${a.refused} refused, ${a.loopRefused} loops, ${a.orgCostNano}, longest ${a.longestRun} ${a.longestRunCalls}`).sort();
         // Whole days (the rollup), ragged edges (the lines), and a department.
         for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - 2 * DAY, T0 + DAY - 3_600_000]] as const) {
           expect(await got(from, to)).toEqual(want(from, to));
           expect(await got(from, to, 'marketing')).toEqual(want(from, to, 'marketing'));
+          // One person's runs: the rollup keeps no people, so the lines.
+          expect(await got(from, to, undefined, 'ben')).toEqual(want(from, to, undefined, 'ben'));
         }
         expect(await f.store.agentSummary({ from: T0 - 2 * DAY, to: T0 + 2 * DAY, department: [] })).toEqual([]);
       } finally {

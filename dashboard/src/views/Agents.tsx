@@ -1,8 +1,7 @@
 import { useState } from 'react';
-import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { qs, useApi, type Actor } from '../api';
-import { count, money, plot, tick } from '../format';
-import { Panel, Show, Table } from '../ui';
+import { count, money, plot } from '../format';
+import { Bars, Panel, Show, Table } from '../ui';
 import { PeriodPicker, periodStart } from './Explore';
 
 interface AgentRow { agent: string; runs: number; calls: number; refused: number; loop_refused: number; cost: string; cost_per_run: string | null; longest_run: string; longest_run_calls: number }
@@ -19,12 +18,7 @@ export function Agents(_: { actor: Actor }) {
         {(r) => (
           <>
             <Panel title="Cost per run">
-              <ResponsiveContainer width="100%" height={220}>
-                <BarChart data={r.data.map((a) => ({ agent: a.agent, perRun: plot(a.cost_per_run) }))}>
-                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="agent" /><YAxis tickFormatter={tick} /><Tooltip />
-                  <Bar dataKey="perRun" name="Cost per run" fill="#9333ea" />
-                </BarChart>
-              </ResponsiveContainer>
+              <Bars data={r.data.map((a) => ({ label: a.agent, value: plot(a.cost_per_run) }))} name="Cost per run" fill="#9333ea" />
             </Panel>
             <Panel title="Agents">
               <Table label="Agents" rows={r.data} empty="No agent traffic in this period (calls carry x-bursar-agent and x-bursar-agent-run)." columns={[

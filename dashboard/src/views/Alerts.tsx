@@ -1,5 +1,4 @@
-import { useEffect, useState } from 'react';
-import { api, useApi, type ApiError, type Actor, type Loaded } from '../api';
+import { api, useApi, useLoad, type Actor, type Loaded } from '../api';
 import { when } from '../format';
 import { Panel, Show, Table } from '../ui';
 
@@ -8,19 +7,17 @@ interface AnomalyRow { member: string; currency: string; at: string; day: string
 
 /**
  * The kinds judged live from the rollups. Off-hours use and agent loops read the lines (hours,
- * runs): Bursar judges them every hour for its alerts, which the budget alerts below list.
+ * runs): the alert job judges them (agent loops hourly, off-hours use daily), and the events
+ * below list what it found.
  */
 const KINDS = ['spend', 'failures', 'output_ratio', 'premium_share', 'unproductive'] as const;
 
 /** Every kind's anomalies, newest first: one report per kind. */
 function useAnomalies(enabled: boolean): Loaded<{ data: AnomalyRow[] }> {
-  const [state, setState] = useState<{ data?: { data: AnomalyRow[] }; error?: ApiError }>({});
-  useEffect(() => {
-    if (!enabled) return;
-    Promise.all(KINDS.map((k) => api<{ data: AnomalyRow[] }>(`/reports/anomalies?metric=${k}`)))
-      .then((all) => setState({ data: { data: all.flatMap((r) => r.data).sort((a, b) => b.at.localeCompare(a.at) || b.score - a.score) } }), (error: ApiError) => setState({ error }));
-  }, [enabled]);
-  return { data: state.data, error: state.error, reload: () => {} };
+  return useLoad(enabled ? 'anomalies' : null, async () => {
+    const all = await Promise.all(KINDS.map((k) => api<{ data: AnomalyRow[] }>(`/reports/anomalies?metric=${k}`)));
+    return { data: all.flatMap((r) => r.data).sort((a, b) => b.at.localeCompare(a.at) || b.score - a.score) };
+  });
 }
 interface Delivery { id: string; channel: string; audience: string; status: string; attempts: number; last_error: string | null; event: { kind: string; budget: string; ts: number } }
 
@@ -35,7 +32,7 @@ export function Alerts({ actor }: { actor: Actor }) {
   return (
     <>
       <h1>Alerts and anomalies</h1>
-      {finance ? <Panel title="Anomalies" actions={<span className="hint">Off-hours use and agent loops: checked hourly, listed with the alerts below.</span>}>
+      {finance ? <Panel title="Anomalies" actions={<span className="hint">Off-hours use and agent loops: judged by the alert job, listed with the alerts below.</span>}>
         <Show loaded={anomalies}>
           {(a) => (
             <Table label="Anomalies" rows={a.data} empty="No anomalies in the last week." columns={[

@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
-import { qs, useApi, type Actor, type Usage, type UsageRow } from '../api';
-import { count, decimalOf, money, nanoOf, plot, tick } from '../format';
+import { inOrgCurrency, qs, useApi, type Actor, type Usage } from '../api';
+import { count, money, plot, tick } from '../format';
 import { Panel, Show, Table } from '../ui';
 
 const LEVELS = ['department', 'project', 'workflow', 'user', 'model'] as const;
@@ -47,15 +47,8 @@ export function Explore(_: { actor: Actor }) {
       <Panel title={`Spend by ${level}`}>
         <Show loaded={usage}>
           {(u) => {
-            // In the organisation's currency: a group's lines in several currencies add up to one row.
             const cur = u.org_currency ?? 'USD';
-            const merged = new Map<string, UsageRow & { org: bigint }>();
-            for (const r of u.rows) {
-              const k = r.group[level] ?? '';
-              const m = merged.get(k);
-              merged.set(k, m ? { ...m, requests: m.requests + r.requests, input_tokens: m.input_tokens + r.input_tokens, output_tokens: m.output_tokens + r.output_tokens, org: m.org + nanoOf(r.org_cost) } : { ...r, org: nanoOf(r.org_cost) });
-            }
-            const rows = [...merged.values()].map((r) => ({ ...r, org_cost: decimalOf(r.org) })).sort((a, b) => plot(b.org_cost) - plot(a.org_cost));
+            const rows = inOrgCurrency(u.rows, (r) => r.group[level] ?? '');
             return (
               <>
                 <ResponsiveContainer width="100%" height={240}>

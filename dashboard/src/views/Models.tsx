@@ -1,7 +1,8 @@
 import { useState } from 'react';
 import { Cell, Pie, PieChart, ResponsiveContainer, Tooltip, Legend } from 'recharts';
-import { qs, useApi, type Actor, type Usage, type UsageRow } from '../api';
-import { count, decimalOf, money, nanoOf, percent, plot } from '../format';
+import { inOrgCurrency, qs, useApi, type Actor, type Usage } from '../api';
+import { decimalText, parseDecimal } from '../../../src/core/money';
+import { count, money, percent, plot } from '../format';
 import { COLOURS, Figure, Panel, Show, Table } from '../ui';
 import { PeriodPicker, periodStart } from './Explore';
 
@@ -10,7 +11,7 @@ interface Savings { currency: string; rows: SavingsRow[]; total: Omit<SavingsRow
 
 /** Cost per thousand tokens, exactly: cost / tokens * 1000 (to the nano-unit), rounded for display. */
 function per1k(cost: string, tokens: number): string | null {
-  return tokens ? decimalOf((nanoOf(cost) * 1000n) / BigInt(tokens)) : null;
+  return tokens ? decimalText((parseDecimal(cost) * 1000n) / BigInt(tokens)) : null;
 }
 
 /** Which models and tiers the money goes to, the premium share, and what routing saved. */
@@ -27,14 +28,7 @@ export function Models(_: { actor: Actor }) {
         {(report) => {
           // Models are the gateway's: imported costs (seats, invoices) name none. Amounts in the organisation's currency.
           const cur = report.org_currency ?? 'USD';
-          const byModel = new Map<string, UsageRow & { org: bigint }>();
-          for (const r of report.rows) {
-            if (r.group.source !== 'gateway') continue;
-            const k = `${r.group.tier}|${r.group.model}`;
-            const m = byModel.get(k);
-            byModel.set(k, m ? { ...m, requests: m.requests + r.requests, input_tokens: m.input_tokens + r.input_tokens, output_tokens: m.output_tokens + r.output_tokens, org: m.org + nanoOf(r.org_cost) } : { ...r, org: nanoOf(r.org_cost) });
-          }
-          const rows = [...byModel.values()].map((r) => ({ ...r, org_cost: decimalOf(r.org) }));
+          const rows = inOrgCurrency(report.rows.filter((r) => r.group.source === 'gateway'), (r) => `${r.group.tier}|${r.group.model}`);
           const total = rows.reduce((s, r) => s + plot(r.org_cost), 0);
           const premium = rows.filter((r) => r.group.tier === 'premium').reduce((s, r) => s + plot(r.org_cost), 0);
           const byTier = new Map<string, number>();
@@ -56,7 +50,7 @@ export function Models(_: { actor: Actor }) {
                 </ResponsiveContainer>
               </Panel>
               <Panel title="Models">
-                <Table label="Models" rows={rows.sort((a, b) => plot(b.org_cost) - plot(a.org_cost))} columns={[
+                <Table label="Models" rows={rows} columns={[
                   { title: 'Model', cell: (r) => r.group.model ?? '—' },
                   { title: 'Tier', cell: (r) => r.group.tier || '—' },
                   { title: 'Calls', numeric: true, cell: (r) => count(r.requests) },

@@ -1,8 +1,7 @@
 import { useState } from 'react';
-import { Bar, BarChart, CartesianGrid, ResponsiveContainer, Tooltip, XAxis, YAxis } from 'recharts';
 import { qs, useApi, type Actor } from '../api';
-import { count, money, plot, tick } from '../format';
-import { Panel, Show, Table } from '../ui';
+import { count, money, plot } from '../format';
+import { Bars, Panel, Show, Table } from '../ui';
 import { PeriodPicker, periodStart } from './Explore';
 
 interface Row {
@@ -28,12 +27,7 @@ export function Outcomes(_: { actor: Actor }) {
         {(r) => (
           <>
             <Panel title="Cost per accepted output">
-              <ResponsiveContainer width="100%" height={220}>
-                <BarChart data={r.rows.filter((x) => x.cost_per_accepted).map((x) => ({ name: x.group[by] ?? '(none)', value: plot(x.cost_per_accepted) }))}>
-                  <CartesianGrid strokeDasharray="3 3" /><XAxis dataKey="name" /><YAxis tickFormatter={tick} /><Tooltip />
-                  <Bar dataKey="value" name="Cost per accepted output" fill="#16a34a" />
-                </BarChart>
-              </ResponsiveContainer>
+              <Bars data={r.rows.filter((x) => x.cost_per_accepted).map((x) => ({ label: x.group[by] ?? '(none)', value: plot(x.cost_per_accepted) }))} name="Cost per accepted output" fill="#16a34a" />
             </Panel>
             <Panel title="Unit economics">
               <Table label="Unit economics" rows={r.rows} columns={[

@@ -221,14 +221,15 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
 /**
  * Per agent: its runs, their calls, refusals and cost, and its longest run. Each run is summed
  * first, then each agent's runs, in one statement: from the run rollup over whole days (a range
- * that reaches now reads today whole), else from the lines.
+ * that reaches now reads today whole), else, or for one user's runs (the rollup keeps no
+ * people), from the lines.
  */
-export async function agentSummary(db: Db, q: { from: number; to: number; department?: readonly string[] }): Promise<AgentSummary[]> {
-  if (q.department && q.department.length === 0) return [];
+export async function agentSummary(db: Db, q: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
+  if (q.department?.length === 0 || q.user?.length === 0) return [];
   const { first, end, subtract } = dayPlan(q.from, q.to, Date.now());
   // The rollup when the range starts on a day and ends on one (or later today); else the lines.
-  const rollup = first === q.from && end > first && end >= q.to;
-  const inDept = q.department ? sql`and department in (${sql.join(q.department)})` : sql``;
+  const rollup = !q.user && first === q.from && end > first && end >= q.to;
+  const inDept = sql`${q.department ? sql`and department in (${sql.join(q.department)})` : sql``} ${q.user ? sql`and ${sql.ref('user')} in (${sql.join(q.user)})` : sql``}`;
   const fromLines = (a: number, b: number, sign: 1 | -1) => sql`select agent, agent_run, ${sql.lit(sign)} * count(*) as calls,
       ${sql.lit(sign)} * sum(case when status = 'refused' then 1 else 0 end) as refused,
       ${sql.lit(sign)} * sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, ${sql.lit(sign)} * sum(org_cost_nano) as cost
@@ -306,7 +307,7 @@ export abstract class SqlLedgerReads {
     return outcomeTotals(this.db, this.dialect, query);
   }
 
-  agentSummary(query: { from: number; to: number; department?: readonly string[] }): Promise<AgentSummary[]> {
+  agentSummary(query: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
     return agentSummary(this.db, query);
   }
 

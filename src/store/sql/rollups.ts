@@ -84,7 +84,6 @@ const ROUTING_SUMS: readonly Sum[] = [
   { name: 'cache_hits', big: false, of: (l) => (routed(l) && l.cacheHit ? 1 : 0) },
   { name: 'avoided_org_nano', big: true, of: (l) => (routed(l) && l.cacheHit ? (l.avoidedOrgNano ?? 0n) : 0n) },
 ];
-export const ROUTING_SUM_COLUMNS = ROUTING_SUMS.map((s) => s.name);
 
 /** A daily rollup table: one row per UTC day and combination of its dimensions, with sums. */
 export interface Rollup {
@@ -123,9 +122,6 @@ export const ROLLUPS: readonly Rollup[] = [SUMMARY, RUNS, DAILY];
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;
 const DAY = 86_400_000;
-
-/** The end of ts's UTC day (the next midnight). */
-export const endOfDay = (ts: number): number => Math.floor(ts / DAY) * DAY + DAY;
 
 export const dayOf = (ts: number): string => new Date(ts - (((ts % DAY) + DAY) % DAY)).toISOString().slice(0, 10);
 
@@ -266,13 +262,6 @@ export function negated(r: UsageRow): UsageRow {
     costNano: -r.costNano, orgCostNano: -r.orgCostNano, estimatedLines: -r.estimatedLines,
     ...(x ? { routing: { routed: -x.routed, costNano: -x.costNano, baselineNano: -x.baselineNano, cacheHits: -x.cacheHits, avoidedNano: -x.avoidedNano } } : {}),
   };
-}
-
-/** The whole UTC days inside [from, to), or null if there are none. */
-export function wholeDays(from: number, to: number): { first: number; end: number } | null {
-  const first = Math.ceil(from / DAY) * DAY;
-  const end = Math.floor(to / DAY) * DAY;
-  return end > first ? { first, end } : null;
 }
 
 function rollupGroup(g: UsageGroup): RawBuilder<unknown> {

@@ -3,7 +3,7 @@
 // are written first (not timed), spread over the last 45 days: 50 departments, 3,000 users, 40
 // workflows, routes with three tiers and downgrades, 20 agents whose runs make ten calls each,
 // and a few refused calls. Bursar then starts on that data (SQLite) as `bursar start` would.
-//   node bench/dashboard.mjs [lines=10000000] [dir]
+//   node bench/dashboard.mjs [lines=10000000] [dir]     (env: REPEATS, ONLY)
 // With a dir that already holds the lines (a previous run's), they are not written again.
 // Run after `npm run build`.
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -96,8 +96,10 @@ const CALLS = [
   ['Audit log', '/audit?limit=100'],
 ];
 
+// ONLY=<regex> times only the calls whose name matches (e.g. ONLY='Agents|Outcomes').
+const only = process.env.ONLY ? new RegExp(process.env.ONLY) : null;
 const rows = [];
-for (const [name, path, token] of CALLS) {
+for (const [name, path, token] of CALLS.filter(([name]) => !only || only.test(name))) {
   const times = [];
   const time = async () => {
     const t = performance.now();

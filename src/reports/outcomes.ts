@@ -141,17 +141,17 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new BursarError('validation_failed', `Cannot report unit economics by "${g}". Use any of: ${OUTCOME_DIMENSIONS.join(', ')}.`, { param: 'group_by' });
   }
   const dims = groupBy as OutcomeDimension[];
-  const costs = (await ledger.aggregate({ from, to, groupBy: [...dims, 'source'] })).filter((r) => r.group.source === 'gateway');
   const outcomes = new Map((await ledger.outcomeTotals({ from, to, groupBy: dims })).map((t) => [JSON.stringify(t.group), t]));
   const idleMs = Math.max(1, Number((query as { idle_minutes?: string }).idle_minutes ?? DEFAULT_IDLE_MINUTES) || DEFAULT_IDLE_MINUTES) * 60_000;
   const keyOf = (g: Readonly<Record<string, string | null>>, currency: string) => `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, g[d] ?? null])))}|${currency}`;
-  // Calls served (a refused call reached no provider), fallbacks and cache hits, per group.
-  const detail = new Map<string, { served: number; fallbacks: number; hits: number }>();
+  // Per group and currency, in one read: cost, calls served (a refused call reached no provider), fallbacks and cache hits.
+  const merged = new Map<string, { group: Record<string, string | null>; currency: string; cost: bigint; served: number; fallbacks: number; hits: number }>();
   for (const r of await ledger.aggregate({ from, to, groupBy: [...dims, 'source', 'fallback_model', 'status', 'cache_hit'] })) {
     if (r.group.source !== 'gateway') continue;
     const k = keyOf(r.group, r.currency);
-    let e = detail.get(k);
-    if (!e) detail.set(k, (e = { served: 0, fallbacks: 0, hits: 0 }));
+    let e = merged.get(k);
+    if (!e) merged.set(k, (e = { group: Object.fromEntries(dims.map((d) => [d, r.group[d] ?? null])), currency: r.currency, cost: 0n, served: 0, fallbacks: 0, hits: 0 }));
+    e.cost += r.costNano;
     if (r.group.status !== 'refused') e.served += r.requests;
     if (r.group.fallback_model) e.fallbacks += r.requests;
     if (r.group.cache_hit === 'true') e.hits += r.requests;
@@ -187,15 +187,6 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
   const rows: UnitEconomicsRow[] = [];
   const seen = new Set<string>();
-  const merged = new Map<string, { group: Record<string, string | null>; currency: string; calls: number; cost: bigint }>();
-  for (const r of costs) {
-    const group = Object.fromEntries(dims.map((d) => [d, r.group[d] ?? null]));
-    const k = `${JSON.stringify(group)}|${r.currency}`;
-    const m = merged.get(k) ?? { group, currency: r.currency, calls: 0, cost: 0n };
-    m.calls += r.requests;
-    m.cost += r.costNano;
-    merged.set(k, m);
-  }
   for (const m of merged.values()) {
     const k = JSON.stringify(m.group);
     seen.add(k);
@@ -203,18 +194,16 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     const accepted = o?.accepted ?? 0;
     const units = o?.unitsNano ?? 0n;
     const value = o?.value.find((v) => v.currency === m.currency)?.nano ?? null;
-    const det = detail.get(`${k}|${m.currency}`);
     const rt = runTotals.get(`${k}|${m.currency}`);
-    // Calls Bursar served (a refused call reached no provider).
-    m.calls = det?.served ?? m.calls;
+    const calls = BigInt(m.served);
     rows.push({
-      fallback_percent: percentText(BigInt(det?.fallbacks ?? 0), BigInt(m.calls)),
+      fallback_percent: percentText(BigInt(m.fallbacks), calls),
       blocked_runs: rt?.blocked.size ?? 0, blocked_run_cost: decimalText(rt?.blockedCost ?? 0n),
       abandoned_runs: rt?.abandoned.size ?? 0, abandoned_run_cost: decimalText(rt?.abandonedCost ?? 0n),
-      cache_hits: det?.hits ?? 0, cache_hit_percent: percentText(BigInt(det?.hits ?? 0), BigInt(m.calls)),
-      group: m.group, currency: m.currency, calls: m.calls, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
+      cache_hits: m.hits, cache_hit_percent: percentText(BigInt(m.hits), calls),
+      group: m.group, currency: m.currency, calls: m.served, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
       acceptance_percent: percentText(BigInt(accepted), BigInt(o?.outcomes ?? 0)),
-      cost_per_call: per(m.cost, BigInt(m.calls)), cost_per_accepted: per(m.cost, BigInt(accepted)),
+      cost_per_call: per(m.cost, calls), cost_per_accepted: per(m.cost, BigInt(accepted)),
       units: decimalText(units), cost_per_unit: units === 0n ? null : decimalText((m.cost * NANO) / units),
       value: value === null ? null : decimalText(value),
       value_to_cost: value === null ? null : ratioText(value, m.cost),

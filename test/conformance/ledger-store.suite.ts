@@ -323,6 +323,46 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('gives each run\'s first, last and last cancelled call from the run rollup over whole days, as from the lines, at any range edges', async () => {
+      const f = await open();
+      try {
+        const statuses = ['ok', 'ok', 'refused', 'cancelled', 'error'] as const;
+        const lines: LedgerLine[] = [];
+        for (let i = 0; i < 1200; i++) {
+          const l = line(`span-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 1200) + (i % 7), model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', costNano: BigInt(100 + i), status: statuses[i % 5]! });
+          lines.push({ ...l, errorCode: i % 10 === 2 ? 'agent_loop' : null, dims: { ...l.dims, workflow: `w${i % 3}`, user: i % 4 ? 'ann' : 'ben', agent_run: i % 11 === 0 ? null : `run-${i % 4}` } });
+        }
+        // In two appends whose lines interleave in time, so stored rows take earlier and later calls.
+        await f.store.append(lines.filter((_, i) => Math.floor(i / 60) % 2 === 1));
+        await f.store.append(lines.filter((_, i) => Math.floor(i / 60) % 2 === 0));
+        const want = (from: number, to: number, by: 'workflow' | 'model' | 'user') => {
+          const out = new Map<string, { calls: number; refused: number; loop: number; cost: bigint; first: number; last: number; cancelled: number | null }>();
+          for (const l of lines) {
+            if (l.ts < from || l.ts >= to || !l.dims.agent_run) continue;
+            const k = `${l.dims[by]} ${l.dims.agent_run}`;
+            const r = out.get(k) ?? { calls: 0, refused: 0, loop: 0, cost: 0n, first: l.ts, last: l.ts, cancelled: null };
+            if (l.status === 'refused') r.refused++;
+            else r.calls++;
+            if (l.errorCode === 'agent_loop') r.loop++;
+            r.cost += l.costNano;
+            r.first = Math.min(r.first, l.ts);
+            r.last = Math.max(r.last, l.ts);
+            if (l.status === 'cancelled') r.cancelled = Math.max(r.cancelled ?? l.ts, l.ts);
+            out.set(k, r);
+          }
+          return [...out].map(([k, r]) => `${k}: ${r.calls}/${r.refused}/${r.loop} ${r.cost} ${r.first}-${r.last} ${r.cancelled}`).sort();
+        };
+        const got = async (from: number, to: number, by: 'workflow' | 'model' | 'user') => (await f.store.agentRuns({ from, to, groupBy: [by] }))
+          .map((r) => `${r.group[by]} ${r.run}: ${r.calls}/${r.refused}/${r.loopRefused} ${r.costNano} ${r.firstTs}-${r.lastTs} ${r.lastCancelledTs}`).sort();
+        // Whole days (the rollup), ragged edges at both ends (the lines), a day alone, and by user (no rollup keeps people).
+        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - DAY + 5, T0 + DAY - 3_600_000], [T0 + 10, T0 + 20_000_000]] as const) {
+          for (const by of ['workflow', 'model', 'user'] as const) expect(await got(from, to, by)).toEqual(want(from, to, by));
+        }
+      } finally {
+        await f.close();
+      }
+    });
+
     it('groups a period by the first match that takes each line, and scans only the lines of chosen matches', async () => {
       const f = await open();
       try {

@@ -17,7 +17,7 @@ import { SqlEventLog } from '../sql/events.js';
 import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { assertMigrated, migrate } from '../sql/migrations.js';
 import { ChangeListener } from './changes.js';
-import { addOnConflict, readTotals, rollupValues, ROLLUPS, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
+import { TOTALS_ON_CONFLICT, readTotals, rollupValues, ROLLUPS, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
 import type { SqlStores } from '../sql/stores.js';
 
 const ARRAY_TYPE: Record<ColumnType, string> = { text: 'text[]', int: 'int4[]', bigint: 'int8[]', bool: 'bool[]', json: 'text[]' };
@@ -51,9 +51,9 @@ export class PostgresLedgerStore extends SqlLedgerReads implements LedgerStore {
   private readonly insertSql = unnestInsert('ledger_lines', LEDGER_COLUMNS.map((c) => c.name), LEDGER_COLUMNS.map((c) => ARRAY_TYPE[c.type]), 'ON CONFLICT DO NOTHING RETURNING id');
   private readonly rollupSql = ROLLUPS.map((r) => ({
     r,
-    sql: unnestInsert(r.table, r.columns, r.columns.map((c) => (r.sumColumns.includes(c) ? 'int8[]' : 'text[]')), `ON CONFLICT (k) DO UPDATE SET ${addOnConflict(r.table, r.sumColumns)}`),
+    sql: unnestInsert(r.table, r.columns, r.columns.map((c) => (r.sumColumns.includes(c) ? 'int8[]' : 'text[]')), `ON CONFLICT (k) DO UPDATE SET ${r.onConflict}`),
   }));
-  private readonly totalsSql = unnestInsert(TOTALS_TABLE, TOTALS_COLUMNS, ['text[]', 'int8[]', 'int8[]', 'int8[]'], `ON CONFLICT (key) DO UPDATE SET ${addOnConflict(TOTALS_TABLE, TOTALS_COLUMNS.slice(1))}`);
+  private readonly totalsSql = unnestInsert(TOTALS_TABLE, TOTALS_COLUMNS, ['text[]', 'int8[]', 'int8[]', 'int8[]'], `ON CONFLICT (key) DO UPDATE SET ${TOTALS_ON_CONFLICT}`);
 
   constructor(db: Kysely<Schema>) {
     super(db, postgresDialect);

@@ -9,7 +9,7 @@ import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type AgentSummar
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
-import { aggregateRollups, dayOf, dayPlan, mergeRows, negated, RUNS, servingRollup } from './rollups.js';
+import { aggregateRollups, DAY, dayOf, dayPlan, mergeRows, negated, RUNS, servingRollup } from './rollups.js';
 
 const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
 
@@ -189,27 +189,43 @@ export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to
   return [...out.values()];
 }
 
-/** The agent runs with calls in a period, per run, group and currency, from the lines. */
+/**
+ * The agent runs with calls in a period, per run, group and currency, with each run's first and
+ * last call: whole days from the run rollup when it keeps the groups (a range that reaches now
+ * reads today whole), the edges and other groupings from the lines. A first or last call cannot
+ * be taken away from a rollup row, so a partial last day is always read from its lines.
+ */
 export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
   for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
-  const rows = await db
-    .selectFrom('ledger_lines')
-    .where('ts', '>=', q.from)
-    .where('ts', '<', q.to)
-    .where('agent_run', 'is not', null)
-    .where('source', '=', 'gateway')
-    .select([
-      ...q.groupBy.map((g, i) => sql.ref(g).as(`g${i}`)), sql.ref('agent_run').as('run'), sql.ref('currency').as('currency'),
-      sql`sum(case when status <> 'refused' then 1 else 0 end)`.as('calls'),
-      sql`sum(case when status = 'refused' then 1 else 0 end)`.as('refused'),
-      sql`sum(case when error_code = 'agent_loop' then 1 else 0 end)`.as('loop_refused'),
-      sql`sum(cost_nano)`.as('cost'), sql`min(ts)`.as('first_ts'), sql`max(ts)`.as('last_ts'),
-      sql`max(case when status = 'cancelled' then ts end)`.as('cancelled_ts'),
-      sql`(select count(*) from outcomes o where o.id = 'run:' || ledger_lines.agent_run)`.as('outcomes'),
-    ] as never[])
-    .groupBy(byPosition(q.groupBy.length + 2))
-    .execute();
-  return (rows as Record<string, unknown>[]).map((r) => ({
+  const plan = dayPlan(q.from, q.to, Date.now());
+  const end = plan.subtract ? plan.end - DAY : plan.end;
+  const rollup = end > plan.first && q.groupBy.every((g) => RUNS.serves.has(g));
+  const edges = rollup ? [[q.from, plan.first], [end, q.to]].filter(([a, b]) => a! < b!) : [[q.from, q.to]];
+  const keys = [...q.groupBy.map((g) => sql.ref(g)), sql.ref('agent_run'), sql.ref('currency')];
+  // One shape for both sources: a rollup row counts `requests` calls and keeps its first and last; a line is one call at `ts`.
+  const part = (fromRollup: boolean, where: RawBuilder<unknown>) => {
+    const [n, firstTs, lastTs] = fromRollup ? [sql.ref('requests'), sql.ref('first_ts'), sql.ref('last_ts')] : [sql.lit(1), sql.ref('ts'), sql.ref('ts')];
+    return sql`select ${sql.join([
+      ...q.groupBy.map((g, i) => sql`${fromRollup ? sql`nullif(${sql.ref(g)}, '')` : sql.ref(g)} as ${sql.ref(`g${i}`)}`),
+      sql`agent_run as run`, sql`currency`,
+      sql`sum(case when status <> 'refused' then ${n} else 0 end) as calls`,
+      sql`sum(case when status = 'refused' then ${n} else 0 end) as refused`,
+      sql`sum(case when error_code = 'agent_loop' then ${n} else 0 end) as loop_refused`,
+      sql`sum(cost_nano) as cost`, sql`min(${firstTs}) as first_ts`, sql`max(${lastTs}) as last_ts`,
+      sql`max(case when status = 'cancelled' then ${lastTs} end) as cancelled_ts`,
+    ])} from ${sql.table(fromRollup ? RUNS.table : 'ledger_lines')} where ${where} and source = 'gateway' group by ${sql.join(keys)}`;
+  };
+  const parts = [
+    ...(rollup ? [part(true, sql`day >= ${dayOf(plan.first)} and day < ${dayOf(end)} and agent_run <> ''`)] : []),
+    ...edges.map(([a, b]) => part(false, sql`ts >= ${a} and ts < ${b} and agent_run is not null`)),
+  ];
+  const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
+  const { rows } = await sql<Record<string, unknown>>`
+    select ${sql.join([...groups, sql`run`, sql`currency`])}, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost,
+      min(first_ts) as first_ts, max(last_ts) as last_ts, max(cancelled_ts) as cancelled_ts,
+      (select count(*) from outcomes o where o.id = 'run:' || run) as outcomes
+    from (${sql.join(parts, sql` union all `)}) p group by ${sql.join([...groups, sql`run`, sql`currency`])}`.execute(db);
+  return rows.map((r) => ({
     group: Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null])),
     run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
     costNano: toBigInt(r.cost ?? 0), firstTs: toNumber(r.first_ts), lastTs: toNumber(r.last_ts),

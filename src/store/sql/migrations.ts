@@ -109,6 +109,13 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     for (const r of [SUMMARY, RUNS]) await createRollupTable(db, d, r);
     await backfill(db, (page) => addDerived(db, page, [SUMMARY, RUNS], false));
   }],
+  // The run rollup with each row's first and last call: unit economics judges runs
+  // (stopped by a refusal, abandoned) from it instead of the lines. Rebuilt from the lines.
+  ['0013_run_rollup_spans', async (db, d) => {
+    await db.schema.dropTable(RUNS.table).ifExists().execute();
+    await createRollupTable(db, d, RUNS);
+    await backfill(db, (page) => addDerived(db, page, [RUNS], false));
+  }],
 ];
 
 /** Feeds every line already in the ledger to `add`, 5,000 at a time. */

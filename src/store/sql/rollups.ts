@@ -58,11 +58,12 @@ const OUTCOME_EXTRAS: readonly Extra[] = [
   { name: 'error_code', of: (l) => l.errorCode ?? '' },
 ];
 
-/** A column a rollup row sums, and what each line adds to it. */
+/** A column a rollup row folds its lines into (their sum, or the least or greatest value), and each line's value. */
 interface Sum {
   readonly name: string;
   readonly big: boolean;
   readonly of: (l: LedgerLine) => number | bigint;
+  readonly fold?: 'min' | 'max';
 }
 const routed = (l: LedgerLine): boolean => l.baselineOrgNano !== null;
 const BASE_SUMS: readonly Sum[] = [
@@ -85,6 +86,12 @@ const ROUTING_SUMS: readonly Sum[] = [
   { name: 'avoided_org_nano', big: true, of: (l) => (routed(l) && l.cacheHit ? (l.avoidedOrgNano ?? 0n) : 0n) },
 ];
 
+/** When a run's calls in a row began and ended: unit economics judges a run by its last call (idle since, or cancelled). */
+const SPAN_SUMS: readonly Sum[] = [
+  { name: 'first_ts', big: false, of: (l) => l.ts, fold: 'min' },
+  { name: 'last_ts', big: false, of: (l) => l.ts, fold: 'max' },
+];
+
 /** A daily rollup table: one row per UTC day and combination of its dimensions, with sums. */
 export interface Rollup {
   readonly table: string;
@@ -99,6 +106,8 @@ export interface Rollup {
   /** What a query may group and filter by and still be served here. */
   readonly serves: ReadonlySet<string>;
   readonly routing: boolean;
+  /** The SET clause of its upsert: each column folded with the stored one. */
+  readonly onConflict: string;
 }
 
 function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[], extras: readonly Extra[]): Rollup {
@@ -107,6 +116,11 @@ function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[],
   return {
     table, dims, sums, keyColumns, extras, sumColumns, columns: ['k', ...keyColumns, ...sumColumns],
     serves: new Set([...dims, ...extras.map((e) => e.name), 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
+    onConflict: sums.map((s) => {
+      const [stored, added] = [`${table}."${s.name}"`, `excluded."${s.name}"`];
+      const pick = s.fold === 'min' ? '<' : s.fold === 'max' ? '>' : null;
+      return `"${s.name}" = ${pick ? `case when ${added} ${pick} ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
+    }).join(', '),
   };
 }
 
@@ -114,33 +128,44 @@ function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[],
 export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS, BASE_EXTRAS);
 /** The summary (migration 0012): fewer dimensions, and the savings sums. */
 export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS], OUTCOME_EXTRAS);
-/** Agent runs (migration 0012). */
-export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, BASE_SUMS, OUTCOME_EXTRAS);
+/** Agent runs, with when each row's calls began and ended (migration 0013; 0012 without those). */
+export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, [...BASE_SUMS, ...SPAN_SUMS], OUTCOME_EXTRAS);
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
 export const ROLLUPS: readonly Rollup[] = [SUMMARY, RUNS, DAILY];
 
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;
-const DAY = 86_400_000;
+export const DAY = 86_400_000;
 
 export const dayOf = (ts: number): string => new Date(ts - (((ts % DAY) + DAY) % DAY)).toISOString().slice(0, 10);
 
 /** Sums lines into a rollup's rows, one per day and combination: each row's values in its `columns` order. */
 export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number | bigint)[][] {
-  const rows = new Map<string, { key: string[]; sums: (number | bigint)[] }>();
-  const n = r.sums.length;
+  const rows = new Map<string, (string | number | bigint)[]>();
+  const { dims, extras, sums } = r;
+  const first = 1 + r.keyColumns.length;
+  // A batch's lines nearly all fall on one day: its name is worked out once per day met.
+  let dayStart = NaN;
+  let day = '';
   for (const l of lines) {
+    if (!(l.ts >= dayStart && l.ts < dayStart + DAY)) [dayStart, day] = [l.ts - (((l.ts % DAY) + DAY) % DAY), dayOf(l.ts)];
     const d = l.dims;
-    const key = [dayOf(l.ts)];
-    for (const dim of r.dims) key.push(d[dim] ?? '');
-    for (const e of r.extras) key.push(e.of(l));
-    const k = key.join('\u0001');
-    let row = rows.get(k);
-    if (!row) rows.set(k, (row = { key, sums: r.sums.map((s) => (s.big ? 0n : 0)) }));
-    const sums = row.sums;
-    for (let i = 0; i < n; i++) (sums[i] as number) += r.sums[i]!.of(l) as number;
+    let k = day;
+    for (const dim of dims) k += `\u0001${d[dim] ?? ''}`;
+    for (const e of extras) k += `\u0001${e.of(l)}`;
+    const row = rows.get(k);
+    if (!row) {
+      rows.set(k, [k, ...k.split('\u0001'), ...sums.map((s) => s.of(l))]);
+      continue;
+    }
+    for (let i = 0; i < sums.length; i++) {
+      const s = sums[i]!;
+      const v = s.of(l) as number;
+      const cur = row[first + i] as number;
+      row[first + i] = s.fold === undefined ? cur + v : (s.fold === 'min' ? v < cur : v > cur) ? v : cur;
+    }
   }
-  return [...rows].map(([k, row]) => [k, ...row.key, ...row.sums]);
+  return [...rows.values()];
 }
 
 /** What lines charged each budget counter: [key, nano, tokens, requests] per counter. */
@@ -162,23 +187,21 @@ export function totalsValues(lines: readonly LedgerLine[]): [string, bigint, num
   return [...out.values()];
 }
 
-/** The SET clause of an upsert that adds the new row's sums to the stored ones. */
-export function addOnConflict(table: string, columns: readonly string[]): string {
-  return columns.map((c) => `"${c}" = ${table}."${c}" + excluded."${c}"`).join(', ');
-}
+/** The SET clause of the budget totals' upsert: the new row's sums added to the stored ones. */
+export const TOTALS_ON_CONFLICT = TOTALS_COLUMNS.slice(1).map((c) => `"${c}" = ${TOTALS_TABLE}."${c}" + excluded."${c}"`).join(', ');
 
 /** Adds what `lines` derive to some rollups and, unless told not to, the budget totals (in the caller's transaction). */
 export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: readonly Rollup[] = ROLLUPS, totals = true): Promise<void> {
   const chunks = <T>(rows: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(rows.length / n) }, (_, i) => rows.slice(i * n, i * n + n));
-  const upsert = async (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], sums: readonly string[]) => {
+  const upsert = async (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], set: string) => {
     for (const chunk of chunks(rows, 200)) {
       await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
         values ${sql.join(chunk.map((r) => sql`(${sql.join(r)})`))}
-        on conflict (${sql.ref(columns[0]!)}) do update set ${sql.raw(addOnConflict(table, sums))}`.execute(db);
+        on conflict (${sql.ref(columns[0]!)}) do update set ${sql.raw(set)}`.execute(db);
     }
   };
-  for (const r of rollups) await upsert(r.table, r.columns, rollupValues(lines, r), r.sumColumns);
-  if (totals) await upsert(TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_COLUMNS.slice(1));
+  for (const r of rollups) await upsert(r.table, r.columns, rollupValues(lines, r), r.onConflict);
+  if (totals) await upsert(TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_ON_CONFLICT);
 }
 
 /** Creates a rollup table; the caller backfills it. */

@@ -18,7 +18,7 @@ import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { migrate } from '../sql/migrations.js';
 import type { SqlStores } from '../sql/stores.js';
 import {
-  addOnConflict, readTotals, rollupValues, totalsValues, ROLLUPS, TOTALS_COLUMNS, TOTALS_TABLE,
+  TOTALS_ON_CONFLICT, readTotals, rollupValues, totalsValues, ROLLUPS, TOTALS_COLUMNS, TOTALS_TABLE,
 } from '../sql/rollups.js';
 
 type Driver = Database.Database;
@@ -66,10 +66,10 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
     const sqlFor = (n: number) => `INSERT OR IGNORE INTO ledger_lines (${names}) VALUES ${Array.from({ length: n }, () => row).join(', ')}`;
     const many = writer.prepare(sqlFor(ROWS_PER_STATEMENT));
     const one = writer.prepare(sqlFor(1));
-    const upsert = (table: string, columns: readonly string[], sums: readonly string[]) =>
-      writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${addOnConflict(table, sums)}`);
-    const rollups = ROLLUPS.map((r) => ({ r, statement: upsert(r.table, r.columns, r.sumColumns) }));
-    const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_COLUMNS.slice(1));
+    const upsert = (table: string, columns: readonly string[], set: string) =>
+      writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${set}`);
+    const rollups = ROLLUPS.map((r) => ({ r, statement: upsert(r.table, r.columns, r.onConflict) }));
+    const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_ON_CONFLICT);
 
     // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement. Only a
     // replay meets lines already there; then each line goes alone, to learn which were added.

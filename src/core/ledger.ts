@@ -135,8 +135,8 @@ export interface OutcomeTotals {
 }
 
 /**
- * An agent run's calls within one group of dimensions (a run whose calls differ in model, say,
- * has one row per model): what the loop detector and the abandoned-run cost need.
+ * An agent run's calls within one group of dimensions (a run whose calls differ in workflow, say,
+ * has one row per workflow): what the loop detector needs.
  */
 export interface AgentRunTotals {
   readonly group: Readonly<Record<string, string | null>>;
@@ -148,12 +148,22 @@ export interface AgentRunTotals {
   /** Calls the loop guard refused (error code `agent_loop`). */
   readonly loopRefused: number;
   readonly costNano: bigint;
-  readonly firstTs: number;
+  /** When the run's last call in the period (in this group) started. */
   readonly lastTs: number;
-  /** The start of the last cancelled call, if any (the run ended cancelled when it is lastTs). */
-  readonly lastCancelledTs: number | null;
-  /** Whether an outcome was reported for the run (by its run id). */
-  readonly hasOutcome: boolean;
+}
+
+/**
+ * Agent runs judged whole, then counted in each group they spent in, with what they spent there:
+ * `blocked`, a refusal stopped it (a budget, a run limit, the loop guard); `abandoned`, no
+ * refusal and no outcome reported, some cost, and its last call idle (before `idleBefore`) or
+ * cancelled.
+ */
+export interface RunVerdictTotals {
+  readonly group: Readonly<Record<string, string | null>>;
+  readonly currency: string;
+  readonly verdict: 'blocked' | 'abandoned';
+  readonly runs: number;
+  readonly costNano: bigint;
 }
 
 /** Which lines a rule takes: every field given must match (a list: any of its values). */

@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { AgentRunTotals, AgentSummary, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { AgentRunTotals, AgentSummary, RunVerdictTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -56,8 +56,10 @@ export interface LedgerStore {
   recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
   /** Outcomes reported in a period, grouped by some of their dimensions (and by the UTC day or hour they were reported in, as group.day or group.hour). */
   outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]>;
-  /** The agent runs with calls in a period, per run and group of dimensions (read from the lines: runs are too many for the rollups). */
+  /** The agent runs with calls in a period, per run and group of dimensions. */
   agentRuns(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]>;
+  /** The agent runs with calls in a period that a refusal stopped or that were abandoned, per group and currency (unit economics). */
+  runVerdicts(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly idleBefore: number }): Promise<RunVerdictTotals[]>;
   /** Per agent, its runs in a period and their calls, refusals and cost (the agents view); `department` and `user` narrow it. */
   agentSummary(query: { readonly from: number; readonly to: number; readonly department?: readonly string[]; readonly user?: readonly string[] }): Promise<AgentSummary[]>;
   close(): Promise<void>;

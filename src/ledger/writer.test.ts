@@ -27,6 +27,7 @@ class MemoryStore implements LedgerStore {
   async recordOutcomes() {}
   async outcomeTotals() { return []; }
   async agentRuns() { return []; }
+  async runVerdicts() { return []; }
   async agentSummary() { return []; }
   async close() {}
 }

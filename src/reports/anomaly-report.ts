@@ -151,7 +151,8 @@ async function read(ledger: LedgerStore, p: ReadPlan): Promise<Series> {
   const time: UsageGroup = hourly ? 'hour' : 'day';
   const at = (text: string | null | undefined) => Date.parse(hourly ? `${text}:00:00Z` : `${String(text)}T00:00:00Z`);
   const working = workingHour(p.settings);
-  for (const r of await ledger.aggregate({ ...range, groupBy: [p.by, time, 'source', 'status', 'tier'] })) {
+  // Only premium share reads the tier: grouping by it triples the rows every other kind reads.
+  for (const r of await ledger.aggregate({ ...range, groupBy: [p.by, time, 'source', 'status', ...(p.kind === 'premium_share' ? ['tier' as const] : [])] })) {
     if (r.group.source !== 'gateway') continue;
     const ts = at(r.group[time]);
     const b = bucket(r.group[p.by], r.currency, ts);

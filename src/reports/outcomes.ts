@@ -124,14 +124,6 @@ export interface UnitEconomicsRow {
 /** A run whose last call is older than this, with no outcome, was abandoned (docs/outcomes.md#unit-economics). */
 export const DEFAULT_IDLE_MINUTES = 30;
 
-interface RunState {
-  cost: bigint;
-  refused: number;
-  outcome: boolean;
-  lastTs: number;
-  lastCancelledTs: number;
-}
-
 /** Cost beside outcomes, by any of the outcome dimensions, for a period. */
 export async function unitEconomics(ledger: LedgerStore, query: Record<string, unknown>, actor: Actor, now = new Date()): Promise<{ from: string; to: string; group_by: string[]; rows: UnitEconomicsRow[] }> {
   assertRole(actor, ['admin', 'finance'], 'read unit economics');
@@ -158,30 +150,12 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   }
   // Agent runs: those a refusal stopped, and those abandoned. A run is judged whole (over its
   // groups), and counted in each group it spent in, with what it spent there.
-  const runs = await ledger.agentRuns({ from, to, groupBy: dims });
-  const whole = new Map<string, RunState>();
-  for (const r of runs) {
-    const w = whole.get(r.run) ?? { cost: 0n, refused: 0, outcome: false, lastTs: 0, lastCancelledTs: -1 };
-    w.refused += r.refused;
-    w.outcome ||= r.hasOutcome;
-    w.lastTs = Math.max(w.lastTs, r.lastTs);
-    w.lastCancelledTs = Math.max(w.lastCancelledTs, r.lastCancelledTs ?? -1);
-    w.cost += r.costNano;
-    whole.set(r.run, w);
-  }
-  const abandoned = (w: RunState) => w.refused === 0 && !w.outcome && w.cost > 0n && (w.lastTs < now.getTime() - idleMs || w.lastCancelledTs === w.lastTs);
-  const runTotals = new Map<string, { blocked: Set<string>; blockedCost: bigint; abandoned: Set<string>; abandonedCost: bigint }>();
-  for (const r of runs) {
-    const k = keyOf(r.group, r.currency);
-    const t = runTotals.get(k) ?? { blocked: new Set<string>(), blockedCost: 0n, abandoned: new Set<string>(), abandonedCost: 0n };
-    const w = whole.get(r.run)!;
-    if (w.refused > 0) {
-      t.blocked.add(r.run);
-      t.blockedCost += r.costNano;
-    } else if (abandoned(w)) {
-      t.abandoned.add(r.run);
-      t.abandonedCost += r.costNano;
-    }
+  const runTotals = new Map<string, { blocked: number; blockedCost: bigint; abandoned: number; abandonedCost: bigint }>();
+  for (const v of await ledger.runVerdicts({ from, to, groupBy: dims, idleBefore: now.getTime() - idleMs })) {
+    const k = keyOf(v.group, v.currency);
+    const t = runTotals.get(k) ?? { blocked: 0, blockedCost: 0n, abandoned: 0, abandonedCost: 0n };
+    if (v.verdict === 'blocked') [t.blocked, t.blockedCost] = [t.blocked + v.runs, t.blockedCost + v.costNano];
+    else [t.abandoned, t.abandonedCost] = [t.abandoned + v.runs, t.abandonedCost + v.costNano];
     runTotals.set(k, t);
   }
   const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
@@ -198,8 +172,8 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     const calls = BigInt(m.served);
     rows.push({
       fallback_percent: percentText(BigInt(m.fallbacks), calls),
-      blocked_runs: rt?.blocked.size ?? 0, blocked_run_cost: decimalText(rt?.blockedCost ?? 0n),
-      abandoned_runs: rt?.abandoned.size ?? 0, abandoned_run_cost: decimalText(rt?.abandonedCost ?? 0n),
+      blocked_runs: rt?.blocked ?? 0, blocked_run_cost: decimalText(rt?.blockedCost ?? 0n),
+      abandoned_runs: rt?.abandoned ?? 0, abandoned_run_cost: decimalText(rt?.abandonedCost ?? 0n),
       cache_hits: m.hits, cache_hit_percent: percentText(BigInt(m.hits), calls),
       group: m.group, currency: m.currency, calls: m.served, cost: decimalText(m.cost), outcomes: o?.outcomes ?? 0, accepted,
       acceptance_percent: percentText(BigInt(accepted), BigInt(o?.outcomes ?? 0)),

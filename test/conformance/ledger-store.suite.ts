@@ -300,7 +300,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
-    it('sums each agent run per group: calls, refusals, the loop guard\'s, cost, first and last call, the last cancelled one', async () => {
+    it('sums each agent run per group: calls, refusals, the loop guard\'s, cost and last call', async () => {
       const f = await open();
       try {
         const step = (id: string, run: string, at: number, over: Partial<LedgerLine> = {}) => {
@@ -311,53 +311,82 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           step('r1', 'run-1', 10), step('r2', 'run-1', 20), step('r3', 'run-1', 30, { status: 'refused', errorCode: 'agent_loop', costNano: 0n }),
           step('s1', 'run-2', 40, { status: 'cancelled' }), step('s2', 'run-2', 50), step('s3', 'run-2', 60, { status: 'cancelled' }), line('x', { ts: T0 + 70 }),
         ]);
-        const dims = { department: null, cost_centre: null, project: null, workflow: 'research', agent: null, user: null, application: null, environment: null, route: null, model: null, key: null };
-        await f.store.recordOutcomes([{ id: 'run:run-2', ts: T0 + 100, accepted: false, unitsNano: 0n, unit: null, valueNano: null, currency: null, dims }]);
         const runs = await f.store.agentRuns({ from: T0, to: T0 + DAY, groupBy: ['workflow'] });
         expect(runs.sort((a, b) => a.run.localeCompare(b.run))).toEqual([
-          { group: { workflow: 'research' }, run: 'run-1', currency: 'USD', calls: 2, refused: 1, loopRefused: 1, costNano: 2_000n, firstTs: T0 + 10, lastTs: T0 + 30, lastCancelledTs: null, hasOutcome: false },
-          { group: { workflow: 'research' }, run: 'run-2', currency: 'USD', calls: 3, refused: 0, loopRefused: 0, costNano: 3_000n, firstTs: T0 + 40, lastTs: T0 + 60, lastCancelledTs: T0 + 60, hasOutcome: true },
+          { group: { workflow: 'research' }, run: 'run-1', currency: 'USD', calls: 2, refused: 1, loopRefused: 1, costNano: 2_000n, lastTs: T0 + 30 },
+          { group: { workflow: 'research' }, run: 'run-2', currency: 'USD', calls: 3, refused: 0, loopRefused: 0, costNano: 3_000n, lastTs: T0 + 60 },
         ]);
       } finally {
         await f.close();
       }
     });
 
-    it('gives each run\'s first, last and last cancelled call from the run rollup over whole days, as from the lines, at any range edges', async () => {
+    it('judges runs whole and counts them per group, from the run rollup over whole days as from the lines, at any range edges', async () => {
       const f = await open();
       try {
-        const statuses = ['ok', 'ok', 'refused', 'cancelled', 'error'] as const;
+        const statuses = ['ok', 'ok', 'refused', 'cancelled', 'error', 'ok', 'ok'] as const;
         const lines: LedgerLine[] = [];
-        for (let i = 0; i < 1200; i++) {
-          const l = line(`span-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 1200) + (i % 7), model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', costNano: BigInt(100 + i), status: statuses[i % 5]! });
-          lines.push({ ...l, errorCode: i % 10 === 2 ? 'agent_loop' : null, dims: { ...l.dims, workflow: `w${i % 3}`, user: i % 4 ? 'ann' : 'ben', agent_run: i % 11 === 0 ? null : `run-${i % 4}` } });
+        for (let i = 0; i < 1400; i++) {
+          const run = i % 11 === 0 ? null : `run-${i % 9}`;
+          // Runs 0 and 1 are never refused (abandoned when idle or cancelled last); the others meet a refusal now and then.
+          const status = run === 'run-0' || run === 'run-1' ? (i % 23 === 0 ? 'cancelled' : 'ok') : statuses[i % 7]!;
+          const l = line(`span-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 1400) + (i % 5), model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', costNano: BigInt(100 + i), status });
+          lines.push({ ...l, errorCode: status === 'refused' && i % 3 === 0 ? 'agent_loop' : null, dims: { ...l.dims, workflow: `w${i % 3}`, user: i % 4 ? 'ann' : 'ben', agent_run: run } });
         }
         // In two appends whose lines interleave in time, so stored rows take earlier and later calls.
         await f.store.append(lines.filter((_, i) => Math.floor(i / 60) % 2 === 1));
         await f.store.append(lines.filter((_, i) => Math.floor(i / 60) % 2 === 0));
-        const want = (from: number, to: number, by: 'workflow' | 'model' | 'user') => {
-          const out = new Map<string, { calls: number; refused: number; loop: number; cost: bigint; first: number; last: number; cancelled: number | null }>();
+        const dims = { department: null, cost_centre: null, project: null, workflow: null, agent: null, user: null, application: null, environment: null, route: null, model: null, key: null };
+        await f.store.recordOutcomes([{ id: 'run:run-1', ts: T0, accepted: true, unitsNano: 0n, unit: null, valueNano: null, currency: null, dims }]);
+        type By = 'workflow' | 'model' | 'user';
+        const parts = (from: number, to: number, by: By) => {
+          const out = new Map<string, { group: string; run: string; calls: number; refused: number; loop: number; cost: bigint; last: number; cancelled: number | null }>();
           for (const l of lines) {
             if (l.ts < from || l.ts >= to || !l.dims.agent_run) continue;
             const k = `${l.dims[by]} ${l.dims.agent_run}`;
-            const r = out.get(k) ?? { calls: 0, refused: 0, loop: 0, cost: 0n, first: l.ts, last: l.ts, cancelled: null };
+            const r = out.get(k) ?? { group: String(l.dims[by]), run: l.dims.agent_run, calls: 0, refused: 0, loop: 0, cost: 0n, last: l.ts, cancelled: null };
             if (l.status === 'refused') r.refused++;
             else r.calls++;
             if (l.errorCode === 'agent_loop') r.loop++;
             r.cost += l.costNano;
-            r.first = Math.min(r.first, l.ts);
             r.last = Math.max(r.last, l.ts);
             if (l.status === 'cancelled') r.cancelled = Math.max(r.cancelled ?? l.ts, l.ts);
             out.set(k, r);
           }
-          return [...out].map(([k, r]) => `${k}: ${r.calls}/${r.refused}/${r.loop} ${r.cost} ${r.first}-${r.last} ${r.cancelled}`).sort();
+          return [...out.values()];
         };
-        const got = async (from: number, to: number, by: 'workflow' | 'model' | 'user') => (await f.store.agentRuns({ from, to, groupBy: [by] }))
-          .map((r) => `${r.group[by]} ${r.run}: ${r.calls}/${r.refused}/${r.loopRefused} ${r.costNano} ${r.firstTs}-${r.lastTs} ${r.lastCancelledTs}`).sort();
+        const wantRuns = (from: number, to: number, by: By) => parts(from, to, by).map((r) => `${r.group} ${r.run}: ${r.calls}/${r.refused}/${r.loop} ${r.cost} ${r.last}`).sort();
+        const gotRuns = async (from: number, to: number, by: By) => (await f.store.agentRuns({ from, to, groupBy: [by] }))
+          .map((r) => `${r.group[by]} ${r.run}: ${r.calls}/${r.refused}/${r.loopRefused} ${r.costNano} ${r.lastTs}`).sort();
+        const wantVerdicts = (from: number, to: number, by: By, idleBefore: number) => {
+          const ps = parts(from, to, by);
+          const whole = new Map<string, { refused: number; cost: bigint; last: number; cancelled: number }>();
+          for (const p of ps) {
+            const w = whole.get(p.run) ?? { refused: 0, cost: 0n, last: 0, cancelled: -1 };
+            whole.set(p.run, { refused: w.refused + p.refused, cost: w.cost + p.cost, last: Math.max(w.last, p.last), cancelled: Math.max(w.cancelled, p.cancelled ?? -1) });
+          }
+          const out = new Map<string, { runs: number; cost: bigint }>();
+          for (const p of ps) {
+            const w = whole.get(p.run)!;
+            const verdict = w.refused > 0 ? 'blocked' : p.run !== 'run-1' && w.cost > 0n && (w.last < idleBefore || w.cancelled === w.last) ? 'abandoned' : null;
+            if (!verdict) continue;
+            const k = `${p.group} ${verdict}`;
+            const t = out.get(k) ?? { runs: 0, cost: 0n };
+            out.set(k, { runs: t.runs + 1, cost: t.cost + p.cost });
+          }
+          return [...out].map(([k, t]) => `${k}: ${t.runs} ${t.cost}`).sort();
+        };
+        const gotVerdicts = async (from: number, to: number, by: By, idleBefore: number) => (await f.store.runVerdicts({ from, to, groupBy: [by], idleBefore }))
+          .map((v) => `${v.group[by]} ${v.verdict}: ${v.runs} ${v.costNano}`).sort();
         // Whole days (the rollup), ragged edges at both ends (the lines), a day alone, and by user (no rollup keeps people).
         for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - DAY + 5, T0 + DAY - 3_600_000], [T0 + 10, T0 + 20_000_000]] as const) {
-          for (const by of ['workflow', 'model', 'user'] as const) expect(await got(from, to, by)).toEqual(want(from, to, by));
+          for (const by of ['workflow', 'model', 'user'] as const) {
+            expect(await gotRuns(from, to, by)).toEqual(wantRuns(from, to, by));
+            // Idle since long before, and idle only if the last call was before the range's middle.
+            for (const idleBefore of [T0 + 10 * DAY, Math.floor((from + to) / 2)]) expect(await gotVerdicts(from, to, by, idleBefore)).toEqual(wantVerdicts(from, to, by, idleBefore));
+          }
         }
+        expect((await gotVerdicts(T0 - 2 * DAY, T0 + 2 * DAY, 'workflow', T0 + 10 * DAY)).join()).toMatch(/blocked.*abandoned|abandoned.*blocked/);
       } finally {
         await f.close();
       }

@@ -5,7 +5,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import { isDimension, TAG_KEY } from '../../core/dimensions.js';
-import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type AgentSummary, type FirstMatchGroups, type FirstMatchQuery, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type AgentSummary, type FirstMatchGroups, type FirstMatchQuery, type LedgerLine, type LineMatch, type Outcome, type OutcomeDimension, type OutcomeTotals, type RunVerdictTotals, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -190,28 +190,29 @@ export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to
 }
 
 /**
- * The agent runs with calls in a period, per run, group and currency, with each run's first and
- * last call: whole days from the run rollup when it keeps the groups (a range that reaches now
- * reads today whole), the edges and other groupings from the lines. A first or last call cannot
- * be taken away from a rollup row, so a partial last day is always read from its lines.
+ * Each agent run's calls in a period per group and currency, as SQL: whole days from the run
+ * rollup when it keeps the groups (a range that reaches now reads today whole), the edges and
+ * other groupings from the lines. A run's last call cannot be taken away from a rollup row, so a
+ * partial last day is always read from its lines. Columns g0.., run, currency, calls, refused,
+ * loop_refused, cost, last_ts, cancelled_ts (the last cancelled call).
  */
-export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
+function runParts(q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): RawBuilder<unknown> {
   for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
   const plan = dayPlan(q.from, q.to, Date.now());
   const end = plan.subtract ? plan.end - DAY : plan.end;
   const rollup = end > plan.first && q.groupBy.every((g) => RUNS.serves.has(g));
   const edges = rollup ? [[q.from, plan.first], [end, q.to]].filter(([a, b]) => a! < b!) : [[q.from, q.to]];
   const keys = [...q.groupBy.map((g) => sql.ref(g)), sql.ref('agent_run'), sql.ref('currency')];
-  // One shape for both sources: a rollup row counts `requests` calls and keeps its first and last; a line is one call at `ts`.
+  // One shape for both sources: a rollup row counts `requests` calls and keeps its last; a line is one call at `ts`.
   const part = (fromRollup: boolean, where: RawBuilder<unknown>) => {
-    const [n, firstTs, lastTs] = fromRollup ? [sql.ref('requests'), sql.ref('first_ts'), sql.ref('last_ts')] : [sql.lit(1), sql.ref('ts'), sql.ref('ts')];
+    const [n, lastTs] = fromRollup ? [sql.ref('requests'), sql.ref('last_ts')] : [sql.lit(1), sql.ref('ts')];
     return sql`select ${sql.join([
       ...q.groupBy.map((g, i) => sql`${fromRollup ? sql`nullif(${sql.ref(g)}, '')` : sql.ref(g)} as ${sql.ref(`g${i}`)}`),
       sql`agent_run as run`, sql`currency`,
       sql`sum(case when status <> 'refused' then ${n} else 0 end) as calls`,
       sql`sum(case when status = 'refused' then ${n} else 0 end) as refused`,
       sql`sum(case when error_code = 'agent_loop' then ${n} else 0 end) as loop_refused`,
-      sql`sum(cost_nano) as cost`, sql`min(${firstTs}) as first_ts`, sql`max(${lastTs}) as last_ts`,
+      sql`sum(cost_nano) as cost`, sql`max(${lastTs}) as last_ts`,
       sql`max(case when status = 'cancelled' then ${lastTs} end) as cancelled_ts`,
     ])} from ${sql.table(fromRollup ? RUNS.table : 'ledger_lines')} where ${where} and source = 'gateway' group by ${sql.join(keys)}`;
   };
@@ -220,18 +221,37 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
     ...edges.map(([a, b]) => part(false, sql`ts >= ${a} and ts < ${b} and agent_run is not null`)),
   ];
   const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
-  const { rows } = await sql<Record<string, unknown>>`
-    select ${sql.join([...groups, sql`run`, sql`currency`])}, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost,
-      min(first_ts) as first_ts, max(last_ts) as last_ts, max(cancelled_ts) as cancelled_ts,
-      (select count(*) from outcomes o where o.id = 'run:' || run) as outcomes
-    from (${sql.join(parts, sql` union all `)}) p group by ${sql.join([...groups, sql`run`, sql`currency`])}`.execute(db);
+  return sql`select ${sql.join([...groups, sql`run`, sql`currency`])}, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused,
+      sum(cost) as cost, max(last_ts) as last_ts, max(cancelled_ts) as cancelled_ts
+    from (${sql.join(parts, sql` union all `)}) p group by ${sql.join([...groups, sql`run`, sql`currency`])}`;
+}
+
+const groupOf = (r: Record<string, unknown>, groupBy: readonly string[]) => Object.fromEntries(groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null]));
+
+/** The agent runs with calls in a period, per run, group and currency. */
+export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
+  const { rows } = await sql<Record<string, unknown>>`${runParts(q)}`.execute(db);
   return rows.map((r) => ({
-    group: Object.fromEntries(q.groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null])),
-    run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
-    costNano: toBigInt(r.cost ?? 0), firstTs: toNumber(r.first_ts), lastTs: toNumber(r.last_ts),
-    lastCancelledTs: r.cancelled_ts === null || r.cancelled_ts === undefined ? null : toNumber(r.cancelled_ts),
-    hasOutcome: toNumber(r.outcomes) > 0,
+    group: groupOf(r, q.groupBy), run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused),
+    loopRefused: toNumber(r.loop_refused), costNano: toBigInt(r.cost ?? 0), lastTs: toNumber(r.last_ts),
   }));
+}
+
+/**
+ * Runs judged whole (over all their groups and currencies), then counted per group and currency,
+ * in SQL: a month holds tens of thousands of runs, and only a few rows come back.
+ */
+export async function runVerdicts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[]; idleBefore: number }): Promise<RunVerdictTotals[]> {
+  const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
+  const { rows } = await sql<Record<string, unknown>>`
+    with p as (${runParts(q)}),
+    w as (select p.*, sum(refused) over r as run_refused, sum(cost) over r as run_cost, max(last_ts) over r as run_last, max(cancelled_ts) over r as run_cancelled
+      from p window r as (partition by run))
+    select ${sql.join([...groups, sql`currency`])}, case when run_refused > 0 then 'blocked' else 'abandoned' end as verdict, count(*) as runs, sum(cost) as cost
+    from w
+    where run_refused > 0 or (run_cost > 0 and (run_last < ${q.idleBefore} or run_cancelled = run_last) and not exists (select 1 from outcomes o where o.id = 'run:' || run))
+    group by ${sql.join(byPosition(groups.length + 2))}`.execute(db);
+  return rows.map((r) => ({ group: groupOf(r, q.groupBy), currency: String(r.currency), verdict: r.verdict === 'blocked' ? 'blocked' : 'abandoned', runs: toNumber(r.runs), costNano: toBigInt(r.cost ?? 0) }));
 }
 
 /**
@@ -329,6 +349,10 @@ export abstract class SqlLedgerReads {
 
   agentRuns(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
     return agentRuns(this.db, query);
+  }
+
+  runVerdicts(query: { from: number; to: number; groupBy: readonly OutcomeDimension[]; idleBefore: number }): Promise<RunVerdictTotals[]> {
+    return runVerdicts(this.db, query);
   }
 
   async close(): Promise<void> {}

@@ -58,12 +58,12 @@ const OUTCOME_EXTRAS: readonly Extra[] = [
   { name: 'error_code', of: (l) => l.errorCode ?? '' },
 ];
 
-/** A column a rollup row folds its lines into (their sum, or the least or greatest value), and each line's value. */
+/** A column a rollup row folds its lines into (their sum, or the greatest value), and each line's value. */
 interface Sum {
   readonly name: string;
   readonly big: boolean;
   readonly of: (l: LedgerLine) => number | bigint;
-  readonly fold?: 'min' | 'max';
+  readonly fold?: 'max';
 }
 const routed = (l: LedgerLine): boolean => l.baselineOrgNano !== null;
 const BASE_SUMS: readonly Sum[] = [
@@ -86,11 +86,8 @@ const ROUTING_SUMS: readonly Sum[] = [
   { name: 'avoided_org_nano', big: true, of: (l) => (routed(l) && l.cacheHit ? (l.avoidedOrgNano ?? 0n) : 0n) },
 ];
 
-/** When a run's calls in a row began and ended: unit economics judges a run by its last call (idle since, or cancelled). */
-const SPAN_SUMS: readonly Sum[] = [
-  { name: 'first_ts', big: false, of: (l) => l.ts, fold: 'min' },
-  { name: 'last_ts', big: false, of: (l) => l.ts, fold: 'max' },
-];
+/** When a row's last call started: unit economics judges a run by its last call (idle since, or cancelled). */
+const LAST_CALL: Sum = { name: 'last_ts', big: false, of: (l) => l.ts, fold: 'max' };
 
 /** A daily rollup table: one row per UTC day and combination of its dimensions, with sums. */
 export interface Rollup {
@@ -118,8 +115,7 @@ function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[],
     serves: new Set([...dims, ...extras.map((e) => e.name), 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
     onConflict: sums.map((s) => {
       const [stored, added] = [`${table}."${s.name}"`, `excluded."${s.name}"`];
-      const pick = s.fold === 'min' ? '<' : s.fold === 'max' ? '>' : null;
-      return `"${s.name}" = ${pick ? `case when ${added} ${pick} ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
+      return `"${s.name}" = ${s.fold === 'max' ? `case when ${added} > ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
     }).join(', '),
   };
 }
@@ -128,8 +124,8 @@ function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[],
 export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS, BASE_EXTRAS);
 /** The summary (migration 0012): fewer dimensions, and the savings sums. */
 export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS], OUTCOME_EXTRAS);
-/** Agent runs, with when each row's calls began and ended (migration 0013; 0012 without those). */
-export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, [...BASE_SUMS, ...SPAN_SUMS], OUTCOME_EXTRAS);
+/** Agent runs, with each row's last call (migration 0013; 0012 without it). */
+export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, [...BASE_SUMS, LAST_CALL], OUTCOME_EXTRAS);
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
 export const ROLLUPS: readonly Rollup[] = [SUMMARY, RUNS, DAILY];
 
@@ -162,7 +158,7 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
       const s = sums[i]!;
       const v = s.of(l) as number;
       const cur = row[first + i] as number;
-      row[first + i] = s.fold === undefined ? cur + v : (s.fold === 'min' ? v < cur : v > cur) ? v : cur;
+      row[first + i] = s.fold === 'max' ? (v > cur ? v : cur) : cur + v;
     }
   }
   return [...rows.values()];

@@ -237,6 +237,17 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('keeps a dimension holding the rollups\' key separator whole', async () => {
+      const f = await open();
+      try {
+        await f.store.append([line('sep-1', { dept: 'r\u0001d' }), line('sep-2', { dept: 'r\u0001d' }), line('sep-3', { dept: 'r' })]);
+        const rows = await f.store.aggregate({ from: T0 - DAY, to: T0 + DAY, groupBy: ['department'] });
+        expect(rows.map((r) => `${JSON.stringify(r.group.department)}=${r.requests}`).sort()).toEqual(['"r"=1', '"r\\u0001d"=2']);
+      } finally {
+        await f.close();
+      }
+    });
+
     it('keeps what the lines charged each budget counter, added once, read by key prefix', async () => {
       const f = await open();
       try {

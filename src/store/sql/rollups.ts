@@ -151,7 +151,8 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
     for (const e of extras) k += `\u0001${e.of(l)}`;
     const row = rows.get(k);
     if (!row) {
-      rows.set(k, [k, ...k.split('\u0001'), ...sums.map((s) => s.of(l))]);
+      // The key's parts again (not split from it: a value could hold the separator).
+      rows.set(k, [k, day, ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l)), ...sums.map((s) => s.of(l))]);
       continue;
     }
     for (let i = 0; i < sums.length; i++) {

@@ -54,6 +54,8 @@ export interface SqlDialect {
   hour(column: string): RawBuilder<string>;
   /** The value of one tag of the JSON tags column. */
   tag(key: string): RawBuilder<string | null>;
+  /** A non-negative integer as text of `width` digits, zeros in front, so that text order is numeric order. */
+  padded(value: RawBuilder<unknown>, width: number): RawBuilder<string>;
   /**
    * Ends a subquery so that the planner runs it as it stands instead of merging it into the
    * outer query, which would evaluate its expressions again wherever the outer query uses them.
@@ -73,6 +75,7 @@ export const sqliteDialect: SqlDialect = {
   month: (c) => sql<string>`strftime('%Y-%m', ${sql.ref(c)} / 1000, 'unixepoch')`,
   hour: (c) => sql<string>`strftime('%Y-%m-%dT%H', ${sql.ref(c)} / 1000, 'unixepoch')`,
   tag: (k) => sql<string | null>`json_extract(tags, ${`$."${k}"`})`,
+  padded: (v, w) => sql<string>`substr(${sql.lit('0'.repeat(w))} || ${v}, ${sql.lit(-w)})`,
   // SQLite does not flatten a subquery with a LIMIT into an aggregate query.
   fence: sql`limit -1`,
   // One connection per process, and Kysely's SQLite driver runs one transaction at a time.
@@ -91,6 +94,7 @@ export const postgresDialect: SqlDialect = {
   month: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM')`,
   hour: (c) => sql<string>`to_char(to_timestamp(${sql.ref(c)} / 1000.0) at time zone 'UTC', 'YYYY-MM-DD"T"HH24')`,
   tag: (k) => sql<string | null>`(tags::jsonb ->> ${k})`,
+  padded: (v, w) => sql<string>`lpad((${v})::text, ${sql.lit(w)}, '0')`,
   fence: sql`offset 0`,
   // Every replica appends to one chain: a transaction-scoped advisory lock orders them.
   lockAudit: async (trx) => {

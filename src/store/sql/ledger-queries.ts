@@ -254,13 +254,17 @@ export async function runVerdicts(db: Db, q: { from: number; to: number; groupBy
   return rows.map((r) => ({ group: groupOf(r, q.groupBy), currency: String(r.currency), verdict: r.verdict === 'blocked' ? 'blocked' : 'abandoned', runs: toNumber(r.runs), costNano: toBigInt(r.cost ?? 0) }));
 }
 
+/** The longest run's rank: its calls taken from this, zero-padded to this many digits (no run makes 10^12 calls). */
+const LONGEST_WIDTH = 12;
+const LONGEST_PAD = 10 ** LONGEST_WIDTH - 1;
+
 /**
  * Per agent: its runs, their calls, refusals and cost, and its longest run. Each run is summed
  * first, then each agent's runs, in one statement: from the run rollup over whole days (a range
  * that reaches now reads today whole), else, or for one user's runs (the rollup keeps no
  * people), from the lines.
  */
-export async function agentSummary(db: Db, q: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
+export async function agentSummary(db: Db, d: SqlDialect, q: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
   if (q.department?.length === 0 || q.user?.length === 0) return [];
   const { first, end, subtract } = dayPlan(q.from, q.to, Date.now());
   // The rollup when the range starts on a day and ends on one (or later today); else the lines.
@@ -280,15 +284,17 @@ export async function agentSummary(db: Db, q: { from: number; to: number; depart
     : sql`select agent, agent_run, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost
         from (${fromRollup} union all ${fromLines(subtract[0], subtract[1], -1)}) p group by agent, agent_run having sum(calls) <> 0`;
   // The longest run: the most calls, ties to the first run id (the same answer on both engines).
+  // One pass: the least of (a large number less the calls, zero-padded) then the run id picks
+  // it, where ranking each agent's runs with a window sorted them all again (40% of the time).
+  const rank = sql`${d.padded(sql`${sql.lit(LONGEST_PAD)} - calls`, LONGEST_WIDTH)} || agent_run`;
   const { rows } = await sql<Record<string, unknown>>`
-    with runs as (${runs}),
-    ranked as (select runs.*, row_number() over (partition by agent order by calls desc, agent_run) as rn from runs)
+    with runs as (${runs})
     select agent, count(*) as runs, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost,
-      max(case when rn = 1 then agent_run end) as longest_run, max(calls) as longest_calls
-    from ranked group by agent order by sum(cost) desc, agent`.execute(db);
+      min(${rank}) as longest, max(calls) as longest_calls
+    from runs group by agent order by sum(cost) desc, agent`.execute(db);
   return rows.map((r) => ({
     agent: String(r.agent), runs: toNumber(r.runs), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
-    orgCostNano: toBigInt(r.cost ?? 0), longestRun: String(r.longest_run), longestRunCalls: toNumber(r.longest_calls),
+    orgCostNano: toBigInt(r.cost ?? 0), longestRun: String(r.longest).slice(LONGEST_WIDTH), longestRunCalls: toNumber(r.longest_calls),
   }));
 }
 
@@ -344,7 +350,7 @@ export abstract class SqlLedgerReads {
   }
 
   agentSummary(query: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
-    return agentSummary(this.db, query);
+    return agentSummary(this.db, this.dialect, query);
   }
 
   agentRuns(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {

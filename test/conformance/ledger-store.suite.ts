@@ -389,8 +389,10 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
         };
         const gotVerdicts = async (from: number, to: number, by: By, idleBefore: number) => (await f.store.runVerdicts({ from, to, groupBy: [by], idleBefore }))
           .map((v) => `${v.group[by]} ${v.verdict}: ${v.runs} ${v.costNano}`).sort();
-        // Whole days (the rollup), ragged edges at both ends (the lines), a day alone, and by user (no rollup keeps people).
-        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - DAY + 5, T0 + DAY - 3_600_000], [T0 + 10, T0 + 20_000_000]] as const) {
+        // Whole days (the rollup), ragged edges at both ends (the lines), a last day with no lines
+        // after the range (the rollup's whole day), a day alone, and by user (no rollup keeps people).
+        expect(Math.max(...lines.map((l) => l.ts))).toBeLessThan(T0 + 2 * DAY - 100_000);
+        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - DAY + 5, T0 + DAY - 3_600_000], [T0 - DAY, T0 + 2 * DAY - 100_000], [T0 + 10, T0 + 20_000_000]] as const) {
           for (const by of ['workflow', 'model', 'user'] as const) {
             expect(await gotRuns(from, to, by)).toEqual(wantRuns(from, to, by));
             // Idle since long before, and idle only if the last call was before the range's middle.

@@ -193,16 +193,20 @@ export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to
  * Each agent run's calls in a period per group and currency, as SQL: whole days from the run
  * rollup when it keeps the groups (a range that reaches now reads today whole), the edges and
  * other groupings from the lines. A run's last call cannot be taken away from a rollup row, so a
- * partial last day is always read from its lines. Columns g0.., run, currency, calls, refused,
+ * partial last day with lines after the range's end is read from its lines. Columns g0.., run, currency, calls, refused,
  * loop_refused, cost, last_ts, cancelled_ts (the last cancelled call).
  */
-function runParts(q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): RawBuilder<unknown> {
+async function runParts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<RawBuilder<unknown>> {
   for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
   const plan = dayPlan(q.from, q.to, Date.now());
-  const end = plan.subtract ? plan.end - DAY : plan.end;
+  // The last day whole from the rollup only when nothing is to be taken away (a range ending a
+  // moment ago, as "until now" does by the time it is read, has no lines after it).
+  const cut = plan.subtract && (await db.selectFrom('ledger_lines').select('id').where('ts', '>=', plan.subtract[0]).where('ts', '<', plan.subtract[1]).limit(1).execute()).length > 0;
+  const end = cut ? plan.end - DAY : plan.end;
   const rollup = end > plan.first && q.groupBy.every((g) => RUNS.serves.has(g));
   const edges = rollup ? [[q.from, plan.first], [end, q.to]].filter(([a, b]) => a! < b!) : [[q.from, q.to]];
-  const keys = [...q.groupBy.map((g) => sql.ref(g)), sql.ref('agent_run'), sql.ref('currency')];
+  // Run first: the rows come out in run order, as the window over each run's rows wants them.
+  const keys = [sql.ref('agent_run'), ...q.groupBy.map((g) => sql.ref(g)), sql.ref('currency')];
   // One shape for both sources: a rollup row counts `requests` calls and keeps its last; a line is one call at `ts`.
   const part = (fromRollup: boolean, where: RawBuilder<unknown>) => {
     const [n, lastTs] = fromRollup ? [sql.ref('requests'), sql.ref('last_ts')] : [sql.lit(1), sql.ref('ts')];
@@ -220,17 +224,19 @@ function runParts(q: { from: number; to: number; groupBy: readonly OutcomeDimens
     ...(rollup ? [part(true, sql`day >= ${dayOf(plan.first)} and day < ${dayOf(end)} and agent_run <> ''`)] : []),
     ...edges.map(([a, b]) => part(false, sql`ts >= ${a} and ts < ${b} and agent_run is not null`)),
   ];
+  // One part (whole days reaching now, or lines alone) is grouped already.
+  if (parts.length === 1) return parts[0]!;
   const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
   return sql`select ${sql.join([...groups, sql`run`, sql`currency`])}, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused,
       sum(cost) as cost, max(last_ts) as last_ts, max(cancelled_ts) as cancelled_ts
-    from (${sql.join(parts, sql` union all `)}) p group by ${sql.join([...groups, sql`run`, sql`currency`])}`;
+    from (${sql.join(parts, sql` union all `)}) p group by ${sql.join([sql`run`, ...groups, sql`currency`])}`;
 }
 
 const groupOf = (r: Record<string, unknown>, groupBy: readonly string[]) => Object.fromEntries(groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null]));
 
 /** The agent runs with calls in a period, per run, group and currency. */
 export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
-  const { rows } = await sql<Record<string, unknown>>`${runParts(q)}`.execute(db);
+  const { rows } = await sql<Record<string, unknown>>`${await runParts(db, q)}`.execute(db);
   return rows.map((r) => ({
     group: groupOf(r, q.groupBy), run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused),
     loopRefused: toNumber(r.loop_refused), costNano: toBigInt(r.cost ?? 0), lastTs: toNumber(r.last_ts),
@@ -244,7 +250,7 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
 export async function runVerdicts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[]; idleBefore: number }): Promise<RunVerdictTotals[]> {
   const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
   const { rows } = await sql<Record<string, unknown>>`
-    with p as (${runParts(q)}),
+    with p as (${await runParts(db, q)}),
     w as (select p.*, sum(refused) over r as run_refused, sum(cost) over r as run_cost, max(last_ts) over r as run_last, max(cancelled_ts) over r as run_cancelled
       from p window r as (partition by run))
     select ${sql.join([...groups, sql`currency`])}, case when run_refused > 0 then 'blocked' else 'abandoned' end as verdict, count(*) as runs, sum(cost) as cost

@@ -161,14 +161,17 @@ const migrator = (db: Kysely<Database>, dialect: SqlDialect, schema?: string) =>
     ...(schema ? { migrationTableSchema: schema } : {}),
   });
 
+const RACED: ReadonlySet<string> = new Set(['3F000', '42P01', '42703']);
+
 /** Applies every pending migration, in order (replicas starting together take turns on a lock). Returns the names applied. */
 export async function migrate(db: Kysely<Database>, dialect: SqlDialect, schema?: string): Promise<string[]> {
   for (let attempt = 1; ; attempt++) {
     const { error, results } = await migrator(db, dialect, schema).migrateToLatest();
     if (!error) return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-    // Kysely looks for its tables across every schema of the database; one dropped meanwhile by
-    // someone else fails that look (3F000, "schema does not exist"). It is not ours: look again.
-    if ((error as { code?: string }).code === '3F000' && attempt < 5) continue;
+    // Kysely looks for its tables across every schema of the database; another installation
+    // changing its own meanwhile fails that look: a schema dropped (3F000), a table dropped
+    // (42P01), or a table read while its columns are being added (42703). It is not ours: look again.
+    if (RACED.has(String((error as { code?: string }).code)) && attempt < 5) continue;
     throw error instanceof Error ? error : new Error(String(error));
   }
 }

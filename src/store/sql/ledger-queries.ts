@@ -192,9 +192,9 @@ export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to
 /**
  * Each agent run's calls in a period per group and currency, as SQL: whole days from the run
  * rollup when it keeps the groups (a range that reaches now reads today whole), the edges and
- * other groupings from the lines. A run's last call cannot be taken away from a rollup row, so a
- * partial last day with lines after the range's end is read from its lines. Columns g0.., run, currency, calls, refused,
- * loop_refused, cost, last_ts, cancelled_ts (the last cancelled call).
+ * other groupings from the lines. A run's last call cannot be taken away from a rollup row, so
+ * a partial last day with lines after the range's end is read from its lines. Columns: g0..,
+ * run, currency, calls, refused, loop_refused, cost, last_ts, cancelled_ts (the last cancelled call).
  */
 async function runParts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<RawBuilder<unknown>> {
   for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);

@@ -33,13 +33,27 @@ export function byPosition(n: number): RawBuilder<unknown>[] {
   return Array.from({ length: n }, (_, i) => sql.raw(String(i + 1)));
 }
 
+/**
+ * How a range reads the rollups (dayPlan), with nothing to take away from the last day when no
+ * line lies after the range's end: a range "until now" ends a moment before it is read, and then
+ * the day's rollup row is its whole last day. One indexed look; it lets reports of runs, whose
+ * last call cannot be taken away from a row, read that day from the rollup too.
+ */
+async function readPlan(db: Db, from: number, to: number): Promise<ReturnType<typeof dayPlan>> {
+  const plan = dayPlan(from, to, Date.now());
+  if (!plan.subtract) return plan;
+  const after = await db.selectFrom('ledger_lines').select('id').where('ts', '>=', plan.subtract[0]).where('ts', '<', plan.subtract[1]).limit(1).execute();
+  return after.length ? plan : { ...plan, subtract: null };
+}
+
 /** A usage report: whole UTC days from the rollups when they keep what it asks for, the edges from the lines. */
 export async function aggregate(db: Db, d: SqlDialect, q: UsageQuery): Promise<UsageRow[]> {
   for (const g of q.groupBy) groupExpression(g, d);
   for (const dim of Object.keys(q.where ?? {})) if (!isDimension(dim)) throw new RangeError(`cannot filter by "${dim}"`);
   const rollup = servingRollup(q);
-  const plan = dayPlan(q.from, q.to, Date.now());
-  if (!rollup || plan.end <= plan.first) return aggregateLines(db, d, q);
+  if (!rollup) return aggregateLines(db, d, q);
+  const plan = await readPlan(db, q.from, q.to);
+  if (plan.end <= plan.first) return aggregateLines(db, d, q);
   const { first, end, subtract } = plan;
   const parts = await Promise.all([
     aggregateRollups(db, rollup, q, first, end),
@@ -198,11 +212,8 @@ export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to
  */
 async function runParts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<RawBuilder<unknown>> {
   for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
-  const plan = dayPlan(q.from, q.to, Date.now());
-  // The last day whole from the rollup only when nothing is to be taken away (a range ending a
-  // moment ago, as "until now" does by the time it is read, has no lines after it).
-  const cut = plan.subtract && (await db.selectFrom('ledger_lines').select('id').where('ts', '>=', plan.subtract[0]).where('ts', '<', plan.subtract[1]).limit(1).execute()).length > 0;
-  const end = cut ? plan.end - DAY : plan.end;
+  const plan = await readPlan(db, q.from, q.to);
+  const end = plan.subtract ? plan.end - DAY : plan.end;
   const rollup = end > plan.first && q.groupBy.every((g) => RUNS.serves.has(g));
   const edges = rollup ? [[q.from, plan.first], [end, q.to]].filter(([a, b]) => a! < b!) : [[q.from, q.to]];
   // Run first: the rows come out in run order, as the window over each run's rows wants them.
@@ -272,7 +283,7 @@ const LONGEST_PAD = 10 ** LONGEST_WIDTH - 1;
  */
 export async function agentSummary(db: Db, d: SqlDialect, q: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
   if (q.department?.length === 0 || q.user?.length === 0) return [];
-  const { first, end, subtract } = dayPlan(q.from, q.to, Date.now());
+  const { first, end, subtract } = await readPlan(db, q.from, q.to);
   // The rollup when the range starts on a day and ends on one (or later today); else the lines.
   const rollup = !q.user && first === q.from && end > first && end >= q.to;
   const inDept = sql`${q.department ? sql`and department in (${sql.join(q.department)})` : sql``} ${q.user ? sql`and ${sql.ref('user')} in (${sql.join(q.user)})` : sql``}`;

@@ -89,6 +89,14 @@ const ROUTING_SUMS: readonly Sum[] = [
 /** When a row's last call started: unit economics judges a run by its last call (idle since, or cancelled). */
 const LAST_CALL: Sum = { name: 'last_ts', big: false, of: (l) => l.ts, fold: 'max' };
 
+/** The SET clause of an upsert: each column folded with the stored one (added, or the greater kept). */
+function upsertSet(table: string, columns: readonly Pick<Sum, 'name' | 'fold'>[]): string {
+  return columns.map(({ name, fold }) => {
+    const [stored, added] = [`${table}."${name}"`, `excluded."${name}"`];
+    return `"${name}" = ${fold === 'max' ? `case when ${added} > ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
+  }).join(', ');
+}
+
 /** A daily rollup table: one row per UTC day and combination of its dimensions, with sums. */
 export interface Rollup {
   readonly table: string;
@@ -113,10 +121,7 @@ function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[],
   return {
     table, dims, sums, keyColumns, extras, sumColumns, columns: ['k', ...keyColumns, ...sumColumns],
     serves: new Set([...dims, ...extras.map((e) => e.name), 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
-    onConflict: sums.map((s) => {
-      const [stored, added] = [`${table}."${s.name}"`, `excluded."${s.name}"`];
-      return `"${s.name}" = ${s.fold === 'max' ? `case when ${added} > ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
-    }).join(', '),
+    onConflict: upsertSet(table, sums),
   };
 }
 
@@ -185,7 +190,7 @@ export function totalsValues(lines: readonly LedgerLine[]): [string, bigint, num
 }
 
 /** The SET clause of the budget totals' upsert: the new row's sums added to the stored ones. */
-export const TOTALS_ON_CONFLICT = TOTALS_COLUMNS.slice(1).map((c) => `"${c}" = ${TOTALS_TABLE}."${c}" + excluded."${c}"`).join(', ');
+export const TOTALS_ON_CONFLICT = upsertSet(TOTALS_TABLE, TOTALS_COLUMNS.slice(1).map((name) => ({ name })));
 
 /** Adds what `lines` derive to some rollups and, unless told not to, the budget totals (in the caller's transaction). */
 export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: readonly Rollup[] = ROLLUPS, totals = true): Promise<void> {

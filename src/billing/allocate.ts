@@ -117,9 +117,9 @@ function split(total: bigint, departments: readonly string[], weights: readonly 
 const unallocated = (rule: string, method: string, mode: Allocated['mode'], total: bigint, reason: string): Allocated =>
   ({ rule, method, mode, parts: [{ department: null, nano: total }], reason });
 
-/** The parts of one line: by the first rule that matches it (`found`, when the caller looked already), else its own department. */
-export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ctx: AllocationContext, found?: AllocationRule | null): Allocated {
-  return allocate(l, found === undefined ? (rules.find((r) => matches(r, l)) ?? null) : found, ctx);
+/** The parts of one line: by the first rule that matches it, else its own department. */
+export function allocateLine(l: LedgerLine, rules: readonly AllocationRule[], ctx: AllocationContext): Allocated {
+  return allocate(l, rules.find((r) => matches(r, l)) ?? null, ctx);
 }
 
 /** The parts of a line by its rule (null: none matched, so its own department's). */

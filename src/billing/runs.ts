@@ -13,7 +13,7 @@ import { assertRole, type Actor } from '../access/actor.js';
 import { parsed } from '../config/managed.js';
 import { BursarError } from '../core/errors.js';
 import { blankLine, type FirstMatchGroup, type FirstMatchGroups, type LedgerLine, type LineMatch } from '../core/ledger.js';
-import { decimalText, largestRemainder, minorDigits, parseDecimal, roundToMinor } from '../core/money.js';
+import { decimalText, largestRemainder, minorDigits, roundToMinor } from '../core/money.js';
 import type { FxTable } from '../core/fx.js';
 import type { OrgTree } from '../core/org.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
@@ -21,9 +21,9 @@ import type { Calendar } from '../budgets/windows.js';
 import { allocate, columnsFor, matches, roundParts, SANDBOXES, type Allocated, type AllocationContext } from './allocate.js';
 import { ordered, type AllocationRule } from './rules.js';
 import { journal, type GlConfig, type JournalRow } from './journal.js';
+import { METRIC_KIND, metricId, metricValues } from './metrics.js';
 
 export const RUN_KIND = 'allocation_run';
-export const METRIC_KIND = 'allocation_metric';
 
 const period = z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/, 'must be a month, YYYY-MM');
 export const runInput = z.strictObject({ period, corrects: z.string().optional() });
@@ -315,7 +315,7 @@ export class AllocationService {
     assertRole(actor, ['admin', 'finance'], 'set an allocation metric');
     const m = parsed(metricInput.safeParse(input), 'metric');
     for (const d of Object.keys(m.values)) if (!this.d.org.departments.has(d)) throw new BursarError('validation_failed', `values.${d}: "${d}" is not a declared department.`, { param: `values.${d}` });
-    const id = `${m.name}|${m.period}`;
+    const id = metricId(m.name, m.period);
     const cur = await this.d.store.get(METRIC_KIND, id);
     await this.d.store.write(
       { kind: METRIC_KIND, id, body: m, expectVersion: cur?.version ?? 0 },
@@ -335,9 +335,8 @@ export class AllocationService {
     }
     for (const name of used) {
       if (!name.startsWith('metric:')) continue;
-      const m = await this.d.store.get(METRIC_KIND, `${name.slice(7)}|${p}`);
-      const values = (m?.body as { values?: Record<string, string> } | undefined)?.values ?? {};
-      for (const [dept, v] of Object.entries(values)) out.bump(name, dept, parseDecimal(v));
+      const m = await this.d.store.get(METRIC_KIND, metricId(name.slice(7), p));
+      for (const [dept, v] of metricValues(m?.body)) out.bump(name, dept, v);
     }
     return out;
   }

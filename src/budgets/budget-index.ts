@@ -6,7 +6,7 @@
  */
 import { inScope, type CallFacts } from '../core/budget.js';
 import { NANO, parseDecimal } from '../core/money.js';
-import { METRIC_KIND } from '../billing/runs.js';
+import { METRIC_KIND, metricId, metricValues } from '../billing/metrics.js';
 import type { ConfigStore, StoredRecord } from '../core/ports.js';
 import { follow, type Follower } from '../config/follow.js';
 import { BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
@@ -32,13 +32,19 @@ export function parseCounterKey(key: string): { budget: string; windowStart: num
   return { budget: key.slice(0, a), windowStart: Number(key.slice(a + 1, b)), member: member === '' ? null : member };
 }
 
+/** An approved override or release, its amount parsed once. */
+type Grant = { id: string; body: OverrideBody; nano: bigint };
+
 export class BudgetIndex {
   private budgets: Budget[] = [];
   private readonly byId = new Map<string, Budget>();
   private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
   private readonly releases = new Map<string, { id: string; body: OverrideBody }>();
+  /** Approved overrides and releases by budget, amounts parsed: what admission reads (the maps above keep every record, whatever its status). */
+  private inForceOverrides = new Map<string, Grant[]>();
+  private inForceReleases = new Map<string, Grant[]>();
   /** Business metrics fed through the API, "<metric>|<YYYY-MM>" -> department -> value: what budgets that are a share of one read. */
-  private readonly metrics = new Map<string, Readonly<Record<string, string>>>();
+  private readonly metrics = new Map<string, ReadonlyMap<string, bigint>>();
   private readonly windows = new Map<string, Window>();
   private follower: Follower | null = null;
 
@@ -119,19 +125,19 @@ export class BudgetIndex {
 
   /** Whether any override is approved (most calls need not look). */
   get hasOverrides(): boolean {
-    return this.approved > 0;
+    return this.inForceOverrides.size > 0;
   }
 
   /** Approved, unexpired overrides of a budget (for one member, or the whole budget). */
-  activeOverrides(budget: string, member: string | null, at: number): { id: string; body: OverrideBody; nano: bigint }[] {
-    return this.inForce(this.overrides, budget, member, at);
+  activeOverrides(budget: string, member: string | null, at: number): Grant[] {
+    return inForce(this.inForceOverrides.get(budget), member, at);
   }
 
   /** The part of a budget's reserve still held back for a member at `at`: the reserve less its approved, unexpired releases. */
   heldReserve(b: Budget, member: string | null, at: number): bigint {
     if (b.reserveNano === null) return 0n;
     let released = 0n;
-    for (const r of this.inForce(this.releases, b.id, member, at)) released += r.nano;
+    for (const r of inForce(this.inForceReleases.get(b.id), member, at)) released += r.nano;
     return released >= b.reserveNano ? 0n : b.reserveNano - released;
   }
 
@@ -141,9 +147,9 @@ export class BudgetIndex {
    */
   shareLimit(b: Budget, period: string): bigint | null {
     const s = b.shareOf;
-    const values = s ? this.metrics.get(`${s.metric}|${period}`) : undefined;
-    if (!s || !values || !s.departments.some((d) => values[d] !== undefined)) return null;
-    const metric = s.departments.reduce((sum, d) => sum + (values[d] ? parseDecimal(values[d]) : 0n), 0n);
+    const values = s ? this.metrics.get(metricId(s.metric, period)) : undefined;
+    if (!s || !values || !s.departments.some((d) => values.has(d))) return null;
+    const metric = s.departments.reduce((sum, d) => sum + (values.get(d) ?? 0n), 0n);
     return (metric * s.percentNano) / (100n * NANO);
   }
 
@@ -155,17 +161,6 @@ export class BudgetIndex {
     return kind === RELEASE_KIND ? this.releases : this.overrides;
   }
 
-  private inForce(list: Map<string, { id: string; body: OverrideBody }>, budget: string, member: string | null, at: number): { id: string; body: OverrideBody; nano: bigint }[] {
-    const out: { id: string; body: OverrideBody; nano: bigint }[] = [];
-    for (const o of list.values()) {
-      const b = o.body;
-      if (b.budget !== budget || b.status !== 'approved' || b.expires_at <= at) continue;
-      if (b.member !== null && b.member !== member) continue;
-      out.push({ ...o, nano: parseDecimal(b.amount) });
-    }
-    return out;
-  }
-
   overridesOf(budget: string): { id: string; body: OverrideBody }[] {
     return [...this.overrides.values()].filter((o) => o.body.budget === budget);
   }
@@ -175,16 +170,31 @@ export class BudgetIndex {
       const body = budgetBodySchema.parse(r.body);
       if (body.status === 'active') this.byId.set(r.id, toBudget(body.spec, this.defaultCurrency));
     } else if (r.kind === METRIC_KIND) {
-      this.metrics.set(r.id, (r.body as { values?: Record<string, string> }).values ?? {});
+      this.metrics.set(r.id, metricValues(r.body));
     } else if (r.kind === OVERRIDE_KIND || r.kind === RELEASE_KIND) {
       this.approvals(r.kind).set(r.id, { id: r.id, body: overrideBodySchema.parse(r.body) });
     }
   }
 
-  private approved = 0;
-
   private rebuild(): void {
     this.budgets = [...this.byId.values()];
-    this.approved = [...this.overrides.values()].filter((o) => o.body.status === 'approved').length;
+    this.inForceOverrides = approvedByBudget(this.overrides);
+    this.inForceReleases = approvedByBudget(this.releases);
   }
+}
+
+function approvedByBudget(records: ReadonlyMap<string, { id: string; body: OverrideBody }>): Map<string, Grant[]> {
+  const out = new Map<string, Grant[]>();
+  for (const o of records.values()) {
+    if (o.body.status !== 'approved') continue;
+    const list = out.get(o.body.budget) ?? [];
+    list.push({ ...o, nano: parseDecimal(o.body.amount) });
+    out.set(o.body.budget, list);
+  }
+  return out;
+}
+
+/** The grants of one budget still in force at `at` for a member (a grant without a member covers all). */
+function inForce(grants: readonly Grant[] | undefined, member: string | null, at: number): Grant[] {
+  return (grants ?? []).filter((g) => g.body.expires_at > at && (g.body.member === null || g.body.member === member));
 }

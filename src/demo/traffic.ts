@@ -7,6 +7,7 @@
  * model that sends a route to its fallback.
  */
 import type { DemoKey } from './organisation.js';
+import { seeded } from '../core/random.js';
 
 export const DAY_MS = 86_400_000;
 /** The sandbox's window: its last this many days up to today, and as many again after. */
@@ -50,18 +51,6 @@ export interface DemoPlan {
   readonly outage: { readonly model: string; readonly from: number; readonly to: number };
 }
 
-/** mulberry32: small, well mixed, seedable. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const TICKETS = ['a parcel marked delivered that never arrived', 'a double charge on a gift card', 'a broken kettle under warranty', 'a late refund for a returned coat', 'a missing item in a grocery order', 'a loyalty points balance that reset'];
 const CAMPAIGNS = ['the winter sale', 'the loyalty relaunch', 'the new store in Leeds', 'free delivery weekend', 'the spring catalogue'];
 const CLAUSE = 'The Supplier shall indemnify the Customer against all losses arising from any breach of clause 9 (Data Protection), save that its aggregate liability shall not exceed the fees paid in the twelve months before the claim. ';
@@ -102,7 +91,7 @@ export function planTraffic(now: number, seed = 8, days = 30): DemoPlan {
   for (let d = 0; d < days; d++) {
     const day = start + d * DAY_MS;
     const date = new Date(day).toISOString().slice(0, 10);
-    const r = random(seed * 1000 + d);
+    const r = seeded(seed * 1000 + d);
     const weekend = new Date(day).getUTCDay() % 6 === 0;
     const scale = weekend ? 0.25 : 1;
     /** `n` tasks of the working day (8:00-18:00, busiest mid-morning), each a minute apart at most. */

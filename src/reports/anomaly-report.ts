@@ -64,12 +64,14 @@ export async function anomalies(ledger: LedgerStore, query: Record<string, unkno
   const series = await read(ledger, { by, kind, interval, start, end, n, settings });
   const out: AnomalyRow[] = [];
   const o = detectOptions(kind, interval, sensitivity);
+  // Only the last `recent` buckets are reported; the ones before are their history.
+  const from = Math.max(0, n - recent);
   for (const s of series.values()) {
     // A member's history starts with its first activity: the empty buckets before it are no
     // history at all (not a run of zeros that would make every early point look infinite).
     const first = s.buckets.findIndex((b) => b.requests > 0 || b.cost > 0);
-    const judged = scores(s.buckets.map((b, i) => (i < first ? null : KINDS[kind].value(b, interval))), o);
-    for (let t = Math.max(0, n - recent); t < n; t++) {
+    const judged = scores(s.buckets.map((b, i) => (i < first ? null : KINDS[kind].value(b, interval))), o, from);
+    for (let t = from; t < n; t++) {
       const a = judged[t];
       const b = s.buckets[t]!;
       // The loop guard already judged a run a loop: its refusals are an anomaly whatever the score.
@@ -172,13 +174,16 @@ async function read(ledger: LedgerStore, p: ReadPlan): Promise<Series> {
   if (p.kind === 'unproductive') {
     // Only members that report outcomes: the others' acceptance is unknown, not zero.
     const reporting = new Set<string>();
+    // A member's series, one per currency it spent in.
+    const ofMember = new Map<string, Bucket[][]>();
+    for (const s of series.values()) ofMember.set(s.member, [...(ofMember.get(s.member) ?? []), s.buckets]);
     for (const o of await ledger.outcomeTotals({ ...range, groupBy: [p.by], interval: p.interval })) {
       const member = o.group[p.by];
       if (member === null || member === undefined) continue;
       reporting.add(member);
       const ts = Date.parse(p.interval === 'hour' ? `${o.group.hour}:00:00Z` : `${o.group.day}T00:00:00Z`);
-      for (const s of series.values()) if (s.member === member) {
-        const b = s.buckets[Math.floor((ts - p.start) / step)];
+      for (const buckets of ofMember.get(member) ?? []) {
+        const b = buckets[Math.floor((ts - p.start) / step)];
         if (b) b.accepted += o.accepted;
       }
     }

@@ -5,19 +5,13 @@
  * through the kind's own value, so what is measured is what the report runs. Seeded: the figures
  * are the same every run.
  */
+import { seeded } from '../core/random.js';
 import { detect, type DetectOptions } from './anomaly.js';
 import { detectOptions, emptyBucket, KINDS, type AnomalyKind, type Bucket, type Interval } from './anomaly-kinds.js';
 
-/** mulberry32: a small, well-mixed, seedable generator, with normal, Poisson and binomial draws. */
+/** A seeded generator (mulberry32) with normal, Poisson and binomial draws. */
 function generator(seed: number) {
-  let s = seed >>> 0;
-  const rand = (): number => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let x = s;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
+  const rand = seeded(seed);
   const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
   const poisson = (mean: number): number => {
     if (mean > 30) return Math.max(0, Math.round(mean + Math.sqrt(mean) * normal()));

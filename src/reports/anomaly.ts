@@ -56,8 +56,12 @@ function baselineAt(xs: readonly (number | null)[], t: number, season: number, s
   return prior.length >= Math.min(2, seasons) ? median(prior) : null;
 }
 
-/** Every point's baseline and score (spreads above its baseline), or null where there is too little history to judge it. */
-export function scores(xs: readonly (number | null)[], o: DetectOptions): (Anomaly | null)[] {
+/**
+ * Every point's baseline and score (spreads above its baseline), or null where there is too
+ * little history to judge it. Points before `from` are history only (null): their residuals
+ * still count, but their own spreads, two sorts each, are not worked out.
+ */
+export function scores(xs: readonly (number | null)[], o: DetectOptions, from = 0): (Anomaly | null)[] {
   const season = Math.max(1, o.season);
   const seasons = o.seasons ?? 6;
   const baselines = xs.map((x, t) => (x === null ? null : baselineAt(xs, t, season, seasons)));
@@ -67,7 +71,7 @@ export function scores(xs: readonly (number | null)[], o: DetectOptions): (Anoma
   const history = season * seasons;
   return xs.map((x, t) => {
     const b = baselines[t];
-    if (x === null || b === null || b === undefined) return null;
+    if (t < from || x === null || b === null || b === undefined) return null;
     // The spread of the residuals before this point, over the same span of history.
     const past = residuals.slice(Math.max(0, t - history), t).filter((r): r is number => r !== null);
     if (past.length < Math.min(season * 2, 8)) return null;

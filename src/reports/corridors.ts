@@ -11,7 +11,7 @@ import { BursarError } from '../core/errors.js';
 import { decimalText, NANO, parseDecimal, percentText } from '../core/money.js';
 import type { ConfigStore, LedgerStore } from '../core/ports.js';
 import type { FxTable } from '../core/fx.js';
-import { METRIC_KIND } from '../billing/runs.js';
+import { METRIC_KIND, metricId, metricValues } from '../billing/metrics.js';
 
 const percent = z.string().regex(/^\d{1,3}(\.\d{1,6})?$/, 'must be a percentage such as "2.5"');
 const slug = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,62}$/, 'must be a lower-case slug');
@@ -63,9 +63,9 @@ export async function corridorReport(d: { ledger: LedgerStore; store: ConfigStor
     for (const r of await d.ledger.aggregate({ from, to, groupBy: [], where: { department: c.departments } })) {
       spend += d.fx.convert(r.costNano, r.currency, currency, to - 1).nano;
     }
-    const rec = await d.store.get(METRIC_KIND, `${c.metric}|${period}`);
-    const values = (rec?.body as { values?: Record<string, string> } | undefined)?.values;
-    const metric = values ? c.departments.reduce((a, dep) => a + (values[dep] ? parseDecimal(values[dep]!) : 0n), 0n) : null;
+    const rec = await d.store.get(METRIC_KIND, metricId(c.metric, period));
+    const values = rec ? metricValues(rec.body) : null;
+    const metric = values ? c.departments.reduce((a, dep) => a + (values.get(dep) ?? 0n), 0n) : null;
     const floor = metric === null ? null : (metric * parseDecimal(c.floor_percent)) / (100n * NANO);
     const ceiling = metric === null ? null : (metric * parseDecimal(c.ceiling_percent)) / (100n * NANO);
     const status = metric === null || metric === 0n ? 'no_metric' : spend < floor! ? 'below_floor' : spend > ceiling! ? 'above_ceiling' : 'within';

@@ -6,6 +6,7 @@
  * (the last two days).
  */
 import { SYSTEM_ACTOR } from '../access/actor.js';
+import type { UsageQuery, UsageRow } from '../core/ledger.js';
 import type { EventLog, LedgerStore } from '../core/ports.js';
 import { ANOMALY_KINDS, type AnomalyKind } from '../reports/anomaly-kinds.js';
 import { anomalies, DEFAULT_ANOMALY_SETTINGS, type AnomalySettings } from '../reports/anomaly-report.js';
@@ -28,6 +29,18 @@ export interface AnomalyAlertDeps {
   readonly kinds?: readonly AnomalyKind[];
 }
 
+/** The ledger for one check: several kinds read the same history (spend, output ratio, unproductive), which is then read once. */
+function readingOnce(ledger: LedgerStore): LedgerStore {
+  const reports = new Map<string, Promise<UsageRow[]>>();
+  const aggregate = (q: UsageQuery): Promise<UsageRow[]> => {
+    const key = JSON.stringify(q);
+    let rows = reports.get(key);
+    if (!rows) reports.set(key, (rows = ledger.aggregate(q)));
+    return rows;
+  };
+  return new Proxy(ledger, { get: (target, prop) => (prop === 'aggregate' ? aggregate : Reflect.get(target, prop, target)) });
+}
+
 export class AnomalyAlerts {
   /** The UTC day each once-a-day kind was last judged. */
   private readonly judgedOn = new Map<AnomalyKind, string>();
@@ -38,16 +51,19 @@ export class AnomalyAlerts {
   async check(now = Date.now()): Promise<number> {
     let n = 0;
     const today = new Date(now).toISOString().slice(0, 10);
+    const ledger = readingOnce(this.d.ledger);
     for (const metric of this.d.kinds ?? ANOMALY_KINDS) {
       if (ONCE_A_DAY.has(metric)) {
         if (this.judgedOn.get(metric) === today) continue;
         this.judgedOn.set(metric, today);
       }
       const interval = HOURLY.has(metric) ? 'hour' : 'day';
-      for (const a of await anomalies(this.d.ledger, { by: 'department', metric, interval, recent: '2' }, SYSTEM_ACTOR, this.d.settings ?? DEFAULT_ANOMALY_SETTINGS, now)) {
+      // Money to the cent; ratios and shares to four places.
+      const places = metric === 'spend' || metric === 'off_hours' ? 2 : 4;
+      for (const a of await anomalies(ledger, { by: 'department', metric, interval, recent: '2' }, SYSTEM_ACTOR, this.d.settings ?? DEFAULT_ANOMALY_SETTINGS, now)) {
         const event = {
           id: `anomaly|department|${a.member}|${a.day}|${metric}`, ts: now, kind: 'anomaly', budget: `department:${a.member}`,
-          details: { department: a.member, day: a.day, at: a.at, interval, metric, value: a.value.toFixed(metric === 'spend' || metric === 'off_hours' ? 2 : 4), baseline: a.baseline.toFixed(metric === 'spend' || metric === 'off_hours' ? 2 : 4), score: a.score, currency: a.currency, note: a.note },
+          details: { department: a.member, day: a.day, at: a.at, interval, metric, value: a.value.toFixed(places), baseline: a.baseline.toFixed(places), score: a.score, currency: a.currency, note: a.note },
         };
         if (!(await this.d.events.record(event))) continue;
         await this.d.notifier.publish(event);

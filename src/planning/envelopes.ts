@@ -38,6 +38,15 @@ export function envelopeRecords(d: EnvelopeDeps): ManagedRecords<EnvelopeSpec> {
   }, 'bursar envelopes list', ['admin', 'finance']);
 }
 
+/** An envelope's parts in nano-units (see tally). */
+interface Tally {
+  readonly currency: string;
+  readonly q: { readonly start: number; readonly end: number };
+  readonly given: Record<Part, bigint>;
+  readonly moved: Record<Part, bigint>;
+  readonly spent: Record<Part, bigint>;
+}
+
 export class EnvelopeService {
   constructor(
     private readonly d: EnvelopeDeps,
@@ -67,7 +76,7 @@ export class EnvelopeService {
     this.assertCanSee(actor, null, 'read envelopes');
     const { spec } = await this.records.get(id);
     this.assertCanSee(actor, spec, 'read envelopes');
-    return this.describe(spec, (await this.reallocations()).filter((m) => m.envelope === id), now);
+    return this.describe(spec, await this.reallocations(id), now);
   }
 
   /**
@@ -84,7 +93,8 @@ export class EnvelopeService {
     if (now >= q.end) throw new BursarError('conflict', `Envelope "${id}" covers ${spec.quarter}, which has ended; its parts are final.`);
     const nano = parseDecimal(r.amount);
     if (nano <= 0n) throw new BursarError('validation_failed', 'amount: must be more than zero.', { param: 'amount' });
-    const t = await this.tally(spec, (await this.reallocations()).filter((m) => m.envelope === id), now);
+    const moves = await this.reallocations(id);
+    const t = await this.tally(spec, moves, now);
     const held = t.given[r.from] + t.moved[r.from];
     const spent = t.spent[r.from] > 0n ? t.spent[r.from] : 0n;
     // Exact: a rounded figure could name an amount one cannot move.
@@ -96,15 +106,22 @@ export class EnvelopeService {
       { kind: REALLOCATION_KIND, id: moveId, body: { ...move }, expectVersion: 0 },
       { actor: actor.label, action: 'envelope.reallocate', target: `envelope:${id}`, details: { reallocation: moveId, from: r.from, to: r.to, amount: r.amount, currency: t.currency, reason: r.reason } },
     );
-    return this.describe(spec, (await this.reallocations()).filter((m) => m.envelope === id), now);
+    // The tally just read, with this move: the quarter's spend is not read again.
+    t.moved[r.from] -= nano;
+    t.moved[r.to] += nano;
+    return this.describe(spec, [...moves, { id: moveId, ...move }], now, t);
   }
 
-  private async reallocations(): Promise<(Reallocation & { id: string })[]> {
-    return (await this.d.store.list(REALLOCATION_KIND)).map((r) => ({ id: r.id, ...(r.body as unknown as Reallocation) })).sort((a, b) => a.at - b.at);
+  /** The moves between parts, oldest first: of one envelope, or of all. */
+  private async reallocations(envelope?: string): Promise<(Reallocation & { id: string })[]> {
+    return (await this.d.store.list(REALLOCATION_KIND))
+      .map((r) => ({ id: r.id, ...(r.body as unknown as Reallocation) }))
+      .filter((m) => envelope === undefined || m.envelope === envelope)
+      .sort((a, b) => a.at - b.at);
   }
 
   /** An envelope's parts in nano-units: given by the split, moved since, spent in the quarter (so far). */
-  private async tally(spec: EnvelopeSpec, moves: readonly Reallocation[], now: number) {
+  private async tally(spec: EnvelopeSpec, moves: readonly Reallocation[], now: number): Promise<Tally> {
     const currency = spec.currency ?? this.d.orgCurrency;
     const q = quarterNamed(spec.quarter, this.d.calendar)!;
     const given = splitAmount(spec, currency);
@@ -122,8 +139,8 @@ export class EnvelopeService {
   }
 
   /** An envelope as people read it: each part's split, what it was given, moved, holds now, spent and has left. */
-  private async describe(spec: EnvelopeSpec, moves: readonly (Reallocation & { id: string })[], now: number): Promise<Record<string, unknown>> {
-    const { currency, q, given, moved, spent } = await this.tally(spec, moves, now);
+  private async describe(spec: EnvelopeSpec, moves: readonly (Reallocation & { id: string })[], now: number, tally?: Tally): Promise<Record<string, unknown>> {
+    const { currency, q, given, moved, spent } = tally ?? (await this.tally(spec, moves, now));
     const money = (n: bigint) => ({ amount: decimalText(n), formatted: formatAmount({ nano: n, currency }) });
     return {
       id: spec.id, name: spec.name ?? spec.id, department: spec.department, quarter: spec.quarter,

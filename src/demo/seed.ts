@@ -12,6 +12,7 @@ import type { DestinationStream } from 'pino';
 import { DateTime } from 'luxon';
 import { startBursar } from '../app.js';
 import { loadConfig } from '../config/load.js';
+import { AdminClient } from '../cli/client.js';
 import { Simulator } from '../providers/simulator/server.js';
 import { DEMO_KEYS, DEMO_TOKENS, demoYaml, type DemoKey } from './organisation.js';
 import { demoLimits, demoWindows } from './limits.js';
@@ -77,13 +78,14 @@ export async function seedDemo(o: DemoOptions): Promise<DemoSummary> {
   await sim.start();
   const b = await startBursar(config, { simulator: sim, clock, ...(o.logDestination ? { logDestination: o.logDestination } : {}), shutdownGraceMs: 5_000 });
   try {
-    const admin = adminClient(b.url, b.firstAdminToken ?? '');
+    const client = (token: string) => new AdminClient({ url: b.url, dataDir, token, tokenSource: 'the demo' });
+    const admin = client(b.firstAdminToken ?? '');
     const keys = new Map<DemoKey, string>();
     for (const [label, attrs] of Object.entries(DEMO_KEYS) as [DemoKey, (typeof DEMO_KEYS)[DemoKey]][]) {
-      keys.set(label, (await admin<{ secret: string }>('POST', '/keys', { label, ...attrs }, 201)).secret);
+      keys.set(label, (await admin.call<{ secret: string }>('POST', '/keys', { label, ...attrs })).secret);
     }
     const tokens = [];
-    for (const t of DEMO_TOKENS) tokens.push({ label: t.label, role: t.role, secret: (await admin<{ secret: string }>('POST', '/tokens', t, 201)).secret });
+    for (const t of DEMO_TOKENS) tokens.push({ label: t.label, role: t.role, secret: (await admin.call<{ secret: string }>('POST', '/tokens', t)).secret });
 
     const counts = { calls: 0, refused: 0, failed: 0, outcomes: 0 };
     const send = async (c: DemoCall): Promise<string | null> => {
@@ -141,12 +143,12 @@ export async function seedDemo(o: DemoOptions): Promise<DemoSummary> {
 
     // Finance's side: seat subscriptions that never pass through the gateway, and last month's allocation.
     const lastMonth = DateTime.fromMillis(now, { zone: 'Europe/London' }).startOf('month').minus({ months: 1 });
-    await admin('POST', '/imports?format=csv&file_name=seats.csv', seatCsv(lastMonth), 201, 'text/csv');
-    const allocation = await admin<{ id: string }>('POST', '/allocations/runs', { period: lastMonth.toFormat('yyyy-MM') }, 201);
-    await admin('POST', `/allocations/runs/${allocation.id}/finalize`, {}, 200);
+    await admin.send('/imports?format=csv&file_name=seats.csv', Buffer.from(seatCsv(lastMonth)));
+    const allocation = await admin.call<{ id: string }>('POST', '/allocations/runs', { period: lastMonth.toFormat('yyyy-MM') });
+    await admin.call('POST', `/allocations/runs/${allocation.id}/finalize`, {});
     // Marketing's manager asks for more room after the spike; it waits for approval.
     const alice = tokens.find((t) => t.role === 'manager')!.secret;
-    await adminClient(b.url, alice)('POST', '/budgets/marketing-monthly/overrides', { amount: '25', reason: 'Winter sale launch: the SEO batch ran early' }, 201);
+    await client(alice).call('POST', '/budgets/marketing-monthly/overrides', { amount: '25', reason: 'Winter sale launch: the SEO batch ran early' });
     return { configPath, dataDir, tokens, ...counts, allocationRun: allocation.id, spikeDay: plan.spikeDay, ms: Date.now() - t0 };
   } finally {
     await b.close();
@@ -175,17 +177,6 @@ function seatCsv(lastMonth: DateTime): string {
     rows.push(`${from},${to},gpu_hours,Evaluation GPUs,16,hour,2.40,USD,,ml-sandbox,`);
   }
   return `${rows.join('\n')}\n`;
-}
-
-type Admin = <T = Record<string, unknown>>(method: string, path: string, body: unknown, expect: number, type?: string) => Promise<T>;
-
-function adminClient(url: string, token: string): Admin {
-  return async <T,>(method: string, path: string, body: unknown, expect: number, type = 'application/json') => {
-    const res = await fetch(`${url}/admin/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': type }, body: typeof body === 'string' ? body : JSON.stringify(body) });
-    const text = await res.text();
-    if (res.status !== expect) throw new Error(`demo: ${method} ${path} answered ${res.status}: ${text}`);
-    return JSON.parse(text) as T;
-  };
 }
 
 /** Runs `work` over `items`, at most `n` at once. */

@@ -8,17 +8,9 @@
 import { SYSTEM_ACTOR } from '../access/actor.js';
 import type { UsageQuery, UsageRow } from '../core/ledger.js';
 import type { EventLog, LedgerStore } from '../core/ports.js';
-import { ANOMALY_KINDS, type AnomalyKind } from '../reports/anomaly-kinds.js';
+import { ANOMALY_KINDS, KINDS, type AnomalyKind } from '../reports/anomaly-kinds.js';
 import { anomalies, DEFAULT_ANOMALY_SETTINGS, type AnomalySettings } from '../reports/anomaly-report.js';
 import type { Notifier } from './notifier.js';
-
-const HOURLY: ReadonlySet<AnomalyKind> = new Set(['agent_loops', 'failures']);
-/**
- * Daily kinds that read weeks of lines (hours of the day): judged at the first check of each
- * UTC day, not every hour, since their day's answer changes little within it and the read is
- * long on a large ledger (docs/benchmarks.md#the-dashboard).
- */
-const ONCE_A_DAY: ReadonlySet<AnomalyKind> = new Set(['off_hours']);
 
 export interface AnomalyAlertDeps {
   readonly ledger: LedgerStore;
@@ -53,13 +45,15 @@ export class AnomalyAlerts {
     const today = new Date(now).toISOString().slice(0, 10);
     const ledger = readingOnce(this.d.ledger);
     for (const metric of this.d.kinds ?? ANOMALY_KINDS) {
-      if (ONCE_A_DAY.has(metric)) {
+      const { alert, relative } = KINDS[metric];
+      // Kinds that read weeks of lines (hours of the day) are judged once a UTC day: their answer changes little within it.
+      if (alert.daily) {
         if (this.judgedOn.get(metric) === today) continue;
         this.judgedOn.set(metric, today);
       }
-      const interval = HOURLY.has(metric) ? 'hour' : 'day';
+      const interval = alert.interval;
       // Money to the cent; ratios and shares to four places.
-      const places = metric === 'spend' || metric === 'off_hours' ? 2 : 4;
+      const places = relative ? 2 : 4;
       for (const a of await anomalies(ledger, { by: 'department', metric, interval, recent: '2' }, SYSTEM_ACTOR, this.d.settings ?? DEFAULT_ANOMALY_SETTINGS, now)) {
         const event = {
           id: `anomaly|department|${a.member}|${a.day}|${metric}`, ts: now, kind: 'anomaly', budget: `department:${a.member}`,

@@ -39,12 +39,6 @@ export interface AnomalyRow {
   readonly note: string | null;
 }
 
-/** How much history each kind reads by default: six seasons before the recent buckets, more for line-read kinds only where needed. */
-function defaultDays(kind: AnomalyKind, interval: Interval): number {
-  if (interval === 'hour') return kind === 'off_hours' ? 16 : 9;
-  return kind === 'off_hours' || kind === 'agent_loops' ? 56 : 90;
-}
-
 type Series = Map<string, { member: string; currency: string; buckets: Bucket[] }>;
 
 /** Anomalies of one kind over the last `recent` buckets, newest first. */
@@ -54,7 +48,7 @@ export async function anomalies(ledger: LedgerStore, query: Record<string, unkno
   const by = oneOf('by', q.by ?? 'department', ANOMALY_BY);
   const kind = oneOf('metric', q.metric ?? 'spend', ANOMALY_KINDS);
   const interval = oneOf('interval', q.interval ?? 'day', INTERVALS);
-  const days = Math.min(730, Math.max(interval === 'day' ? 28 : 2, Number(q.days ?? defaultDays(kind, interval)) || defaultDays(kind, interval)));
+  const days = Math.min(730, Math.max(interval === 'day' ? 28 : 2, Number(q.days ?? KINDS[kind].days[interval]) || KINDS[kind].days[interval]));
   const recent = Math.max(1, Number(q.recent ?? (interval === 'day' ? 7 : 24)) || 1);
   const sensitivity = Number(q.sensitivity) || settings.sensitivity[kind] || KINDS[kind].sensitivity;
   const step = MS[interval];
@@ -74,10 +68,9 @@ export async function anomalies(ledger: LedgerStore, query: Record<string, unkno
     for (let t = from; t < n; t++) {
       const a = judged[t];
       const b = s.buckets[t]!;
-      // The loop guard already judged a run a loop: its refusals are an anomaly whatever the score.
-      if (!a || (a.score <= sensitivity && !(kind === 'agent_loops' && b.loopRefused > 0))) continue;
+      if (!a || (a.score <= sensitivity && !KINDS[kind].forced?.(b))) continue;
       const at = new Date(start + t * step).toISOString();
-      out.push({ member: s.member, currency: s.currency, metric: kind, interval, at, day: at.slice(0, 10), value: a.value, baseline: a.baseline, score: Math.round(a.score * 100) / 100, note: noteFor(kind, b, s.currency) });
+      out.push({ member: s.member, currency: s.currency, metric: kind, interval, at, day: at.slice(0, 10), value: a.value, baseline: a.baseline, score: Math.round(a.score * 100) / 100, note: KINDS[kind].note?.(b, s.currency) ?? null });
     }
   }
   return out.sort((a, b) => b.at.localeCompare(a.at) || b.score - a.score);
@@ -88,13 +81,6 @@ function oneOf<T extends string>(param: string, value: string, allowed: readonly
   return value as T;
 }
 
-function noteFor(kind: AnomalyKind, b: Bucket, currency: string): string | null {
-  if (kind === 'agent_loops') return `run "${b.maxRun}" made ${b.maxRunCalls} calls${b.loopRefused ? `; the loop guard refused ${b.loopRefused}` : ''}`;
-  if (kind === 'failures') return `${b.failed} of ${b.requests} calls failed, were cut off or cancelled`;
-  if (kind === 'unproductive') return `${b.accepted} accepted outputs of ${b.requests} calls costing ${b.cost.toFixed(2)} ${currency}`;
-  if (kind === 'off_hours') return `${b.offCost.toFixed(2)} ${currency} spent off hours`;
-  return null;
-}
 
 interface ReadPlan {
   readonly by: (typeof ANOMALY_BY)[number];

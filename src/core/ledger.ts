@@ -135,8 +135,9 @@ export interface OutcomeTotals {
 }
 
 /**
- * An agent run's calls within one group of dimensions (a run whose calls differ in workflow, say,
- * has one row per workflow): what the loop detector needs.
+ * An agent run whole, in the group of its first call (a run whose calls differ in model, say, is
+ * counted under its first call's), one row per currency its calls were priced in (the run's
+ * counts on each): what the loop detector needs.
  */
 export interface AgentRunTotals {
   readonly group: Readonly<Record<string, string | null>>;
@@ -147,14 +148,15 @@ export interface AgentRunTotals {
   readonly refused: number;
   /** Calls the loop guard refused (error code `agent_loop`). */
   readonly loopRefused: number;
+  /** What its calls priced in `currency` cost. */
   readonly costNano: bigint;
-  /** When the run's last call in the period (in this group) started. */
+  /** When the run's last call started. */
   readonly lastTs: number;
 }
 
 /**
- * Agent runs judged whole, then counted in each group they spent in, with what they spent there:
- * `blocked`, a refusal stopped it (a budget, a run limit, the loop guard); `abandoned`, no
+ * Agent runs judged whole, then counted in the group of their first call with all they cost, per
+ * currency: `blocked`, a refusal stopped it (a budget, a run limit, the loop guard); `abandoned`, no
  * refusal and no outcome reported, some cost, and its last call idle (before `idleBefore`) or
  * cancelled.
  */

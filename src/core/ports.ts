@@ -56,11 +56,11 @@ export interface LedgerStore {
   recordOutcomes(outcomes: readonly Outcome[]): Promise<void>;
   /** Outcomes reported in a period, grouped by some of their dimensions (and by the UTC day or hour they were reported in, as group.day or group.hour). */
   outcomeTotals(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]>;
-  /** The agent runs with calls in a period, per run and group of dimensions. */
+  /** The agent runs whose last call falls in a period, each whole, in the group of its first call, per currency its calls were priced in. */
   agentRuns(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]>;
-  /** The agent runs with calls in a period that a refusal stopped or that were abandoned, per group and currency (unit economics). */
+  /** The agent runs of a period (as agentRuns) that a refusal stopped or that were abandoned, per group and currency (unit economics). */
   runVerdicts(query: { readonly from: number; readonly to: number; readonly groupBy: readonly OutcomeDimension[]; readonly idleBefore: number }): Promise<RunVerdictTotals[]>;
-  /** Per agent, its runs in a period and their calls, refusals and cost (the agents view); `department` and `user` narrow it. */
+  /** Per agent, its runs of a period (as agentRuns) and their calls, refusals and cost (the agents view); `department` and `user` (of a run's first call) narrow it. */
   agentSummary(query: { readonly from: number; readonly to: number; readonly department?: readonly string[]; readonly user?: readonly string[] }): Promise<AgentSummary[]>;
   close(): Promise<void>;
 }

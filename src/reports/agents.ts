@@ -1,6 +1,7 @@
 /**
- * The agents report: per agent, its runs in a period, their calls, refusals (the loop guard's
- * apart) and cost, cost per run, and its longest run; cut to what the asker may see.
+ * The agents report: per agent, its runs of a period (those whose last call falls in it, each
+ * whole), their calls, refusals (the loop guard's apart) and cost, cost per run, and its longest
+ * run; cut to what the asker may see (by the department and user of each run's first call).
  */
 import type { LedgerStore } from '../core/ports.js';
 import { decimalText } from '../core/money.js';

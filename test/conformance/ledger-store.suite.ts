@@ -25,6 +25,33 @@ export function line(id: string, over: Partial<LedgerLine> & { dept?: string; mo
   };
 }
 
+/**
+ * Each agent run whole, as the agent-run table keeps it: from its lines, with its first call (whose
+ * group it counts in), and its cost in the one currency its costly calls were priced in, else in
+ * the organisation's.
+ */
+function wholeRuns(lines: readonly LedgerLine[]) {
+  const out = new Map<string, { run: string; first: LedgerLine; last: number; calls: number; refused: number; loop: number; orgCost: bigint; cancelled: number; cost: bigint; currencies: Set<string> }>();
+  for (const l of lines) {
+    const run = l.dims.agent_run;
+    if (!run || l.source !== 'gateway') continue;
+    const r = out.get(run) ?? { run, first: l, last: l.ts, calls: 0, refused: 0, loop: 0, orgCost: 0n, cancelled: 0, cost: 0n, currencies: new Set<string>() };
+    if (l.ts < r.first.ts) r.first = l;
+    r.last = Math.max(r.last, l.ts);
+    r.calls++;
+    if (l.status === 'refused') r.refused++;
+    if (l.errorCode === 'agent_loop') r.loop++;
+    r.orgCost += l.orgCostNano;
+    r.cost += l.costNano;
+    if (l.costNano !== 0n) r.currencies.add(l.currency);
+    if (l.status === 'cancelled') r.cancelled = Math.max(r.cancelled, l.ts);
+    out.set(run, r);
+  }
+  return [...out.values()].map((r) => ({
+    ...r, ...(r.currencies.size === 1 ? { currency: [...r.currencies][0]!, reported: r.cost } : { currency: r.first.orgCurrency, reported: r.orgCost }),
+  }));
+}
+
 export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture>): void {
   describe(`LedgerStore conformance: ${name}`, () => {
     it('stores every field and gives it back unchanged', async () => {
@@ -178,42 +205,49 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
-    it('sums each agent\'s runs from the run rollup over whole days, as from the lines', async () => {
+    it('sums each agent\'s runs whole, in the period of their last call and the department and user of their first', async () => {
       const f = await open();
       try {
         const lines: LedgerLine[] = [];
         for (let i = 0; i < 240; i++) {
           const l = line(`ag-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 240), dept: i % 2 ? 'marketing' : 'support', model: 'gpt-4o', costNano: BigInt(100 + i), status: i % 17 === 0 ? 'refused' : 'ok' });
           const agent = i % 3 === 0 ? null : `agent-${i % 3}`;
-          lines.push({ ...l, orgCostNano: l.costNano, errorCode: i % 34 === 0 ? 'agent_loop' : null, dims: { ...l.dims, user: i % 5 ? 'ann' : 'ben', agent, agent_run: agent ? `run-${i % 3}-${i % 7}` : null } });
+          // Runs span days, departments and users; some end on the first day, some on the last.
+          const run = agent ? `run-${i % 3}-${i < 60 ? 'early' : i % 7}` : null;
+          lines.push({ ...l, orgCostNano: l.costNano, errorCode: i % 34 === 0 ? 'agent_loop' : null, dims: { ...l.dims, user: i % 5 ? 'ann' : 'ben', agent, agent_run: run } });
         }
-        await f.store.append(lines);
+        // In two appends whose lines interleave in time, so stored runs take earlier and later calls.
+        await f.store.append(lines.filter((_, i) => Math.floor(i / 30) % 2 === 1));
+        await f.store.append(lines.filter((_, i) => Math.floor(i / 30) % 2 === 0));
         const want = (from: number, to: number, dept?: string, user?: string) => {
-          const out = new Map<string, { runs: Map<string, number>; calls: number; refused: number; loop: number; cost: bigint }>();
-          for (const l of lines) {
-            if (l.ts < from || l.ts >= to || !l.dims.agent || (dept && l.dims.department !== dept) || (user && l.dims.user !== user)) continue;
-            const a = out.get(l.dims.agent) ?? { runs: new Map(), calls: 0, refused: 0, loop: 0, cost: 0n };
-            a.runs.set(l.dims.agent_run!, (a.runs.get(l.dims.agent_run!) ?? 0) + 1);
-            a.calls++;
-            if (l.status === 'refused') a.refused++;
-            if (l.errorCode === 'agent_loop') a.loop++;
-            a.cost += l.orgCostNano;
-            out.set(l.dims.agent, a);
+          const out = new Map<string, { runs: [string, number][]; calls: number; refused: number; loop: number; cost: bigint }>();
+          for (const r of wholeRuns(lines)) {
+            const d = r.first.dims;
+            if (r.last < from || r.last >= to || !d.agent || (dept && d.department !== dept) || (user && d.user !== user)) continue;
+            const a = out.get(d.agent) ?? { runs: [], calls: 0, refused: 0, loop: 0, cost: 0n };
+            a.runs.push([r.run, r.calls]);
+            a.calls += r.calls;
+            a.refused += r.refused;
+            a.loop += r.loop;
+            a.cost += r.orgCost;
+            out.set(d.agent, a);
           }
           return [...out].map(([agent, a]) => {
-            const [run, calls] = [...a.runs].sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]!;
-            return `${agent}: ${a.runs.size} runs, ${a.calls} calls, ${a.refused} refused, ${a.loop} loops, ${a.cost}, longest ${run} ${calls}`;
+            const [run, calls] = a.runs.sort((x, y) => y[1] - x[1] || x[0].localeCompare(y[0]))[0]!;
+            return `${agent}: ${a.runs.length} runs, ${a.calls} calls, ${a.refused} refused, ${a.loop} loops, ${a.cost}, longest ${run} ${calls}`;
           }).sort();
         };
         const got = async (from: number, to: number, dept?: string, user?: string) => (await f.store.agentSummary({ from, to, ...(dept ? { department: [dept] } : {}), ...(user ? { user: [user] } : {}) }))
           .map((a) => `${a.agent}: ${a.runs} runs, ${a.calls} calls, ${a.refused} refused, ${a.loopRefused} loops, ${a.orgCostNano}, longest ${a.longestRun} ${a.longestRunCalls}`).sort();
-        // Whole days (the rollup), ragged edges (the lines), and a department.
-        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - 2 * DAY, T0 + DAY - 3_600_000]] as const) {
+        // Whole days, ragged edges, a first day without the runs that go on, a department and a person.
+        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - 2 * DAY, T0 - DAY], [T0 - DAY, T0], [T0 - 2 * DAY, T0 + DAY - 3_600_000]] as const) {
           expect(await got(from, to)).toEqual(want(from, to));
           expect(await got(from, to, 'marketing')).toEqual(want(from, to, 'marketing'));
-          // One person's runs: the rollup keeps no people, so the lines.
           expect(await got(from, to, undefined, 'ben')).toEqual(want(from, to, undefined, 'ben'));
         }
+        // The early runs end on the first day, the others on the last: each run in one period.
+        expect((await got(T0 - 2 * DAY, T0 - DAY)).join()).toMatch(/agent-1: 1 runs.*agent-2: 1 runs/);
+        expect(await got(T0 - DAY, T0 + DAY)).toEqual([]);
         expect(await f.store.agentSummary({ from: T0 - 2 * DAY, to: T0 + 2 * DAY, department: [] })).toEqual([]);
       } finally {
         await f.close();
@@ -332,7 +366,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
-    it('judges runs whole and counts them per group, from the run rollup over whole days as from the lines, at any range edges', async () => {
+    it('judges each run whole and counts it in the period of its last call and the group of its first, in the currency it was priced in', async () => {
       const f = await open();
       try {
         const statuses = ['ok', 'ok', 'refused', 'cancelled', 'error', 'ok', 'ok'] as const;
@@ -341,65 +375,56 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
           const run = i % 11 === 0 ? null : `run-${i % 9}`;
           // Runs 0 and 1 are never refused (abandoned when idle or cancelled last); the others meet a refusal now and then.
           const status = run === 'run-0' || run === 'run-1' ? (i % 23 === 0 ? 'cancelled' : 'ok') : statuses[i % 7]!;
-          const l = line(`span-${i}`, { ts: T0 - 2 * DAY + Math.floor((i * 4 * DAY) / 1400) + (i % 5), model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', costNano: BigInt(100 + i), status });
-          lines.push({ ...l, errorCode: status === 'refused' && i % 3 === 0 ? 'agent_loop' : null, dims: { ...l.dims, workflow: `w${i % 3}`, user: i % 4 ? 'ann' : 'ben', agent_run: run } });
+          // Run 0's last call is cancelled; run 4 ends on the first day; runs 5 and 6 are priced in two
+          // currencies: run 5 in euros in one append, dollars in the other; run 6 in both in each.
+          const cut = run === 'run-0' && i >= 1390 ? 'cancelled' : status;
+          const at = run === 'run-4' ? Math.floor((i * DAY) / 1400) : Math.floor((i * 4 * DAY) / 1400) + (i % 5);
+          const euro = (run === 'run-5' && Math.floor(i / 60) % 2 === 0) || (run === 'run-6' && i % 4 === 1);
+          const l = line(`span-${i}`, { ts: T0 - 2 * DAY + at, model: i % 2 ? 'gpt-4o' : 'gpt-4o-mini', costNano: BigInt(100 + i), orgCostNano: BigInt(euro ? 2 * (100 + i) : 100 + i), status: cut, currency: euro ? 'EUR' : 'USD' });
+          lines.push({ ...l, errorCode: cut === 'refused' && i % 3 === 0 ? 'agent_loop' : null, dims: { ...l.dims, workflow: `w${i % 3}`, user: i % 4 ? 'ann' : 'ben', agent_run: run } });
         }
-        // In two appends whose lines interleave in time, so stored rows take earlier and later calls.
+        // In two appends whose lines interleave in time, so stored runs take earlier and later calls.
         await f.store.append(lines.filter((_, i) => Math.floor(i / 60) % 2 === 1));
         await f.store.append(lines.filter((_, i) => Math.floor(i / 60) % 2 === 0));
         const dims = { department: null, cost_centre: null, project: null, workflow: null, agent: null, user: null, application: null, environment: null, route: null, model: null, key: null };
         await f.store.recordOutcomes([{ id: 'run:run-1', ts: T0, accepted: true, unitsNano: 0n, unit: null, valueNano: null, currency: null, dims }]);
         type By = 'workflow' | 'model' | 'user';
-        const parts = (from: number, to: number, by: By) => {
-          const out = new Map<string, { group: string; run: string; calls: number; refused: number; loop: number; cost: bigint; last: number; cancelled: number | null }>();
-          for (const l of lines) {
-            if (l.ts < from || l.ts >= to || !l.dims.agent_run) continue;
-            const k = `${l.dims[by]} ${l.dims.agent_run}`;
-            const r = out.get(k) ?? { group: String(l.dims[by]), run: l.dims.agent_run, calls: 0, refused: 0, loop: 0, cost: 0n, last: l.ts, cancelled: null };
-            if (l.status === 'refused') r.refused++;
-            else r.calls++;
-            if (l.errorCode === 'agent_loop') r.loop++;
-            r.cost += l.costNano;
-            r.last = Math.max(r.last, l.ts);
-            if (l.status === 'cancelled') r.cancelled = Math.max(r.cancelled ?? l.ts, l.ts);
-            out.set(k, r);
-          }
-          return [...out.values()];
-        };
-        const wantRuns = (from: number, to: number, by: By) => parts(from, to, by).map((r) => `${r.group} ${r.run}: ${r.calls}/${r.refused}/${r.loop} ${r.cost} ${r.last}`).sort();
+        const runs = wholeRuns(lines);
+        const inPeriod = (from: number, to: number) => runs.filter((r) => r.last >= from && r.last < to);
+        const wantRuns = (from: number, to: number, by: By) => inPeriod(from, to)
+          .map((r) => `${r.first.dims[by]} ${r.run} ${r.currency}: ${r.calls - r.refused}/${r.refused}/${r.loop} ${r.reported} ${r.last}`).sort();
         const gotRuns = async (from: number, to: number, by: By) => (await f.store.agentRuns({ from, to, groupBy: [by] }))
-          .map((r) => `${r.group[by]} ${r.run}: ${r.calls}/${r.refused}/${r.loopRefused} ${r.costNano} ${r.lastTs}`).sort();
+          .map((r) => `${r.group[by]} ${r.run} ${r.currency}: ${r.calls}/${r.refused}/${r.loopRefused} ${r.costNano} ${r.lastTs}`).sort();
         const wantVerdicts = (from: number, to: number, by: By, idleBefore: number) => {
-          const ps = parts(from, to, by);
-          const whole = new Map<string, { refused: number; cost: bigint; last: number; cancelled: number }>();
-          for (const p of ps) {
-            const w = whole.get(p.run) ?? { refused: 0, cost: 0n, last: 0, cancelled: -1 };
-            whole.set(p.run, { refused: w.refused + p.refused, cost: w.cost + p.cost, last: Math.max(w.last, p.last), cancelled: Math.max(w.cancelled, p.cancelled ?? -1) });
-          }
           const out = new Map<string, { runs: number; cost: bigint }>();
-          for (const p of ps) {
-            const w = whole.get(p.run)!;
-            const verdict = w.refused > 0 ? 'blocked' : p.run !== 'run-1' && w.cost > 0n && (w.last < idleBefore || w.cancelled === w.last) ? 'abandoned' : null;
+          for (const r of inPeriod(from, to)) {
+            const verdict = r.refused > 0 ? 'blocked' : r.run !== 'run-1' && r.orgCost > 0n && (r.last < idleBefore || r.cancelled === r.last) ? 'abandoned' : null;
             if (!verdict) continue;
-            const k = `${p.group} ${verdict}`;
+            const k = `${r.first.dims[by]} ${r.currency} ${verdict}`;
             const t = out.get(k) ?? { runs: 0, cost: 0n };
-            out.set(k, { runs: t.runs + 1, cost: t.cost + p.cost });
+            out.set(k, { runs: t.runs + 1, cost: t.cost + r.reported });
           }
           return [...out].map(([k, t]) => `${k}: ${t.runs} ${t.cost}`).sort();
         };
         const gotVerdicts = async (from: number, to: number, by: By, idleBefore: number) => (await f.store.runVerdicts({ from, to, groupBy: [by], idleBefore }))
-          .map((v) => `${v.group[by]} ${v.verdict}: ${v.runs} ${v.costNano}`).sort();
-        // Whole days (the rollup), ragged edges at both ends (the lines), a last day with no lines
-        // after the range (the rollup's whole day), a day alone, and by user (no rollup keeps people).
+          .map((v) => `${v.group[by]} ${v.currency} ${v.verdict}: ${v.runs} ${v.costNano}`).sort();
         expect(Math.max(...lines.map((l) => l.ts))).toBeLessThan(T0 + 2 * DAY - 100_000);
-        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - DAY + 5, T0 + DAY - 3_600_000], [T0 - DAY, T0 + 2 * DAY - 100_000], [T0 + 10, T0 + 20_000_000]] as const) {
+        for (const [from, to] of [[T0 - 2 * DAY, T0 + 2 * DAY], [T0 - 2 * DAY + 3_600_000, T0 + DAY + 7], [T0 - DAY, T0], [T0 - DAY + 5, T0 + DAY - 3_600_000], [T0 - 2 * DAY, T0 + 2 * DAY - 100_000], [T0 + 10, T0 + 20_000_000]] as const) {
           for (const by of ['workflow', 'model', 'user'] as const) {
             expect(await gotRuns(from, to, by)).toEqual(wantRuns(from, to, by));
             // Idle since long before, and idle only if the last call was before the range's middle.
             for (const idleBefore of [T0 + 10 * DAY, Math.floor((from + to) / 2)]) expect(await gotVerdicts(from, to, by, idleBefore)).toEqual(wantVerdicts(from, to, by, idleBefore));
           }
         }
-        expect((await gotVerdicts(T0 - 2 * DAY, T0 + 2 * DAY, 'workflow', T0 + 10 * DAY)).join()).toMatch(/blocked.*abandoned|abandoned.*blocked/);
+        // Every kind of run is met: blocked, abandoned idle or cancelled, one with an outcome, one in two currencies (in the organisation's, USD), one in another period.
+        expect((await gotVerdicts(T0 - 2 * DAY, T0 + 2 * DAY, 'workflow', T0 - 2 * DAY)).join()).toMatch(/blocked/);
+        for (const run of ['run-5', 'run-6']) {
+          const r = runs.find((x) => x.run === run)!;
+          expect(r).toMatchObject({ currencies: new Set(['USD', 'EUR']), currency: 'USD', reported: r.orgCost });
+          expect(r.orgCost).not.toBe(r.cost);
+        }
+        expect(runs.filter((r) => r.refused === 0 && r.cancelled === r.last).map((r) => r.run)).toEqual(['run-0']);
+        expect(inPeriod(T0 - 2 * DAY, T0 - DAY).map((r) => r.run)).toEqual(['run-4']);
       } finally {
         await f.close();
       }

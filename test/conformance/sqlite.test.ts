@@ -35,8 +35,8 @@ configStoreSuite('sqlite', async () => {
   return { store: f.stores.config, close: f.close };
 });
 
-describe('migration 0013 (the run rollup by model, with first and last calls)', () => {
-  it('rebuilds the run rollup from the lines already in the ledger', async () => {
+describe('migrations 0013 to 0015 (the run rollup with last calls; each agent run whole; the departments\' rollup)', () => {
+  it('rebuild the run rollup and the agent-run table from the lines, and the departments\' rollup from the summary', async () => {
     const f = await fresh();
     try {
       const lines = Array.from({ length: 500 }, (_, i) => {
@@ -44,15 +44,26 @@ describe('migration 0013 (the run rollup by model, with first and last calls)', 
         return { ...l, dims: { ...l.dims, workflow: `w${i % 2}`, agent_run: `run-${i % 7}` } };
       });
       await f.stores.ledger.append(lines);
-      const runs = () => f.stores.ledger.agentRuns({ from: T0, to: T0 + 4 * DAY, groupBy: ['workflow'] });
-      const before = await runs();
-      expect(before.length).toBe(2 * 7);
-      // As an installation at 0012 would be: the migration not applied, its table empty.
-      await sql`delete from ledger_rollups_runs`.execute(f.stores.db);
-      await sql`delete from bursar_migrations where name = '0013_run_rollup_spans'`.execute(f.stores.db);
-      expect(await runs()).not.toEqual(before);
-      expect(await migrate(f.stores.db, sqliteDialect)).toEqual(['0013_run_rollup_spans']);
-      expect(await runs()).toEqual(before);
+      const read = async () => ({
+        runs: await f.stores.ledger.agentRuns({ from: T0, to: T0 + 4 * DAY, groupBy: ['workflow'] }),
+        byDay: await f.stores.ledger.aggregate({ from: T0, to: T0 + 4 * DAY, groupBy: ['agent_run', 'day', 'status'] }),
+        byModel: await f.stores.ledger.aggregate({ from: T0, to: T0 + 4 * DAY, groupBy: ['department', 'model', 'day', 'status'] }),
+      });
+      const before = await read();
+      // Seven runs over four days, each day with calls ok and cancelled.
+      // (Every cancelled call, i % 9 === 0, is on gpt-4o-mini: three model and status pairs a day.)
+      expect([before.runs.length, before.byDay.length, before.byModel.length]).toEqual([7, 7 * 4 * 2, 4 * 3]);
+      // As an installation at 0012 would be: the migrations not applied, their tables empty.
+      for (const table of ['ledger_rollups_runs', 'agent_runs', 'ledger_rollups_departments']) await sql`delete from ${sql.table(table)}`.execute(f.stores.db);
+      await sql`delete from bursar_migrations where name in ('0013_run_rollup_spans', '0014_agent_runs', '0015_department_rollup')`.execute(f.stores.db);
+      expect(await read()).toMatchObject({ runs: [], byModel: [] });
+      expect(await migrate(f.stores.db, sqliteDialect)).toEqual(['0013_run_rollup_spans', '0014_agent_runs', '0015_department_rollup']);
+      expect(await read()).toEqual(before);
+      // Rows summed from the summary have the keys the append makes: a like line adds to them.
+      const rows = async () => Number((await sql<{ n: number }>`select count(*) as n from ledger_rollups_departments`.execute(f.stores.db)).rows[0]!.n);
+      const n = await rows();
+      await f.stores.ledger.append([{ ...lines[0]!, id: 'm-again' }]);
+      expect(await rows()).toBe(n);
     } finally {
       await f.close();
     }

@@ -17,7 +17,7 @@ import { SqlEventLog } from '../sql/events.js';
 import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { assertMigrated, migrate } from '../sql/migrations.js';
 import { ChangeListener } from './changes.js';
-import { TOTALS_ON_CONFLICT, readTotals, rollupValues, ROLLUPS, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
+import { TOTALS_ON_CONFLICT, readTotals, rollupValues, DERIVED, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
 import type { SqlStores } from '../sql/stores.js';
 
 const ARRAY_TYPE: Record<ColumnType, string> = { text: 'text[]', int: 'int4[]', bigint: 'int8[]', bool: 'bool[]', json: 'text[]' };
@@ -49,7 +49,7 @@ const byKey = <T extends readonly unknown[]>(rows: T[]): T[] => rows.sort((a, b)
 export class PostgresLedgerStore extends SqlLedgerReads implements LedgerStore {
   private readonly partitions = new Set<string>();
   private readonly insertSql = unnestInsert('ledger_lines', LEDGER_COLUMNS.map((c) => c.name), LEDGER_COLUMNS.map((c) => ARRAY_TYPE[c.type]), 'ON CONFLICT DO NOTHING RETURNING id');
-  private readonly rollupSql = ROLLUPS.map((r) => ({
+  private readonly rollupSql = DERIVED.map((r) => ({
     r,
     sql: unnestInsert(r.table, r.columns, r.columns.map((c) => (r.sumColumns.includes(c) ? 'int8[]' : 'text[]')), `ON CONFLICT (k) DO UPDATE SET ${r.onConflict}`),
   }));

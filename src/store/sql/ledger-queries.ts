@@ -9,7 +9,7 @@ import { EXTRA_GROUPS, OUTCOME_DIMENSIONS, type AgentRunTotals, type AgentSummar
 import type { ScanQuery } from '../../core/ports.js';
 import { rowToLine, toBigInt, toNumber, TOKEN_COLUMNS, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
-import { aggregateRollups, DAY, dayOf, dayPlan, mergeRows, negated, RUNS, servingRollup } from './rollups.js';
+import { AGENT_RUNS, aggregateRollups, dayPlan, mergeRows, negated, servingRollup } from './rollups.js';
 
 const EXTRA: ReadonlySet<string> = new Set(EXTRA_GROUPS);
 
@@ -36,8 +36,7 @@ export function byPosition(n: number): RawBuilder<unknown>[] {
 /**
  * How a range reads the rollups (dayPlan), with nothing to take away from the last day when no
  * line lies after the range's end: a range "until now" ends a moment before it is read, and then
- * the day's rollup row is its whole last day. One indexed look; it lets reports of runs, whose
- * last call cannot be taken away from a row, read that day from the rollup too.
+ * the day's rollup row is its whole last day. One indexed look.
  */
 async function readPlan(db: Db, from: number, to: number): Promise<ReturnType<typeof dayPlan>> {
   const plan = dayPlan(from, to, Date.now());
@@ -203,51 +202,26 @@ export async function outcomeTotals(db: Db, d: SqlDialect, q: { from: number; to
   return [...out.values()];
 }
 
-/**
- * Each agent run's calls in a period per group and currency, as SQL: whole days from the run
- * rollup when it keeps the groups (a range that reaches now reads today whole), the edges and
- * other groupings from the lines. A run's last call cannot be taken away from a rollup row, so
- * a partial last day with lines after the range's end is read from its lines. Columns: g0..,
- * run, currency, calls, refused, loop_refused, cost, last_ts, cancelled_ts (the last cancelled call).
- */
-async function runParts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<RawBuilder<unknown>> {
-  for (const g of q.groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
-  const plan = await readPlan(db, q.from, q.to);
-  const end = plan.subtract ? plan.end - DAY : plan.end;
-  const rollup = end > plan.first && q.groupBy.every((g) => RUNS.serves.has(g));
-  const edges = rollup ? [[q.from, plan.first], [end, q.to]].filter(([a, b]) => a! < b!) : [[q.from, q.to]];
-  // Run first: the rows come out in run order, as the window over each run's rows wants them.
-  const keys = [sql.ref('agent_run'), ...q.groupBy.map((g) => sql.ref(g)), sql.ref('currency')];
-  // One shape for both sources: a rollup row counts `requests` calls and keeps its last; a line is one call at `ts`.
-  const part = (fromRollup: boolean, where: RawBuilder<unknown>) => {
-    const [n, lastTs] = fromRollup ? [sql.ref('requests'), sql.ref('last_ts')] : [sql.lit(1), sql.ref('ts')];
-    return sql`select ${sql.join([
-      ...q.groupBy.map((g, i) => sql`${fromRollup ? sql`nullif(${sql.ref(g)}, '')` : sql.ref(g)} as ${sql.ref(`g${i}`)}`),
-      sql`agent_run as run`, sql`currency`,
-      sql`sum(case when status <> 'refused' then ${n} else 0 end) as calls`,
-      sql`sum(case when status = 'refused' then ${n} else 0 end) as refused`,
-      sql`sum(case when error_code = 'agent_loop' then ${n} else 0 end) as loop_refused`,
-      sql`sum(cost_nano) as cost`, sql`max(${lastTs}) as last_ts`,
-      sql`max(case when status = 'cancelled' then ${lastTs} end) as cancelled_ts`,
-    ])} from ${sql.table(fromRollup ? RUNS.table : 'ledger_lines')} where ${where} and source = 'gateway' group by ${sql.join(keys)}`;
-  };
-  const parts = [
-    ...(rollup ? [part(true, sql`day >= ${dayOf(plan.first)} and day < ${dayOf(end)} and agent_run <> ''`)] : []),
-    ...edges.map(([a, b]) => part(false, sql`ts >= ${a} and ts < ${b} and agent_run is not null`)),
-  ];
-  // One part (whole days reaching now, or lines alone) is grouped already.
-  if (parts.length === 1) return parts[0]!;
-  const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
-  return sql`select ${sql.join([...groups, sql`run`, sql`currency`])}, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused,
-      sum(cost) as cost, max(last_ts) as last_ts, max(cancelled_ts) as cancelled_ts
-    from (${sql.join(parts, sql` union all `)}) p group by ${sql.join([sql`run`, ...groups, sql`currency`])}`;
-}
-
 const groupOf = (r: Record<string, unknown>, groupBy: readonly string[]) => Object.fromEntries(groupBy.map((g, i) => [g, (r[`g${i}`] as string | null) ?? null]));
 
-/** The agent runs with calls in a period, per run, group and currency. */
+function runGroups(groupBy: readonly OutcomeDimension[]): RawBuilder<unknown>[] {
+  for (const g of groupBy) if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new RangeError(`cannot group agent runs by "${g}"`);
+  return groupBy.map((g, i) => sql`nullif(r.${sql.ref(g)}, '') as ${sql.ref(`g${i}`)}`);
+}
+
+/** The runs of a period: those whose last call falls in it (each run is in one period, whole). */
+const inPeriod = (q: { from: number; to: number }) => sql`r.last_ts >= ${q.from} and r.last_ts < ${q.to}`;
+
+/** A run's cost and its currency: as priced, or in the organisation's when priced in several currencies (or none). */
+const MIXED = sql`r.currency in ('', '*')`;
+const RUN_CURRENCY = sql`case when ${MIXED} then r.org_currency else r.currency end`;
+const RUN_COST = sql`case when ${MIXED} then r.org_cost_nano else r.cost_nano end`;
+
+/** The agent runs whose last call falls in a period, whole: a row of the agent-run table each, in the group of its first call. */
 export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
-  const { rows } = await sql<Record<string, unknown>>`${await runParts(db, q)}`.execute(db);
+  const { rows } = await sql<Record<string, unknown>>`
+    select ${sql.join([...runGroups(q.groupBy), sql`r.agent_run as run`, sql`${RUN_CURRENCY} as currency`])}, r.calls - r.refused as calls, r.refused, r.loop_refused, ${RUN_COST} as cost, r.last_ts
+    from ${sql.table(AGENT_RUNS.table)} r where ${inPeriod(q)}`.execute(db);
   return rows.map((r) => ({
     group: groupOf(r, q.groupBy), run: String(r.run), currency: String(r.currency), calls: toNumber(r.calls), refused: toNumber(r.refused),
     loopRefused: toNumber(r.loop_refused), costNano: toBigInt(r.cost ?? 0), lastTs: toNumber(r.last_ts),
@@ -255,18 +229,17 @@ export async function agentRuns(db: Db, q: { from: number; to: number; groupBy: 
 }
 
 /**
- * Runs judged whole (over all their groups and currencies), then counted per group and currency,
- * in SQL: a month holds tens of thousands of runs, and only a few rows come back.
+ * The runs of a period that a refusal stopped (blocked) or that were abandoned (cost something,
+ * no outcome, and idle since `idleBefore` or ended cancelled), counted per group and currency in
+ * SQL: a row per run is read, a few rows come back.
  */
 export async function runVerdicts(db: Db, q: { from: number; to: number; groupBy: readonly OutcomeDimension[]; idleBefore: number }): Promise<RunVerdictTotals[]> {
-  const groups = q.groupBy.map((_, i) => sql.ref(`g${i}`));
+  const groups = runGroups(q.groupBy);
   const { rows } = await sql<Record<string, unknown>>`
-    with p as (${await runParts(db, q)}),
-    w as (select p.*, sum(refused) over r as run_refused, sum(cost) over r as run_cost, max(last_ts) over r as run_last, max(cancelled_ts) over r as run_cancelled
-      from p window r as (partition by run))
-    select ${sql.join([...groups, sql`currency`])}, case when run_refused > 0 then 'blocked' else 'abandoned' end as verdict, count(*) as runs, sum(cost) as cost
-    from w
-    where run_refused > 0 or (run_cost > 0 and (run_last < ${q.idleBefore} or run_cancelled = run_last) and not exists (select 1 from outcomes o where o.id = 'run:' || run))
+    select ${sql.join([...groups, sql`${RUN_CURRENCY} as currency`])}, case when r.refused > 0 then 'blocked' else 'abandoned' end as verdict, count(*) as runs, sum(${RUN_COST}) as cost
+    from ${sql.table(AGENT_RUNS.table)} r
+    where ${inPeriod(q)} and (r.refused > 0 or (r.org_cost_nano > 0 and (r.last_ts < ${q.idleBefore} or r.cancelled_ts = r.last_ts)
+      and not exists (select 1 from outcomes o where o.id = 'run:' || r.agent_run)))
     group by ${sql.join(byPosition(groups.length + 2))}`.execute(db);
   return rows.map((r) => ({ group: groupOf(r, q.groupBy), currency: String(r.currency), verdict: r.verdict === 'blocked' ? 'blocked' : 'abandoned', runs: toNumber(r.runs), costNano: toBigInt(r.cost ?? 0) }));
 }
@@ -276,49 +249,32 @@ const LONGEST_WIDTH = 12;
 const LONGEST_PAD = 10 ** LONGEST_WIDTH - 1;
 
 /**
- * Per agent: its runs, their calls, refusals and cost, and its longest run. Each run is summed
- * first, then each agent's runs, in one statement: from the run rollup over whole days (a range
- * that reaches now reads today whole), else, or for one user's runs (the rollup keeps no
- * people), from the lines.
+ * Per agent: its runs of a period (those whose last call falls in it, whole), their calls,
+ * refusals and cost, and its longest run; a run counts for the agent, department and user of
+ * its first call. One grouped read of a row per run.
  */
 export async function agentSummary(db: Db, d: SqlDialect, q: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
   if (q.department?.length === 0 || q.user?.length === 0) return [];
-  const { first, end, subtract } = await readPlan(db, q.from, q.to);
-  // The rollup when the range starts on a day and ends on one (or later today); else the lines.
-  const rollup = !q.user && first === q.from && end > first && end >= q.to;
-  const inDept = sql`${q.department ? sql`and department in (${sql.join(q.department)})` : sql``} ${q.user ? sql`and ${sql.ref('user')} in (${sql.join(q.user)})` : sql``}`;
-  const fromLines = (a: number, b: number, sign: 1 | -1) => sql`select agent, agent_run, ${sql.lit(sign)} * count(*) as calls,
-      ${sql.lit(sign)} * sum(case when status = 'refused' then 1 else 0 end) as refused,
-      ${sql.lit(sign)} * sum(case when error_code = 'agent_loop' then 1 else 0 end) as loop_refused, ${sql.lit(sign)} * sum(org_cost_nano) as cost
-    from ledger_lines where ts >= ${a} and ts < ${b} and agent_run is not null and agent is not null ${inDept}
-    group by agent, agent_run`;
-  const fromRollup = sql`select agent, agent_run, sum(requests) as calls, sum(case when status = 'refused' then requests else 0 end) as refused,
-      sum(case when error_code = 'agent_loop' then requests else 0 end) as loop_refused, sum(org_cost_nano) as cost
-    from ${sql.table(RUNS.table)} where day >= ${dayOf(first)} and day < ${dayOf(end)} and agent_run <> '' and agent <> '' ${inDept}
-    group by agent, agent_run`;
-  const runs = !rollup ? fromLines(q.from, q.to, 1)
-    : !subtract ? fromRollup
-    : sql`select agent, agent_run, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost
-        from (${fromRollup} union all ${fromLines(subtract[0], subtract[1], -1)}) p group by agent, agent_run having sum(calls) <> 0`;
   // The longest run: the most calls, ties to the first run id (the same answer on both engines).
-  // One pass: the least of (a large number less the calls, zero-padded) then the run id picks
-  // it, where ranking each agent's runs with a window sorted them all again (40% of the time).
-  const rank = sql`${d.padded(sql`${sql.lit(LONGEST_PAD)} - calls`, LONGEST_WIDTH)} || agent_run`;
+  // One pass: the least of (a large number less the calls, zero-padded) then the run id.
+  const rank = sql`${d.padded(sql`${sql.lit(LONGEST_PAD)} - r.calls`, LONGEST_WIDTH)} || r.agent_run`;
   const { rows } = await sql<Record<string, unknown>>`
-    with runs as (${runs})
-    select agent, count(*) as runs, sum(calls) as calls, sum(refused) as refused, sum(loop_refused) as loop_refused, sum(cost) as cost,
-      min(${rank}) as longest, max(calls) as longest_calls
-    from runs group by agent order by sum(cost) desc, agent`.execute(db);
+    select r.agent, count(*) as runs, sum(r.calls) as calls, sum(r.refused) as refused, sum(r.loop_refused) as loop_refused, sum(r.org_cost_nano) as cost,
+      min(${rank}) as longest, max(r.calls) as longest_calls
+    from ${sql.table(AGENT_RUNS.table)} r
+    where ${inPeriod(q)} and r.agent <> ''
+      ${q.department ? sql`and r.department in (${sql.join(q.department)})` : sql``} ${q.user ? sql`and r.${sql.ref('user')} in (${sql.join(q.user)})` : sql``}
+    group by r.agent order by sum(r.org_cost_nano) desc, r.agent`.execute(db);
   return rows.map((r) => ({
     agent: String(r.agent), runs: toNumber(r.runs), calls: toNumber(r.calls), refused: toNumber(r.refused), loopRefused: toNumber(r.loop_refused),
     orgCostNano: toBigInt(r.cost ?? 0), longestRun: String(r.longest).slice(LONGEST_WIDTH), longestRunCalls: toNumber(r.longest_calls),
   }));
 }
 
-/** Pages through a period by (ts, id), so memory stays flat on any size. */
-export async function* scan(db: Db, q: ScanQuery, pageSize = 5000, d?: SqlDialect): AsyncIterable<LedgerLine> {
+/** Pages through a period by (ts, id), so memory stays flat on any size; `only` narrows it to the lines an SQL condition takes. */
+export async function* scan(db: Db, q: ScanQuery, pageSize = 5000, d?: SqlDialect, only?: RawBuilder<unknown>): AsyncIterable<LedgerLine> {
   let after: { ts: number; id: string } | null = null;
-  const keep = q.firstMatch && d ? sql`${firstMatchSql(q.firstMatch.matches, d)} in (${sql.join(q.firstMatch.keep.map((i) => sql.lit(i)))})` : null;
+  const keep = q.firstMatch && d ? sql`${firstMatchSql(q.firstMatch.matches, d)} in (${sql.join(q.firstMatch.keep.map((i) => sql.lit(i)))})` : only ?? null;
   if (q.firstMatch && q.firstMatch.keep.length === 0) return;
   for (;;) {
     const base = db.selectFrom('ledger_lines');

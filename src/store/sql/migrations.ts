@@ -2,11 +2,11 @@
  * Versioned, forward-only schema migrations, shared by SQLite and PostgreSQL. A migration is
  * never edited once released; a change is a new migration appended to the list.
  */
-import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, type RawBuilder } from 'kysely';
 import { OUTCOME_DIMENSIONS, type LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS } from './columns.js';
 import { scan } from './ledger-queries.js';
-import { addDerived, createDerivedTables, createRollupTable, DAILY, RUNS, SUMMARY } from './rollups.js';
+import { addDerived, AGENT_RUNS, createDerivedTables, createRollupTable, DAILY, DEPARTMENTS, rollUpFrom, RUNS, SUMMARY } from './rollups.js';
 import type { Database, SqlDialect } from './dialect.js';
 
 type Step = (db: Kysely<Database>, d: SqlDialect) => Promise<void>;
@@ -116,12 +116,26 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     await createRollupTable(db, d, RUNS);
     await backfill(db, (page) => addDerived(db, page, [RUNS], false));
   }],
+  // Each agent run whole, a row per run: the agents view and unit economics judge and count
+  // runs from it instead of grouping a day's rows per run.
+  ['0014_agent_runs', async (db, d) => {
+    await createRollupTable(db, d, AGENT_RUNS);
+    // Only the lines of runs: the rest are read by the database, not carried into JavaScript.
+    await backfill(db, (page) => addDerived(db, page, [AGENT_RUNS], false), sql`agent_run is not null`);
+  }],
+  // The departments' rollup: the overview, the departments' drill-down, tiers and models, and
+  // the anomalies by department read a few hundred rows a day. Summed from the summary rollup,
+  // which keeps all it needs, rather than from the lines.
+  ['0015_department_rollup', async (db, d) => {
+    await createRollupTable(db, d, DEPARTMENTS);
+    await rollUpFrom(db, SUMMARY, DEPARTMENTS);
+  }],
 ];
 
-/** Feeds every line already in the ledger to `add`, 5,000 at a time. */
-async function backfill(db: Kysely<Database>, add: (page: LedgerLine[]) => Promise<void>): Promise<void> {
+/** Feeds every line already in the ledger (or those an SQL condition takes) to `add`, 5,000 at a time. */
+async function backfill(db: Kysely<Database>, add: (page: LedgerLine[]) => Promise<void>, only?: RawBuilder<unknown>): Promise<void> {
   let page: LedgerLine[] = [];
-  for await (const l of scan(db, { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER })) {
+  for await (const l of scan(db, { from: Number.MIN_SAFE_INTEGER, to: Number.MAX_SAFE_INTEGER }, 5000, undefined, only)) {
     page.push(l);
     if (page.length === 5000) {
       await add(page);

@@ -4,14 +4,16 @@
  *
  * - Daily rollups: one row per UTC day and combination of the dimensions reports group by.
  *   Reports over whole days read the rollups; the partial days at the edges of a range, and
- *   groupings the rollups do not keep (tags, agent runs), read the lines. Absent dimensions
- *   are stored as '' and read back as null.
+ *   groupings the rollups do not keep (tags, agent runs with people), read the lines. Absent
+ *   dimensions are stored as '' and read back as null.
+ * - Agent runs whole: a row per run over its whole life (and its cost per currency), for the
+ *   reports that judge and count runs.
  * - Budget totals: what the lines charged each budget counter, so rebuilding the counters
  *   (at start, or when Redis lost them) reads a few rows instead of a month of lines.
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Dimension } from '../../core/dimensions.js';
-import type { LedgerLine, UsageGroup, UsageQuery, UsageRow } from '../../core/ledger.js';
+import { OUTCOME_DIMENSIONS, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { CounterAmount } from '../../core/ports.js';
 import { toBigInt, toNumber, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -34,9 +36,16 @@ export const SUMMARY_DIMS = [
 ] as const satisfies readonly Dimension[];
 
 /**
- * The agent runs' dimensions: each run's calls by workflow and model, so reports of runs (cost per
- * run, runs a refusal stopped) read a row per run and day rather than its lines. Calls outside
- * any run collapse to a few rows per day, as there are no people in it.
+ * The departments' dimensions: the org tree's top, and tiers and models. A day's rows number the
+ * departments times the models in use, so the overview, the departments' drill-down, the models'
+ * tiers and the anomalies by department read a few hundred rows a day.
+ */
+export const DEPARTMENT_DIMS = ['department', 'cost_centre', 'budget_category', 'tier', 'provider', 'model'] as const satisfies readonly Dimension[];
+
+/**
+ * The agent runs' dimensions by day: reports grouped by run and day (the daily agent-loop
+ * anomaly) read a row per run and day rather than its lines. Calls outside any run collapse to a
+ * few rows per day, as there are no people in it.
  */
 export const RUN_DIMS = ['department', 'project', 'workflow', 'agent', 'agent_run'] as const satisfies readonly Dimension[];
 
@@ -58,12 +67,12 @@ const OUTCOME_EXTRAS: readonly Extra[] = [
   { name: 'error_code', of: (l) => l.errorCode ?? '' },
 ];
 
-/** A column a rollup row folds its lines into (their sum, or the greatest value), and each line's value. */
+/** A column a rollup row folds its lines into (their sum, the greatest or the least value), and each line's value. */
 interface Sum {
   readonly name: string;
   readonly big: boolean;
   readonly of: (l: LedgerLine) => number | bigint;
-  readonly fold?: 'max';
+  readonly fold?: 'max' | 'min';
 }
 const routed = (l: LedgerLine): boolean => l.baselineOrgNano !== null;
 const BASE_SUMS: readonly Sum[] = [
@@ -89,22 +98,55 @@ const ROUTING_SUMS: readonly Sum[] = [
 /** When a row's last call started: unit economics judges a run by its last call (idle since, or cancelled). */
 const LAST_CALL: Sum = { name: 'last_ts', big: false, of: (l) => l.ts, fold: 'max' };
 
-/** The SET clause of an upsert: each column folded with the stored one (added, or the greater kept). */
-function upsertSet(table: string, columns: readonly Pick<Sum, 'name' | 'fold'>[]): string {
-  return columns.map(({ name, fold }) => {
-    const [stored, added] = [`${table}."${name}"`, `excluded."${name}"`];
-    return `"${name}" = ${fold === 'max' ? `case when ${added} > ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
-  }).join(', ');
+/**
+ * A text column a row keeps beside its key: `first`, the value of its earliest line (by the
+ * first_ts sum); `same`, the value every line that has one agrees on ('' while none has, '*' once
+ * two differ).
+ */
+interface Attr {
+  readonly name: string;
+  readonly of: (l: LedgerLine) => string;
+  readonly fold: 'first' | 'same';
 }
 
-/** A daily rollup table: one row per UTC day and combination of its dimensions, with sums. */
+/** Folds a line's value of a `same` attribute into a row's. */
+const same = (cur: string, v: string): string => (v === '' || v === cur ? cur : cur === '' ? v : '*');
+
+/** The SET clause of an upsert: each column folded with the stored one (added, the greater or lesser kept, or as its attribute folds). */
+function upsertSet(table: string, columns: readonly Pick<Sum, 'name' | 'fold'>[], attrs: readonly Attr[] = []): string {
+  const col = (name: string) => [`${table}."${name}"`, `excluded."${name}"`] as const;
+  // Every expression reads the stored row as it was, so a first compares first_ts before it is folded.
+  const [storedFirst, addedFirst] = col('first_ts');
+  return [
+    ...attrs.map(({ name, fold }) => {
+      const [stored, added] = col(name);
+      return `"${name}" = ${fold === 'first' ? `case when ${addedFirst} < ${storedFirst} then ${added} else ${stored} end`
+        : `case when ${added} = '' or ${added} = ${stored} then ${stored} when ${stored} = '' then ${added} else '*' end`}`;
+    }),
+    ...columns.map(({ name, fold }) => {
+      const [stored, added] = col(name);
+      return `"${name}" = ${fold ? `case when ${added} ${fold === 'max' ? '>' : '<'} ${stored} then ${added} else ${stored} end` : `${stored} + ${added}`}`;
+    }),
+  ].join(', ');
+}
+
+/**
+ * A table the append transaction derives from the lines: one row per combination of its key
+ * columns (the UTC day, dimensions, extras; joined into its key column `k`), with sums.
+ */
 export interface Rollup {
   readonly table: string;
+  /** Whether the UTC day is part of each row's key (the usage rollups), or rows span all time (the agent runs). */
+  readonly daily: boolean;
   readonly dims: readonly Dimension[];
   readonly sums: readonly Sum[];
   /** The columns that make a row's identity, also joined into its key column `k`. */
   readonly keyColumns: readonly string[];
   readonly extras: readonly Extra[];
+  /** Text columns a row keeps beside its key, each folded its way. */
+  readonly attrs: readonly Attr[];
+  /** Which lines it takes (all, when absent). */
+  readonly takes?: (l: LedgerLine) => boolean;
   readonly sumColumns: readonly string[];
   /** Every column of a row, in the order rollupValues gives them. */
   readonly columns: readonly string[];
@@ -113,26 +155,73 @@ export interface Rollup {
   readonly routing: boolean;
   /** The SET clause of its upsert: each column folded with the stored one. */
   readonly onConflict: string;
+  /** Columns indexed besides `k` (for the daily ones, the day). */
+  readonly indexes: readonly string[];
 }
 
-function rollup(table: string, dims: readonly Dimension[], sums: readonly Sum[], extras: readonly Extra[]): Rollup {
-  const keyColumns = ['day', ...dims, ...extras.map((e) => e.name)];
+interface RollupSpec {
+  readonly dims: readonly Dimension[];
+  readonly sums: readonly Sum[];
+  readonly extras?: readonly Extra[];
+  readonly daily?: boolean;
+  readonly attrs?: readonly Attr[];
+  readonly takes?: (l: LedgerLine) => boolean;
+  readonly indexes?: readonly string[];
+}
+
+function rollup(table: string, spec: RollupSpec): Rollup {
+  const { dims, sums, extras = [], daily = true, attrs = [], takes } = spec;
+  const keyColumns = [...(daily ? ['day'] : []), ...dims, ...extras.map((e) => e.name)];
   const sumColumns = sums.map((s) => s.name);
   return {
-    table, dims, sums, keyColumns, extras, sumColumns, columns: ['k', ...keyColumns, ...sumColumns],
-    serves: new Set([...dims, ...extras.map((e) => e.name), 'day', 'month']), routing: sums.some((s) => s.name === 'routed'),
-    onConflict: upsertSet(table, sums),
+    table, daily, dims, sums, keyColumns, extras, attrs, ...(takes ? { takes } : {}), sumColumns, columns: ['k', ...keyColumns, ...attrs.map((a) => a.name), ...sumColumns],
+    serves: new Set([...dims, ...extras.map((e) => e.name), ...(daily ? ['day', 'month'] : [])]), routing: sums.some((s) => s.name === 'routed'),
+    onConflict: upsertSet(table, sums, attrs), indexes: spec.indexes ?? (daily ? ['day'] : []),
   };
 }
 
 /** Every dimension but agent runs (migration 0003). */
-export const DAILY = rollup('ledger_rollups', ROLLUP_DIMS, BASE_SUMS, BASE_EXTRAS);
+export const DAILY = rollup('ledger_rollups', { dims: ROLLUP_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS });
 /** The summary (migration 0012): fewer dimensions, and the savings sums. */
-export const SUMMARY = rollup('ledger_rollups_summary', SUMMARY_DIMS, [...BASE_SUMS, ...ROUTING_SUMS], OUTCOME_EXTRAS);
-/** Agent runs, with each row's last call (migration 0013; 0012 without it). */
-export const RUNS = rollup('ledger_rollups_runs', RUN_DIMS, [...BASE_SUMS, LAST_CALL], OUTCOME_EXTRAS);
+export const SUMMARY = rollup('ledger_rollups_summary', { dims: SUMMARY_DIMS, sums: [...BASE_SUMS, ...ROUTING_SUMS], extras: OUTCOME_EXTRAS });
+/** Agent runs by day, with each row's last call (migration 0013; 0012 without it). */
+export const RUNS = rollup('ledger_rollups_runs', { dims: RUN_DIMS, sums: [...BASE_SUMS, LAST_CALL], extras: OUTCOME_EXTRAS });
+/** By department, tier and model (migration 0015): the summary's sums, without the savings'. */
+export const DEPARTMENTS = rollup('ledger_rollups_departments', { dims: DEPARTMENT_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS });
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
-export const ROLLUPS: readonly Rollup[] = [SUMMARY, RUNS, DAILY];
+export const ROLLUPS: readonly Rollup[] = [DEPARTMENTS, SUMMARY, RUNS, DAILY];
+
+const inRun = (l: LedgerLine): boolean => l.dims.agent_run !== null && l.source === 'gateway';
+/**
+ * Each agent run whole (migration 0014): a row per run over its whole life, however many days
+ * it spans. Reports of runs (the agents view, unit economics' blocked and abandoned runs) read a
+ * row per run: it holds what judging the run needs (its refusals, its first and last call, its
+ * last cancelled call), the outcome dimensions of its first call (the group it is counted in), and
+ * its cost: in the currency its calls were priced in (`currency`; '*' when they were priced in
+ * more than one, '' when none cost anything) and in the organisation's.
+ */
+export const AGENT_RUNS = rollup('agent_runs', {
+  dims: ['agent_run'], daily: false, takes: inRun, indexes: ['last_ts'],
+  attrs: [
+    ...OUTCOME_DIMENSIONS.map((d): Attr => ({ name: d, of: (l) => l.dims[d] ?? '', fold: 'first' })),
+    // A refused call costs nothing and may carry the organisation's currency: it does not count.
+    { name: 'currency', of: (l) => (l.costNano === 0n ? '' : l.currency), fold: 'same' },
+    { name: 'org_currency', of: (l) => l.orgCurrency, fold: 'first' },
+  ],
+  sums: [
+    { name: 'first_ts', big: false, of: (l) => l.ts, fold: 'min' },
+    LAST_CALL,
+    // 0 when no call was cancelled: a run "ended cancelled" when this equals last_ts.
+    { name: 'cancelled_ts', big: false, of: (l) => (l.status === 'cancelled' ? l.ts : 0), fold: 'max' },
+    { name: 'calls', big: false, of: () => 1 },
+    { name: 'refused', big: false, of: (l) => (l.status === 'refused' ? 1 : 0) },
+    { name: 'loop_refused', big: false, of: (l) => (l.errorCode === 'agent_loop' ? 1 : 0) },
+    { name: 'cost_nano', big: true, of: (l) => l.costNano },
+    { name: 'org_cost_nano', big: true, of: (l) => l.orgCostNano },
+  ],
+});
+/** Every table the append transaction keeps beside the lines, apart from the budget totals. */
+export const DERIVED: readonly Rollup[] = [...ROLLUPS, AGENT_RUNS];
 
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;
@@ -140,31 +229,40 @@ export const DAY = 86_400_000;
 
 export const dayOf = (ts: number): string => new Date(ts - (((ts % DAY) + DAY) % DAY)).toISOString().slice(0, 10);
 
-/** Sums lines into a rollup's rows, one per day and combination: each row's values in its `columns` order. */
+/** Sums lines into a rollup's rows, one per key: each row's values in its `columns` order. */
 export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number | bigint)[][] {
   const rows = new Map<string, (string | number | bigint)[]>();
-  const { dims, extras, sums } = r;
-  const first = 1 + r.keyColumns.length;
+  const { dims, extras, sums, attrs, takes } = r;
+  const attrAt = 1 + r.keyColumns.length;
+  const sumAt = attrAt + attrs.length;
+  const firstTs = r.sumColumns.indexOf('first_ts');
   // A batch's lines nearly all fall on one day: its name is worked out once per day met.
   let dayStart = NaN;
   let day = '';
   for (const l of lines) {
-    if (!(l.ts >= dayStart && l.ts < dayStart + DAY)) [dayStart, day] = [l.ts - (((l.ts % DAY) + DAY) % DAY), dayOf(l.ts)];
+    if (takes && !takes(l)) continue;
+    if (r.daily && !(l.ts >= dayStart && l.ts < dayStart + DAY)) [dayStart, day] = [l.ts - (((l.ts % DAY) + DAY) % DAY), dayOf(l.ts)];
     const d = l.dims;
-    let k = day;
+    let k = r.daily ? day : '';
     for (const dim of dims) k += `\u0001${d[dim] ?? ''}`;
     for (const e of extras) k += `\u0001${e.of(l)}`;
     const row = rows.get(k);
     if (!row) {
       // The key's parts again (not split from it: a value could hold the separator).
-      rows.set(k, [k, day, ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l)), ...sums.map((s) => s.of(l))]);
+      rows.set(k, [k, ...(r.daily ? [day] : []), ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l)), ...attrs.map((a) => a.of(l)), ...sums.map((s) => s.of(l))]);
       continue;
     }
+    // The attributes before the sums: a first compares first_ts before it is folded.
+    const earlier = firstTs >= 0 && l.ts < (row[sumAt + firstTs] as number);
+    attrs.forEach((a, i) => {
+      if (a.fold === 'same') row[attrAt + i] = same(row[attrAt + i] as string, a.of(l));
+      else if (earlier) row[attrAt + i] = a.of(l);
+    });
     for (let i = 0; i < sums.length; i++) {
       const s = sums[i]!;
       const v = s.of(l) as number;
-      const cur = row[first + i] as number;
-      row[first + i] = s.fold === 'max' ? (v > cur ? v : cur) : cur + v;
+      const cur = row[sumAt + i] as number;
+      row[sumAt + i] = s.fold === 'max' ? (v > cur ? v : cur) : s.fold === 'min' ? (v < cur ? v : cur) : cur + v;
     }
   }
   return [...rows.values()];
@@ -192,28 +290,50 @@ export function totalsValues(lines: readonly LedgerLine[]): [string, bigint, num
 /** The SET clause of the budget totals' upsert: the new row's sums added to the stored ones. */
 export const TOTALS_ON_CONFLICT = upsertSet(TOTALS_TABLE, TOTALS_COLUMNS.slice(1).map((name) => ({ name })));
 
-/** Adds what `lines` derive to some rollups and, unless told not to, the budget totals (in the caller's transaction). */
-export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: readonly Rollup[] = ROLLUPS, totals = true): Promise<void> {
-  const chunks = <T>(rows: readonly T[], n: number): T[][] => Array.from({ length: Math.ceil(rows.length / n) }, (_, i) => rows.slice(i * n, i * n + n));
-  const upsert = async (table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], set: string) => {
-    for (const chunk of chunks(rows, 200)) {
-      await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
-        values ${sql.join(chunk.map((r) => sql`(${sql.join(r)})`))}
-        on conflict (${sql.ref(columns[0]!)}) do update set ${sql.raw(set)}`.execute(db);
-    }
-  };
-  for (const r of rollups) await upsert(r.table, r.columns, rollupValues(lines, r), r.onConflict);
-  if (totals) await upsert(TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_ON_CONFLICT);
+/** Upserts rows into a derived table, 200 to a statement (in the caller's transaction). */
+async function upsertRows(db: Db, table: string, columns: readonly string[], rows: readonly (readonly unknown[])[], set: string): Promise<void> {
+  for (let i = 0; i < rows.length; i += 200) {
+    await sql`insert into ${sql.table(table)} (${sql.join(columns.map((c) => sql.ref(c)))})
+      values ${sql.join(rows.slice(i, i + 200).map((r) => sql`(${sql.join(r)})`))}
+      on conflict (${sql.ref(columns[0]!)}) do update set ${sql.raw(set)}`.execute(db);
+  }
+}
+
+/** Adds what `lines` derive to some derived tables and, unless told not to, the budget totals (in the caller's transaction). */
+export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: readonly Rollup[] = DERIVED, totals = true): Promise<void> {
+  for (const r of rollups) await upsertRows(db, r.table, r.columns, rollupValues(lines, r), r.onConflict);
+  if (totals) await upsertRows(db, TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_ON_CONFLICT);
+}
+
+/**
+ * Fills a daily rollup from a wider one that keeps all its key columns and sums, a day at a
+ * time: a few thousand rows a day instead of every line again. The rows come out as summing
+ * the lines would make them.
+ */
+export async function rollUpFrom(db: Db, wide: Rollup, narrow: Rollup): Promise<void> {
+  const missing = [...narrow.keyColumns, ...narrow.sumColumns].filter((c) => !wide.columns.includes(c));
+  if (missing.length || narrow.attrs.length || narrow.sums.some((x) => x.fold) || !narrow.daily) throw new Error(`${narrow.table} cannot be summed from ${wide.table} (${missing.join(', ')})`);
+  const keys = narrow.keyColumns.slice(1);
+  const days = await db.selectFrom(wide.table as never).select(sql.ref('day').as('day') as never).distinct().execute() as { day: string }[];
+  for (const { day } of days) {
+    const { rows } = await sql<Record<string, unknown>>`select ${sql.join([...keys.map((c) => sql.ref(c)), ...narrow.sumColumns.map((c) => sql`sum(${sql.ref(c)}) as ${sql.ref(c)}`)])}
+      from ${sql.table(wide.table)} where day = ${day} group by ${sql.join(keys.map((c) => sql.ref(c)))}`.execute(db);
+    const values = rows.map((r) => {
+      const key = keys.map((c) => String(r[c]));
+      return [[day, ...key].join('\u0001'), day, ...key, ...narrow.sums.map((x) => (x.big ? toBigInt(r[x.name]) : toNumber(r[x.name])))];
+    });
+    await upsertRows(db, narrow.table, narrow.columns, values, narrow.onConflict);
+  }
 }
 
 /** Creates a rollup table; the caller backfills it. */
 export async function createRollupTable(db: Db, d: SqlDialect, r: Rollup): Promise<void> {
   const bigint = sql.raw(d.columnType('bigint'));
   let t = db.schema.createTable(r.table).ifNotExists().addColumn('k', 'text', (b) => b.primaryKey());
-  for (const c of r.keyColumns) t = t.addColumn(c, 'text', (b) => b.notNull());
+  for (const c of [...r.keyColumns, ...r.attrs.map((a) => a.name)]) t = t.addColumn(c, 'text', (b) => b.notNull());
   for (const c of r.sumColumns) t = t.addColumn(c, bigint, (b) => b.notNull());
   await t.execute();
-  await db.schema.createIndex(`${r.table}_day`).ifNotExists().on(r.table).column('day').execute();
+  for (const c of r.indexes) await db.schema.createIndex(`${r.table}_${c}`).ifNotExists().on(r.table).column(c).execute();
   if (d.name === 'postgres') await sql`alter table ${sql.table(r.table)} set (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.02, autovacuum_analyze_scale_factor = 0.05)`.execute(db);
 }
 

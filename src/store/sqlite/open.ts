@@ -18,7 +18,7 @@ import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { migrate } from '../sql/migrations.js';
 import type { SqlStores } from '../sql/stores.js';
 import {
-  TOTALS_ON_CONFLICT, readTotals, rollupValues, totalsValues, ROLLUPS, TOTALS_COLUMNS, TOTALS_TABLE,
+  TOTALS_ON_CONFLICT, readTotals, rollupValues, totalsValues, DERIVED, TOTALS_COLUMNS, TOTALS_TABLE,
 } from '../sql/rollups.js';
 
 type Driver = Database.Database;
@@ -68,7 +68,7 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
     const one = writer.prepare(sqlFor(1));
     const upsert = (table: string, columns: readonly string[], set: string) =>
       writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${set}`);
-    const rollups = ROLLUPS.map((r) => ({ r, statement: upsert(r.table, r.columns, r.onConflict) }));
+    const rollups = DERIVED.map((r) => ({ r, statement: upsert(r.table, r.columns, r.onConflict) }));
     const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_ON_CONFLICT);
 
     // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement. Only a

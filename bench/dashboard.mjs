@@ -90,9 +90,8 @@ const CALLS = [
   ['Models: savings', `/reports/savings?from=${month}`],
   ['Agents: runs, cost per run', `/reports/agents?from=${month}`],
   ['Outcomes: unit economics', `/reports/unit-economics?from=${month}&group_by=workflow`],
-  // The page's other groupings: agent and department are kept by the run rollup, model is not (runs read from the lines).
-  ['Outcomes: by agent', `/reports/unit-economics?from=${month}&group_by=agent`],
-  ['Outcomes: by model', `/reports/unit-economics?from=${month}&group_by=model`],
+  // The page's other groupings.
+  ...['department', 'project', 'agent', 'model'].map((g) => [`Outcomes: by ${g}`, `/reports/unit-economics?from=${month}&group_by=${g}`]),
   ['Alerts: budget events', '/events'],
   ...['spend', 'failures', 'agent_loops', 'off_hours', 'output_ratio', 'premium_share', 'unproductive'].map((k) => [`Alerts: anomalies (${k})`, `/reports/anomalies?metric=${k}`]),
   ['Keys', '/keys'],

@@ -14,8 +14,8 @@ describe('anomaly alerts', () => {
     });
     const now = Date.UTC(2026, 10, 20, 12);
     expect(await alerts.check(now)).toBe(0);
-    // Spend, output ratio and unproductive read one history; premium share groups it by tier too.
-    expect(reads.map((q) => q.groupBy.join(','))).toEqual(['department,day,source,status', 'department,day,source,status,tier']);
+    // All four read one history; premium share also reads the premium tier's cost.
+    expect(reads.map((q) => `${q.groupBy.join(',')}${q.where ? ` ${JSON.stringify(q.where)}` : ''}`)).toEqual(['department,day,source,status', 'department,day,source {"tier":["premium"]}']);
     await alerts.check(now);
     expect(reads).toHaveLength(4);
   });

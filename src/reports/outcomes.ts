@@ -133,12 +133,18 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     if (!(OUTCOME_DIMENSIONS as readonly string[]).includes(g)) throw new BursarError('validation_failed', `Cannot report unit economics by "${g}". Use any of: ${OUTCOME_DIMENSIONS.join(', ')}.`, { param: 'group_by' });
   }
   const dims = groupBy as OutcomeDimension[];
-  const outcomes = new Map((await ledger.outcomeTotals({ from, to, groupBy: dims })).map((t) => [JSON.stringify(t.group), t]));
   const idleMs = Math.max(1, Number((query as { idle_minutes?: string }).idle_minutes ?? DEFAULT_IDLE_MINUTES) || DEFAULT_IDLE_MINUTES) * 60_000;
+  // Three independent reads, side by side (on SQLite each on its own reader thread).
+  const [outcomeRows, costRows, verdicts] = await Promise.all([
+    ledger.outcomeTotals({ from, to, groupBy: dims }),
+    // Per group and currency: cost, calls served (a refused call reached no provider), fallbacks and cache hits.
+    ledger.aggregate({ from, to, groupBy: [...dims, 'source', 'fallback_model', 'status', 'cache_hit'] }),
+    ledger.runVerdicts({ from, to, groupBy: dims, idleBefore: now.getTime() - idleMs }),
+  ]);
+  const outcomes = new Map(outcomeRows.map((t) => [JSON.stringify(t.group), t]));
   const keyOf = (g: Readonly<Record<string, string | null>>, currency: string) => `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, g[d] ?? null])))}|${currency}`;
-  // Per group and currency, in one read: cost, calls served (a refused call reached no provider), fallbacks and cache hits.
   const merged = new Map<string, { group: Record<string, string | null>; currency: string; cost: bigint; served: number; fallbacks: number; hits: number }>();
-  for (const r of await ledger.aggregate({ from, to, groupBy: [...dims, 'source', 'fallback_model', 'status', 'cache_hit'] })) {
+  for (const r of costRows) {
     if (r.group.source !== 'gateway') continue;
     const k = keyOf(r.group, r.currency);
     let e = merged.get(k);
@@ -148,10 +154,10 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     if (r.group.fallback_model) e.fallbacks += r.requests;
     if (r.group.cache_hit === 'true') e.hits += r.requests;
   }
-  // Agent runs: those a refusal stopped, and those abandoned. A run is judged whole (over its
-  // groups), and counted in each group it spent in, with what it spent there.
+  // Agent runs: those a refusal stopped, and those abandoned. A run is judged whole, and counted
+  // in the group of its first call with all it cost.
   const runTotals = new Map<string, { blocked: number; blockedCost: bigint; abandoned: number; abandonedCost: bigint }>();
-  for (const v of await ledger.runVerdicts({ from, to, groupBy: dims, idleBefore: now.getTime() - idleMs })) {
+  for (const v of verdicts) {
     const k = keyOf(v.group, v.currency);
     const t = runTotals.get(k) ?? { blocked: 0, blockedCost: 0n, abandoned: 0, abandonedCost: 0n };
     if (v.verdict === 'blocked') [t.blocked, t.blockedCost] = [t.blocked + v.runs, t.blockedCost + v.costNano];

@@ -46,6 +46,29 @@ describe('anomalies', () => {
     expect(events).toEqual([expect.objectContaining({ kind: 'anomaly', details: expect.objectContaining({ department: 'marketing', day: rows[0]!.day, metric: 'spend' }) })]);
   });
 
+  it('name the day a workflow\'s spend drifted to the premium tier, from the premium tier\'s cost', async () => {
+    const DAY = 86_400_000;
+    const today = Math.floor(Date.now() / DAY) * DAY;
+    const lines: LedgerLine[] = [];
+    for (let d = 60; d >= 0; d--) {
+      for (const workflow of ['triage', 'drafting']) {
+        // Six calls a day, one of them premium (its cost 3 of 8 parts); yesterday five of triage's.
+        for (let c = 0; c < 6; c++) {
+          const premium = c < (workflow === 'triage' && d === 1 ? 5 : 1);
+          const cost = (premium ? 300n : 100n) * 1_000_000n;
+          const b = blankLine(`pr-${workflow}-${d}-${c}`, today - d * DAY + 10 * 3_600_000 + c);
+          lines.push({ ...b, dims: { ...b.dims, department: 'research', workflow, tier: premium ? 'premium' : 'economy' }, costNano: cost, orgCostNano: cost, endpoint: 'chat', status: 'ok' });
+        }
+      }
+    }
+    await t.b.stores.ledger.append(lines);
+    const rows = (await t.admin<{ data: { member: string; day: string; value: number; baseline: number }[] }>('GET', '/reports/anomalies?by=workflow&metric=premium_share&recent=7')).body.data;
+    expect(rows).toEqual([expect.objectContaining({ member: 'triage', day: new Date(today - DAY).toISOString().slice(0, 10) })]);
+    // 1,500 of 1,600 that day, against 300 of 800 every other day.
+    expect(rows[0]!.value).toBeCloseTo(1500 / 1600, 6);
+    expect(rows[0]!.baseline).toBeCloseTo(300 / 800, 6);
+  });
+
   it('find a looping agent run and an hour of failures on hourly series; each alerts once', async () => {
     const HOUR = 3_600_000;
     const DAY = 24 * HOUR;

@@ -291,27 +291,31 @@ export async function* scan(db: Db, q: ScanQuery, pageSize = 5000, d?: SqlDialec
   }
 }
 
-/** What both SQL ledger stores read alike; each adds how it appends and reads budget totals. */
+/**
+ * What both SQL ledger stores read alike; each adds how it appends and reads budget totals.
+ * Reads go to `reads` (on SQLite, a pool of worker threads), the outcomes written to `db`.
+ */
 export abstract class SqlLedgerReads {
   constructor(
     protected readonly db: Db,
     private readonly dialect: SqlDialect,
+    private readonly reads: Db = db,
   ) {}
 
   get(id: string): Promise<LedgerLine | undefined> {
-    return getLine(this.db, id);
+    return getLine(this.reads, id);
   }
 
   aggregate(query: UsageQuery): Promise<UsageRow[]> {
-    return aggregate(this.db, this.dialect, query);
+    return aggregate(this.reads, this.dialect, query);
   }
 
   scan(query: ScanQuery): AsyncIterable<LedgerLine> {
-    return scan(this.db, query, 5000, this.dialect);
+    return scan(this.reads, query, 5000, this.dialect);
   }
 
   firstMatchGroups(query: FirstMatchQuery): Promise<FirstMatchGroups> {
-    return firstMatchGroups(this.db, this.dialect, query);
+    return firstMatchGroups(this.reads, this.dialect, query);
   }
 
   recordOutcomes(outcomes: readonly Outcome[]): Promise<void> {
@@ -319,19 +323,19 @@ export abstract class SqlLedgerReads {
   }
 
   outcomeTotals(query: { from: number; to: number; groupBy: readonly OutcomeDimension[]; interval?: 'day' | 'hour' }): Promise<OutcomeTotals[]> {
-    return outcomeTotals(this.db, this.dialect, query);
+    return outcomeTotals(this.reads, this.dialect, query);
   }
 
   agentSummary(query: { from: number; to: number; department?: readonly string[]; user?: readonly string[] }): Promise<AgentSummary[]> {
-    return agentSummary(this.db, this.dialect, query);
+    return agentSummary(this.reads, this.dialect, query);
   }
 
   agentRuns(query: { from: number; to: number; groupBy: readonly OutcomeDimension[] }): Promise<AgentRunTotals[]> {
-    return agentRuns(this.db, query);
+    return agentRuns(this.reads, query);
   }
 
   runVerdicts(query: { from: number; to: number; groupBy: readonly OutcomeDimension[]; idleBefore: number }): Promise<RunVerdictTotals[]> {
-    return runVerdicts(this.db, query);
+    return runVerdicts(this.reads, query);
   }
 
   async close(): Promise<void> {}

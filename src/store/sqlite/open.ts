@@ -1,8 +1,8 @@
 /**
  * The embedded default: one SQLite file (WAL mode) holds the ledger, the config records and
  * the audit log. Appends use their own connection and prepared statements in one transaction
- * per batch (lines, daily rollups, budget totals); everything else goes through the shared
- * Kysely code.
+ * per batch (lines, daily rollups, budget totals); the ledger's reports read through a pool of
+ * worker threads (read-pool.ts); everything else goes through the shared Kysely code.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -15,6 +15,7 @@ import { SqlConfigStore } from '../sql/config-store.js';
 import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
 import { SqlEventLog } from '../sql/events.js';
 import { SqlLedgerReads } from '../sql/ledger-queries.js';
+import { SqliteReadDialect, SqliteReadPool } from './read-pool.js';
 import { migrate } from '../sql/migrations.js';
 import type { SqlStores } from '../sql/stores.js';
 import {
@@ -59,8 +60,9 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
   constructor(
     writer: Driver,
     db: Kysely<Schema>,
+    reads: Kysely<Schema>,
   ) {
-    super(db, sqliteDialect);
+    super(db, sqliteDialect, reads);
     const names = LEDGER_COLUMNS.map((c) => `"${c.name}"`).join(', ');
     const row = `(${LEDGER_COLUMNS.map(() => '?').join(', ')})`;
     const sqlFor = (n: number) => `INSERT OR IGNORE INTO ledger_lines (${names}) VALUES ${Array.from({ length: n }, () => row).join(', ')}`;
@@ -125,16 +127,19 @@ export async function openSqlite(file: string): Promise<SqlStores> {
   const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: main }) });
   await migrate(db, sqliteDialect);
   const writer = openConnection(file, 2 * 1024);
+  // Reports read off the main thread, side by side (read-pool.ts).
+  const reads = new Kysely<Schema>({ dialect: new SqliteReadDialect(new SqliteReadPool(file)) });
   let closed = false;
   const close = async (): Promise<void> => {
     if (closed) return;
     closed = true;
+    await reads.destroy();
     await db.destroy();
     writer.close();
   };
   return {
     kind: 'sqlite',
-    ledger: new SqliteLedgerStore(writer, db),
+    ledger: new SqliteLedgerStore(writer, db, reads),
     config: new SqlConfigStore(db, sqliteDialect),
     events: new SqlEventLog(db),
     db,

@@ -86,7 +86,7 @@ const CALLS = [
   ['Drill-down: a department\'s projects', `/usage?from=${month}&group_by=project&department=dept-07`],
   ['Drill-down: a user\'s models', `/usage?from=${month}&group_by=model&department=dept-07&project=proj-7&workflow=w7&user=u7`],
   ['Drill-down: last 30 days', `/usage?from=${thirty}&group_by=department`],
-  ['Models: tiers and models', `/usage?from=${month}&group_by=tier,model`],
+  ['Models: tiers and models', `/usage?from=${month}&group_by=tier,model,source`],
   ['Models: savings', `/reports/savings?from=${month}`],
   ['Agents: runs, cost per run', `/reports/agents?from=${month}`],
   ['Outcomes: unit economics', `/reports/unit-economics?from=${month}&group_by=workflow`],
@@ -94,8 +94,11 @@ const CALLS = [
   ...['department', 'project', 'agent', 'model'].map((g) => [`Outcomes: by ${g}`, `/reports/unit-economics?from=${month}&group_by=${g}`]),
   ['Alerts: budget events', '/events'],
   ...['spend', 'failures', 'agent_loops', 'off_hours', 'output_ratio', 'premium_share', 'unproductive'].map((k) => [`Alerts: anomalies (${k})`, `/reports/anomalies?metric=${k}`]),
+  ['Alerts: deliveries', '/alerts/deliveries'],
+  ['Chargeback: runs', '/allocations/runs'],
   ['Keys', '/keys'],
   ['Audit log', '/audit?limit=100'],
+  ['Audit log: verify the chain', '/audit/verify'],
 ];
 
 // ONLY=<regex> times only the calls whose name matches (e.g. ONLY='Agents|Outcomes').

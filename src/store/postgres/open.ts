@@ -17,7 +17,7 @@ import { SqlEventLog } from '../sql/events.js';
 import { SqlLedgerReads } from '../sql/ledger-queries.js';
 import { assertMigrated, migrate } from '../sql/migrations.js';
 import { ChangeListener } from './changes.js';
-import { TOTALS_ON_CONFLICT, readTotals, rollupValues, DERIVED, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
+import { TOTALS_ON_CONFLICT, readTotals, derivedValues, DERIVED, totalsValues, TOTALS_COLUMNS, TOTALS_TABLE } from '../sql/rollups.js';
 import type { SqlStores } from '../sql/stores.js';
 
 const ARRAY_TYPE: Record<ColumnType, string> = { text: 'text[]', int: 'int4[]', bigint: 'int8[]', bool: 'bool[]', json: 'text[]' };
@@ -49,10 +49,10 @@ const byKey = <T extends readonly unknown[]>(rows: T[]): T[] => rows.sort((a, b)
 export class PostgresLedgerStore extends SqlLedgerReads implements LedgerStore {
   private readonly partitions = new Set<string>();
   private readonly insertSql = unnestInsert('ledger_lines', LEDGER_COLUMNS.map((c) => c.name), LEDGER_COLUMNS.map((c) => ARRAY_TYPE[c.type]), 'ON CONFLICT DO NOTHING RETURNING id');
-  private readonly rollupSql = DERIVED.map((r) => ({
+  private readonly rollupSql = new Map(DERIVED.map((r) => [
     r,
-    sql: unnestInsert(r.table, r.columns, r.columns.map((c) => (r.sumColumns.includes(c) ? 'int8[]' : 'text[]')), `ON CONFLICT (k) DO UPDATE SET ${r.onConflict}`),
-  }));
+    unnestInsert(r.table, r.columns, r.columns.map((c) => (r.sumColumns.includes(c) ? 'int8[]' : 'text[]')), `ON CONFLICT (k) DO UPDATE SET ${r.onConflict}`),
+  ] as const));
   private readonly totalsSql = unnestInsert(TOTALS_TABLE, TOTALS_COLUMNS, ['text[]', 'int8[]', 'int8[]', 'int8[]'], `ON CONFLICT (key) DO UPDATE SET ${TOTALS_ON_CONFLICT}`);
 
   constructor(db: Kysely<Schema>) {
@@ -75,7 +75,7 @@ export class PostgresLedgerStore extends SqlLedgerReads implements LedgerStore {
       const added = ids.size === lines.length ? lines : lines.filter((l) => ids.has(l.id));
       // The rollups and budget totals of the lines added, in the same transaction: one statement each.
       if (added.length) {
-        for (const { r, sql: statement } of this.rollupSql) await trx.executeQuery(CompiledQuery.raw(statement, byColumn(byKey(rollupValues(added, r)), r.columns.length)));
+        for (const [r, rows] of derivedValues(added)) await trx.executeQuery(CompiledQuery.raw(this.rollupSql.get(r)!, byColumn(byKey(rows), r.columns.length)));
         const totals = totalsValues(added);
         if (totals.length) await trx.executeQuery(CompiledQuery.raw(this.totalsSql, byColumn(byKey(totals), TOTALS_COLUMNS.length)));
       }

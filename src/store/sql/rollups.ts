@@ -157,6 +157,8 @@ export interface Rollup {
   readonly onConflict: string;
   /** Columns indexed besides `k` (for the daily ones, the day). */
   readonly indexes: readonly string[];
+  /** A wider rollup whose rows of a batch it is summed from (fewer than the batch's lines), instead of the lines. */
+  readonly from?: Rollup;
 }
 
 interface RollupSpec {
@@ -167,16 +169,17 @@ interface RollupSpec {
   readonly attrs?: readonly Attr[];
   readonly takes?: (l: LedgerLine) => boolean;
   readonly indexes?: readonly string[];
+  readonly from?: Rollup;
 }
 
 function rollup(table: string, spec: RollupSpec): Rollup {
-  const { dims, sums, extras = [], daily = true, attrs = [], takes } = spec;
+  const { dims, sums, extras = [], daily = true, attrs = [], takes, from } = spec;
   const keyColumns = [...(daily ? ['day'] : []), ...dims, ...extras.map((e) => e.name)];
   const sumColumns = sums.map((s) => s.name);
   return {
     table, daily, dims, sums, keyColumns, extras, attrs, ...(takes ? { takes } : {}), sumColumns, columns: ['k', ...keyColumns, ...attrs.map((a) => a.name), ...sumColumns],
     serves: new Set([...dims, ...extras.map((e) => e.name), ...(daily ? ['day', 'month'] : [])]), routing: sums.some((s) => s.name === 'routed'),
-    onConflict: upsertSet(table, sums, attrs), indexes: spec.indexes ?? (daily ? ['day'] : []),
+    onConflict: upsertSet(table, sums, attrs), indexes: spec.indexes ?? (daily ? ['day'] : []), ...(from ? { from } : {}),
   };
 }
 
@@ -186,8 +189,8 @@ export const DAILY = rollup('ledger_rollups', { dims: ROLLUP_DIMS, sums: BASE_SU
 export const SUMMARY = rollup('ledger_rollups_summary', { dims: SUMMARY_DIMS, sums: [...BASE_SUMS, ...ROUTING_SUMS], extras: OUTCOME_EXTRAS });
 /** Agent runs by day, with each row's last call (migration 0013; 0012 without it). */
 export const RUNS = rollup('ledger_rollups_runs', { dims: RUN_DIMS, sums: [...BASE_SUMS, LAST_CALL], extras: OUTCOME_EXTRAS });
-/** By department, tier and model (migration 0015): the summary's sums, without the savings'. */
-export const DEPARTMENTS = rollup('ledger_rollups_departments', { dims: DEPARTMENT_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS });
+/** By department, tier and model (migration 0015): the summary's sums, without the savings', summed from its rows. */
+export const DEPARTMENTS = rollup('ledger_rollups_departments', { dims: DEPARTMENT_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS, from: SUMMARY });
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
 export const ROLLUPS: readonly Rollup[] = [DEPARTMENTS, SUMMARY, RUNS, DAILY];
 
@@ -220,8 +223,8 @@ export const AGENT_RUNS = rollup('agent_runs', {
     { name: 'org_cost_nano', big: true, of: (l) => l.orgCostNano },
   ],
 });
-/** Every table the append transaction keeps beside the lines, apart from the budget totals. */
-export const DERIVED: readonly Rollup[] = [...ROLLUPS, AGENT_RUNS];
+/** Every table the append transaction keeps beside the lines, apart from the budget totals (a rollup after the one it is summed from). */
+export const DERIVED: readonly Rollup[] = [SUMMARY, DEPARTMENTS, RUNS, DAILY, AGENT_RUNS];
 
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;
@@ -268,6 +271,41 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
   return [...rows.values()];
 }
 
+/** Refuses to sum `narrow` from `wide` unless every key column and sum of it is there, added. */
+function assertRollsUp(wide: Rollup, narrow: Rollup): void {
+  const missing = [...narrow.keyColumns, ...narrow.sumColumns].filter((c) => !wide.columns.includes(c));
+  if (missing.length || narrow.attrs.length || narrow.sums.some((x) => x.fold) || !narrow.daily || !wide.daily) {
+    throw new Error(`${narrow.table} cannot be summed from ${wide.table} (${missing.join(', ')})`);
+  }
+}
+
+/** Sums a wider rollup's rows into a narrower one's, with the keys rollupValues gives the same lines. */
+export function rollUpRows(rows: readonly (readonly (string | number | bigint)[])[], wide: Rollup, narrow: Rollup): (string | number | bigint)[][] {
+  assertRollsUp(wide, narrow);
+  const keyAt = narrow.keyColumns.map((c) => wide.columns.indexOf(c));
+  const sumAt = narrow.sumColumns.map((c) => wide.columns.indexOf(c));
+  const first = 1 + keyAt.length;
+  const out = new Map<string, (string | number | bigint)[]>();
+  for (const w of rows) {
+    const key = keyAt.map((i) => w[i]!);
+    const k = key.join('\u0001');
+    const row = out.get(k);
+    if (!row) out.set(k, [k, ...key, ...sumAt.map((i) => w[i]!)]);
+    else sumAt.forEach((i, n) => (row[first + n] = (row[first + n] as number) + (w[i] as number)));
+  }
+  return [...out.values()];
+}
+
+/** Each derived table's rows for some lines: summed from the lines, or from the rows of the wider rollup it names. */
+export function derivedValues(lines: readonly LedgerLine[], tables: readonly Rollup[] = DERIVED): Map<Rollup, (string | number | bigint)[][]> {
+  const out = new Map<Rollup, (string | number | bigint)[][]>();
+  for (const r of tables) {
+    const wide = r.from && out.get(r.from);
+    out.set(r, wide ? rollUpRows(wide, r.from!, r) : rollupValues(lines, r));
+  }
+  return out;
+}
+
 /** What lines charged each budget counter: [key, nano, tokens, requests] per counter. */
 export function totalsValues(lines: readonly LedgerLine[]): [string, bigint, number, number][] {
   const out = new Map<string, [string, bigint, number, number]>();
@@ -301,7 +339,7 @@ async function upsertRows(db: Db, table: string, columns: readonly string[], row
 
 /** Adds what `lines` derive to some derived tables and, unless told not to, the budget totals (in the caller's transaction). */
 export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: readonly Rollup[] = DERIVED, totals = true): Promise<void> {
-  for (const r of rollups) await upsertRows(db, r.table, r.columns, rollupValues(lines, r), r.onConflict);
+  for (const [r, rows] of derivedValues(lines, rollups)) await upsertRows(db, r.table, r.columns, rows, r.onConflict);
   if (totals) await upsertRows(db, TOTALS_TABLE, TOTALS_COLUMNS, totalsValues(lines), TOTALS_ON_CONFLICT);
 }
 
@@ -311,8 +349,7 @@ export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: 
  * the lines would make them.
  */
 export async function rollUpFrom(db: Db, wide: Rollup, narrow: Rollup): Promise<void> {
-  const missing = [...narrow.keyColumns, ...narrow.sumColumns].filter((c) => !wide.columns.includes(c));
-  if (missing.length || narrow.attrs.length || narrow.sums.some((x) => x.fold) || !narrow.daily) throw new Error(`${narrow.table} cannot be summed from ${wide.table} (${missing.join(', ')})`);
+  assertRollsUp(wide, narrow);
   const keys = narrow.keyColumns.slice(1);
   const days = await db.selectFrom(wide.table as never).select(sql.ref('day').as('day') as never).distinct().execute() as { day: string }[];
   for (const { day } of days) {

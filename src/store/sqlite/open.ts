@@ -19,7 +19,7 @@ import { SqliteReadDialect, SqliteReadPool } from './read-pool.js';
 import { migrate } from '../sql/migrations.js';
 import type { SqlStores } from '../sql/stores.js';
 import {
-  TOTALS_ON_CONFLICT, readTotals, rollupValues, totalsValues, DERIVED, TOTALS_COLUMNS, TOTALS_TABLE,
+  TOTALS_ON_CONFLICT, readTotals, derivedValues, totalsValues, DERIVED, TOTALS_COLUMNS, TOTALS_TABLE,
 } from '../sql/rollups.js';
 
 type Driver = Database.Database;
@@ -70,7 +70,7 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
     const one = writer.prepare(sqlFor(1));
     const upsert = (table: string, columns: readonly string[], set: string) =>
       writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${set}`);
-    const rollups = DERIVED.map((r) => ({ r, statement: upsert(r.table, r.columns, r.onConflict) }));
+    const statements = new Map(DERIVED.map((r) => [r, upsert(r.table, r.columns, r.onConflict)]));
     const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_ON_CONFLICT);
 
     // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement. Only a
@@ -104,7 +104,7 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
         if (err !== SOME_PRESENT) throw err;
         added = eachNew(lines);
       }
-      for (const { r, statement } of rollups) for (const row of rollupValues(added, r)) statement.run(row);
+      for (const [r, rows] of derivedValues(added)) for (const row of rows) statements.get(r)!.run(row);
       for (const t of totalsValues(added)) total.run(t);
       return added;
     });

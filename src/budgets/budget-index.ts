@@ -46,6 +46,8 @@ export class BudgetIndex {
   /** Business metrics fed through the API, "<metric>|<YYYY-MM>" -> department -> value: what budgets that are a share of one read. */
   private readonly metrics = new Map<string, ReadonlyMap<string, bigint>>();
   private readonly windows = new Map<string, Window>();
+  /** Each budget's counters as last met, by member: a call in the same window reuses its Covering (no new objects or keys per call). */
+  private readonly counters = new WeakMap<Budget, Map<string | null, Covering>>();
   private follower: Follower | null = null;
 
   private constructor(
@@ -109,8 +111,8 @@ export class BudgetIndex {
       if (!inScope(b.scope, facts)) continue;
       const member = b.per ? facts.dims[b.per] : null;
       if (b.per && member === null) continue;
-      const window = this.windowOf(b, at);
-      const c = { budget: b, window, member, key: counterKey(b.id, window.start, member) };
+      const c = this.counterOf(b, this.windowOf(b, at), member);
+      const window = c.window;
       if ('from' in b.window) {
         if (at < window.start) continue;
         if (at >= window.end) {
@@ -121,6 +123,16 @@ export class BudgetIndex {
       covering.push(c);
     }
     return { covering, expired };
+  }
+
+  private counterOf(b: Budget, window: Window, member: string | null): Covering {
+    let byMember = this.counters.get(b);
+    if (!byMember) this.counters.set(b, (byMember = new Map()));
+    const c = byMember.get(member);
+    if (c && c.window.start === window.start && c.window.end === window.end) return c;
+    const fresh = { budget: b, window, member, key: counterKey(b.id, window.start, member) };
+    byMember.set(member, fresh);
+    return fresh;
   }
 
   /** Whether any override is approved (most calls need not look). */

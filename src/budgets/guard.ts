@@ -89,6 +89,8 @@ export class BudgetGuard {
   /** Leases of calls whose lines are not yet committed: renewed until then. */
   private readonly active = new Set<string>();
   private readonly rollovers = new Map<string, bigint>();
+  /** Each ended call's amounts, worked out once for its shrink and again read when its line is counted. */
+  private readonly amounts = new WeakMap<LedgerLine, CounterAmount[]>();
   private readonly renewal: NodeJS.Timeout;
   private readonly now: () => number;
 
@@ -151,7 +153,8 @@ export class BudgetGuard {
   }
 
   private async reserve(covering: Covering[], input: AdmitInput, now: number): Promise<Admission> {
-    await this.prepareRollovers(covering);
+    // Each await costs a turn of the microtask queue and a promise: skipped when there is nothing to wait for.
+    if (covering.some((c) => c.budget.rolloverMaxNano !== null && !this.rollovers.has(c.key))) await this.prepareRollovers(covering);
     // Budgets whose thresholds gate calls are read first. Otherwise the call reserves at once, as
     // if every budget had room for its whole worst case: if they do, the plan would not have
     // lowered the output cap, so the result is the same for one round trip instead of two; if
@@ -161,8 +164,10 @@ export class BudgetGuard {
     const limits = new Map<string, bigint | null>();
     for (const c of covering) limits.set(c.key, this.limitOf(c, now));
 
-    const runKeys = await this.checkRuns(covering, input, now);
-    const { rateKeys, downgrades } = await this.checkThresholdsAndRates(covering, states, limits, now);
+    const runKeys = input.facts.dims.agent_run === null ? [] : await this.checkRuns(covering, input, now);
+    const { checks, downgrades } = this.thresholds(covering, states, limits, now);
+    if (checks.length) await this.checkRates(checks, now);
+    const rateKeys = checks.map((c) => c.key);
 
     let attempt = 0;
     for (;;) {
@@ -237,7 +242,11 @@ export class BudgetGuard {
     const now = this.now();
     const tokens = lineTokens(line);
     try {
-      if (this.active.has(a.lease)) await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
+      if (this.active.has(a.lease)) {
+        const actual = actualAmounts(line, tokens);
+        this.amounts.set(line, actual);
+        await this.o.counters.shrink(a.lease, actual);
+      }
       if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
       for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
     } catch (err) {
@@ -253,7 +262,7 @@ export class BudgetGuard {
   async count(lines: readonly LedgerLine[], result: AppendResult): Promise<void> {
     for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
-    for (const l of result.added) if (l.budgetCharges?.length) batch.push({ lease: l.id, actual: actualAmounts(l, lineTokens(l)) });
+    for (const l of result.added) if (l.budgetCharges?.length) batch.push({ lease: l.id, actual: this.amounts.get(l) ?? actualAmounts(l, lineTokens(l)) });
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
     if (after.size) await this.thresholdEvents(batch, after);
@@ -352,8 +361,8 @@ export class BudgetGuard {
     return { charged, output, cap: set ? cap : null, capReason: set ? capReason : null };
   }
 
-  /** Thresholds that refuse, need approval, throttle or step routing down; and the budgets' own rate limits. */
-  private async checkThresholdsAndRates(covering: readonly Covering[], states: Map<string, CounterState>, limits: Map<string, bigint | null>, now: number) {
+  /** Thresholds that refuse or need approval (thrown), and those that throttle or step routing down; with the budgets' own rate limits, the rate checks to make. */
+  private thresholds(covering: readonly Covering[], states: Map<string, CounterState>, limits: Map<string, bigint | null>, now: number): { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } {
     const checks: RateCheck[] = [];
     const downgrades: { budget: string; at: number }[] = [];
     for (const c of covering) {
@@ -377,18 +386,20 @@ export class BudgetGuard {
       const rpm = minOf(b.rateLimit?.rpm ?? null, throttle);
       if (rpm !== null || b.rateLimit?.tpm) checks.push({ key: `${b.id}|rate|${c.member ?? ''}`, rpm, tpm: b.rateLimit?.tpm ?? null });
     }
-    if (checks.length) {
-      const r = await this.o.rates.hit(checks, now);
-      if (!r.ok) {
-        const id = r.key.split('|')[0]!;
-        const b = this.o.index.get(id);
-        const secs = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
-        throw new BursarError('rate_limited', `Budget "${b?.name ?? id}" allows ${r.what === 'requests' ? 'no more requests' : 'no more tokens'} this minute; retry in ${secs} s.`, {
-          details: { budget: id, retry_after_seconds: secs, limited: r.what },
-        });
-      }
+    return { checks, downgrades };
+  }
+
+  /** Counts the call on the budgets' rate limits, or refuses it. */
+  private async checkRates(checks: readonly RateCheck[], now: number): Promise<void> {
+    const r = await this.o.rates.hit(checks, now);
+    if (!r.ok) {
+      const id = r.key.split('|')[0]!;
+      const b = this.o.index.get(id);
+      const secs = Math.max(1, Math.ceil(r.retryAfterMs / 1000));
+      throw new BursarError('rate_limited', `Budget "${b?.name ?? id}" allows ${r.what === 'requests' ? 'no more requests' : 'no more tokens'} this minute; retry in ${secs} s.`, {
+        details: { budget: id, retry_after_seconds: secs, limited: r.what },
+      });
     }
-    return { rateKeys: checks.map((c) => c.key), downgrades };
   }
 
   private async checkRuns(covering: readonly Covering[], input: AdmitInput, now: number): Promise<string[]> {

@@ -90,6 +90,18 @@ export interface BudgetCharge {
   readonly nano: bigint;
 }
 
+const chargesText = new WeakMap<readonly BudgetCharge[], string>();
+
+/**
+ * A line's budget charges as JSON, `[[key, nano], ...]` (nano as a decimal string): worked out
+ * once per line, however many times it is written (the spool's final record, the ledger row).
+ */
+export function budgetChargesJson(charges: readonly BudgetCharge[]): string {
+  let text = chargesText.get(charges);
+  if (text === undefined) chargesText.set(charges, (text = JSON.stringify(charges.map((c) => [c.key, c.nano.toString()]))));
+  return text;
+}
+
 /** A line with every field at its empty value; callers spread what they know over it. */
 export function blankLine(id: string, ts: number): LedgerLine {
   return {

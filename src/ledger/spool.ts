@@ -15,7 +15,7 @@
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIMENSIONS, emptyDims } from '../core/dimensions.js';
-import { blankLine, type LedgerLine } from '../core/ledger.js';
+import { blankLine, budgetChargesJson, type BudgetCharge, type LedgerLine } from '../core/ledger.js';
 
 export interface Segment {
   readonly name: string;
@@ -36,9 +36,10 @@ function encodeOutcome(l: LedgerLine): string {
   const o: Record<string, unknown> = { id: l.id };
   for (const f of OUTCOME_FIELDS) {
     const v = l[f];
-    o[f] = typeof v === 'bigint' ? v.toString() : f === 'budgetCharges' && v !== null ? l.budgetCharges!.map((c) => [c.key, c.nano.toString()]) : v;
+    if (f !== 'budgetCharges') o[f] = typeof v === 'bigint' ? v.toString() : v;
   }
-  return JSON.stringify(o);
+  const json = JSON.stringify(o);
+  return `${json.slice(0, -1)},"budgetCharges":${l.budgetCharges ? budgetChargesJson(l.budgetCharges) : 'null'}}`;
 }
 
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
@@ -63,7 +64,7 @@ export function encodeLine(l: LedgerLine): string {
     const v = line[k];
     if (v === BLANK[k]) continue;
     if (typeof v === 'bigint') out += `,"${k}":"${v}"`;
-    else if (k === 'budgetCharges' && v !== null) out += `,"${k}":${JSON.stringify((v as LedgerLine['budgetCharges'])!.map((c) => [c.key, c.nano.toString()]))}`;
+    else if (k === 'budgetCharges' && v !== null) out += `,"${k}":${budgetChargesJson(v as readonly BudgetCharge[])}`;
     else out += `,"${k}":${JSON.stringify(v)}`;
   }
   return `${out}}`;

@@ -66,7 +66,7 @@ export class PostgresLedgerStore extends SqlLedgerReads implements LedgerStore {
     for (const l of lines) {
       LEDGER_COLUMNS.forEach((c, i) => {
         const v = c.get(l);
-        columns[i]!.push(v === null ? null : c.type === 'json' ? JSON.stringify(v) : typeof v === 'bigint' ? v.toString() : v);
+        columns[i]!.push(v === null ? null : typeof v === 'bigint' ? v.toString() : v);
       });
     }
     return this.db.transaction().execute(async (trx) => {

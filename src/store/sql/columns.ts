@@ -3,7 +3,7 @@
  * adapters bind and read them with it, so SQLite and PostgreSQL cannot drift apart.
  */
 import { DIMENSIONS, type Dimension, type Dims } from '../../core/dimensions.js';
-import { LINE_SOURCES, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens, type UsageRow } from '../../core/ledger.js';
+import { budgetChargesJson, LINE_SOURCES, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens, type UsageRow } from '../../core/ledger.js';
 
 export type ColumnType = 'text' | 'int' | 'bigint' | 'bool' | 'json';
 
@@ -13,8 +13,8 @@ export interface Column {
   readonly notNull: boolean;
   /** The migration that added the column (the list only grows, at its end). */
   readonly since: number;
-  /** The value to store (bool and json are converted by the adapter). */
-  readonly get: (l: LedgerLine) => string | number | bigint | boolean | null | object;
+  /** The value to store (bool is converted by the adapter; json is given as its JSON text). */
+  readonly get: (l: LedgerLine) => string | number | bigint | boolean | null;
 }
 
 const col = (name: string, type: ColumnType, notNull: boolean, get: Column['get'], since = 1): Column => ({ name, type, notNull, get, since });
@@ -37,7 +37,7 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('source', 'text', true, (l) => l.source),
   col('ts', 'bigint', true, (l) => l.ts),
   ...DIMENSIONS.filter((d) => !LATER_DIMENSIONS.has(d)).map((d) => col(d, 'text', false, (l) => l.dims[d])),
-  col('tags', 'json', false, (l) => l.tags),
+  col('tags', 'json', false, (l) => (l.tags ? JSON.stringify(l.tags) : null)),
   col('endpoint', 'text', false, (l) => l.endpoint),
   col('stream', 'bool', true, (l) => l.stream),
   ...(Object.keys(tokenColumn) as (keyof Tokens)[]).map((k) => col(tokenColumn[k], 'bigint', true, (l) => l.tokens[k])),
@@ -61,7 +61,7 @@ export const LEDGER_COLUMNS: readonly Column[] = [
   col('spend_category', 'text', false, (l) => l.spendCategory),
   // 0002: budgets
   col('budget_category', 'text', false, (l) => l.dims.budget_category, 2),
-  col('budget_charges', 'json', false, (l) => (l.budgetCharges ? l.budgetCharges.map((c) => [c.key, c.nano.toString()]) : null), 2),
+  col('budget_charges', 'json', false, (l) => (l.budgetCharges ? budgetChargesJson(l.budgetCharges) : null), 2),
   col('org_cost_nano', 'bigint', true, (l) => l.orgCostNano, 2),
   col('org_currency', 'text', true, (l) => l.orgCurrency, 2),
   col('fx_rate', 'bigint', true, (l) => l.fxRate, 2),

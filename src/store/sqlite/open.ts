@@ -43,11 +43,11 @@ function openConnection(file: string, cacheKiB: number): Driver {
 /** Rows per INSERT statement: fewer, larger statements cost far less per row than one each. */
 const ROWS_PER_STATEMENT = 64;
 
-/** Pushes a line's column values onto `out`, converted for SQLite (booleans as 0/1, JSON as text). */
+/** Pushes a line's column values onto `out`, converted for SQLite (booleans as 0/1). */
 function pushValues(out: unknown[], l: LedgerLine): void {
   for (const c of LEDGER_COLUMNS) {
     const v = c.get(l);
-    out.push(v === null ? null : c.type === 'bool' ? (v ? 1 : 0) : c.type === 'json' ? JSON.stringify(v) : v);
+    out.push(v === null ? null : c.type === 'bool' ? (v ? 1 : 0) : v);
   }
 }
 

@@ -61,4 +61,24 @@ describe('the SQLite read pool', () => {
       await pool.close();
     }
   });
+
+  it('fails the reads of a reader that dies or is closed mid-read, and reads on with a new one', async () => {
+    const pool = new SqliteReadPool(file, 1);
+    try {
+      // A read that runs long (a recursive count) while the pool closes: it fails, it does not hang.
+      const slow = pool.read('with recursive n(i) as (select 1 union all select i + 1 from n where i < 50000000) select count(*) from n', []);
+      await vi.waitFor(() => expect(pool.workers).toBe(1));
+      const closing = pool.close();
+      await expect(slow).rejects.toThrow(/closed/);
+      await closing;
+    } finally {
+      await pool.close();
+    }
+    const again = new SqliteReadPool(file, 1);
+    try {
+      expect(await again.read('select count(*) as n from t', [])).toEqual([{ n: 100n }]);
+    } finally {
+      await again.close();
+    }
+  });
 });

@@ -124,12 +124,15 @@ export class SqliteReadPool {
       }
     });
     // A worker that dies fails its read; the next read starts another.
-    worker.on('error', (err) => {
+    const died = (err: Error) => {
+      if (!this.readers.delete(reader)) return;
       reader.job?.reject(err);
       reader.job = null;
-      this.readers.delete(reader);
+      if (reader.idle) clearTimeout(reader.idle);
       this.dispatch();
-    });
+    };
+    worker.on('error', died);
+    worker.on('exit', (code) => died(new Error(`a SQLite reader thread stopped (exit code ${code})`)));
     worker.unref();
     this.readers.add(reader);
     return reader;
@@ -138,6 +141,9 @@ export class SqliteReadPool {
   private async stop(reader: Reader): Promise<void> {
     if (reader.idle) clearTimeout(reader.idle);
     this.readers.delete(reader);
+    // Only on close can a reader stop mid-read: its read fails rather than wait for ever.
+    reader.job?.reject(new Error('the SQLite read pool is closed'));
+    reader.job = null;
     await reader.worker.terminate();
   }
 }

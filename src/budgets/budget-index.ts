@@ -32,6 +32,9 @@ export function parseCounterKey(key: string): { budget: string; windowStart: num
   return { budget: key.slice(0, a), windowStart: Number(key.slice(a + 1, b)), member: member === '' ? null : member };
 }
 
+/** Members whose counters a budget keeps cached at most (see BudgetIndex.counters). */
+const MAX_CACHED_MEMBERS = 10_000;
+
 /** An approved override or release, its amount parsed once. */
 type Grant = { id: string; body: OverrideBody; nano: bigint };
 
@@ -46,8 +49,12 @@ export class BudgetIndex {
   /** Business metrics fed through the API, "<metric>|<YYYY-MM>" -> department -> value: what budgets that are a share of one read. */
   private readonly metrics = new Map<string, ReadonlyMap<string, bigint>>();
   private readonly windows = new Map<string, Window>();
-  /** Each budget's counters as last met, by member: a call in the same window reuses its Covering (no new objects or keys per call). */
-  private readonly counters = new WeakMap<Budget, Map<string | null, Covering>>();
+  /**
+   * Each budget's counters in its current window, by member: a call in the same window reuses
+   * its Covering (no new objects or keys per call). A new window starts an empty map, and a map
+   * of more members than MAX_CACHED_MEMBERS (a budget per agent run) starts over.
+   */
+  private readonly counters = new WeakMap<Budget, { start: number; byMember: Map<string | null, Covering> }>();
   private follower: Follower | null = null;
 
   private constructor(
@@ -126,12 +133,12 @@ export class BudgetIndex {
   }
 
   private counterOf(b: Budget, window: Window, member: string | null): Covering {
-    let byMember = this.counters.get(b);
-    if (!byMember) this.counters.set(b, (byMember = new Map()));
-    const c = byMember.get(member);
-    if (c && c.window.start === window.start && c.window.end === window.end) return c;
+    let cached = this.counters.get(b);
+    if (!cached || cached.start !== window.start || cached.byMember.size >= MAX_CACHED_MEMBERS) this.counters.set(b, (cached = { start: window.start, byMember: new Map() }));
+    const c = cached.byMember.get(member);
+    if (c && c.window.end === window.end) return c;
     const fresh = { budget: b, window, member, key: counterKey(b.id, window.start, member) };
-    byMember.set(member, fresh);
+    cached.byMember.set(member, fresh);
     return fresh;
   }
 

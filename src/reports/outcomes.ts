@@ -144,11 +144,15 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   const outcomes = new Map(outcomeRows.map((t) => [JSON.stringify(t.group), t]));
   const keyOf = (g: Readonly<Record<string, string | null>>, currency: string) => `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, g[d] ?? null])))}|${currency}`;
   const merged = new Map<string, { group: Record<string, string | null>; currency: string; cost: bigint; served: number; fallbacks: number; hits: number }>();
+  const entry = (k: string, group: Readonly<Record<string, string | null>>, currency: string) => {
+    let e = merged.get(k);
+    if (!e) merged.set(k, (e = { group: Object.fromEntries(dims.map((d) => [d, group[d] ?? null])), currency, cost: 0n, served: 0, fallbacks: 0, hits: 0 }));
+    return e;
+  };
   for (const r of costRows) {
     if (r.group.source !== 'gateway') continue;
     const k = keyOf(r.group, r.currency);
-    let e = merged.get(k);
-    if (!e) merged.set(k, (e = { group: Object.fromEntries(dims.map((d) => [d, r.group[d] ?? null])), currency: r.currency, cost: 0n, served: 0, fallbacks: 0, hits: 0 }));
+    const e = entry(k, r.group, r.currency);
     e.cost += r.costNano;
     if (r.group.status !== 'refused') e.served += r.requests;
     if (r.group.fallback_model) e.fallbacks += r.requests;
@@ -163,6 +167,9 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     if (v.verdict === 'blocked') [t.blocked, t.blockedCost] = [t.blocked + v.runs, t.blockedCost + v.costNano];
     else [t.abandoned, t.abandonedCost] = [t.abandoned + v.runs, t.abandonedCost + v.costNano];
     runTotals.set(k, t);
+    // Its group and currency may have cost nothing in the period (a run that began before it, or
+    // one reported in the organisation's currency): it still gets a row.
+    entry(k, v.group, v.currency);
   }
   const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
   const rows: UnitEconomicsRow[] = [];

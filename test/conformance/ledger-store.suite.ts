@@ -430,6 +430,26 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('takes a run\'s first call by time, then by the least id, whatever order its calls are appended in', async () => {
+      const f = await open();
+      try {
+        const call = (id: string, workflow: string, run: string) => {
+          const l = line(id, { ts: T0 + 5 });
+          return { ...l, dims: { ...l.dims, workflow, agent_run: run } };
+        };
+        // Two calls of each run in the same millisecond, appended apart, the later id first for one run and last for the other.
+        await f.store.append([call('id-b', 'second', 'run-x'), call('id-a', 'first', 'run-y')]);
+        await f.store.append([call('id-a2', 'first', 'run-x'), call('id-b2', 'second', 'run-y')]);
+        const runs = await f.store.agentRuns({ from: T0, to: T0 + DAY, groupBy: ['workflow'] });
+        expect(runs.map((r) => `${r.run} ${r.group.workflow} ${r.calls}`).sort()).toEqual(['run-x first 2', 'run-y first 2']);
+        // Within one append too.
+        await f.store.append([call('id-d', 'second', 'run-z'), call('id-c', 'first', 'run-z')]);
+        expect((await f.store.agentRuns({ from: T0, to: T0 + DAY, groupBy: ['workflow'] })).find((r) => r.run === 'run-z')?.group.workflow).toBe('first');
+      } finally {
+        await f.close();
+      }
+    });
+
     it('groups a period by the first match that takes each line, and scans only the lines of chosen matches', async () => {
       const f = await open();
       try {

@@ -100,7 +100,7 @@ const LAST_CALL: Sum = { name: 'last_ts', big: false, of: (l) => l.ts, fold: 'ma
 
 /**
  * A text column a row keeps beside its key: `first`, the value of its earliest line (by the
- * first_ts sum); `same`, the value every line that has one agrees on ('' while none has, '*' once
+ * first_ts sum, then the least id: the first_id attribute, which such a rollup must keep); `same`, the value every line that has one agrees on ('' while none has, '*' once
  * two differ).
  */
 interface Attr {
@@ -115,12 +115,15 @@ const same = (cur: string, v: string): string => (v === '' || v === cur ? cur : 
 /** The SET clause of an upsert: each column folded with the stored one (added, the greater or lesser kept, or as its attribute folds). */
 function upsertSet(table: string, columns: readonly Pick<Sum, 'name' | 'fold'>[], attrs: readonly Attr[] = []): string {
   const col = (name: string) => [`${table}."${name}"`, `excluded."${name}"`] as const;
-  // Every expression reads the stored row as it was, so a first compares first_ts before it is folded.
+  // Every expression reads the stored row as it was, so a first compares first_ts (then first_id,
+  // for calls of the same millisecond) before they are folded.
   const [storedFirst, addedFirst] = col('first_ts');
+  const [storedId, addedId] = col('first_id');
+  const earlier = `(${addedFirst} < ${storedFirst} or (${addedFirst} = ${storedFirst} and ${addedId} < ${storedId}))`;
   return [
     ...attrs.map(({ name, fold }) => {
       const [stored, added] = col(name);
-      return `"${name}" = ${fold === 'first' ? `case when ${addedFirst} < ${storedFirst} then ${added} else ${stored} end`
+      return `"${name}" = ${fold === 'first' ? `case when ${earlier} then ${added} else ${stored} end`
         : `case when ${added} = '' or ${added} = ${stored} then ${stored} when ${stored} = '' then ${added} else '*' end`}`;
     }),
     ...columns.map(({ name, fold }) => {
@@ -176,6 +179,9 @@ function rollup(table: string, spec: RollupSpec): Rollup {
   const { dims, sums, extras = [], daily = true, attrs = [], takes, from } = spec;
   const keyColumns = [...(daily ? ['day'] : []), ...dims, ...extras.map((e) => e.name)];
   const sumColumns = sums.map((s) => s.name);
+  if (attrs.some((a) => a.fold === 'first') && !(sumColumns.includes('first_ts') && attrs.some((a) => a.name === 'first_id'))) {
+    throw new Error(`${table}: a rollup that keeps its first line's values needs the first_ts sum and the first_id attribute`);
+  }
   return {
     table, daily, dims, sums, keyColumns, extras, attrs, ...(takes ? { takes } : {}), sumColumns, columns: ['k', ...keyColumns, ...attrs.map((a) => a.name), ...sumColumns],
     serves: new Set([...dims, ...extras.map((e) => e.name), ...(daily ? ['day', 'month'] : [])]), routing: sums.some((s) => s.name === 'routed'),
@@ -206,6 +212,8 @@ const inRun = (l: LedgerLine): boolean => l.dims.agent_run !== null && l.source 
 export const AGENT_RUNS = rollup('agent_runs', {
   dims: ['agent_run'], daily: false, takes: inRun, indexes: ['last_ts'],
   attrs: [
+    // The first call: the earliest, and of calls in the same millisecond the least id.
+    { name: 'first_id', of: (l) => l.id, fold: 'first' },
     ...OUTCOME_DIMENSIONS.map((d): Attr => ({ name: d, of: (l) => l.dims[d] ?? '', fold: 'first' })),
     // A refused call costs nothing and may carry the organisation's currency: it does not count.
     { name: 'currency', of: (l) => (l.costNano === 0n ? '' : l.currency), fold: 'same' },
@@ -239,6 +247,7 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
   const attrAt = 1 + r.keyColumns.length;
   const sumAt = attrAt + attrs.length;
   const firstTs = r.sumColumns.indexOf('first_ts');
+  const firstId = attrs.findIndex((a) => a.name === 'first_id');
   // A batch's lines nearly all fall on one day: its name is worked out once per day met.
   let dayStart = NaN;
   let day = '';
@@ -255,8 +264,9 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
       rows.set(k, [k, ...(r.daily ? [day] : []), ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l)), ...attrs.map((a) => a.of(l)), ...sums.map((s) => s.of(l))]);
       continue;
     }
-    // The attributes before the sums: a first compares first_ts before it is folded.
-    const earlier = firstTs >= 0 && l.ts < (row[sumAt + firstTs] as number);
+    // The attributes before the sums: a first compares first_ts (then first_id) before they are folded.
+    const at = firstTs >= 0 ? (row[sumAt + firstTs] as number) : NaN;
+    const earlier = l.ts < at || (l.ts === at && l.id < (row[attrAt + firstId] as string));
     attrs.forEach((a, i) => {
       if (a.fold === 'same') row[attrAt + i] = same(row[attrAt + i] as string, a.of(l));
       else if (earlier) row[attrAt + i] = a.of(l);

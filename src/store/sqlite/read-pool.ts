@@ -103,7 +103,14 @@ export class SqliteReadPool {
       reader.job = job;
       // Held while it reads (a pending read keeps the process up), let go while idle.
       reader.worker.ref();
-      reader.worker.postMessage({ id: ++jobs, sql: job.sql, parameters: job.parameters });
+      try {
+        reader.worker.postMessage({ id: ++jobs, sql: job.sql, parameters: job.parameters });
+      } catch (err) {
+        // Parameters that cannot be sent: the read fails, the reader stays free.
+        reader.job = null;
+        reader.worker.unref();
+        job.reject(err as Error);
+      }
     }
   }
 
@@ -141,10 +148,15 @@ export class SqliteReadPool {
   private async stop(reader: Reader): Promise<void> {
     if (reader.idle) clearTimeout(reader.idle);
     this.readers.delete(reader);
-    // Only on close can a reader stop mid-read: its read fails rather than wait for ever.
-    reader.job?.reject(new Error('the SQLite read pool is closed'));
+    const busy = reader.job;
     reader.job = null;
-    await reader.worker.terminate();
+    const stopped = reader.worker.terminate();
+    if (!busy) return void (await stopped);
+    // Only on close can a reader stop mid-read. Its read fails now; the thread ends when SQLite
+    // next hands back control, which closing does not wait for (a long report would hold it up).
+    busy.reject(new Error('the SQLite read pool is closed'));
+    reader.worker.unref();
+    void stopped.catch(() => {});
   }
 }
 

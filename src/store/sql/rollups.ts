@@ -231,8 +231,8 @@ export const AGENT_RUNS = rollup('agent_runs', {
     { name: 'org_cost_nano', big: true, of: (l) => l.orgCostNano },
   ],
 });
-/** Every table the append transaction keeps beside the lines, apart from the budget totals (a rollup after the one it is summed from). */
-export const DERIVED: readonly Rollup[] = [SUMMARY, DEPARTMENTS, RUNS, DAILY, AGENT_RUNS];
+/** Every table the append transaction keeps beside the lines, apart from the budget totals. */
+export const DERIVED: readonly Rollup[] = [...ROLLUPS, AGENT_RUNS];
 
 export const TOTALS_TABLE = 'budget_totals';
 export const TOTALS_COLUMNS = ['key', 'nano', 'tokens', 'requests'] as const;
@@ -306,14 +306,15 @@ export function rollUpRows(rows: readonly (readonly (string | number | bigint)[]
   return [...out.values()];
 }
 
-/** Each derived table's rows for some lines: summed from the lines, or from the rows of the wider rollup it names. */
+/** Each derived table's rows for some lines: summed from the lines, or from the rows of the wider rollup it names (summed first, once, whatever the order). */
 export function derivedValues(lines: readonly LedgerLine[], tables: readonly Rollup[] = DERIVED): Map<Rollup, (string | number | bigint)[][]> {
   const out = new Map<Rollup, (string | number | bigint)[][]>();
-  for (const r of tables) {
-    const wide = r.from && out.get(r.from);
-    out.set(r, wide ? rollUpRows(wide, r.from!, r) : rollupValues(lines, r));
-  }
-  return out;
+  const valuesOf = (r: Rollup): (string | number | bigint)[][] => {
+    let rows = out.get(r);
+    if (!rows) out.set(r, (rows = r.from ? rollUpRows(valuesOf(r.from), r.from, r) : rollupValues(lines, r)));
+    return rows;
+  };
+  return new Map(tables.map((r) => [r, valuesOf(r)]));
 }
 
 /** What lines charged each budget counter: [key, nano, tokens, requests] per counter. */
@@ -355,21 +356,17 @@ export async function addDerived(db: Db, lines: readonly LedgerLine[], rollups: 
 
 /**
  * Fills a daily rollup from a wider one that keeps all its key columns and sums, a day at a
- * time: a few thousand rows a day instead of every line again. The rows come out as summing
- * the lines would make them.
+ * time: a few thousand rows a day instead of every line again, summed as the append sums a
+ * batch's rows (rollUpRows).
  */
 export async function rollUpFrom(db: Db, wide: Rollup, narrow: Rollup): Promise<void> {
-  assertRollsUp(wide, narrow);
-  const keys = narrow.keyColumns.slice(1);
+  const big = new Map(wide.sums.map((x) => [x.name, x.big]));
   const days = await db.selectFrom(wide.table as never).select(sql.ref('day').as('day') as never).distinct().execute() as { day: string }[];
   for (const { day } of days) {
-    const { rows } = await sql<Record<string, unknown>>`select ${sql.join([...keys.map((c) => sql.ref(c)), ...narrow.sumColumns.map((c) => sql`sum(${sql.ref(c)}) as ${sql.ref(c)}`)])}
-      from ${sql.table(wide.table)} where day = ${day} group by ${sql.join(keys.map((c) => sql.ref(c)))}`.execute(db);
-    const values = rows.map((r) => {
-      const key = keys.map((c) => String(r[c]));
-      return [[day, ...key].join('\u0001'), day, ...key, ...narrow.sums.map((x) => (x.big ? toBigInt(r[x.name]) : toNumber(r[x.name])))];
-    });
-    await upsertRows(db, narrow.table, narrow.columns, values, narrow.onConflict);
+    const { rows } = await sql<Record<string, unknown>>`select ${sql.join(wide.columns.map((c) => sql.ref(c)))} from ${sql.table(wide.table)} where day = ${day}`.execute(db);
+    // As rollupValues gives them: sums as numbers or bigints, the rest as text (the drivers give bigints or strings).
+    const values = rows.map((r) => wide.columns.map((c) => (!big.has(c) ? String(r[c]) : big.get(c) ? toBigInt(r[c]) : toNumber(r[c]))));
+    await upsertRows(db, narrow.table, narrow.columns, rollUpRows(values, wide, narrow), narrow.onConflict);
   }
 }
 

@@ -1,14 +1,16 @@
 // Admission overhead: the cost of admitting one call against N budgets in scope, shrinking its
 // reservation when it ends and counting its committed line (the in-process counters), measured
-// alone, without HTTP. Run after `npm run build`.
+// alone, without HTTP, and the bytes it allocates per call (which the garbage collector pays for
+// under load). Run after `npm run build`.
 //   node bench/budget-admission.mjs
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { emptyDims } from '../dist/core/dimensions.js';
-import { blankLine } from '../dist/core/ledger.js';
+import { blankLine, budgetChargesJson } from '../dist/core/ledger.js';
 import { FxTable } from '../dist/core/fx.js';
 import { openSqlite } from '../dist/store/sqlite/open.js';
 import { createLogger } from '../dist/telemetry/log.js';
@@ -49,29 +51,48 @@ async function measure(budgets) {
   let i = 0;
   const one = async () => {
     const a = await guard.admit({ id: `c${i++}`, facts, price, inputBound: 1100, requestedCap: 256, defaultCap: 16384, requestHash: () => 'h' });
+    budgetChargesJson(a.charged); // the worst-case line's charges, as the spool writes them
     const line = { ...blankLine(a.lease, Date.now()), dims, tokens: { input: 231, cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }, costNano: 62_250n, budgetCharges: guard.chargesFor(a, 62_250n, 'USD') };
+    budgetChargesJson(line.budgetCharges);
     await guard.finish(a, line);
     await guard.count([line], { added: [line], commit: null });
     return a.charged.length;
   };
   for (let k = 0; k < 20_000; k++) await one();
-  const n = 100_000;
-  const t = performance.now();
+  let us = 0;
+  let bytes = 0;
   let covered = 0;
-  for (let k = 0; k < n; k++) covered = await one();
-  const us = ((performance.now() - t) * 1000) / n;
+  if (ALLOC) {
+    // The young generation is made large enough (see the parent) that nothing is collected while the calls run.
+    const n = 4_000;
+    globalThis.gc();
+    const before = process.memoryUsage().heapUsed;
+    for (let k = 0; k < n; k++) covered = await one();
+    bytes = (process.memoryUsage().heapUsed - before) / n;
+  } else {
+    const n = 100_000;
+    const t = performance.now();
+    for (let k = 0; k < n; k++) covered = await one();
+    us = ((performance.now() - t) * 1000) / n;
+  }
   guard.close();
   await stores.close();
   rmSync(dir, { recursive: true, force: true });
-  return { us, covered };
+  return { us, bytes, covered };
 }
 
+const ALLOC = process.argv.includes('--alloc');
 const none = await measure([]);
 const six = await measure(SIX);
 const sixOf56 = await measure([...SIX, ...OTHERS]);
-console.log(`Budget admission, shrink and count per call (in-process counters, node ${process.version})`);
-console.log('| budgets defined | budgets covering the call | µs per call (admit + shrink + count) |');
-console.log('|---:|---:|---:|');
-console.log(`| 0 | ${none.covered} | ${none.us.toFixed(2)} |`);
-console.log(`| 6 | ${six.covered} | ${six.us.toFixed(2)} |`);
-console.log(`| 56 | ${sixOf56.covered} | ${sixOf56.us.toFixed(2)} |`);
+if (ALLOC) {
+  process.stdout.write(JSON.stringify([none.bytes, six.bytes, sixOf56.bytes]));
+} else {
+  const child = spawnSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', new URL(import.meta.url).pathname, '--alloc'], { encoding: 'utf8' });
+  if (child.status !== 0) throw new Error(`the allocation pass failed: ${child.stderr}`);
+  const bytes = JSON.parse(child.stdout);
+  console.log(`Budget admission, shrink and count per call (in-process counters, node ${process.version})`);
+  console.log('| budgets defined | budgets covering the call | µs per call (admit + shrink + count) | bytes allocated per call |');
+  console.log('|---:|---:|---:|---:|');
+  for (const [i, [defined, r]] of [[0, none], [6, six], [56, sixOf56]].entries()) console.log(`| ${defined} | ${r.covered} | ${r.us.toFixed(2)} | ${Math.round(bytes[i])} |`);
+}

@@ -54,9 +54,13 @@ export interface AdmitInput {
   readonly requestHash: () => string;
 }
 
-interface Charged extends Covering {
+/**
+ * A budget counter a call is charged on, with what it reserved there (`nano`: its worst case in
+ * the budget's currency): one object serves the counters' reservation, the call's worst-case
+ * ledger line and its settlement.
+ */
+interface Charged extends Covering, CounterCharge {
   readonly limitNano: bigint | null;
-  readonly worstNano: bigint;
 }
 
 export interface Admission {
@@ -79,6 +83,9 @@ export interface Admission {
 export /** A counter as the optimistic first reservation assumes it: nothing used or reserved. */
 const EMPTY_STATE: CounterState = { nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 };
 
+const NO_KEYS: readonly string[] = [];
+const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } = { checks: [], downgrades: [] };
+
 const NO_ADMISSION: Admission = {
   lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, category: null, owner: null, runKeys: [], rateKeys: [], downgrades: [],
 };
@@ -89,8 +96,6 @@ export class BudgetGuard {
   /** Leases of calls whose lines are not yet committed: renewed until then. */
   private readonly active = new Set<string>();
   private readonly rollovers = new Map<string, bigint>();
-  /** Each ended call's amounts, worked out once for its shrink and again read when its line is counted. */
-  private readonly amounts = new WeakMap<LedgerLine, CounterAmount[]>();
   private readonly renewal: NodeJS.Timeout;
   private readonly now: () => number;
 
@@ -159,51 +164,43 @@ export class BudgetGuard {
     // if every budget had room for its whole worst case: if they do, the plan would not have
     // lowered the output cap, so the result is the same for one round trip instead of two; if
     // one does not, the reservation is refused and the counters are read and planned for.
-    const keys = covering.map((c) => c.key);
-    const states = covering.some((c) => c.budget.gating) ? await this.o.counters.read(keys) : new Map<string, CounterState>();
-    const limits = new Map<string, bigint | null>();
-    for (const c of covering) limits.set(c.key, this.limitOf(c, now));
+    const keys = (): string[] => covering.map((c) => c.key);
+    let states = covering.some((c) => c.budget.gating) ? await this.o.counters.read(keys()) : null;
+    const limits = covering.map((c) => this.limitOf(c, now));
 
-    const runKeys = input.facts.dims.agent_run === null ? [] : await this.checkRuns(covering, input, now);
+    const runKeys = input.facts.dims.agent_run === null ? NO_KEYS : await this.checkRuns(covering, input, now);
     const { checks, downgrades } = this.thresholds(covering, states, limits, now);
     if (checks.length) await this.checkRates(checks, now);
-    const rateKeys = checks.map((c) => c.key);
+    const rateKeys = checks.length ? checks.map((c) => c.key) : NO_KEYS;
 
     let attempt = 0;
     for (;;) {
       // A limit too small even for an empty counter: read it, so that the refusal tells the truth.
-      const plan = states.size > 0 ? this.plan(covering, states, limits, input, now) : this.tryPlan(covering, limits, input, now);
+      const plan = states ? this.plan(covering, states, limits, input, now) : this.tryPlan(covering, limits, input, now);
       if (!plan) {
-        for (const [k, v] of await this.o.counters.read(keys)) states.set(k, v);
+        states = await this.o.counters.read(keys());
         continue;
       }
-      const charges: CounterCharge[] = plan.charged.map((c) => ({
-        key: c.key,
-        nano: c.worstNano,
-        tokens: input.inputBound + plan.output,
-        requests: 1,
-        limit: c.budget.hard ? { nano: c.limitNano, tokens: c.budget.limitTokens, requests: c.budget.limitRequests } : null,
-      }));
-      const r = await this.o.counters.reserve(input.id, charges, this.o.leaseMs);
+      const r = await this.o.counters.reserve(input.id, plan.charged, this.o.leaseMs);
       if (r.ok) {
         this.active.add(input.id);
-        return { lease: input.id, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, ...describe(covering), runKeys, rateKeys, downgrades };
+        const { category, owner } = describe(covering);
+        return { lease: input.id, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, category, owner, runKeys, rateKeys, downgrades };
       }
       // Not read yet, or another call took the room between our read and our reservation: look (again), then give up.
-      const read = states.size > 0;
-      const fresh = await this.o.counters.read(keys);
-      for (const [k, v] of fresh) states.set(k, v);
+      const read = states !== null;
+      states = await this.o.counters.read(keys());
       if (read && ++attempt >= 3) {
-        const c = covering.find((x) => x.key === r.key)!;
-        throw this.exceeded(c, r.state, limits.get(c.key) ?? null, r.what);
+        const i = covering.findIndex((x) => x.key === r.key);
+        throw this.exceeded(covering[i]!, r.state, limits[i] ?? null, r.what);
       }
     }
   }
 
   /** The plan for counters assumed empty, or null if even that cannot be afforded. */
-  private tryPlan(covering: readonly Covering[], limits: Map<string, bigint | null>, input: AdmitInput, now: number) {
+  private tryPlan(covering: readonly Covering[], limits: readonly (bigint | null)[], input: AdmitInput, now: number) {
     try {
-      return this.plan(covering, new Map(), limits, input, now);
+      return this.plan(covering, null, limits, input, now);
     } catch (err) {
       if (err instanceof BursarError) return null;
       throw err;
@@ -223,7 +220,8 @@ export class BudgetGuard {
       });
     }
     this.o.onOutage?.(cause);
-    const charged = covering.map((c) => ({ ...c, limitNano: this.limitOf(c, now), worstNano: 0n }));
+    const tokens = input.inputBound + (input.requestedCap ?? input.defaultCap);
+    const charged = covering.map((c): Charged => ({ ...c, limitNano: this.limitOf(c, now), nano: 0n, tokens, requests: 1, limit: null }));
     return { ...NO_ADMISSION, lease: input.id, charged, assumedOutput: input.requestedCap ?? input.defaultCap, ...describe(covering) };
   }
 
@@ -243,9 +241,7 @@ export class BudgetGuard {
     const tokens = lineTokens(line);
     try {
       if (this.active.has(a.lease)) {
-        const actual = actualAmounts(line, tokens);
-        this.amounts.set(line, actual);
-        await this.o.counters.shrink(a.lease, actual);
+        await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
       }
       if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
       for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
@@ -262,7 +258,7 @@ export class BudgetGuard {
   async count(lines: readonly LedgerLine[], result: AppendResult): Promise<void> {
     for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
-    for (const l of result.added) if (l.budgetCharges?.length) batch.push({ lease: l.id, actual: this.amounts.get(l) ?? actualAmounts(l, lineTokens(l)) });
+    for (const l of result.added) if (l.budgetCharges?.length) batch.push({ lease: l.id, actual: actualAmounts(l, lineTokens(l)) });
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
     if (after.size) await this.thresholdEvents(batch, after);
@@ -307,22 +303,75 @@ export class BudgetGuard {
     return carried;
   }
 
-  /** The output cap and the worst case on each budget. */
-  private plan(covering: readonly Covering[], states: Map<string, CounterState>, limits: Map<string, bigint | null>, input: AdmitInput, now: number) {
+  /** The output cap and the worst case on each budget (`states`: the counters as read; null: assumed empty). `limits` is in `covering`'s order. */
+  private plan(covering: readonly Covering[], states: Map<string, CounterState> | null, limits: readonly (bigint | null)[], input: AdmitInput, now: number) {
     const price = input.price;
-    const hard = covering.filter((c) => c.budget.hard);
-    let cap = input.requestedCap ?? input.defaultCap;
-    let capReason: string | null = input.requestedCap === null && hard.length ? 'default' : null;
-    let tightest: Covering | null = null;
+    const hard = covering.some((c) => c.budget.hard);
+    let output = input.requestedCap ?? input.defaultCap;
+    let capReason: string | null = input.requestedCap === null && hard ? 'default' : null;
+    let worst = price ? worstCaseCost(price, input.inputBound, output, null) : 0n;
+    // Most calls fit every budget at the cap asked for; only when one cannot pay for it is the cap worked out.
+    if (hard && !this.fits(covering, states, limits, input, output, worst, now)) {
+      const lowered = this.lowerCap(covering, states, limits, input, output, now);
+      if (lowered) {
+        output = lowered.cap;
+        capReason = `budget:${lowered.budget}`;
+        worst = price ? worstCaseCost(price, input.inputBound, output, null) : 0n;
+      }
+    }
+    const tokens = input.inputBound + output;
+    const charged = covering.map((c, i): Charged => {
+      const b = c.budget;
+      const limitNano = limits[i] ?? null;
+      return {
+        budget: b,
+        window: c.window,
+        member: c.member,
+        key: c.key,
+        limitNano,
+        nano: this.inCurrency(worst, price, b, now),
+        tokens,
+        requests: 1,
+        limit: b.hard ? { nano: limitNano, tokens: b.limitTokens, requests: b.limitRequests } : null,
+      };
+    });
+    const set = hard && (input.requestedCap === null || output < input.requestedCap);
+    return { charged, output, cap: set ? output : null, capReason: set ? capReason : null };
+  }
+
+  /** A worst case in the provider's currency, in a budget's (rounded up). */
+  private inCurrency(nano: bigint, price: ModelPrice | null, b: Budget, now: number): bigint {
+    return !price ? 0n : b.currency === price.currency ? nano : this.o.fx.convert(nano, price.currency, b.currency, now, 'up').nano;
+  }
+
+  /** Whether every hard budget has room for the call's worst case at this output cap. */
+  private fits(covering: readonly Covering[], states: Map<string, CounterState> | null, limits: readonly (bigint | null)[], input: AdmitInput, cap: number, worst: bigint, now: number): boolean {
+    for (let i = 0; i < covering.length; i++) {
+      const c = covering[i]!;
+      if (!c.budget.hard) continue;
+      const s = states?.get(c.key) ?? EMPTY_STATE;
+      const limit = limits[i] ?? null;
+      if (limit !== null && input.price && limit - s.nano - s.reservedNano < this.inCurrency(worst, input.price, c.budget, now)) return false;
+      if (c.budget.limitTokens !== null && c.budget.limitTokens - s.tokens - s.reservedTokens - input.inputBound < cap) return false;
+    }
+    return true;
+  }
+
+  /** The largest output cap every hard budget can pay for, below `cap`, and the budget that sets it; null if none lowers it. Throws when it would be under the minimum. */
+  private lowerCap(covering: readonly Covering[], states: Map<string, CounterState> | null, limits: readonly (bigint | null)[], input: AdmitInput, cap: number, now: number): { cap: number; budget: string } | null {
+    const price = input.price;
+    let tightest = -1;
     let bound: 'money' | 'tokens' = 'money';
     // The same for every budget: what the prompt costs, and what an output token costs.
     const promptCost = price ? worstCaseCost(price, input.inputBound, 0, null) : 0n;
     const outRate = price ? outputRate(price, input.inputBound) : 0n;
-    for (const c of hard) {
-      const s = states.get(c.key) ?? EMPTY_STATE;
+    for (let i = 0; i < covering.length; i++) {
+      const c = covering[i]!;
+      if (!c.budget.hard) continue;
+      const s = states?.get(c.key) ?? EMPTY_STATE;
       let room = Number.POSITIVE_INFINITY;
       let by: 'money' | 'tokens' = 'money';
-      const limit = limits.get(c.key) ?? null;
+      const limit = limits[i] ?? null;
       if (limit !== null && price) {
         const remaining = limit - s.nano - s.reservedNano;
         const inProvider = c.budget.currency === price.currency ? remaining : this.o.fx.convert(remaining, c.budget.currency, price.currency, now, 'down').nano;
@@ -338,46 +387,35 @@ export class BudgetGuard {
       }
       if (room < cap) {
         cap = Math.max(0, Math.floor(room));
-        tightest = c;
+        tightest = i;
         bound = by;
       }
     }
-    if (tightest) {
-      const s = states.get(tightest.key) ?? EMPTY_STATE;
-      if (cap < this.o.minOutputTokens) throw this.exceeded(tightest, s, limits.get(tightest.key) ?? null, bound);
-      capReason = `budget:${tightest.budget.id}`;
-    }
-    const output = cap;
-    const worstProvider = price ? worstCaseCost(price, input.inputBound, output, null) : 0n;
-    const charged: Charged[] = covering.map((c) => ({
-      budget: c.budget,
-      window: c.window,
-      member: c.member,
-      key: c.key,
-      limitNano: limits.get(c.key) ?? null,
-      worstNano: !price ? 0n : c.budget.currency === price.currency ? worstProvider : this.o.fx.convert(worstProvider, price.currency, c.budget.currency, now, 'up').nano,
-    }));
-    const set = hard.length > 0 && (input.requestedCap === null || cap < input.requestedCap);
-    return { charged, output, cap: set ? cap : null, capReason: set ? capReason : null };
+    if (tightest < 0) return null;
+    const c = covering[tightest]!;
+    if (cap < this.o.minOutputTokens) throw this.exceeded(c, states?.get(c.key) ?? EMPTY_STATE, limits[tightest] ?? null, bound);
+    return { cap, budget: c.budget.id };
   }
 
   /** Thresholds that refuse or need approval (thrown), and those that throttle or step routing down; with the budgets' own rate limits, the rate checks to make. */
-  private thresholds(covering: readonly Covering[], states: Map<string, CounterState>, limits: Map<string, bigint | null>, now: number): { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } {
+  private thresholds(covering: readonly Covering[], states: Map<string, CounterState> | null, limits: readonly (bigint | null)[], now: number): { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } {
+    if (!covering.some((c) => c.budget.gating || c.budget.rateLimit)) return NO_CHECKS;
     const checks: RateCheck[] = [];
     const downgrades: { budget: string; at: number }[] = [];
-    for (const c of covering) {
+    for (let i = 0; i < covering.length; i++) {
+      const c = covering[i]!;
       const b = c.budget;
       if (!b.gating && !b.rateLimit) continue;
-      const limit = limits.get(c.key) ?? null;
-      const used = states.get(c.key)?.nano ?? 0n;
+      const limit = limits[i] ?? null;
+      const used = states?.get(c.key)?.nano ?? 0n;
       const reached = limit === null || !b.gating ? [] : thresholdsReached(limit, used, b.thresholds.map((t) => t.at));
       let throttle: number | null = null;
       for (const t of b.thresholds) {
         if (!reached.includes(t.at)) continue;
-        if (t.actions.includes('refuse')) throw this.exceeded(c, states.get(c.key)!, limit, 'money', t.at);
+        if (t.actions.includes('refuse')) throw this.exceeded(c, states?.get(c.key) ?? EMPTY_STATE, limit, 'money', t.at);
         if (t.actions.includes('require_approval') && this.o.index.activeOverrides(b.id, c.member, now).length === 0) {
           throw new BursarError('approval_required', `Budget "${b.name}" has used ${pct(used, limit!)} of ${formatAmount({ nano: limit!, currency: b.currency })}; past ${t.at}% each call needs an approved override. Request one: bursar overrides request ${b.id} --amount <amount> --reason "<why>".`, {
-            details: this.facts(c, states.get(c.key)!, limit, t.at),
+            details: this.facts(c, states?.get(c.key) ?? EMPTY_STATE, limit, t.at),
           });
         }
         if (t.actions.includes('throttle') && t.throttleRpm !== null) throttle = throttle === null ? t.throttleRpm : Math.min(throttle, t.throttleRpm);
@@ -497,11 +535,11 @@ export class BudgetGuard {
 
 /** Budget category and owner of a call: sandbox or pilot when such a budget covers it; the owner of its most specific budget. */
 function describe(covering: readonly Covering[]): { category: BudgetCategory | null; owner: string | null } {
-  const cats = new Set(covering.map((c) => c.budget.category));
-  const category: BudgetCategory = cats.has('sandbox') ? 'sandbox' : cats.has('pilot') ? 'pilot' : 'production';
+  let category: BudgetCategory = 'production';
   let owner: string | null = null;
   let depth = -1;
   for (const c of covering) {
+    if (c.budget.category === 'sandbox' || (c.budget.category === 'pilot' && category === 'production')) category = c.budget.category;
     const d = c.budget.scope.length + (c.budget.per ? 1 : 0);
     if (c.budget.owner && d > depth) {
       owner = c.budget.owner;

@@ -21,25 +21,23 @@ export interface CallFacts {
   readonly groups: readonly string[];
 }
 
-function valuesOf(key: ScopeKey, f: CallFacts): readonly string[] {
-  if (key === 'user_group') return f.groups;
-  if (key.startsWith('tag:')) {
-    const v = f.tags?.[key.slice(4)];
-    return v === undefined ? [] : [v];
-  }
-  const v = f.dims[key as Dimension];
-  return v === null ? [] : [v];
+/** The call's one value of a dimension or tag, or null; user_group, which may have several, is matched apart. */
+function valueOf(key: ScopeKey, f: CallFacts): string | null {
+  if (key.startsWith('tag:')) return f.tags?.[key.slice(4)] ?? null;
+  return f.dims[key as Dimension];
+}
+
+/** Whether one of the call's values of `key` is among `values` (without building a list per call: this runs per budget per call). */
+function hasAny(key: ScopeKey, f: CallFacts, values: readonly string[]): boolean {
+  if (key === 'user_group') return f.groups.some((g) => values.includes(g));
+  const v = valueOf(key, f);
+  return v !== null && values.includes(v);
 }
 
 /** Whether a call falls inside a scope. A dimension the call lacks fails an `any` and passes a `not`. */
 export function inScope(scope: Scope, f: CallFacts): boolean {
   for (const [key, m] of scope) {
-    const values = valuesOf(key, f);
-    if ('any' in m) {
-      if (!values.some((v) => m.any.includes(v))) return false;
-    } else if (values.some((v) => m.not.includes(v))) {
-      return false;
-    }
+    if ('any' in m ? !hasAny(key, f, m.any) : hasAny(key, f, m.not)) return false;
   }
   return true;
 }

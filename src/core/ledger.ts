@@ -90,16 +90,22 @@ export interface BudgetCharge {
   readonly nano: bigint;
 }
 
-const chargesText = new WeakMap<readonly BudgetCharge[], string>();
+/** Counter keys as JSON strings: the same few keys recur on every call, so each is quoted once (and the cache is bounded). */
+const quotedKeys = new Map<string, string>();
+function quotedKey(key: string): string {
+  let quoted = quotedKeys.get(key);
+  if (quoted === undefined) {
+    if (quotedKeys.size >= 10_000) quotedKeys.clear();
+    quotedKeys.set(key, (quoted = JSON.stringify(key)));
+  }
+  return quoted;
+}
 
-/**
- * A line's budget charges as JSON, `[[key, nano], ...]` (nano as a decimal string): worked out
- * once per line, however many times it is written (the spool's final record, the ledger row).
- */
+/** A line's budget charges as JSON, `[[key, nano], ...]` (nano as a decimal string). */
 export function budgetChargesJson(charges: readonly BudgetCharge[]): string {
-  let text = chargesText.get(charges);
-  if (text === undefined) chargesText.set(charges, (text = JSON.stringify(charges.map((c) => [c.key, c.nano.toString()]))));
-  return text;
+  let text = '[';
+  for (let i = 0; i < charges.length; i++) text += `${i ? ',' : ''}[${quotedKey(charges[i]!.key)},"${charges[i]!.nano}"]`;
+  return `${text}]`;
 }
 
 /** A line with every field at its empty value; callers spread what they know over it. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { costOf, PriceBook, worstCaseCost, type ModelPrice, type Usage } from './pricing.js';
+import { costOf, costTotal, PriceBook, worstCaseCost, type ModelPrice, type Usage } from './pricing.js';
 
 const M = 1_000_000_000n; // one currency unit per million tokens = 1000 nano per token
 
@@ -43,7 +43,7 @@ describe('costOf', () => {
     expect(costOf(p, usage({ input: 10, tier: 'unknown-tier' })).total).toBe(30_000n);
   });
 
-  it('parts always sum to the total: no nano-unit lost or made (property)', () => {
+  it('parts always sum to the total, and the total without its parts is the same: no nano-unit lost or made (property)', () => {
     const rate = fc.bigInt({ min: 0n, max: 200n * M });
     fc.assert(
       fc.property(
@@ -57,6 +57,7 @@ describe('costOf', () => {
           const sum = Object.values(c.parts).reduce((a, b) => a + b, 0n);
           expect(typeof c.total).toBe('bigint');
           expect(sum).toBe(c.total);
+          expect(costTotal(price({ rates }), usage({ ...u, toolCalls: { web_search: u.input % 3 } }))).toBe(costOf(price({ rates }), usage({ ...u, toolCalls: { web_search: u.input % 3 } })).total);
           expect(c.total >= 0n).toBe(true);
         },
       ),

@@ -84,23 +84,38 @@ export function ratesFor(price: ModelPrice, usage: Usage): (k: RateKind) => bigi
   };
 }
 
-/** The cost of one call, exact to the nano-unit. */
-export function costOf(price: ModelPrice, usage: Usage): Cost {
+/** What each kind of token of a call costs, in nano-units per million tokens (TOKEN_KINDS' order). */
+function tokenWeights(price: ModelPrice, usage: Usage): bigint[] {
   const r = ratesFor(price, usage);
   const hour = Math.min(usage.cacheWrite1h ?? 0, usage.cache_write);
-  const weights: bigint[] = TOKEN_KINDS.map((k) => {
+  return TOKEN_KINDS.map((k) => {
     if (k === 'cache_write') {
       return BigInt(usage.cache_write - hour) * r('cache_write') + BigInt(hour) * r('cache_write_1h');
     }
     return BigInt(usage[k]) * r(k);
   });
+}
+
+function toolsCost(price: ModelPrice, usage: Usage): bigint {
+  let tools = 0n;
+  if (usage.toolCalls) for (const [name, count] of Object.entries(usage.toolCalls)) tools += (price.toolCalls[name] ?? 0n) * BigInt(count);
+  return tools;
+}
+
+/** The cost of one call, exact to the nano-unit: costOf's total, without splitting it into parts (the gateway's path). */
+export function costTotal(price: ModelPrice, usage: Usage): bigint {
+  let numerator = 0n;
+  for (const w of tokenWeights(price, usage)) numerator += w;
+  return divRound(numerator, MILLION) + price.perRequest + toolsCost(price, usage);
+}
+
+/** The cost of one call, exact to the nano-unit, and its parts (which add up to it exactly). */
+export function costOf(price: ModelPrice, usage: Usage): Cost {
+  const weights = tokenWeights(price, usage);
   const numerator = weights.reduce((a, b) => a + b, 0n);
   const tokenTotal = divRound(numerator, MILLION);
   const split = largestRemainder(tokenTotal, weights);
-  let tools = 0n;
-  for (const [name, count] of Object.entries(usage.toolCalls ?? {})) {
-    tools += (price.toolCalls[name] ?? 0n) * BigInt(count);
-  }
+  const tools = toolsCost(price, usage);
   const parts = {} as Record<CostPart, bigint>;
   TOKEN_KINDS.forEach((k, i) => (parts[k] = split[i]!));
   parts.request = price.perRequest;

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks';
 import type { BudgetCharge, LedgerLine, LineStatus } from '../core/ledger.js';
 import type { FxTable } from '../core/fx.js';
-import { costOf, worstCaseCost, type ModelPrice, type Usage } from '../core/pricing.js';
+import { costTotal, worstCaseCost, type ModelPrice, type Usage } from '../core/pricing.js';
 import { emptyDims, type Dims } from '../core/dimensions.js';
 import type { KeyEntry } from '../access/access-index.js';
 import type { Admission } from '../budgets/guard.js';
@@ -119,16 +119,15 @@ export function callDims(call: Call): Dims {
 const NO_TOKENS = Object.freeze({ input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
 
 /** The ledger line of a call in a given state. */
-export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charges?: readonly BudgetCharge[] | null): LedgerLine {
+export function lineFor(call: Call, s: Settlement, cost: bigint, charges?: readonly BudgetCharge[] | null): LedgerLine {
   const price = call.target?.price ?? null;
   const u = s.usage;
   // A cache hit pays nothing: its answer's cost is what it avoided.
-  const made = price && u ? costOf(price, u).total : 0n;
-  const costNano = s.cacheHit ? 0n : (costOverride ?? made);
+  const costNano = s.cacheHit ? 0n : cost;
   const currency = price?.currency ?? call.money.orgCurrency;
   const org = call.money.fx.convert(costNano, currency, call.money.orgCurrency, call.ts);
   const bp = call.baselinePrice;
-  const baselineOrgNano = bp && u ? call.money.fx.convert(costOf(bp, u).total, bp.currency, call.money.orgCurrency, call.ts).nano : null;
+  const baselineOrgNano = bp && u ? call.money.fx.convert(costTotal(bp, u), bp.currency, call.money.orgCurrency, call.ts).nano : null;
   return {
     id: call.id,
     source: 'gateway',
@@ -161,7 +160,7 @@ export function lineFor(call: Call, s: Settlement, costOverride?: bigint, charge
     orgCurrency: call.money.orgCurrency,
     fxRate: org.rate,
     baselineOrgNano,
-    avoidedOrgNano: s.cacheHit ? call.money.fx.convert(made, currency, call.money.orgCurrency, call.ts).nano : null,
+    avoidedOrgNano: s.cacheHit ? call.money.fx.convert(cost, currency, call.money.orgCurrency, call.ts).nano : null,
     periodEnd: null, quantityNano: null, unit: null, description: null, importId: null,
   };
 }
@@ -177,8 +176,8 @@ export function worstCaseLine(call: Call): LedgerLine {
   const out = a && a.charged.length ? a.assumedOutput : (call.maxOutput ?? UNCAPPED_OUTPUT_TOKENS);
   const cost = price ? worstCaseCost(price, call.inputBound, out) : 0n;
   const usage: Usage = { input: call.inputBound, cached_input: 0, cache_write: 0, output: out, reasoning: 0 };
-  // The worst case is what the budgets were charged, should the call never settle.
-  const charges = a ? a.charged.map((c) => ({ key: c.key, nano: c.worstNano })) : null;
+  // The worst case is what the budgets were charged (each charge's nano), should the call never settle.
+  const charges = a ? a.charged : null;
   return lineFor(call, { status: 'unsettled', httpStatus: null, errorCode: null, usage, exact: false }, cost, charges);
 }
 

@@ -18,7 +18,7 @@ import type { RouteExceptions } from '../routing/exceptions.js';
 import { NOT_ROUTED, type Routed, type Router } from '../routing/router.js';
 import type { OrgTree } from '../core/org.js';
 import type { WorkflowRegister } from '../routing/register.js';
-import { costOf, type Usage } from '../core/pricing.js';
+import { costTotal, type Usage } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LedgerWriter } from '../ledger/writer.js';
@@ -459,7 +459,7 @@ export class Gateway {
   /** Records the final line of a call, counts it, and logs it if it ended badly or call logging is on. */
   private settle(call: Call, s: Settlement): LedgerLine {
     const price = call.target?.price ?? null;
-    const cost = price && s.usage ? costOf(price, s.usage).total : 0n;
+    const cost = price && s.usage ? costTotal(price, s.usage) : 0n;
     const a = call.sent ? call.admission : null;
     const charges = a && a.charged.length ? this.d.guard.chargesFor(a, cost, price?.currency ?? this.d.money.orgCurrency) : null;
     const line = lineFor(call, s, cost, charges);

@@ -22,7 +22,7 @@ describe('spool records', () => {
   it('round-trip every field through the compact encoding', () => {
     const l = line('a', {
       tokens: { input: 5, cached_input: 1, cache_write: 2, output: 3, reasoning: 4 }, latencyMs: 9, stream: true, httpStatus: null, acceptedOutput: false,
-      budgetCharges: [{ key: 'b|1|alice', nano: 9_007_199_254_740_993n }], orgCostNano: 77n, orgCurrency: 'GBP', fxRate: 790_000_000n,
+      budgetCharges: [{ key: 'b|1|alice', nano: 9_007_199_254_740_993n }, { key: 'p|2|"zoë"\\\n', nano: 0n }], orgCostNano: 77n, orgCurrency: 'GBP', fxRate: 790_000_000n,
     });
     expect(decodeLine(JSON.parse(encodeLine(l)))).toEqual(l);
     const blank = blankLine('b', 5);

@@ -1,0 +1,191 @@
+# Shared by run.sh (the matrix of targets) and pair.sh (two Bursar targets, interleaved): defaults,
+# process helpers, the nginx mock, each target's config and command, and one wrk run. Sourced
+# after ROOT and HERE are set; knobs come from the environment (see run.sh).
+SHARED=${SHARED:-$(cd "$ROOT/../shared/bench/peers" && pwd)}
+PEERS_DIR=${PEERS_DIR:-/tmp/peers}
+DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-5}
+WARMUP_FIRST=${WARMUP_FIRST:-15}
+GW_CPU=${GW_CPU:-0}
+LOAD_CPU=${LOAD_CPU:-1}
+TTFB_N=${TTFB_N:-2000}
+BENCH_DATABASE_URL=${BENCH_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
+BENCH_REDIS_URL=${BENCH_REDIS_URL:-redis://127.0.0.1:6379}
+OUT=${OUT:-/tmp/bursar-bench/gateway-$(date +%Y%m%d-%H%M%S)}
+UPSTREAM_PORT=18080
+BURSAR_PORT=18795
+ADMIN_TOKEN=bench-admin-token-0123456789abcdef0123456789
+
+mkdir -p "$OUT/logs" "$OUT/nginx/logs" "$OUT/nginx/tmp"
+RESULTS=$OUT/results.jsonl; META=$OUT/meta.jsonl; TTFB=$OUT/ttfb.jsonl
+: > "$RESULTS"; : > "$META"; : > "$TTFB"
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+[[ -f $PEERS_DIR/naive/proxy-json.mjs ]] || { log "peers missing: run bash $SHARED/run.sh once (it installs them into $PEERS_DIR)"; exit 1; }
+[[ -f $ROOT/dist/bursar.mjs ]] || { log "run npm run build first"; exit 1; }
+
+STARTED_PIDS=()
+stop_pid() {
+  local pid=$1 sig=${2:-TERM}
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "-$sig" "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+  local keep=() p
+  for p in "${STARTED_PIDS[@]}"; do [[ $p == "$pid" ]] || keep+=("$p"); done
+  STARTED_PIDS=("${keep[@]}")
+}
+cleanup() { local p; for p in "${STARTED_PIDS[@]}"; do stop_pid "$p"; done; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+start_bg() {
+  local name=$1 cpu=$2 dir=$3; shift 3
+  ( cd "$dir" && exec taskset -c "$cpu" "$@" ) > "$OUT/logs/$name.log" 2>&1 &
+  BG_PID=$!
+  STARTED_PIDS+=("$BG_PID")
+}
+wait_port() {
+  for _ in $(seq 1 200); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then return 0; fi
+    kill -0 "$2" 2>/dev/null || return 1
+    sleep 0.1
+  done
+  return 1
+}
+proc_kb() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
+
+
+# Starts the nginx mock upstream on LOAD_CPU (after checking that the ports are free).
+start_nginx() {
+  for port in $UPSTREAM_PORT $BURSAR_PORT $((BURSAR_PORT + 1)) $((BURSAR_PORT + 2)) $((BURSAR_PORT + 3)) 18792 18787; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then log "port $port is already in use: stop what holds it first"; exit 1; fi
+  done
+  # The shared mock, plus Anthropic messages answers (same text and token counts) for bursar-translated.
+  awk -v extra="$HERE/anthropic-mock.conf" '/^        location \/ \{/ { while ((getline l < extra) > 0) print l } { print }' "$SHARED/nginx.conf" > "$OUT/nginx/nginx.conf"
+  grep -q '/anthropic/v1/messages' "$OUT/nginx/nginx.conf" || { log "could not add the Anthropic mock to nginx.conf"; exit 1; }
+  start_bg nginx "$LOAD_CPU" "$OUT/nginx" nginx -p "$OUT/nginx/" -c "$OUT/nginx/nginx.conf"
+  NGINX_PID=$BG_PID
+  wait_port $UPSTREAM_PORT "$NGINX_PID" || { log "nginx did not start"; exit 1; }
+  ACCESS_LOG=$OUT/nginx/logs/access.log
+  nginx_lines() { sleep 1.5; wc -l < "$ACCESS_LOG"; }
+}
+
+# Six budgets that all cover the bench key's calls, with limits no run reaches.
+BUDGETS_YAML='budgets:
+  - { id: company, window: month, limit: { amount: "1000000", currency: USD } }
+  - { id: support, scope: { department: support }, window: month, limit: { amount: "1000000", currency: USD } }
+  - { id: support-bot, scope: { project: support-bot }, window: day, limit: { amount: "1000000", currency: USD } }
+  - { id: per-user, scope: { department: support }, per: user, window: week, limit: { amount: "1000000", currency: USD } }
+  - { id: mini-model, scope: { model: gpt-4o-mini }, window: month, limit: { amount: "1000000", currency: USD } }
+  - { id: helpdesk, scope: { application: helpdesk }, window: month, limit: { amount: "1000000", currency: USD } }'
+
+# One route that every call of the bursar-routed target goes by (its key's default route).
+ROUTES_YAML='routes:
+  - { id: bench, tiers: { premium: gpt-4o, standard: gpt-4o-mini }, default_tier: standard, fallbacks: [gpt-4.1-mini], max_output_tokens: 4096 }'
+# The same route, its standard tier an Anthropic model (bursar-translated).
+translated_yaml() {  # base-url
+  cat <<EOF
+  - { id: anthropic, dialect: anthropic, base_url: "${1%/v1}/anthropic/v1", api_key: { env: BENCH_UPSTREAM_KEY } }
+routes:
+  - { id: bench, tiers: { premium: gpt-4o, standard: anthropic/claude-haiku-4-5 }, default_tier: standard, fallbacks: [gpt-4.1-mini], max_output_tokens: 4096 }
+EOF
+}
+
+bursar_config() {  # base-url name [extra yaml] -> writes $OUT/bursar-$name.yaml
+  cat > "$OUT/bursar-$2.yaml" <<EOF
+organisation: { name: Bench }
+departments:
+  - { id: support, cost_centre: SUPP, teams: [{ id: tier1 }], projects: [{ id: support-bot, code: SUPP-AI-001, team: tier1 }] }
+users: [{ id: bob, department: support, team: tier1 }]
+providers:
+  - { id: openai, dialect: openai, base_url: "$1", api_key: { env: BENCH_UPSTREAM_KEY } }
+${3:-}
+${BURSAR_VARIANT:-}
+EOF
+}
+
+configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
+  local t=$1 mode=$2 base
+  base=http://127.0.0.1:$UPSTREAM_PORT/v1
+  [[ $mode == sse ]] && base=http://127.0.0.1:$UPSTREAM_PORT/sse/v1
+  HDRS=(); CMD=(); PORT=""; DIR=$PEERS_DIR; AUTH=""
+  case $t in
+    direct) URL=$base/chat/completions ;;
+    naive-json)
+      PORT=18792; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/naive
+      CMD=(env NODE_ENV=production PORT=$PORT UPSTREAM_BASE=$base node proxy-json.mjs) ;;
+    naive)
+      PORT=18791; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/naive
+      CMD=(env NODE_ENV=production PORT=$PORT UPSTREAM_BASE=$base node proxy.mjs) ;;
+    portkey)
+      PORT=18787; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/portkey
+      HDRS=("x-portkey-provider: openai" "x-portkey-custom-host: $base")
+      CMD=(env NODE_ENV=production node node_modules/@portkey-ai/gateway/build/start-server.js --port=$PORT --headless) ;;
+    bursar|bursar-budgets|bursar-routed|bursar-translated)
+      PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
+      rm -rf "$OUT/$t-data-$mode"
+      case $t in
+        bursar-budgets) bursar_config "$base" "$t-$mode" "$BUDGETS_YAML" ;;
+        bursar-routed) bursar_config "$base" "$t-$mode" "$ROUTES_YAML" ;;
+        bursar-translated) bursar_config "$base" "$t-$mode" "$(translated_yaml "$base")" ;;
+        *) bursar_config "$base" "$t-$mode" ;;
+      esac
+      HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
+      CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
+           BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml") ;;
+    bursar-shared|bursar-shared3)
+      PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
+      SHARED_SCHEMA=bench_gw_${t//-/_}_$mode
+      local prefix=bench-gw-$t-$mode
+      psql "$BENCH_DATABASE_URL" -qc "drop schema if exists $SHARED_SCHEMA cascade" 2> /dev/null
+      redis-cli -u "$BENCH_REDIS_URL" --scan --pattern "{$prefix}:*" | xargs -r redis-cli -u "$BENCH_REDIS_URL" del > /dev/null
+      rm -rf "$OUT/$t-data-$mode"
+      bursar_config "$base" "$t-$mode" "$BUDGETS_YAML"
+      HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
+      local env=(NODE_ENV=production BURSAR_DATABASE_URL=$BENCH_DATABASE_URL BURSAR_DATABASE_SCHEMA=$SHARED_SCHEMA BURSAR_REDIS_URL=$BENCH_REDIS_URL
+                 BURSAR_REDIS_PREFIX=$prefix BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream)
+      if [[ $t == bursar-shared ]]; then
+        CMD=(env "${env[@]}" BURSAR_PORT=$PORT BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml")
+      else
+        CMD=(env "${env[@]}" REPLICAS=3 PORT=$PORT DATA=$OUT/$t-data-$mode BURSAR_CONFIG=$OUT/bursar-$t-$mode.yaml bash "$ROOT/scripts/replicas.sh")
+      fi ;;
+    *) log "unknown target $t"; return 1 ;;
+  esac
+}
+
+bursar_key() {  # target -> AUTH
+  local secret route=''
+  [[ ${1:-} == bursar-routed || ${1:-} == bursar-translated ]] && route=',"default_route":"bench"'
+  secret=$(curl -sf "http://127.0.0.1:$BURSAR_PORT/admin/v1/keys" -H "authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' \
+    -d '{"label":"bench","project":"support-bot","application":"helpdesk","environment":"production","user":"bob"'"$route"'}' | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>process.stdout.write(JSON.parse(s).secret))')
+  AUTH="Bearer $secret"
+}
+
+cpu_snap() { awk '/^cpu[0-9]+ /{idle=$5+$6; t=0; for(i=2;i<=NF;i++) t+=$i; printf "%s %s %s ", $1, idle, t}' /proc/stat; }
+busy_pct() {
+  awk -v b="$1" -v a="$2" -v c="$3" 'BEGIN{nb=split(b,B," "); split(a,A," ");
+    for(i=1;i<=nb;i+=3) if(B[i]==c){di=A[i+1]-B[i+1]; dt=A[i+2]-B[i+2]; pct=0; if (dt>0) pct=100*(1-di/dt); printf "%.0f", pct}}'
+}
+run_wrk() {  # label stream conns seconds gwpid
+  local label=$1 stream=$2 c=$3 d=$4 gwpid=$5 h hargs=() before after line
+  for h in "${HDRS[@]}"; do hargs+=(-H "$h"); done
+  before=$(cpu_snap)
+  line=$(SHARED_BENCH=$SHARED BENCH_AUTH=$AUTH BENCH_LABEL=$label BENCH_STREAM=$stream taskset -c "$LOAD_CPU" \
+    wrk -t1 "-c$c" "-d${d}s" --timeout 10s -s "$HERE/chat.lua" "${hargs[@]}" "$URL" | sed -n 's/^BENCH_JSON //p')
+  after=$(cpu_snap)
+  [[ -n $line ]] || { log "wrk produced no result for $label"; return 0; }
+  local hwm=0
+  [[ -n $gwpid ]] && hwm=$(proc_kb "$gwpid" VmHWM)
+  echo "${line%\}},\"gw_cpu_busy\":$(busy_pct "$before" "$after" "cpu$GW_CPU"),\"load_cpu_busy\":$(busy_pct "$before" "$after" "cpu$LOAD_CPU"),\"gw_hwm_kb\":${hwm:-0}}" >> "$RESULTS"
+  tail -1 "$RESULTS"
+}
+
+# Ledger lines with status ok in an embedded Bursar's database.
+ledger_ok_lines() {
+  node -e '
+    const D = require(process.argv[1] + "/node_modules/better-sqlite3");
+    const db = new D(process.argv[2], { readonly: true });
+    console.log(db.prepare("select count(*) n from ledger_lines where status = ?").get("ok").n);' "$ROOT" "$1"
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Two Bursar targets side by side, interleaved: both gateways run at once (on the gateway's core,
+# one under load at a time), and each round loads A then B, or B then A, for DURATION seconds.
+# A slow minute of this VM then falls on both, instead of on whichever target ran in it, so the
+# ratio of the two is steadier than run.sh's, which runs each target's reps in one block.
+#
+#   bash bench/gateway/pair.sh                          # bursar vs bursar-budgets, json, 8 rounds
+#   A=bursar B=bursar-routed MODE=sse ROUNDS=6 bash bench/gateway/pair.sh
+#
+# Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh.
+# Prints, per target, the median requests/s and CPU per request, and the median over rounds of
+# B's requests/s over A's (each round's pair ran within a minute of each other).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+HERE="$ROOT/bench/gateway"
+A=${A:-bursar}
+B=${B:-bursar-budgets}
+MODE=${MODE:-json}
+CONNS=${CONNS:-32}
+ROUNDS=${ROUNDS:-8}
+source "$HERE/common.sh"
+[[ $A == bursar* && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A and B must be embedded Bursar targets"; exit 1; }
+
+{
+  echo "date: $(date -Is)"
+  echo "cpu: $(nproc) x $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+  echo "node: $(node --version)"
+  echo "pinning: both gateways on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU"
+  echo "pair: A=$A B=$B mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
+} > "$OUT/env.txt"
+cat "$OUT/env.txt" >&2
+start_nginx
+
+declare -A PORT_OF URL_OF AUTH_OF PID_OF
+stream=0; [[ $MODE == sse ]] && stream=1
+port=$BURSAR_PORT
+for t in $A $B; do
+  BURSAR_PORT=$port
+  configure_target "$t" "$MODE"
+  start_bg "$t-$MODE" "$GW_CPU" "$DIR" "${CMD[@]}"
+  PID_OF[$t]=$BG_PID
+  wait_port "$PORT" "$BG_PID" || { log "$t did not start; see $OUT/logs/$t-$MODE.log"; exit 1; }
+  bursar_key "$t"
+  PORT_OF[$t]=$PORT; URL_OF[$t]=$URL; AUTH_OF[$t]=$AUTH
+  port=$((port + 1))
+done
+use() { URL=${URL_OF[$1]}; AUTH=${AUTH_OF[$1]}; }
+
+for t in $A $B; do
+  use "$t"
+  log "$t: warm-up ${WARMUP_FIRST}s at $CONNS connections"
+  run_wrk "$t|$MODE|$CONNS|-1" $stream "$CONNS" "$WARMUP_FIRST" "${PID_OF[$t]}" > /dev/null
+done
+for r in $(seq 1 "$ROUNDS"); do
+  order="$A $B"; ((r % 2 == 0)) && order="$B $A"
+  for t in $order; do
+    use "$t"
+    run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
+  done
+done
+
+for t in $A $B; do
+  hwm=$(proc_kb "${PID_OF[$t]}" VmHWM)
+  stop_pid "${PID_OF[$t]}"
+  printf '{"target":"%s","mode":"%s","hwm_kb":%s,"ledger_ok_lines":%s}\n' "$t" "$MODE" "${hwm:-0}" "$(ledger_ok_lines "$OUT/$t-data-$MODE/bursar.db")" >> "$META"
+done
+stop_pid "$NGINX_PID" QUIT
+
+node -e '
+  const fs = require("fs");
+  const [dir, a, b] = process.argv.slice(1);
+  const all = fs.readFileSync(dir + "/results.jsonl", "utf8").trim().split("\n").map(JSON.parse)
+    .map((r) => { const [target, , , round] = r.label.split("|"); return { ...r, target, round: Number(round) }; });
+  const runs = all.filter((r) => r.round > 0);
+  const meta = fs.readFileSync(dir + "/meta.jsonl", "utf8").trim().split("\n").map(JSON.parse);
+  const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+  const cpu = (r) => (r.gw_cpu_busy / 100) * r.duration_s * 1000 / r.requests;
+  const of = (t) => runs.filter((r) => r.target === t);
+  console.log("| round | " + a + " RPS | " + b + " RPS | " + b + " / " + a + " |");
+  console.log("|---:|---:|---:|---:|");
+  const ratios = [];
+  for (const ra of of(a)) {
+    const rb = of(b).find((r) => r.round === ra.round);
+    if (!rb) continue;
+    ratios.push(rb.rps / ra.rps);
+    console.log(`| ${ra.round} | ${Math.round(ra.rps)} | ${Math.round(rb.rps)} | ${(rb.rps / ra.rps).toFixed(3)} |`);
+  }
+  console.log();
+  console.log("| target | median RPS | CPU ms per request (median) | p50 ms | p99 ms | peak RSS MB | ledger ok lines / requests |");
+  console.log("|---|---:|---:|---:|---:|---:|---:|");
+  for (const t of [a, b]) {
+    const rs = of(t); const m = meta.find((x) => x.target === t);
+    const sent = all.filter((r) => r.target === t).reduce((n, r) => n + r.requests, 0);
+    console.log(`| ${t} | ${Math.round(median(rs.map((r) => r.rps)))} | ${median(rs.map(cpu)).toFixed(3)} | ${median(rs.map((r) => r.p50_ms)).toFixed(2)} | ${median(rs.map((r) => r.p99_ms)).toFixed(1)} | ${Math.round(m.hwm_kb / 1024)} | ${m.ledger_ok_lines} / ${sent} |`);
+  }
+  const q = median(ratios);
+  console.log();
+  console.log(`${b} against ${a}: median over rounds of the RPS ratio ${q.toFixed(3)}, so ${b} costs ${((1 - q) * 100).toFixed(1)}% of ${a}'"'"'s requests/s (ratios ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`);
+' "$OUT" "$A" "$B" | tee "$OUT/results.md"
+log "raw results: $OUT"

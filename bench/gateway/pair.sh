@@ -96,6 +96,6 @@ node -e '
   }
   const q = median(ratios);
   console.log();
-  console.log(`${b} against ${a}: median over rounds of the RPS ratio ${q.toFixed(3)}, so ${b} costs ${((1 - q) * 100).toFixed(1)}% of ${a}'"'"'s requests/s (ratios ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`);
+  console.log(`${b} against ${a}: median over rounds of the RPS ratio ${q.toFixed(3)}, so ${b} serves ${(Math.abs(1 - q) * 100).toFixed(1)}% ${q < 1 ? "fewer" : "more"} requests/s than ${a} (ratios ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`);
 ' "$OUT" "$A" "$B" | tee "$OUT/results.md"
 log "raw results: $OUT"

@@ -6,9 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { performance } from 'node:perf_hooks';
+import { performance, PerformanceObserver } from 'node:perf_hooks';
 import { emptyDims } from '../dist/core/dimensions.js';
 import { blankLine, budgetChargesJson } from '../dist/core/ledger.js';
 import { FxTable } from '../dist/core/fx.js';
@@ -66,9 +67,16 @@ async function measure(budgets) {
     // The young generation is made large enough (see the parent) that nothing is collected while the calls run.
     const n = 4_000;
     globalThis.gc();
+    let collections = 0;
+    const gcs = new PerformanceObserver((list) => (collections += list.getEntries().length));
+    gcs.observe({ entryTypes: ['gc'] });
     const before = process.memoryUsage().heapUsed;
     for (let k = 0; k < n; k++) covered = await one();
     bytes = (process.memoryUsage().heapUsed - before) / n;
+    // The observer hears of collections a moment later.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    gcs.disconnect();
+    if (collections > 0) throw new Error(`the garbage collector ran ${collections} times while allocations were counted: the figure would be low`);
   } else {
     const n = 100_000;
     const t = performance.now();
@@ -88,7 +96,7 @@ const sixOf56 = await measure([...SIX, ...OTHERS]);
 if (ALLOC) {
   process.stdout.write(JSON.stringify([none.bytes, six.bytes, sixOf56.bytes]));
 } else {
-  const child = spawnSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', new URL(import.meta.url).pathname, '--alloc'], { encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--alloc'], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`the allocation pass failed: ${child.stderr}`);
   const bytes = JSON.parse(child.stdout);
   console.log(`Budget admission, shrink and count per call (in-process counters, node ${process.version})`);

@@ -21,6 +21,7 @@ CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-8}
 source "$HERE/common.sh"
 [[ $A == bursar* && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A and B must be embedded Bursar targets"; exit 1; }
+[[ $A != "$B" ]] || { log "A and B must differ (both run at once, each with its own data)"; exit 1; }
 
 {
   echo "date: $(date -Is)"
@@ -42,6 +43,8 @@ for t in $A $B; do
   PID_OF[$t]=$BG_PID
   wait_port "$PORT" "$BG_PID" || { log "$t did not start; see $OUT/logs/$t-$MODE.log"; exit 1; }
   bursar_key "$t"
+  smoke=$(node "$SHARED/check.mjs" "$URL" "$MODE" "${HDRS[@]}" "Authorization: $AUTH") || true
+  [[ $smoke == ok* ]] || { log "$t failed its smoke check: $smoke"; exit 1; }
   PORT_OF[$t]=$PORT; URL_OF[$t]=$URL; AUTH_OF[$t]=$AUTH
   port=$((port + 1))
 done

@@ -57,6 +57,17 @@ wait_port() {
 proc_kb() { awk -v k="$2:" '$1==k{print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 
 
+# Writes the run's setting to $OUT/env.txt (and stderr): the machine and tools, then the lines given.
+write_env() {
+  {
+    echo "date: $(date -Is)"
+    echo "cpu: $(nproc) x $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
+    echo "node: $(node --version)  nginx: $(nginx -v 2>&1 | sed 's/.*\///')  wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
+    printf '%s\n' "$@"
+  } > "$OUT/env.txt"
+  cat "$OUT/env.txt" >&2
+}
+
 # Starts the nginx mock upstream on LOAD_CPU (after checking that the ports are free).
 start_nginx() {
   for port in $UPSTREAM_PORT $BURSAR_PORT $((BURSAR_PORT + 1)) $((BURSAR_PORT + 2)) $((BURSAR_PORT + 3)) 18792 18787; do

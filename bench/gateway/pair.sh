@@ -23,14 +23,9 @@ source "$HERE/common.sh"
 [[ $A == bursar* && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A and B must be embedded Bursar targets"; exit 1; }
 [[ $A != "$B" ]] || { log "A and B must differ (both run at once, each with its own data)"; exit 1; }
 
-{
-  echo "date: $(date -Is)"
-  echo "cpu: $(nproc) x $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-  echo "node: $(node --version)"
-  echo "pinning: both gateways on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU"
-  echo "pair: A=$A B=$B mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
-} > "$OUT/env.txt"
-cat "$OUT/env.txt" >&2
+write_env \
+  "pinning: both gateways on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU" \
+  "pair: A=$A B=$B mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
 start_nginx
 
 declare -A PORT_OF URL_OF AUTH_OF PID_OF

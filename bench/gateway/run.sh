@@ -28,15 +28,10 @@ CONNS=${CONNS:-"1 32"}
 REPS=${REPS:-3}
 source "$HERE/common.sh"
 
-{
-  echo "date: $(date -Is)"
-  echo "cpu: $(nproc) x $(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)"
-  echo "node: $(node --version)  nginx: $(nginx -v 2>&1 | sed 's/.*\///')  wrk: $(wrk -v 2>&1 | head -1 | awk '{print $2}')"
-  echo "pinning: gateway on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU"
-  echo "matrix: targets=[$TARGETS] modes=[$MODES] conns=[$CONNS] reps=$REPS duration=${DURATION}s; warm-up ${WARMUP_FIRST}s at c=32 after each start, then ${WARMUP}s before each concurrency"
-  echo "bursar: key auth, attribution (project key + x-bursar-workflow + x-bursar-tags), pricing, ledger (SQLite + spool), metrics; default logging (per-call lines off)"
-} > "$OUT/env.txt"
-cat "$OUT/env.txt" >&2
+write_env \
+  "pinning: gateway on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU" \
+  "matrix: targets=[$TARGETS] modes=[$MODES] conns=[$CONNS] reps=$REPS duration=${DURATION}s; warm-up ${WARMUP_FIRST}s at c=32 after each start, then ${WARMUP}s before each concurrency" \
+  "bursar: key auth, attribution (project key + x-bursar-workflow + x-bursar-tags), pricing, ledger (SQLite + spool), metrics; default logging (per-call lines off)"
 
 
 start_nginx

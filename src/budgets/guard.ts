@@ -87,7 +87,7 @@ const NO_KEYS: readonly string[] = [];
 const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } = { checks: [], downgrades: [] };
 
 const NO_ADMISSION: Admission = {
-  lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, category: null, owner: null, runKeys: [], rateKeys: [], downgrades: [],
+  lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
 };
 
 const MILLION = 1_000_000n;
@@ -240,9 +240,7 @@ export class BudgetGuard {
     const now = this.now();
     const tokens = lineTokens(line);
     try {
-      if (this.active.has(a.lease)) {
-        await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
-      }
+      if (this.active.has(a.lease)) await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
       if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
       for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
     } catch (err) {

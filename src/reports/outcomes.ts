@@ -142,17 +142,19 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
     ledger.runVerdicts({ from, to, groupBy: dims, idleBefore: now.getTime() - idleMs }),
   ]);
   const outcomes = new Map(outcomeRows.map((t) => [JSON.stringify(t.group), t]));
-  const keyOf = (g: Readonly<Record<string, string | null>>, currency: string) => `${JSON.stringify(Object.fromEntries(dims.map((d) => [d, g[d] ?? null])))}|${currency}`;
-  const merged = new Map<string, { group: Record<string, string | null>; currency: string; cost: bigint; served: number; fallbacks: number; hits: number }>();
-  const entry = (k: string, group: Readonly<Record<string, string | null>>, currency: string) => {
+  const merged = new Map<string, { group: Record<string, string | null>; groupKey: string; currency: string; cost: bigint; served: number; fallbacks: number; hits: number }>();
+  /** The row of a group (kept to the grouping's dimensions) and currency, made on first sight; `k` keys it. */
+  const entry = (g: Readonly<Record<string, string | null>>, currency: string) => {
+    const group = Object.fromEntries(dims.map((d) => [d, g[d] ?? null]));
+    const groupKey = JSON.stringify(group);
+    const k = `${groupKey}|${currency}`;
     let e = merged.get(k);
-    if (!e) merged.set(k, (e = { group: Object.fromEntries(dims.map((d) => [d, group[d] ?? null])), currency, cost: 0n, served: 0, fallbacks: 0, hits: 0 }));
-    return e;
+    if (!e) merged.set(k, (e = { group, groupKey, currency, cost: 0n, served: 0, fallbacks: 0, hits: 0 }));
+    return { e, k };
   };
   for (const r of costRows) {
     if (r.group.source !== 'gateway') continue;
-    const k = keyOf(r.group, r.currency);
-    const e = entry(k, r.group, r.currency);
+    const { e } = entry(r.group, r.currency);
     e.cost += r.costNano;
     if (r.group.status !== 'refused') e.served += r.requests;
     if (r.group.fallback_model) e.fallbacks += r.requests;
@@ -162,20 +164,19 @@ export async function unitEconomics(ledger: LedgerStore, query: Record<string, u
   // in the group of its first call with all it cost.
   const runTotals = new Map<string, { blocked: number; blockedCost: bigint; abandoned: number; abandonedCost: bigint }>();
   for (const v of verdicts) {
-    const k = keyOf(v.group, v.currency);
+    // Its group and currency may have cost nothing in the period (a run that began before it, or
+    // one reported in the organisation's currency): it still gets a row.
+    const { k } = entry(v.group, v.currency);
     const t = runTotals.get(k) ?? { blocked: 0, blockedCost: 0n, abandoned: 0, abandonedCost: 0n };
     if (v.verdict === 'blocked') [t.blocked, t.blockedCost] = [t.blocked + v.runs, t.blockedCost + v.costNano];
     else [t.abandoned, t.abandonedCost] = [t.abandoned + v.runs, t.abandonedCost + v.costNano];
     runTotals.set(k, t);
-    // Its group and currency may have cost nothing in the period (a run that began before it, or
-    // one reported in the organisation's currency): it still gets a row.
-    entry(k, v.group, v.currency);
   }
   const per = (cost: bigint, n: bigint) => (n === 0n ? null : decimalText(cost / n));
   const rows: UnitEconomicsRow[] = [];
   const seen = new Set<string>();
   for (const m of merged.values()) {
-    const k = JSON.stringify(m.group);
+    const k = m.groupKey;
     seen.add(k);
     const o = outcomes.get(k);
     const accepted = o?.accepted ?? 0;

@@ -40,14 +40,14 @@ export const SUMMARY_DIMS = [
  * departments times the models in use, so the overview, the departments' drill-down, the models'
  * tiers and the anomalies by department read a few hundred rows a day.
  */
-export const DEPARTMENT_DIMS = ['department', 'cost_centre', 'budget_category', 'tier', 'provider', 'model'] as const satisfies readonly Dimension[];
+const DEPARTMENT_DIMS = ['department', 'cost_centre', 'budget_category', 'tier', 'provider', 'model'] as const satisfies readonly Dimension[];
 
 /**
  * The agent runs' dimensions by day: reports grouped by run and day (the daily agent-loop
  * anomaly) read a row per run and day rather than its lines. Calls outside any run collapse to a
  * few rows per day, as there are no people in it.
  */
-export const RUN_DIMS = ['department', 'project', 'workflow', 'agent', 'agent_run'] as const satisfies readonly Dimension[];
+const RUN_DIMS = ['department', 'project', 'workflow', 'agent', 'agent_run'] as const satisfies readonly Dimension[];
 
 /** A rollup key that is not a dimension: its name (a report's group) and its value for a line, as the lines' own grouping gives it. */
 interface Extra {
@@ -241,7 +241,7 @@ export const DAY = 86_400_000;
 export const dayOf = (ts: number): string => new Date(ts - (((ts % DAY) + DAY) % DAY)).toISOString().slice(0, 10);
 
 /** Sums lines into a rollup's rows, one per key: each row's values in its `columns` order. */
-export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number | bigint)[][] {
+function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number | bigint)[][] {
   const rows = new Map<string, (string | number | bigint)[]>();
   const { dims, extras, sums, attrs, takes } = r;
   const attrAt = 1 + r.keyColumns.length;
@@ -265,12 +265,15 @@ export function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string |
       continue;
     }
     // The attributes before the sums: a first compares first_ts (then first_id) before they are folded.
-    const at = firstTs >= 0 ? (row[sumAt + firstTs] as number) : NaN;
-    const earlier = l.ts < at || (l.ts === at && l.id < (row[attrAt + firstId] as string));
-    attrs.forEach((a, i) => {
-      if (a.fold === 'same') row[attrAt + i] = same(row[attrAt + i] as string, a.of(l));
-      else if (earlier) row[attrAt + i] = a.of(l);
-    });
+    if (attrs.length) {
+      const at = firstTs >= 0 ? (row[sumAt + firstTs] as number) : NaN;
+      const earlier = l.ts < at || (l.ts === at && l.id < (row[attrAt + firstId] as string));
+      for (let i = 0; i < attrs.length; i++) {
+        const a = attrs[i]!;
+        if (a.fold === 'same') row[attrAt + i] = same(row[attrAt + i] as string, a.of(l));
+        else if (earlier) row[attrAt + i] = a.of(l);
+      }
+    }
     for (let i = 0; i < sums.length; i++) {
       const s = sums[i]!;
       const v = s.of(l) as number;
@@ -290,7 +293,7 @@ function assertRollsUp(wide: Rollup, narrow: Rollup): void {
 }
 
 /** Sums a wider rollup's rows into a narrower one's, with the keys rollupValues gives the same lines. */
-export function rollUpRows(rows: readonly (readonly (string | number | bigint)[])[], wide: Rollup, narrow: Rollup): (string | number | bigint)[][] {
+function rollUpRows(rows: readonly (readonly (string | number | bigint)[])[], wide: Rollup, narrow: Rollup): (string | number | bigint)[][] {
   assertRollsUp(wide, narrow);
   const keyAt = narrow.keyColumns.map((c) => wide.columns.indexOf(c));
   const sumAt = narrow.sumColumns.map((c) => wide.columns.indexOf(c));

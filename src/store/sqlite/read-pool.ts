@@ -26,16 +26,16 @@ db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -' + workerData.cacheKiB);
 db.defaultSafeIntegers(true);
 const statements = new Map();
-parentPort.on('message', ({ id, sql, parameters }) => {
+parentPort.on('message', ({ sql, parameters }) => {
   try {
     let st = statements.get(sql);
     if (!st) {
       if (statements.size >= 500) statements.clear();
       statements.set(sql, (st = db.prepare(sql)));
     }
-    parentPort.postMessage({ id, rows: st.reader ? st.all(parameters) : (st.run(parameters), []) });
+    parentPort.postMessage({ rows: st.reader ? st.all(parameters) : (st.run(parameters), []) });
   } catch (err) {
-    parentPort.postMessage({ id, error: { message: err.message, code: err.code } });
+    parentPort.postMessage({ error: { message: err.message, code: err.code } });
   }
 });
 `;
@@ -52,8 +52,6 @@ interface Reader {
   job: Job | null;
   idle: NodeJS.Timeout | null;
 }
-
-let jobs = 0;
 
 export class SqliteReadPool {
   private readonly readers = new Set<Reader>();
@@ -92,9 +90,15 @@ export class SqliteReadPool {
     await Promise.all([...this.readers].map((r) => this.stop(r)));
   }
 
+  /** A started reader with no job, if any. */
+  private free(): Reader | undefined {
+    for (const r of this.readers) if (r.job === null) return r;
+    return undefined;
+  }
+
   private dispatch(): void {
     while (this.queue.length) {
-      let reader = [...this.readers].find((r) => r.job === null);
+      let reader = this.free();
       if (!reader && this.readers.size < this.size) reader = this.start();
       if (!reader) return;
       const job = this.queue.shift()!;
@@ -104,7 +108,7 @@ export class SqliteReadPool {
       // Held while it reads (a pending read keeps the process up), let go while idle.
       reader.worker.ref();
       try {
-        reader.worker.postMessage({ id: ++jobs, sql: job.sql, parameters: job.parameters });
+        reader.worker.postMessage({ sql: job.sql, parameters: job.parameters });
       } catch (err) {
         // Parameters that cannot be sent: the read fails, the reader stays free.
         reader.job = null;

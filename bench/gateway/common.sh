@@ -117,8 +117,10 @@ ${BURSAR_VARIANT:-}
 EOF
 }
 
+# A Bursar target's files are named after it plus $TAG (pair.sh sets one to run a target twice),
+# and it runs the build in $BUILD (default: this checkout).
 configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
-  local t=$1 mode=$2 base
+  local t=$1 mode=$2 base n=$1${TAG:-} build=${BUILD:-$ROOT}
   base=http://127.0.0.1:$UPSTREAM_PORT/v1
   [[ $mode == sse ]] && base=http://127.0.0.1:$UPSTREAM_PORT/sse/v1
   HDRS=(); CMD=(); PORT=""; DIR=$PEERS_DIR; AUTH=""
@@ -136,16 +138,16 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       CMD=(env NODE_ENV=production node node_modules/@portkey-ai/gateway/build/start-server.js --port=$PORT --headless) ;;
     bursar|bursar-budgets|bursar-routed|bursar-translated)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
-      rm -rf "$OUT/$t-data-$mode"
+      rm -rf "$OUT/$n-data-$mode"
       case $t in
-        bursar-budgets) bursar_config "$base" "$t-$mode" "$BUDGETS_YAML" ;;
-        bursar-routed) bursar_config "$base" "$t-$mode" "$ROUTES_YAML" ;;
-        bursar-translated) bursar_config "$base" "$t-$mode" "$(translated_yaml "$base")" ;;
-        *) bursar_config "$base" "$t-$mode" ;;
+        bursar-budgets) bursar_config "$base" "$n-$mode" "$BUDGETS_YAML" ;;
+        bursar-routed) bursar_config "$base" "$n-$mode" "$ROUTES_YAML" ;;
+        bursar-translated) bursar_config "$base" "$n-$mode" "$(translated_yaml "$base")" ;;
+        *) bursar_config "$base" "$n-$mode" ;;
       esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
-           BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml") ;;
+           BURSAR_DATA_DIR=$OUT/$n-data-$mode node "$build/dist/bursar.mjs" start --config "$OUT/bursar-$n-$mode.yaml") ;;
     bursar-shared|bursar-shared3)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
       SHARED_SCHEMA=bench_gw_${t//-/_}_$mode

@@ -6,8 +6,11 @@
 #
 #   bash bench/gateway/pair.sh                          # bursar vs bursar-budgets, json, 8 rounds
 #   A=bursar B=bursar-routed MODE=sse ROUNDS=6 bash bench/gateway/pair.sh
+#   A=bursar B=bursar B_BUILD=/tmp/old-checkout bash bench/gateway/pair.sh   # two builds, one target
 #
-# Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh.
+# Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh;
+# A_BUILD and B_BUILD: a checkout (built, with node_modules) whose dist/bursar.mjs that side runs,
+# this one by default. With two builds, A and B may name the same target; B is then shown as B@b.
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
@@ -21,47 +24,56 @@ CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-8}
 source "$HERE/common.sh"
 [[ $A == bursar* && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A and B must be embedded Bursar targets"; exit 1; }
-[[ $A != "$B" ]] || { log "A and B must differ (both run at once, each with its own data)"; exit 1; }
+A_BUILD=${A_BUILD:-$ROOT}
+B_BUILD=${B_BUILD:-$ROOT}
+for b in "$A_BUILD" "$B_BUILD"; do [[ -f $b/dist/bursar.mjs ]] || { log "$b/dist/bursar.mjs is missing: build that checkout first"; exit 1; }; done
+# Each side has a label (its target, and @b when both run the same one) naming its data and results.
+LA=$A; LB=$B
+if [[ $A == "$B" ]]; then
+  [[ $A_BUILD != "$B_BUILD" ]] || { log "A and B must differ in target or build (both run at once, each with its own data)"; exit 1; }
+  LB=$B@b
+fi
 
 write_env \
   "pinning: both gateways on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU" \
-  "pair: A=$A B=$B mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
+  "pair: A=$A ($A_BUILD, $(git -C "$A_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')) B=$B ($B_BUILD, $(git -C "$B_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')) mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
 start_nginx
 
-declare -A PORT_OF URL_OF AUTH_OF PID_OF
+declare -A PORT_OF URL_OF AUTH_OF PID_OF DATA_OF
 stream=0; [[ $MODE == sse ]] && stream=1
 port=$BURSAR_PORT
-for t in $A $B; do
+for side in a b; do
+  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG=""; else t=$B l=$LB BUILD=$B_BUILD TAG=${LB#"$B"}; TAG=${TAG/@/-}; fi
   BURSAR_PORT=$port
   configure_target "$t" "$MODE"
-  start_bg "$t-$MODE" "$GW_CPU" "$DIR" "${CMD[@]}"
-  PID_OF[$t]=$BG_PID
-  wait_port "$PORT" "$BG_PID" || { log "$t did not start; see $OUT/logs/$t-$MODE.log"; exit 1; }
+  start_bg "$l-$MODE" "$GW_CPU" "$DIR" "${CMD[@]}"
+  PID_OF[$l]=$BG_PID; DATA_OF[$l]=$OUT/$t$TAG-data-$MODE
+  wait_port "$PORT" "$BG_PID" || { log "$l did not start; see $OUT/logs/$l-$MODE.log"; exit 1; }
   bursar_key "$t"
   smoke=$(node "$SHARED/check.mjs" "$URL" "$MODE" "${HDRS[@]}" "Authorization: $AUTH") || true
-  [[ $smoke == ok* ]] || { log "$t failed its smoke check: $smoke"; exit 1; }
-  PORT_OF[$t]=$PORT; URL_OF[$t]=$URL; AUTH_OF[$t]=$AUTH
+  [[ $smoke == ok* ]] || { log "$l failed its smoke check: $smoke"; exit 1; }
+  PORT_OF[$l]=$PORT; URL_OF[$l]=$URL; AUTH_OF[$l]=$AUTH
   port=$((port + 1))
 done
 use() { URL=${URL_OF[$1]}; AUTH=${AUTH_OF[$1]}; }
 
-for t in $A $B; do
+for t in $LA $LB; do
   use "$t"
   log "$t: warm-up ${WARMUP_FIRST}s at $CONNS connections"
   run_wrk "$t|$MODE|$CONNS|-1" $stream "$CONNS" "$WARMUP_FIRST" "${PID_OF[$t]}" > /dev/null
 done
 for r in $(seq 1 "$ROUNDS"); do
-  order="$A $B"; ((r % 2 == 0)) && order="$B $A"
+  order="$LA $LB"; ((r % 2 == 0)) && order="$LB $LA"
   for t in $order; do
     use "$t"
     run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
   done
 done
 
-for t in $A $B; do
+for t in $LA $LB; do
   hwm=$(proc_kb "${PID_OF[$t]}" VmHWM)
   stop_pid "${PID_OF[$t]}"
-  printf '{"target":"%s","mode":"%s","hwm_kb":%s,"ledger_ok_lines":%s}\n' "$t" "$MODE" "${hwm:-0}" "$(ledger_ok_lines "$OUT/$t-data-$MODE/bursar.db")" >> "$META"
+  printf '{"target":"%s","mode":"%s","hwm_kb":%s,"ledger_ok_lines":%s}\n' "$t" "$MODE" "${hwm:-0}" "$(ledger_ok_lines "${DATA_OF[$t]}/bursar.db")" >> "$META"
 done
 stop_pid "$NGINX_PID" QUIT
 
@@ -95,5 +107,5 @@ node -e '
   const q = median(ratios);
   console.log();
   console.log(`${b} against ${a}: median over rounds of the RPS ratio ${q.toFixed(3)}, so ${b} serves ${(Math.abs(1 - q) * 100).toFixed(1)}% ${q < 1 ? "fewer" : "more"} requests/s than ${a} (ratios ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`);
-' "$OUT" "$A" "$B" | tee "$OUT/results.md"
+' "$OUT" "$LA" "$LB" | tee "$OUT/results.md"
 log "raw results: $OUT"

@@ -240,9 +240,26 @@ export const DAY = 86_400_000;
 
 export const dayOf = (ts: number): string => new Date(ts - (((ts % DAY) + DAY) % DAY)).toISOString().slice(0, 10);
 
-/** Sums lines into a rollup's rows, one per key: each row's values in its `columns` order. */
-function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number | bigint)[][] {
-  const rows = new Map<string, (string | number | bigint)[]>();
+type RowValues = (string | number | bigint)[];
+/** One step of a row's key: the rows found under the key's parts so far. */
+interface KeyNode {
+  readonly next: Map<string, KeyNode>;
+  row?: RowValues;
+}
+const stepInto = (n: KeyNode, part: string): KeyNode => {
+  let c = n.next.get(part);
+  if (!c) n.next.set(part, (c = { next: new Map() }));
+  return c;
+};
+
+/**
+ * Sums lines into a rollup's rows, one per key: each row's values in its `columns` order. A
+ * line finds its row by walking one map per key part; the key's text (the `k` column) is built
+ * only for a new row, as a batch has many lines and few rows.
+ */
+function rollupValues(lines: readonly LedgerLine[], r: Rollup): RowValues[] {
+  const rows: RowValues[] = [];
+  const root: KeyNode = { next: new Map() };
   const { dims, extras, sums, attrs, takes } = r;
   const attrAt = 1 + r.keyColumns.length;
   const sumAt = attrAt + attrs.length;
@@ -255,13 +272,14 @@ function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number
     if (takes && !takes(l)) continue;
     if (r.daily && !(l.ts >= dayStart && l.ts < dayStart + DAY)) [dayStart, day] = [l.ts - (((l.ts % DAY) + DAY) % DAY), dayOf(l.ts)];
     const d = l.dims;
-    let k = r.daily ? day : '';
-    for (const dim of dims) k += `\u0001${d[dim] ?? ''}`;
-    for (const e of extras) k += `\u0001${e.of(l)}`;
-    const row = rows.get(k);
+    let node = r.daily ? stepInto(root, day) : root;
+    for (const dim of dims) node = stepInto(node, d[dim] ?? '');
+    for (const e of extras) node = stepInto(node, e.of(l));
+    const row = node.row;
     if (!row) {
-      // The key's parts again (not split from it: a value could hold the separator).
-      rows.set(k, [k, ...(r.daily ? [day] : []), ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l)), ...attrs.map((a) => a.of(l)), ...sums.map((s) => s.of(l))]);
+      const parts = [...(r.daily ? [day] : []), ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l))];
+      const k = (r.daily ? '' : '\u0001') + parts.join('\u0001');
+      rows.push((node.row = [k, ...parts, ...attrs.map((a) => a.of(l)), ...sums.map((s) => s.of(l))]));
       continue;
     }
     // The attributes before the sums: a first compares first_ts (then first_id) before they are folded.
@@ -281,7 +299,7 @@ function rollupValues(lines: readonly LedgerLine[], r: Rollup): (string | number
       row[sumAt + i] = s.fold === 'max' ? (v > cur ? v : cur) : s.fold === 'min' ? (v < cur ? v : cur) : cur + v;
     }
   }
-  return [...rows.values()];
+  return rows;
 }
 
 /** Refuses to sum `narrow` from `wide` unless every key column and sum of it is there, added. */
@@ -293,12 +311,12 @@ function assertRollsUp(wide: Rollup, narrow: Rollup): void {
 }
 
 /** Sums a wider rollup's rows into a narrower one's, with the keys rollupValues gives the same lines. */
-function rollUpRows(rows: readonly (readonly (string | number | bigint)[])[], wide: Rollup, narrow: Rollup): (string | number | bigint)[][] {
+function rollUpRows(rows: readonly Readonly<RowValues>[], wide: Rollup, narrow: Rollup): RowValues[] {
   assertRollsUp(wide, narrow);
   const keyAt = narrow.keyColumns.map((c) => wide.columns.indexOf(c));
   const sumAt = narrow.sumColumns.map((c) => wide.columns.indexOf(c));
   const first = 1 + keyAt.length;
-  const out = new Map<string, (string | number | bigint)[]>();
+  const out = new Map<string, RowValues>();
   for (const w of rows) {
     const key = keyAt.map((i) => w[i]!);
     const k = key.join('\u0001');
@@ -310,9 +328,9 @@ function rollUpRows(rows: readonly (readonly (string | number | bigint)[])[], wi
 }
 
 /** Each derived table's rows for some lines: summed from the lines, or from the rows of the wider rollup it names (summed first, once, whatever the order). */
-export function derivedValues(lines: readonly LedgerLine[], tables: readonly Rollup[] = DERIVED): Map<Rollup, (string | number | bigint)[][]> {
-  const out = new Map<Rollup, (string | number | bigint)[][]>();
-  const valuesOf = (r: Rollup): (string | number | bigint)[][] => {
+export function derivedValues(lines: readonly LedgerLine[], tables: readonly Rollup[] = DERIVED): Map<Rollup, RowValues[]> {
+  const out = new Map<Rollup, RowValues[]>();
+  const valuesOf = (r: Rollup): RowValues[] => {
     let rows = out.get(r);
     if (!rows) out.set(r, (rows = r.from ? rollUpRows(valuesOf(r.from), r.from, r) : rollupValues(lines, r)));
     return rows;

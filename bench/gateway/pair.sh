@@ -27,11 +27,12 @@ source "$HERE/common.sh"
 A_BUILD=${A_BUILD:-$ROOT}
 B_BUILD=${B_BUILD:-$ROOT}
 for b in "$A_BUILD" "$B_BUILD"; do [[ -f $b/dist/bursar.mjs ]] || { log "$b/dist/bursar.mjs is missing: build that checkout first"; exit 1; }; done
-# Each side has a label (its target, and @b when both run the same one) naming its data and results.
-LA=$A; LB=$B
+# Each side has a label naming its results (its target, and @b when both run the same one) and a
+# tag naming its files (-b then).
+LA=$A; LB=$B; TAG_B=""
 if [[ $A == "$B" ]]; then
   [[ $A_BUILD != "$B_BUILD" ]] || { log "A and B must differ in target or build (both run at once, each with its own data)"; exit 1; }
-  LB=$B@b
+  LB=$B@b; TAG_B=-b
 fi
 
 write_env \
@@ -39,11 +40,11 @@ write_env \
   "pair: A=$A ($A_BUILD, $(git -C "$A_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')) B=$B ($B_BUILD, $(git -C "$B_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')) mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
 start_nginx
 
-declare -A PORT_OF URL_OF AUTH_OF PID_OF DATA_OF
+declare -A URL_OF AUTH_OF PID_OF DATA_OF
 stream=0; [[ $MODE == sse ]] && stream=1
 port=$BURSAR_PORT
 for side in a b; do
-  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG=""; else t=$B l=$LB BUILD=$B_BUILD TAG=${LB#"$B"}; TAG=${TAG/@/-}; fi
+  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG=""; else t=$B l=$LB BUILD=$B_BUILD TAG=$TAG_B; fi
   BURSAR_PORT=$port
   configure_target "$t" "$MODE"
   start_bg "$l-$MODE" "$GW_CPU" "$DIR" "${CMD[@]}"
@@ -52,7 +53,7 @@ for side in a b; do
   bursar_key "$t"
   smoke=$(node "$SHARED/check.mjs" "$URL" "$MODE" "${HDRS[@]}" "Authorization: $AUTH") || true
   [[ $smoke == ok* ]] || { log "$l failed its smoke check: $smoke"; exit 1; }
-  PORT_OF[$l]=$PORT; URL_OF[$l]=$URL; AUTH_OF[$l]=$AUTH
+  URL_OF[$l]=$URL; AUTH_OF[$l]=$AUTH
   port=$((port + 1))
 done
 use() { URL=${URL_OF[$1]}; AUTH=${AUTH_OF[$1]}; }

@@ -15,7 +15,7 @@
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIMENSIONS, emptyDims } from '../core/dimensions.js';
-import { blankLine, budgetChargesJson, type BudgetCharge, type LedgerLine } from '../core/ledger.js';
+import { blankLine, budgetChargesJson, type LedgerLine } from '../core/ledger.js';
 
 export interface Segment {
   readonly name: string;
@@ -32,20 +32,29 @@ export type SpoolRecord = { readonly kind: 'intent' | 'final'; readonly line: Le
 const OUTCOME_FIELDS = ['status', 'httpStatus', 'errorCode', 'tokens', 'toolCalls', 'costNano', 'usageExact', 'latencyMs', 'ttfbMs', 'priceVersion', 'currency', 'budgetCharges', 'orgCostNano', 'fxRate', 'baselineOrgNano'] as const;
 type Outcome = Pick<LedgerLine, (typeof OUTCOME_FIELDS)[number]>;
 
+/** Budget charges are written by budgetChargesJson (their nano are BigInts), after the record's other fields. */
+const OUTCOME_PLAIN = OUTCOME_FIELDS.filter((f) => f !== 'budgetCharges');
+
+/** A record's JSON with its budget charges' JSON (already written) as the last field, if given. */
+function withCharges(o: Record<string, unknown>, charges: string | null): string {
+  const json = JSON.stringify(o);
+  return charges === null ? json : `${json.slice(0, -1)},"budgetCharges":${charges}}`;
+}
+
+/** The final record always states its charges (null: none), as they replace its intent's worst case. */
 function encodeOutcome(l: LedgerLine): string {
   const o: Record<string, unknown> = { id: l.id };
-  for (const f of OUTCOME_FIELDS) {
+  for (const f of OUTCOME_PLAIN) {
     const v = l[f];
-    if (f !== 'budgetCharges') o[f] = typeof v === 'bigint' ? v.toString() : v;
+    o[f] = typeof v === 'bigint' ? v.toString() : v;
   }
-  const json = JSON.stringify(o);
-  return `${json.slice(0, -1)},"budgetCharges":${l.budgetCharges ? budgetChargesJson(l.budgetCharges) : 'null'}}`;
+  return withCharges(o, l.budgetCharges ? budgetChargesJson(l.budgetCharges) : 'null');
 }
 
 const MAX_SEGMENT_BYTES = 64 * 1024 * 1024;
 
 const BLANK = blankLine('', 0) as unknown as Record<string, unknown>;
-const FIELDS = Object.keys(BLANK).filter((k) => k !== 'id' && k !== 'ts' && k !== 'dims' && k !== 'costNano');
+const FIELDS = Object.keys(BLANK).filter((k) => !['id', 'ts', 'dims', 'costNano', 'budgetCharges'].includes(k));
 
 /**
  * A line as compact JSON: the dimensions that are set, and the fields that differ from a blank
@@ -63,10 +72,9 @@ export function encodeLine(l: LedgerLine): string {
   const line = l as unknown as Record<string, unknown>;
   for (const k of FIELDS) {
     const v = line[k];
-    if (v !== BLANK[k] && k !== 'budgetCharges') o[k] = typeof v === 'bigint' ? String(v) : v;
+    if (v !== BLANK[k]) o[k] = typeof v === 'bigint' ? String(v) : v;
   }
-  const json = JSON.stringify(o);
-  return l.budgetCharges ? `${json.slice(0, -1)},"budgetCharges":${budgetChargesJson(l.budgetCharges)}}` : json;
+  return withCharges(o, l.budgetCharges ? budgetChargesJson(l.budgetCharges) : null);
 }
 
 const BIGINT_FIELDS = ['orgCostNano', 'fxRate', 'baselineOrgNano', 'avoidedOrgNano', 'quantityNano'] as const;

@@ -83,7 +83,7 @@ start_nginx() {
   nginx_lines() { sleep 1.5; wc -l < "$ACCESS_LOG"; }
 }
 
-# Six budgets that all cover the bench key's calls, with limits no run reaches.
+# Six budgets that all cover the bench key's calls, with limits no run reaches (BUDGETS=n keeps the first n).
 BUDGETS_YAML='budgets:
   - { id: company, window: month, limit: { amount: "1000000", currency: USD } }
   - { id: support, scope: { department: support }, window: month, limit: { amount: "1000000", currency: USD } }
@@ -91,6 +91,9 @@ BUDGETS_YAML='budgets:
   - { id: per-user, scope: { department: support }, per: user, window: week, limit: { amount: "1000000", currency: USD } }
   - { id: mini-model, scope: { model: gpt-4o-mini }, window: month, limit: { amount: "1000000", currency: USD } }
   - { id: helpdesk, scope: { application: helpdesk }, window: month, limit: { amount: "1000000", currency: USD } }'
+BUDGETS_YAML=$(head -n $((${BUDGETS:-6} + 1)) <<< "$BUDGETS_YAML")
+# GC_TRACE=1: Bursar targets log each garbage collection (--trace-gc-nvp) for gc_summary.
+NODE_GC_FLAGS=(); [[ -n ${GC_TRACE:-} ]] && NODE_GC_FLAGS=(--trace-gc-nvp)
 
 # One route that every call of the bursar-routed target goes by (its key's default route).
 ROUTES_YAML='routes:
@@ -147,7 +150,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
       CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
-           BURSAR_DATA_DIR=$OUT/$n-data-$mode node "$build/dist/bursar.mjs" start --config "$OUT/bursar-$n-$mode.yaml") ;;
+           BURSAR_DATA_DIR=$OUT/$n-data-$mode node "${NODE_GC_FLAGS[@]}" "$build/dist/bursar.mjs" start --config "$OUT/bursar-$n-$mode.yaml") ;;
     bursar-shared|bursar-shared3)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
       SHARED_SCHEMA=bench_gw_${t//-/_}_$mode
@@ -201,4 +204,19 @@ ledger_ok_lines() {
     const D = require(process.argv[1] + "/node_modules/better-sqlite3");
     const db = new D(process.argv[2], { readonly: true });
     console.log(db.prepare("select count(*) n from ledger_lines where status = ?").get("ok").n);' "$ROOT" "$1"
+}
+
+# From a gateway's --trace-gc-nvp log and the requests it served: the bytes it allocated and
+# promoted per request, and its collectors' pauses per request. Unlike requests/s, the bytes do
+# not depend on how fast this VM runs in a given minute, so two builds compare on them exactly.
+gc_summary() {  # label log requests -> one markdown row
+  awk -v label="$1" -v r="$3" '
+    / gc=/ { kind = ""; for (i = 1; i <= NF; i++) { split($i, kv, "=");
+        if (kv[1] == "gc") kind = kv[2]; else if (kv[1] == "pause") p = kv[2]; else if (kv[1] == "allocated") a = kv[2]; else if (kv[1] == "promoted") pr = kv[2] }
+      n[kind]++; pause[kind] += p; alloc += a; if (kind == "s") prom += pr }
+    END { if (r == 0) exit; printf "| %s | %.1f | %.2f | %.1f | %.1f | %d | %.1f |\n", label, alloc / r / 1024, prom / r / 1024, n["s"] * 1000 / r, pause["s"] * 1000 / r, n["mc"] + n["ms"], (pause["mc"] + pause["ms"]) * 1000 / r }' "$2"
+}
+gc_header() {
+  echo "| target | KB allocated / request | KB promoted / request | scavenges / 1,000 requests | scavenge pause µs / request | mark-compacts | mark-compact pause µs / request |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
 }

@@ -11,6 +11,8 @@
 # Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh;
 # A_BUILD and B_BUILD: a checkout (built, with node_modules) whose dist/bursar.mjs that side runs,
 # this one by default. With two builds, A and B may name the same target; B is then shown as B@b.
+# BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
+# side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
@@ -109,4 +111,9 @@ node -e '
   console.log();
   console.log(`${b} against ${a}: median over rounds of the RPS ratio ${q.toFixed(3)}, so ${b} serves ${(Math.abs(1 - q) * 100).toFixed(1)}% ${q < 1 ? "fewer" : "more"} requests/s than ${a} (ratios ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`);
 ' "$OUT" "$LA" "$LB" | tee "$OUT/results.md"
+if [[ -n ${GC_TRACE:-} ]]; then
+  # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
+  served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
+  { echo; gc_header; for t in $LA $LB; do gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
+fi
 log "raw results: $OUT"

@@ -32,6 +32,11 @@ export class MemoryCounters implements BudgetCounters {
   constructor(private readonly now: () => number = Date.now) {}
 
   async reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult> {
+    return this.reserveNow(lease, charges, ttlMs);
+  }
+
+  /** reserve, answered at once (the guard's path for calls with nothing to wait for). */
+  reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult {
     this.expire();
     for (const c of charges) {
       if (!c.limit) continue;
@@ -65,6 +70,11 @@ export class MemoryCounters implements BudgetCounters {
   }
 
   async shrink(lease: string, actual: readonly CounterAmount[]): Promise<void> {
+    this.shrinkNow(lease, actual);
+  }
+
+  /** shrink, done at once. */
+  shrinkNow(lease: string, actual: readonly CounterAmount[]): void {
     const l = this.leases.get(lease);
     if (!l) return;
     this.drop(lease);

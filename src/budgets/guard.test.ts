@@ -54,7 +54,7 @@ describe('BudgetGuard', () => {
     const a = await guard.admit(input('c1', 130_000_000));
     expect(a.cap).toBeNull();
     await guard.release(a);
-    await expect(guard.admit(input('c2', 130_000_001))).resolves.toMatchObject({ cap: 130_000_000, capReason: 'budget:b' });
+    expect(await guard.admit(input('c2', 130_000_001))).toMatchObject({ cap: 130_000_000, capReason: 'budget:b' });
   });
 
   it('starts a fresh counter when the window turns', async () => {

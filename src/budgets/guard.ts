@@ -19,6 +19,7 @@ import {
 } from '../core/ports.js';
 import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
+import { MemoryCounters } from './counters-memory.js';
 import { counterKey, parseCounterKey, type BudgetIndex, type Covering } from './budget-index.js';
 import type { Budget, BudgetCategory } from './model.js';
 import { previousWindow, type Calendar } from './windows.js';
@@ -63,6 +64,14 @@ interface Charged extends Covering, CounterCharge {
   readonly limitNano: bigint | null;
 }
 
+/** What a call would reserve on each budget, and the output cap that makes it fit. */
+interface Plan {
+  readonly charged: Charged[];
+  readonly output: number;
+  readonly cap: number | null;
+  readonly capReason: string | null;
+}
+
 export interface Admission {
   readonly lease: string;
   readonly charged: readonly Charged[];
@@ -84,6 +93,7 @@ export /** A counter as the optimistic first reservation assumes it: nothing use
 const EMPTY_STATE: CounterState = { nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 };
 
 const NO_KEYS: readonly string[] = [];
+const NO_DOWNGRADES: readonly { budget: string; at: number }[] = [];
 const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } = { checks: [], downgrades: [] };
 
 const NO_ADMISSION: Admission = {
@@ -98,9 +108,12 @@ export class BudgetGuard {
   private readonly rollovers = new Map<string, bigint>();
   private readonly renewal: NodeJS.Timeout;
   private readonly now: () => number;
+  /** The counters, when they live in this process: then most calls are admitted without a promise. */
+  private readonly local: MemoryCounters | null;
 
   constructor(private readonly o: GuardOptions) {
     this.now = o.now ?? Date.now;
+    this.local = o.counters instanceof MemoryCounters ? o.counters : null;
     // Leases are renewed while their calls run; a holder that dies stops renewing them.
     this.renewal = setInterval(() => {
       if (this.active.size) void o.counters.renew([...this.active], o.leaseMs).catch((err: unknown) => o.log.warn({ err }, 'lease renewal failed'));
@@ -139,33 +152,75 @@ export class BudgetGuard {
     return best;
   }
 
-  /** Admits a call (reserving its worst case) or throws the refusal, in words its caller understands. */
-  async admit(input: AdmitInput): Promise<Admission> {
-    const now = this.now();
+  /**
+   * Admits a call (reserving its worst case) or rejects with the refusal, in words its caller
+   * understands. With counters in this process, a call that has nothing to read or wait for
+   * (the common case) is admitted at once, without a promise: each await costs a promise and a
+   * turn of the microtask queue, on every call.
+   */
+  admit(input: AdmitInput): Admission | Promise<Admission> {
+    try {
+      const now = this.now();
+      const covering = this.covering(input, now);
+      if (covering.length === 0) return { ...NO_ADMISSION, lease: input.id };
+      return this.admitAtOnce(covering, input, now) ?? this.admitWaiting(covering, input, now, this.local !== null);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  /** The budgets covering a call; throws if one of them has ended. */
+  private covering(input: AdmitInput, now: number): Covering[] {
     const { covering, expired } = this.o.index.covering(input.facts, now);
     if (expired) {
       throw new BursarError('budget_expired', `Budget "${expired.budget.name}" ran ${expired.window.label} and has ended, so calls it covered are refused. Ask its owner${expired.budget.owner ? ` (${expired.budget.owner})` : ''} to extend it, or to graduate the work to a production budget.`, {
         details: { budget: expired.budget.id, budget_name: expired.budget.name, ended_at: new Date(expired.window.end).toISOString() },
       });
     }
-    if (covering.length === 0) return { ...NO_ADMISSION, lease: input.id };
+    return covering;
+  }
+
+  /**
+   * In-process counters, and nothing to read or count first (no rollover to work out, no
+   * threshold that gates, no rate limit, no agent run): the call reserves as if every budget had
+   * room for its whole worst case, at once. Null when that is refused, or the call needs more.
+   */
+  private admitAtOnce(covering: readonly Covering[], input: AdmitInput, now: number): Admission | null {
+    if (this.local === null || input.facts.dims.agent_run !== null) return null;
+    for (const c of covering) {
+      const b = c.budget;
+      if (b.gating || b.rateLimit || (b.rolloverMaxNano !== null && !this.rollovers.has(c.key))) return null;
+    }
+    const limits = covering.map((c) => this.limitOf(c, now));
+    const plan = this.tryPlan(covering, limits, input, now);
+    if (!plan || !this.local.reserveNow(input.id, plan.charged, this.o.leaseMs).ok) return null;
+    return this.admitted(input.id, covering, plan, NO_KEYS, NO_KEYS, NO_DOWNGRADES);
+  }
+
+  private admitted(lease: string, covering: readonly Covering[], plan: Plan, runKeys: readonly string[], rateKeys: readonly string[], downgrades: Admission['downgrades']): Admission {
+    this.active.add(lease);
+    const { category, owner } = describe(covering);
+    return { lease, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, category, owner, runKeys, rateKeys, downgrades };
+  }
+
+  /** Admission that reads or waits for the counters, rates or agent runs; `read`: read the counters before reserving (an optimistic reservation was refused already). */
+  private async admitWaiting(covering: Covering[], input: AdmitInput, now: number, read: boolean): Promise<Admission> {
     try {
-      return await this.reserve(covering, input, now);
+      return await this.reserve(covering, input, now, read);
     } catch (err) {
       if (!(err instanceof CountersUnavailable)) throw err;
       return this.withoutCounters(covering, input, now, err);
     }
   }
 
-  private async reserve(covering: Covering[], input: AdmitInput, now: number): Promise<Admission> {
-    // Each await costs a turn of the microtask queue and a promise: skipped when there is nothing to wait for.
+  private async reserve(covering: Covering[], input: AdmitInput, now: number, readFirst: boolean): Promise<Admission> {
     if (covering.some((c) => c.budget.rolloverMaxNano !== null && !this.rollovers.has(c.key))) await this.prepareRollovers(covering);
     // Budgets whose thresholds gate calls are read first. Otherwise the call reserves at once, as
     // if every budget had room for its whole worst case: if they do, the plan would not have
     // lowered the output cap, so the result is the same for one round trip instead of two; if
     // one does not, the reservation is refused and the counters are read and planned for.
     const keys = (): string[] => covering.map((c) => c.key);
-    let states = covering.some((c) => c.budget.gating) ? await this.o.counters.read(keys()) : null;
+    let states = readFirst || covering.some((c) => c.budget.gating) ? await this.o.counters.read(keys()) : null;
     const limits = covering.map((c) => this.limitOf(c, now));
 
     const runKeys = input.facts.dims.agent_run === null ? NO_KEYS : await this.checkRuns(covering, input, now);
@@ -182,11 +237,7 @@ export class BudgetGuard {
         continue;
       }
       const r = await this.o.counters.reserve(input.id, plan.charged, this.o.leaseMs);
-      if (r.ok) {
-        this.active.add(input.id);
-        const { category, owner } = describe(covering);
-        return { lease: input.id, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, category, owner, runKeys, rateKeys, downgrades };
-      }
+      if (r.ok) return this.admitted(input.id, covering, plan, runKeys, rateKeys, downgrades);
       // Not read yet, or another call took the room between our read and our reservation: look (again), then give up.
       const read = states !== null;
       states = await this.o.counters.read(keys());
@@ -198,7 +249,7 @@ export class BudgetGuard {
   }
 
   /** The plan for counters assumed empty, or null if even that cannot be afforded. */
-  private tryPlan(covering: readonly Covering[], limits: readonly (bigint | null)[], input: AdmitInput, now: number) {
+  private tryPlan(covering: readonly Covering[], limits: readonly (bigint | null)[], input: AdmitInput, now: number): Plan | null {
     try {
       return this.plan(covering, null, limits, input, now);
     } catch (err) {
@@ -233,15 +284,26 @@ export class BudgetGuard {
 
   /**
    * A call ended with this line: its reservation shrinks to its actual amounts until the line
-   * is committed, and its tokens and tool calls count for rate limits and its agent run.
+   * is committed, and its tokens and tool calls count for rate limits and its agent run. Returns
+   * a promise only when it has something to wait for (shared counters, rates, agent runs).
    */
-  async finish(a: Admission, line: LedgerLine): Promise<void> {
-    if (a.charged.length === 0) return;
-    const now = this.now();
+  finish(a: Admission, line: LedgerLine): Promise<void> | undefined {
+    if (a.charged.length === 0) return undefined;
     const tokens = lineTokens(line);
+    const reserved = this.active.has(a.lease);
+    const rates = tokens > 0 && a.rateKeys.length > 0;
+    if (this.local && !rates && a.runKeys.length === 0) {
+      if (reserved) this.local.shrinkNow(a.lease, actualAmounts(line, tokens));
+      return undefined;
+    }
+    return this.finishWaiting(a, line, tokens, reserved, rates);
+  }
+
+  private async finishWaiting(a: Admission, line: LedgerLine, tokens: number, reserved: boolean, rates: boolean): Promise<void> {
+    const now = this.now();
     try {
-      if (this.active.has(a.lease)) await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
-      if (tokens > 0 && a.rateKeys.length) await this.o.rates.addTokens(a.rateKeys, tokens, now);
+      if (reserved) await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
+      if (rates) await this.o.rates.addTokens(a.rateKeys, tokens, now);
       for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
     } catch (err) {
       if (!(err instanceof CountersUnavailable)) throw err;
@@ -302,7 +364,7 @@ export class BudgetGuard {
   }
 
   /** The output cap and the worst case on each budget (`states`: the counters as read; null: assumed empty). `limits` is in `covering`'s order. */
-  private plan(covering: readonly Covering[], states: Map<string, CounterState> | null, limits: readonly (bigint | null)[], input: AdmitInput, now: number) {
+  private plan(covering: readonly Covering[], states: Map<string, CounterState> | null, limits: readonly (bigint | null)[], input: AdmitInput, now: number): Plan {
     const price = input.price;
     const hard = covering.some((c) => c.budget.hard);
     let output = input.requestedCap ?? input.defaultCap;

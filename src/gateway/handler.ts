@@ -151,7 +151,7 @@ export class Gateway {
    */
   private async send(
     call: Call, ep: Endpoint, req: IncomingMessage, raw: Buffer, parsed: ParsedCall, routed: Routed, dataClass: string | null,
-    admit: (dims: Dims) => Promise<Admission>,
+    admit: (dims: Dims) => Admission | Promise<Admission>,
   ): Promise<{ up: UpstreamCall; clientAskedUsage: boolean }> {
     const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
     const candidates = this.candidates(call, ep, chain, dataClass);
@@ -173,7 +173,8 @@ export class Gateway {
       const bytes = body ? Buffer.from(JSON.stringify(body)) : raw;
       call.inputBound = Math.max(bound, bytes.length);
       if (call.admission) await this.d.guard.release(call.admission);
-      const admission = (call.admission = await admit(callDims(call)));
+      const admitted = admit(callDims(call));
+      const admission = (call.admission = admitted instanceof Promise ? await admitted : admitted);
       const cap = admission.cap ?? call.routeCap;
       const prepared = prepareUpstream(bytes, body ? { ...parsed, body } : parsed, translation?.upstream ?? ep, target.model, cap);
       await this.d.writer.intent(worstCaseLine(call));
@@ -463,7 +464,7 @@ export class Gateway {
     const a = call.sent ? call.admission : null;
     const charges = a && a.charged.length ? this.d.guard.chargesFor(a, cost, price?.currency ?? this.d.money.orgCurrency) : null;
     const line = lineFor(call, s, cost, charges);
-    if (a) void this.d.guard.finish(a, line).catch((err: unknown) => this.d.log.error({ err, req: call.id }, 'counting the end of a call failed'));
+    if (a) this.d.guard.finish(a, line)?.catch((err: unknown) => this.d.log.error({ err, req: call.id }, 'counting the end of a call failed'));
     this.d.writer.record(line);
     this.d.metrics.observe(line);
     if (this.d.logCalls || line.status !== 'ok') {

@@ -5,6 +5,7 @@
  * from the rebuild (commit marks are ignored); leases still expire, so a call that hangs cannot
  * hold room forever.
  */
+import type { BudgetCharge } from '../core/ledger.js';
 import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterState, ReserveResult, Settlement } from '../core/ports.js';
 
 interface Entry {
@@ -16,10 +17,17 @@ interface Entry {
   reservedRequests: number;
 }
 
-interface Lease {
-  readonly charges: readonly CounterAmount[];
-  expiresAt: number;
-}
+/**
+ * What a call holds: its reservation (`tokens` null: each charge says its tokens and requests)
+ * or, once it ended, its line's charges (each holding `tokens` and one request).
+ */
+type Lease =
+  | { readonly charges: readonly CounterAmount[]; readonly tokens: null; expiresAt: number }
+  | { readonly charges: readonly BudgetCharge[]; readonly tokens: number; expiresAt: number };
+
+/** The tokens and requests a lease holds on the counter of its i-th charge. */
+const heldTokens = (l: Lease, i: number): number => (l.tokens === null ? l.charges[i]!.tokens : l.tokens);
+const heldRequests = (l: Lease, i: number): number => (l.tokens === null ? l.charges[i]!.requests : 1);
 
 const fresh = (): Entry => ({ nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
 
@@ -46,9 +54,10 @@ export class MemoryCounters implements BudgetCounters {
       if (l.tokens !== null && e.tokens + e.reservedTokens + c.tokens > l.tokens) return { ok: false, key: c.key, what: 'tokens', state: { ...e } };
       if (l.requests !== null && e.requests + e.reservedRequests + c.requests > l.requests) return { ok: false, key: c.key, what: 'requests', state: { ...e } };
     }
-    this.hold(charges);
-    const expiresAt = this.now() + ttlMs;
-    this.leases.set(lease, { charges, expiresAt });
+    const l: Lease = { charges, tokens: null, expiresAt: this.now() + ttlMs };
+    this.hold(l);
+    this.leases.set(lease, l);
+    const expiresAt = l.expiresAt;
     if (expiresAt < this.nextExpiry) this.nextExpiry = expiresAt;
     return { ok: true };
   }
@@ -57,29 +66,23 @@ export class MemoryCounters implements BudgetCounters {
     const after = new Map<string, bigint>();
     for (const s of batch) {
       this.drop(s.lease);
-      for (const a of s.actual) {
-        let e = this.entries.get(a.key);
-        if (!e) this.entries.set(a.key, (e = fresh()));
-        e.nano += a.nano;
-        e.tokens += a.tokens;
-        e.requests += a.requests;
-        after.set(a.key, e.nano);
-      }
+      for (const c of s.charges) after.set(c.key, this.add(c.key, c.nano, s.tokens, 1));
     }
     return after;
   }
 
-  async shrink(lease: string, actual: readonly CounterAmount[]): Promise<void> {
-    this.shrinkNow(lease, actual);
+  async shrink(actual: Settlement): Promise<void> {
+    this.shrinkNow(actual);
   }
 
   /** shrink, done at once. */
-  shrinkNow(lease: string, actual: readonly CounterAmount[]): void {
-    const l = this.leases.get(lease);
-    if (!l) return;
-    this.drop(lease);
-    this.hold(actual);
-    this.leases.set(lease, { charges: actual, expiresAt: l.expiresAt });
+  shrinkNow(actual: Settlement): void {
+    const old = this.leases.get(actual.lease);
+    if (!old) return;
+    this.drop(actual.lease);
+    const l: Lease = { charges: actual.charges, tokens: actual.tokens, expiresAt: old.expiresAt };
+    this.hold(l);
+    this.leases.set(actual.lease, l);
   }
 
   async idle(): Promise<void> {}
@@ -119,7 +122,7 @@ export class MemoryCounters implements BudgetCounters {
       e.tokens = 0;
       e.requests = 0;
     }
-    await this.settle([{ lease: '', actual: totals.amounts }]);
+    for (const a of totals.amounts) this.add(a.key, a.nano, a.tokens, a.requests);
   }
 
   /** Loads the ledger's totals on the first call (process memory starts empty); later calls find them loaded. */
@@ -142,13 +145,24 @@ export class MemoryCounters implements BudgetCounters {
     return this.leases.size;
   }
 
-  private hold(amounts: readonly CounterAmount[]): void {
-    for (const c of amounts) {
+  /** Counts an amount as used; returns the counter's money used after. */
+  private add(key: string, nano: bigint, tokens: number, requests: number): bigint {
+    let e = this.entries.get(key);
+    if (!e) this.entries.set(key, (e = fresh()));
+    e.nano += nano;
+    e.tokens += tokens;
+    e.requests += requests;
+    return e.nano;
+  }
+
+  private hold(l: Lease): void {
+    for (let i = 0; i < l.charges.length; i++) {
+      const c = l.charges[i]!;
       let e = this.entries.get(c.key);
       if (!e) this.entries.set(c.key, (e = fresh()));
       e.reservedNano += c.nano;
-      e.reservedTokens += c.tokens;
-      e.reservedRequests += c.requests;
+      e.reservedTokens += heldTokens(l, i);
+      e.reservedRequests += heldRequests(l, i);
     }
   }
 
@@ -156,12 +170,13 @@ export class MemoryCounters implements BudgetCounters {
     const l = this.leases.get(lease);
     if (!l) return;
     this.leases.delete(lease);
-    for (const c of l.charges) {
+    for (let i = 0; i < l.charges.length; i++) {
+      const c = l.charges[i]!;
       const e = this.entries.get(c.key);
       if (!e) continue;
       e.reservedNano -= c.nano;
-      e.reservedTokens -= c.tokens;
-      e.reservedRequests -= c.requests;
+      e.reservedTokens -= heldTokens(l, i);
+      e.reservedRequests -= heldRequests(l, i);
     }
   }
 

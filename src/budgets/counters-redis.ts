@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CountersUnavailable, type BudgetCounters, type BudgetTotals, type CounterAmount, type CounterCharge, type CounterState, type ReserveResult, type Settlement } from '../core/ports.js';
+import { CountersUnavailable, type BudgetCounters, type BudgetTotals, type CounterCharge, type CounterState, type ReserveResult, type Settlement } from '../core/ports.js';
 import { defineLua, redisPrefix, type LuaScript } from '../store/redis/connect.js';
 import { DECIMAL_LIMIT } from '../store/redis/lua-decimal.js';
 import { CLAIM, HOLD, KEY_NAMES, LOAD, READ, RELEASE, RENEW, RESERVE, SCAN, SETTLE, SHRINK } from './counters-redis-scripts.js';
@@ -128,8 +128,8 @@ export class RedisCounters implements BudgetCounters {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  async shrink(lease: string, actual: readonly CounterAmount[]): Promise<void> {
-    await this.run('shrink', [lease, actual.length, ...actual.flatMap(amountArgs)]);
+  async shrink(actual: Settlement): Promise<void> {
+    await this.run('shrink', [actual.lease, ...settlementArgs(actual)]);
   }
 
   async release(lease: string): Promise<void> {
@@ -303,7 +303,7 @@ export class RedisCounters implements BudgetCounters {
         s.requests += a.requests;
       } else summed.set(a.key, { nano: a.nano, tokens: a.tokens, requests: a.requests });
     }
-    const args = [token, snapshot, ...[...summed].flatMap(([key, a]) => amountArgs({ key, ...a }))];
+    const args = [token, snapshot, ...[...summed].flatMap(([key, a]) => amountArgs(key, a.nano, a.tokens, a.requests))];
     const reply = await this.scripts.load(this.keys, [this.prefix, this.now(), ...args]);
     return Array.isArray(reply) && reply[0] === 'ok';
   }
@@ -321,14 +321,19 @@ function countArg(n: number, what: string): string {
   return String(n);
 }
 
-function amountArgs(a: CounterAmount): string[] {
-  return [a.key, nanoArg(a.nano), countArg(a.tokens, 'tokens'), countArg(a.requests, 'requests')];
+function amountArgs(key: string, nano: bigint, tokens: number, requests: number): string[] {
+  return [key, nanoArg(nano), countArg(tokens, 'tokens'), countArg(requests, 'requests')];
+}
+
+/** A settlement's amounts as the scripts read them: their count, then key, nano, tokens and requests of each. */
+function settlementArgs(s: Settlement): (string | number)[] {
+  return [s.charges.length, ...s.charges.flatMap((c) => amountArgs(c.key, c.nano, s.tokens, 1))];
 }
 
 function chargeArgs(c: CounterCharge): string[] {
   const l = c.limit;
   return [
-    ...amountArgs(c),
+    ...amountArgs(c.key, c.nano, c.tokens, c.requests),
     l?.nano == null ? '' : nanoArg(l.nano),
     l?.tokens == null ? '' : countArg(l.tokens, 'a token limit'),
     l?.requests == null ? '' : countArg(l.requests, 'a request limit'),
@@ -338,7 +343,7 @@ function chargeArgs(c: CounterCharge): string[] {
 function settleArgs(batch: readonly Settlement[], commit: string | null): Args {
   if (commit !== null && !/^\d+$/.test(commit)) throw new Error(`commit "${commit}" is not a transaction id`);
   const args: (string | number)[] = [commit ?? '', batch.length];
-  for (const s of batch) args.push(s.lease, s.actual.length, ...s.actual.flatMap(amountArgs));
+  for (const s of batch) args.push(s.lease, ...settlementArgs(s));
   return args;
 }
 

@@ -15,7 +15,7 @@ import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
 import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
-  type AppendResult, type BudgetCounters, type CounterAmount, type CounterCharge, type CounterState, type EventLog, type RateCheck, type RateLimits, type RunTracker, type Settlement,
+  type AppendResult, type BudgetCounters, type CounterCharge, type CounterState, type EventLog, type RateCheck, type RateLimits, type RunTracker, type Settlement,
 } from '../core/ports.js';
 import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -293,7 +293,7 @@ export class BudgetGuard {
     const reserved = this.active.has(a.lease);
     const rates = tokens > 0 && a.rateKeys.length > 0;
     if (this.local && !rates && a.runKeys.length === 0) {
-      if (reserved) this.local.shrinkNow(a.lease, actualAmounts(line, tokens));
+      if (reserved) this.local.shrinkNow(actual(line, tokens));
       return undefined;
     }
     return this.finishWaiting(a, line, tokens, reserved, rates);
@@ -302,7 +302,7 @@ export class BudgetGuard {
   private async finishWaiting(a: Admission, line: LedgerLine, tokens: number, reserved: boolean, rates: boolean): Promise<void> {
     const now = this.now();
     try {
-      if (reserved) await this.o.counters.shrink(a.lease, actualAmounts(line, tokens));
+      if (reserved) await this.o.counters.shrink(actual(line, tokens));
       if (rates) await this.o.rates.addTokens(a.rateKeys, tokens, now);
       for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
     } catch (err) {
@@ -318,7 +318,7 @@ export class BudgetGuard {
   async count(lines: readonly LedgerLine[], result: AppendResult): Promise<void> {
     for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
-    for (const l of result.added) if (l.budgetCharges?.length) batch.push({ lease: l.id, actual: actualAmounts(l, lineTokens(l)) });
+    for (const l of result.added) if (l.budgetCharges?.length) batch.push(actual(l, lineTokens(l)));
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
     if (after.size) await this.thresholdEvents(batch, after);
@@ -525,7 +525,7 @@ export class BudgetGuard {
   private async thresholdEvents(batch: readonly Settlement[], after: Map<string, bigint>): Promise<void> {
     const now = this.now();
     const added = new Map<string, bigint>();
-    for (const s of batch) for (const a of s.actual) added.set(a.key, (added.get(a.key) ?? 0n) + a.nano);
+    for (const s of batch) for (const c of s.charges) added.set(c.key, (added.get(c.key) ?? 0n) + c.nano);
     for (const [key, sum] of added) {
       const { budget: id, windowStart, member } = parseCounterKey(key);
       const budget = this.o.index.get(id);
@@ -632,7 +632,7 @@ function lineTokens(l: LedgerLine): number {
   return t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
 }
 
-/** A line's amounts on each counter it is charged to. */
-function actualAmounts(l: LedgerLine, tokens: number): CounterAmount[] {
-  return (l.budgetCharges ?? []).map((c) => ({ key: c.key, nano: c.nano, tokens, requests: 1 }));
+/** What a call's line charged its counters, to replace its reservation. */
+function actual(l: LedgerLine, tokens: number): Settlement {
+  return { lease: l.id, charges: l.budgetCharges ?? [], tokens };
 }

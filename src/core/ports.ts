@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { AgentRunTotals, AgentSummary, RunVerdictTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { AgentRunTotals, AgentSummary, BudgetCharge, RunVerdictTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -215,10 +215,15 @@ export type ReserveResult =
   | { readonly ok: true }
   | { readonly ok: false; readonly key: string; readonly what: 'money' | 'tokens' | 'requests'; readonly state: CounterState };
 
-/** A call's actual amounts, to replace its reservation once its ledger line is committed. */
+/**
+ * A call's actual amounts, to replace its reservation: the money its ledger line charged each
+ * counter, and on every one of them the line's tokens and one request. (The line's own charges,
+ * so that a call's end allocates no object per counter.)
+ */
 export interface Settlement {
   readonly lease: string;
-  readonly actual: readonly CounterAmount[];
+  readonly charges: readonly BudgetCharge[];
+  readonly tokens: number;
 }
 
 /**
@@ -250,7 +255,7 @@ export interface BudgetCounters {
    * line is committed (so that the next call is not held back by an estimate). No-op for a lease
    * that is gone (settled or expired).
    */
-  shrink(lease: string, actual: readonly CounterAmount[]): Promise<void>;
+  shrink(actual: Settlement): Promise<void>;
   /** Drops a lease's reservations: the call never reached a provider. */
   release(lease: string): Promise<void>;
   /** Keeps leases alive for another `ttlMs`. */

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterLimit, Settlement } from '../../src/core/ports.js';
+import type { BudgetCharge } from '../../src/core/ledger.js';
 
 export interface CountersFixture {
   /** Fresh counters, not attached yet. */
@@ -23,7 +24,9 @@ export interface CountersSuiteOptions {
 const money = (nano: bigint): CounterLimit => ({ nano, tokens: null, requests: null });
 const charge = (key: string, nano: bigint, limit: CounterLimit | null, tokens = 0, requests = 1): CounterCharge => ({ key, nano, tokens, requests, limit });
 const amount = (key: string, nano: bigint, tokens = 0, requests = 1): CounterAmount => ({ key, nano, tokens, requests });
-const settlement = (lease: string, ...actual: CounterAmount[]): Settlement[] => [{ lease, actual }];
+const paid = (key: string, nano: bigint): BudgetCharge => ({ key, nano });
+const settled = (lease: string, tokens: number, ...charges: BudgetCharge[]): Settlement => ({ lease, charges, tokens });
+const settlement = (lease: string, tokens: number, ...charges: BudgetCharge[]): Settlement[] => [settled(lease, tokens, ...charges)];
 const totals = (...amounts: CounterAmount[]): BudgetTotals => ({ amounts, snapshot: null });
 const nothing = async (): Promise<BudgetTotals> => totals();
 
@@ -57,7 +60,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
         const c = f.counters;
         const lim: CounterLimit = { nano: 100n, tokens: 500, requests: 2 };
         await c.reserve('a', [charge('x', 80n, lim, 300)], 60_000);
-        expect(await c.settle(settlement('a', amount('x', 30n, 120)), null)).toEqual(new Map([['x', 30n]]));
+        expect(await c.settle(settlement('a', 120, paid('x', 30n)), null)).toEqual(new Map([['x', 30n]]));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, tokens: 120, requests: 1, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
         expect(await c.reserve('b', [charge('x', 70n, lim, 380)], 60_000)).toEqual({ ok: true });
         expect(await c.reserve('c', [charge('x', 0n, lim, 0)], 60_000)).toMatchObject({ ok: false, what: 'requests' });
@@ -74,20 +77,20 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
         const c = f.counters;
         const lim = money(100n);
         await c.reserve('a', [charge('x', 80n, lim, 300), charge('y', 80n, null, 300)], 60_000);
-        await c.shrink('a', [amount('x', 30n, 120), amount('y', 30n, 120)]);
+        await c.shrink(settled('a', 120, paid('x', 30n), paid('y', 30n)));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 0n, reservedNano: 30n, reservedTokens: 120, reservedRequests: 1 });
         // The room the estimate held is free at once; the actual amount is still held.
         expect(await c.reserve('b', [charge('x', 70n, lim)], 60_000)).toEqual({ ok: true });
         expect(await c.reserve('c', [charge('x', 1n, lim)], 60_000)).toMatchObject({ ok: false, what: 'money' });
-        await c.settle(settlement('a', amount('x', 30n, 120), amount('y', 30n, 120)), null);
+        await c.settle(settlement('a', 120, paid('x', 30n), paid('y', 30n)), null);
         expect((await c.read(['x', 'y'])).get('y')).toMatchObject({ nano: 30n, tokens: 120, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
         // A lease already settled, or never taken, is left alone.
-        await c.shrink('a', [amount('x', 5n)]);
-        await c.shrink('nobody', [amount('x', 5n)]);
+        await c.shrink(settled('a', 0, paid('x', 5n)));
+        await c.shrink(settled('nobody', 0, paid('x', 5n)));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, reservedNano: 70n });
         // A shrunk lease still expires when its holder stops renewing it.
         await c.reserve('d', [charge('z', 50n, lim)], 1_000);
-        await c.shrink('d', [amount('z', 20n)]);
+        await c.shrink(settled('d', 0, paid('z', 20n)));
         await f.advance(1_001);
         expect((await c.read(['z'])).get('z')).toMatchObject({ nano: 0n, reservedNano: 0n });
       } finally {
@@ -99,7 +102,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       const f = await open();
       try {
         await f.counters.reserve('a', [charge('soft', 10n ** 15n, null)], 60_000);
-        await f.counters.settle(settlement('a', amount('soft', 10n ** 15n)), null);
+        await f.counters.settle(settlement('a', 0, paid('soft', 10n ** 15n)), null);
         expect((await f.counters.read(['soft'])).get('soft')!.nano).toBe(10n ** 15n);
       } finally {
         await f.close();
@@ -117,7 +120,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
         await f.advance(600);
         expect(await c.reserve('n1', [charge('x', 90n, money(100n))], 1_000)).toEqual({ ok: true });
         expect(await c.reserve('n2', [charge('y', 20n, money(100n))], 1_000)).toMatchObject({ ok: false });
-        await c.settle(settlement('dead', amount('x', 5n)), null);
+        await c.settle(settlement('dead', 0, paid('x', 5n)), null);
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 5n, reservedNano: 90n });
       } finally {
         await f.close();
@@ -151,7 +154,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
         const c = f.counters;
         await c.reserve('a', [charge('x', 50n, money(100n)), charge('y', 50n, money(100n))], 60_000);
         await c.reserve('b', [charge('x', 40n, money(100n))], 60_000);
-        const after = await c.settle([{ lease: 'a', actual: [amount('x', 20n), amount('y', 30n)] }, { lease: 'b', actual: [amount('x', 5n)] }], null);
+        const after = await c.settle([settled('a', 0, paid('x', 20n), paid('y', 30n)), settled('b', 0, paid('x', 5n))], null);
         expect(after).toEqual(new Map([['x', 25n], ['y', 30n]]));
         const s = await c.read(['x', 'y']);
         expect(s.get('x')).toMatchObject({ nano: 25n, requests: 2, reservedNano: 0n, reservedRequests: 0 });
@@ -164,7 +167,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
     it('counts a settlement whose lease it never saw (a line replayed after a restart)', async () => {
       const f = await open();
       try {
-        expect(await f.counters.settle(settlement('unknown', amount('x', 7n)), null)).toEqual(new Map([['x', 7n]]));
+        expect(await f.counters.settle(settlement('unknown', 0, paid('x', 7n)), null)).toEqual(new Map([['x', 7n]]));
         expect((await f.counters.read(['x'])).get('x')).toMatchObject({ nano: 7n, reservedNano: 0n });
       } finally {
         await f.close();
@@ -198,7 +201,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
         expect(await c.attach(async () => totals(amount('x', 70n, 20, 3)))).toBe(false);
         expect(await c.attach(async () => totals(amount('x', 70n, 20, 3)), { force: true })).toBe(true);
         expect((await c.read(['x'])).get('x')).toEqual({ nano: 70n, tokens: 20, requests: 3, reservedNano: 5n, reservedTokens: 1, reservedRequests: 1 });
-        await c.settle(settlement('a', amount('x', 5n, 1)), null);
+        await c.settle(settlement('a', 1, paid('x', 5n)), null);
         await c.idle();
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 75n, reservedNano: 0n });
       } finally {
@@ -210,13 +213,13 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       const f = await open();
       try {
         const c = f.counters;
-        await c.settle(settlement('', amount('x', 30n), amount('y', 20n)), null);
+        await c.settle(settlement('', 0, paid('x', 30n), paid('y', 20n)), null);
         await c.reserve('a', [charge('x', 15n, money(100n), 3, 1)], 60_000);
         await c.load(totals(amount('x', 50n, 8, 4)));
         const s = await c.read(['x', 'y']);
         expect(s.get('x')).toEqual({ nano: 50n, tokens: 8, requests: 4, reservedNano: 15n, reservedTokens: 3, reservedRequests: 1 });
         expect(s.get('y')).toMatchObject({ nano: 0n, tokens: 0, requests: 0 });
-        await c.settle(settlement('a', amount('x', 10n)), null);
+        await c.settle(settlement('a', 0, paid('x', 10n)), null);
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 60n, reservedNano: 0n });
       } finally {
         await f.close();
@@ -255,7 +258,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
                 const [l] = open_.splice(o.pick % open_.length, 1);
                 // A provider that honours the output cap never costs more than the reservation.
                 const actual = BigInt(Math.floor((l!.amount * o.fraction) / 100));
-                await c.settle([{ lease: l!.id, actual: l!.keys.map((k) => amount(`k${k}`, actual)) }], null);
+                await c.settle([settled(l!.id, 0, ...l!.keys.map((k) => paid(`k${k}`, actual)))], null);
               } else if (o.t === 'release' && open_.length) {
                 const [l] = open_.splice(o.pick % open_.length, 1);
                 await c.release(l!.id);

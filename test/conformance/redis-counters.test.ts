@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCounters } from '../../src/budgets/counters-redis.js';
-import { CountersUnavailable, type BudgetTotals, type CounterAmount, type CounterCharge, type CounterLimit } from '../../src/core/ports.js';
+import { CountersUnavailable, type BudgetTotals, type CounterAmount, type CounterCharge, type CounterLimit, type Settlement } from '../../src/core/ports.js';
 import { defineLua, openRedis, redisPrefix, redisReady } from '../../src/store/redis/connect.js';
 import { DECIMAL_LUA } from '../../src/store/redis/lua-decimal.js';
 import { clearRedisPrefix, redisKeys, redisUrl, requireRedis, uniquePrefix } from '../helpers/services.js';
@@ -56,6 +56,7 @@ budgetCountersSuite(
 const money = (nano: bigint): CounterLimit => ({ nano, tokens: null, requests: null });
 const charge = (key: string, nano: bigint, limit: CounterLimit | null): CounterCharge => ({ key, nano, tokens: 0, requests: 1, limit });
 const amount = (key: string, nano: bigint): CounterAmount => ({ key, nano, tokens: 0, requests: 1 });
+const settled = (lease: string, key: string, nano: bigint): Settlement => ({ lease, charges: [{ key, nano }], tokens: 0 });
 const totals = (snapshot: string | null, ...amounts: CounterAmount[]): BudgetTotals => ({ amounts, snapshot });
 const empty = async (): Promise<BudgetTotals> => totals(null);
 
@@ -91,8 +92,8 @@ return {str(add(a, b)), str(sub(a, b)), cmp(a, b)}`, 'the test script');
     expect(await counters.reserve('c', [charge('x', 1n, limit)], 60_000)).toMatchObject({ ok: false });
 
     const near = 9_223_372_036_854_775_000n; // near 2^63, where doubles are 1024 apart
-    await counters.settle([{ lease: 'b', actual: [amount('y', near)] }], null);
-    expect(await counters.settle([{ lease: '', actual: [amount('y', 7n)] }], null)).toEqual(new Map([['y', near + 7n]]));
+    await counters.settle([settled('b', 'y', near)], null);
+    expect(await counters.settle([settled('', 'y', 7n)], null)).toEqual(new Map([['y', near + 7n]]));
     expect(await counters.reserve('d', [charge('y', 800n, money(near + 807n))], 60_000)).toEqual({ ok: true });
     expect(await counters.reserve('e', [charge('y', 1n, money(near + 807n))], 60_000)).toMatchObject({ ok: false });
     expect((await counters.read(['y'])).get('y')).toMatchObject({ nano: near + 7n, reservedNano: 800n });
@@ -104,7 +105,7 @@ describe('Redis counters: keys', () => {
     const { counters, prefix } = fresh('tags');
     await counters.attach(empty);
     await counters.reserve('lease-1', [charge('b|1|alice', 10n, money(100n))], 60_000);
-    await counters.settle([{ lease: 'other', actual: [amount('b|1|bob', 5n)] }], '42');
+    await counters.settle([settled('other', 'b|1|bob', 5n)], '42');
     const keys = await redisKeys(redis, prefix);
     expect(keys.length).toBeGreaterThanOrEqual(6);
     // Redis Cluster hashes only what is between the first braces: the installation's name.
@@ -136,7 +137,7 @@ describe('Redis counters: rebuilds and commits', () => {
     const attached = builder.attach(() => new Promise<BudgetTotals>((resolve) => (finish = resolve)));
     await until('the rebuild starts', () => finish !== undefined);
     await expect(other.reserve('a', [charge('x', 1n, money(10n))], 60_000)).rejects.toBeInstanceOf(CountersUnavailable);
-    expect(await other.settle([{ lease: 'a', actual: [amount('x', 4n)] }], '101')).toEqual(new Map());
+    expect(await other.settle([settled('a', 'x', 4n)], '101')).toEqual(new Map());
     expect(other.pendingSettlements).toBe(1);
     // The rebuild's snapshot was taken before transaction 101 committed: it is counted on top.
     finish(totals('101:101:', amount('x', 10n)));
@@ -150,20 +151,20 @@ describe('Redis counters: rebuilds and commits', () => {
     // The snapshot: every transaction below 100 had ended, 100 and 102 were running, 104 and later had not begun.
     await counters.attach(async () => totals('100:104:100,102', amount('x', 50n)));
     await counters.reserve('a', [charge('x', 20n, money(1000n))], 60_000);
-    expect(await counters.settle([{ lease: 'a', actual: [amount('x', 20n)] }], '90')).toEqual(new Map([['x', 50n]]));
+    expect(await counters.settle([settled('a', 'x', 20n)], '90')).toEqual(new Map([['x', 50n]]));
     expect((await counters.read(['x'])).get('x')).toMatchObject({ nano: 50n, reservedNano: 0n });
-    await counters.settle([{ lease: '', actual: [amount('x', 1n)] }], '100'); // running at the snapshot: counted
-    await counters.settle([{ lease: '', actual: [amount('x', 1n)] }], '101'); // ended before it: already read
-    await counters.settle([{ lease: '', actual: [amount('x', 1n)] }], '102'); // running: counted
-    await counters.settle([{ lease: '', actual: [amount('x', 1n)] }], '104'); // not begun: counted
-    await counters.settle([{ lease: '', actual: [amount('x', 1n)] }], '1000000000000000000000'); // bigger than any double holds exactly
+    await counters.settle([settled('', 'x', 1n)], '100'); // running at the snapshot: counted
+    await counters.settle([settled('', 'x', 1n)], '101'); // ended before it: already read
+    await counters.settle([settled('', 'x', 1n)], '102'); // running: counted
+    await counters.settle([settled('', 'x', 1n)], '104'); // not begun: counted
+    await counters.settle([settled('', 'x', 1n)], '1000000000000000000000'); // bigger than any double holds exactly
     expect((await counters.read(['x'])).get('x')!.nano).toBe(54n);
   });
 
   it('counts a replayed commit once, and a batch without a commit every time', async () => {
     const { counters, clock, prefix } = fresh('replay');
     await counters.attach(empty);
-    const batch = [{ lease: 'a', actual: [amount('x', 10n)] }];
+    const batch = [settled('a', 'x', 10n)];
     await counters.settle(batch, '500');
     await counters.settle(batch, '500');
     expect((await counters.read(['x'])).get('x')!.nano).toBe(10n);
@@ -172,7 +173,7 @@ describe('Redis counters: rebuilds and commits', () => {
     expect((await counters.read(['x'])).get('x')!.nano).toBe(30n);
     // Commits are remembered for an hour.
     clock.now += 3_600_001;
-    await counters.settle([{ lease: '', actual: [amount('y', 1n)] }], '501');
+    await counters.settle([settled('', 'y', 1n)], '501');
     expect(await redis.zrange(`${redisPrefix(prefix)}settled`, 0, '-1')).toEqual(['501']);
   });
 
@@ -184,7 +185,7 @@ describe('Redis counters: rebuilds and commits', () => {
       rebuilds++;
       return ledger;
     });
-    await counters.settle([{ lease: '', actual: [amount('x', 5n)] }], '200');
+    await counters.settle([settled('', 'x', 5n)], '200');
     await counters.reserve('a', [charge('x', 30n, money(1000n))], 60_000);
     expect((await counters.read(['x'])).get('x')).toMatchObject({ nano: 105n, reservedNano: 30n });
 
@@ -192,8 +193,8 @@ describe('Redis counters: rebuilds and commits', () => {
     // Transaction 200 is in the ledger now, and 201 commits while the counters rebuild.
     ledger = totals('201:201:', amount('x', 105n));
     await expect(counters.read(['x'])).rejects.toBeInstanceOf(CountersUnavailable);
-    await counters.settle([{ lease: 'a', actual: [amount('x', 7n)] }], '201');
-    await counters.settle([{ lease: '', actual: [amount('x', 5n)] }], '200'); // a late replay of 200: already in the ledger
+    await counters.settle([settled('a', 'x', 7n)], '201');
+    await counters.settle([settled('', 'x', 5n)], '200'); // a late replay of 200: already in the ledger
     await until('the counters are rebuilt', async () => {
       try {
         await counters.read(['x']);
@@ -236,8 +237,8 @@ describe('Redis counters: Redis unreachable', () => {
     await expect(counters.read(['x'])).rejects.toBeInstanceOf(CountersUnavailable);
     expect(Date.now() - started).toBeLessThan(5_000); // fails fast, not after a command timeout
 
-    expect(await counters.settle([{ lease: 'a', actual: [amount('x', 20n)] }], '300')).toEqual(new Map());
-    expect(await counters.settle([{ lease: 'b', actual: [amount('x', 15n)] }], null)).toEqual(new Map());
+    expect(await counters.settle([settled('a', 'x', 20n)], '300')).toEqual(new Map());
+    expect(await counters.settle([settled('b', 'x', 15n)], null)).toEqual(new Map());
     expect(counters.pendingSettlements).toBe(2);
     let idle = false;
     const idled = counters.idle().then(() => (idle = true));
@@ -249,7 +250,7 @@ describe('Redis counters: Redis unreachable', () => {
     await idled;
     expect((await counters.read(['x'])).get('x')).toMatchObject({ nano: 35n, requests: 2, reservedNano: 0n });
     // The next settlement comes after the queued ones, and a replay of one of them changes nothing.
-    await counters.settle([{ lease: 'a', actual: [amount('x', 20n)] }], '300');
+    await counters.settle([settled('a', 'x', 20n)], '300');
     expect((await counters.read(['x'])).get('x')!.nano).toBe(35n);
   });
 });

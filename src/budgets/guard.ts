@@ -8,7 +8,7 @@
  * approval, sandbox expiry and agent-run controls are checked here too. When the shared
  * counters cannot be reached, each budget in scope says whether its calls wait or go.
  */
-import { thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/budget.js';
+import { thresholdAmount, thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/budget.js';
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
 import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
@@ -524,16 +524,26 @@ export class BudgetGuard {
   /** Events for the thresholds a batch of settlements took its budgets past. */
   private async thresholdEvents(batch: readonly Settlement[], after: Map<string, bigint>): Promise<void> {
     const now = this.now();
-    const added = new Map<string, bigint>();
-    for (const s of batch) for (const c of s.charges) added.set(c.key, (added.get(c.key) ?? 0n) + c.nano);
-    for (const [key, sum] of added) {
+    // Only a counter now at or past its lowest threshold can have crossed one: the batch's sums
+    // are worked out for those alone (most batches have none, and need nothing per line).
+    const reached = new Map<string, { budget: Budget; c: Covering; limit: bigint; used: bigint; sum: bigint }>();
+    for (const [key, used] of after) {
       const { budget: id, windowStart, member } = parseCounterKey(key);
       const budget = this.o.index.get(id);
       if (!budget || budget.thresholds.length === 0 || budget.limitNano === null) continue;
       const c: Covering = { budget, window: this.o.index.windowOf(budget, windowStart), member, key };
       const limit = this.limitOf(c, now);
-      const used = after.get(key);
-      if (limit === null || used === undefined) continue;
+      if (limit === null || limit <= 0n || used < thresholdAmount(limit, Math.min(...budget.thresholds.map((t) => t.at)))) continue;
+      reached.set(key, { budget, c, limit, used, sum: 0n });
+    }
+    if (reached.size === 0) return;
+    for (const s of batch) {
+      for (const charge of s.charges) {
+        const r = reached.get(charge.key);
+        if (r) r.sum += charge.nano;
+      }
+    }
+    for (const [key, { budget, c, limit, used, sum }] of reached) {
       for (const at of thresholdsCrossed(limit, used - sum, used, budget.thresholds.map((t) => t.at))) {
         const t = budget.thresholds.find((x) => x.at === at)!;
         const fresh = await this.o.events.record({
@@ -541,9 +551,9 @@ export class BudgetGuard {
           ts: now,
           kind: 'threshold',
           budget: budget.id,
-          details: { threshold: at, actions: t.actions, window: c.window.label, member, used: formatAmount({ nano: used, currency: budget.currency }), limit: formatAmount({ nano: limit, currency: budget.currency }), owner: budget.owner },
+          details: { threshold: at, actions: t.actions, window: c.window.label, member: c.member, used: formatAmount({ nano: used, currency: budget.currency }), limit: formatAmount({ nano: limit, currency: budget.currency }), owner: budget.owner },
         });
-        if (fresh) this.o.log.info({ budget: budget.id, threshold: at, window: c.window.label, member }, 'budget threshold crossed');
+        if (fresh) this.o.log.info({ budget: budget.id, threshold: at, window: c.window.label, member: c.member }, 'budget threshold crossed');
       }
     }
   }

@@ -90,21 +90,38 @@ export interface BudgetCharge {
   readonly nano: bigint;
 }
 
-/** Counter keys as JSON strings: the same few keys recur on every call, so each is quoted once (and the cache is bounded). */
-const quotedKeys = new Map<string, string>();
-function quotedKey(key: string): string {
-  let quoted = quotedKeys.get(key);
-  if (quoted === undefined) {
-    if (quotedKeys.size >= 10_000) quotedKeys.clear();
-    quotedKeys.set(key, (quoted = JSON.stringify(key)));
+/**
+ * Each counter key's opening as JSON, `["<key>","`: the same few keys recur on every call, so
+ * each is quoted once (and the cache is bounded).
+ */
+const openings = new Map<string, string>();
+function opening(key: string): string {
+  let text = openings.get(key);
+  if (text === undefined) {
+    if (openings.size >= 10_000) openings.clear();
+    openings.set(key, (text = `[${JSON.stringify(key)},"`));
   }
-  return quoted;
+  return text;
 }
 
-/** A line's budget charges as JSON, `[[key, nano], ...]` (nano as a decimal string). */
+/**
+ * A line's budget charges as JSON, `[["<key>","<nano>"], ...]` (nano as a decimal string). It is
+ * written three times per call (the intent, the outcome, the row), so each charge is two pieces
+ * (its key's opening, and its amount's closing), and charges of one amount (one currency: the
+ * usual case) share one decimal.
+ */
 export function budgetChargesJson(charges: readonly BudgetCharge[]): string {
   let text = '[';
-  for (let i = 0; i < charges.length; i++) text += `${i ? ',' : ''}[${quotedKey(charges[i]!.key)},"${charges[i]!.nano}"]`;
+  let nano: bigint | null = null;
+  let closing = '';
+  for (let i = 0; i < charges.length; i++) {
+    const c = charges[i]!;
+    if (c.nano !== nano) {
+      nano = c.nano;
+      closing = `${nano}"]`;
+    }
+    text += i ? `,${opening(c.key)}${closing}` : opening(c.key) + closing;
+  }
   return `${text}]`;
 }
 

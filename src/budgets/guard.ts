@@ -411,7 +411,8 @@ export class BudgetGuard {
       if (!c.budget.hard) continue;
       const s = states?.get(c.key) ?? EMPTY_STATE;
       const limit = limits[i] ?? null;
-      if (limit !== null && input.price && limit - s.nano - s.reservedNano < this.inCurrency(worst, input.price, c.budget, now)) return false;
+      // Counters assumed empty (the first, optimistic plan) leave the whole limit: no BigInt arithmetic per budget.
+      if (limit !== null && input.price && (s === EMPTY_STATE ? limit : limit - s.nano - s.reservedNano) < this.inCurrency(worst, input.price, c.budget, now)) return false;
       if (c.budget.limitTokens !== null && c.budget.limitTokens - s.tokens - s.reservedTokens - input.inputBound < cap) return false;
     }
     return true;

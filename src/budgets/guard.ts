@@ -203,7 +203,11 @@ export class BudgetGuard {
     return { lease, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, category, owner, runKeys, rateKeys, downgrades };
   }
 
-  /** Admission that reads or waits for the counters, rates or agent runs; `read`: read the counters before reserving (an optimistic reservation was refused already). */
+  /**
+   * Admission that reads or waits for the counters, rates or agent runs. `read`: read the
+   * counters before the first reservation, for counters in this process, where admitAtOnce has
+   * made the optimistic one already (or the call needed more) and reading costs no round trip.
+   */
   private async admitWaiting(covering: Covering[], input: AdmitInput, now: number, read: boolean): Promise<Admission> {
     try {
       return await this.reserve(covering, input, now, read);

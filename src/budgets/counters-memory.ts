@@ -57,8 +57,7 @@ export class MemoryCounters implements BudgetCounters {
     const l: Lease = { charges, tokens: null, expiresAt: this.now() + ttlMs };
     this.hold(l);
     this.leases.set(lease, l);
-    const expiresAt = l.expiresAt;
-    if (expiresAt < this.nextExpiry) this.nextExpiry = expiresAt;
+    if (l.expiresAt < this.nextExpiry) this.nextExpiry = l.expiresAt;
     return { ok: true };
   }
 

@@ -531,15 +531,16 @@ export class BudgetGuard {
     const now = this.now();
     // Only a counter now at or past its lowest threshold can have crossed one: the batch's sums
     // are worked out for those alone (most batches have none, and need nothing per line).
-    const reached = new Map<string, { budget: Budget; c: Covering; limit: bigint; used: bigint; sum: bigint }>();
+    const reached = new Map<string, { c: Covering; ats: number[]; limit: bigint; used: bigint; sum: bigint }>();
     for (const [key, used] of after) {
       const { budget: id, windowStart, member } = parseCounterKey(key);
       const budget = this.o.index.get(id);
       if (!budget || budget.thresholds.length === 0 || budget.limitNano === null) continue;
       const c: Covering = { budget, window: this.o.index.windowOf(budget, windowStart), member, key };
       const limit = this.limitOf(c, now);
-      if (limit === null || limit <= 0n || used < thresholdAmount(limit, Math.min(...budget.thresholds.map((t) => t.at)))) continue;
-      reached.set(key, { budget, c, limit, used, sum: 0n });
+      const ats = budget.thresholds.map((t) => t.at);
+      if (limit === null || limit <= 0n || used < thresholdAmount(limit, Math.min(...ats))) continue;
+      reached.set(key, { c, ats, limit, used, sum: 0n });
     }
     if (reached.size === 0) return;
     for (const s of batch) {
@@ -548,8 +549,9 @@ export class BudgetGuard {
         if (r) r.sum += charge.nano;
       }
     }
-    for (const [key, { budget, c, limit, used, sum }] of reached) {
-      for (const at of thresholdsCrossed(limit, used - sum, used, budget.thresholds.map((t) => t.at))) {
+    for (const [key, { c, ats, limit, used, sum }] of reached) {
+      const budget = c.budget;
+      for (const at of thresholdsCrossed(limit, used - sum, used, ats)) {
         const t = budget.thresholds.find((x) => x.at === at)!;
         const fresh = await this.o.events.record({
           id: `threshold|${key}|${at}`,

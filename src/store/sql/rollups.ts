@@ -277,9 +277,9 @@ function rollupValues(lines: readonly LedgerLine[], r: Rollup): RowValues[] {
     for (const e of extras) node = stepInto(node, e.of(l));
     const row = node.row;
     if (!row) {
-      const parts = [...(r.daily ? [day] : []), ...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l))];
-      const k = (r.daily ? '' : '\u0001') + parts.join('\u0001');
-      rows.push((node.row = [k, ...parts, ...attrs.map((a) => a.of(l)), ...sums.map((s) => s.of(l))]));
+      const parts = [...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l))];
+      const k = (r.daily ? day : '') + parts.map((p) => `\u0001${p}`).join('');
+      rows.push((node.row = [k, ...(r.daily ? [day] : []), ...parts, ...attrs.map((a) => a.of(l)), ...sums.map((s) => s.of(l))]));
       continue;
     }
     // The attributes before the sums: a first compares first_ts (then first_id) before they are folded.

@@ -13,6 +13,8 @@
 # this one by default. With two builds, A and B may name the same target; B is then shown as B@b.
 # BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
 # side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
+# TTFB=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
+# sequential streams) straight from nginx and through each side, after that round's load.
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
@@ -71,6 +73,13 @@ for r in $(seq 1 "$ROUNDS"); do
     use "$t"
     run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
   done
+  if [[ -n ${TTFB:-} && $MODE == sse ]]; then
+    for t in direct $order; do
+      if [[ $t == direct ]]; then URL=http://127.0.0.1:$UPSTREAM_PORT/sse/v1/chat/completions AUTH="Bearer sk-bench"; else use "$t"; fi
+      tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "$AUTH")
+      echo "{\"target\":\"$t\",\"round\":$r,${tt#\{}" | tee -a "$TTFB" >&2
+    done
+  fi
 done
 
 for t in $LA $LB; do
@@ -115,5 +124,17 @@ if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
   { echo; gc_header; for t in $LA $LB; do gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
+fi
+if [[ -s $TTFB ]]; then
+  node -e '
+    const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+    const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
+    console.log("\n| time to first byte | p50 ms (median over rounds) | added p50 vs direct, ms (median over rounds) |");
+    console.log("|---|---:|---:|");
+    for (const t of ["direct", ...process.argv.slice(2)]) {
+      const mine = rows.filter((r) => r.target === t);
+      const added = mine.map((r) => r.p50_ms - rows.find((d) => d.target === "direct" && d.round === r.round).p50_ms);
+      console.log(`| ${t} | ${median(mine.map((r) => r.p50_ms)).toFixed(3)} | ${t === "direct" ? "-" : "+" + median(added).toFixed(3)} |`);
+    }' "$TTFB" "$LA" "$LB" | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

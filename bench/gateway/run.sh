@@ -65,11 +65,14 @@ for t in $TARGETS; do
     fi
     rss_start=0; [[ -n $gwpid ]] && rss_start=$(proc_kb "$gwpid" VmRSS)
     lines0=$(nginx_lines)
-    if [[ $mode == sse ]]; then
-      log "$t $mode: time to first byte, $TTFB_N sequential streams"
+    # Time to first byte, twice: just after start (cold) and after the load runs (warm).
+    ttfb() {
+      [[ $mode == sse ]] || return 0
+      log "$t $mode: time to first byte ($1), $TTFB_N sequential streams"
       tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "${AUTH:-Bearer sk-bench}")
-      echo "{\"target\":\"$t\",${tt#\{}" >> "$TTFB"
-    fi
+      echo "{\"target\":\"$t\",\"when\":\"$1\",${tt#\{}" >> "$TTFB"
+    }
+    ttfb cold
     log "$t $mode: start-up warm-up ${WARMUP_FIRST}s at 32 connections"
     run_wrk "$t|$mode|32|-1" $stream 32 "$WARMUP_FIRST" "$gwpid" > /dev/null
     for c in $CONNS; do
@@ -79,6 +82,7 @@ for t in $TARGETS; do
         run_wrk "$t|$mode|$c|$rep" $stream "$c" "$DURATION" "$gwpid" | cut -c1-220 >&2
       done
     done
+    ttfb warm
     hwm=0; [[ -n $gwpid ]] && hwm=$(proc_kb "$gwpid" VmHWM)
     [[ -n $gwpid ]] && stop_pid "$gwpid"
     lines1=$(nginx_lines)
@@ -97,14 +101,16 @@ stop_pid "$NGINX_PID" QUIT
 {
   node "$SHARED/summarize.mjs" "$OUT"
   echo
-  echo "### Time to first byte, streaming (sequential, $TTFB_N requests)"
+  echo "### Time to first byte, streaming (sequential, $TTFB_N requests; cold: just after start, warm: after the load runs)"
   echo
-  echo "| target | p50 ms | p90 ms | p99 ms | added p50 ms vs direct |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| target | when | p50 ms | p90 ms | p99 ms | added p50 ms vs direct |"
+  echo "|---|---|---:|---:|---:|---:|"
   node -e '
     const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").filter(Boolean).map(JSON.parse);
-    const d = rows.find((r) => r.target === "direct");
-    for (const r of rows) console.log(`| ${r.target} | ${r.p50_ms.toFixed(3)} | ${r.p90_ms.toFixed(3)} | ${r.p99_ms.toFixed(3)} | ${d && r !== d ? "+" + (r.p50_ms - d.p50_ms).toFixed(3) : "-"} |`);' "$TTFB"
+    for (const r of rows) {
+      const d = rows.find((x) => x.target === "direct" && x.when === r.when);
+      console.log(`| ${r.target} | ${r.when} | ${r.p50_ms.toFixed(3)} | ${r.p90_ms.toFixed(3)} | ${r.p99_ms.toFixed(3)} | ${d && r !== d ? "+" + (r.p50_ms - d.p50_ms).toFixed(3) : "-"} |`);
+    }' "$TTFB"
   echo
   echo "### Ledger check (bursar): lines with status ok after the run, vs requests wrk completed"
   echo

@@ -70,7 +70,7 @@ describe('the FOCUS export', () => {
     const k = await t.key({ department: 'support', project: 'support-bot', tags: { ticket: '=cmd|calc' } });
     await t.openai(k.secret).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 20 });
     await t.anthropic(k.secret).messages.create({ model: 'claude-haiku-4-5', max_tokens: 20, messages: [{ role: 'user', content: 'Hi' }] });
-    const csv = `date,end_date,kind,description,quantity,unit,unit_price,currency,department\n${PERIOD}-01,,seat,Copilot,10,seat,19,USD,\n${PERIOD}-01,,gpu_hours,Cluster,2.5,hour,4,USD,platform\n${PERIOD}-02,,other,"=SUM(A1:A9)",,,3,USD,platform\n`;
+    const csv = `date,end_date,kind,description,quantity,unit,unit_price,currency,department\n${PERIOD}-01,,seat,Copilot,10,seat,19,USD,\n${PERIOD}-01,,gpu_hours,Cluster,2.5,hour,4,USD,platform\n${PERIOD}-01,,other,"=SUM(A1:A9)",,,3,USD,platform\n`;
     expect((await fetch(`${t.url}/admin/v1/imports?format=csv`, { method: 'POST', headers: { authorization: `Bearer ${t.adminToken}` }, body: csv })).status).toBe(201);
     await t.settled();
 

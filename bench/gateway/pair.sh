@@ -13,7 +13,7 @@
 # this one by default. With two builds, A and B may name the same target; B is then shown as B@b.
 # BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
 # side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
-# TTFB=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
+# FIRST_BYTE=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
 # sequential streams) straight from nginx and through each side, after that round's load.
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
@@ -73,7 +73,7 @@ for r in $(seq 1 "$ROUNDS"); do
     use "$t"
     run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
   done
-  if [[ -n ${TTFB:-} && $MODE == sse ]]; then
+  if [[ -n ${FIRST_BYTE:-} && $MODE == sse ]]; then
     for t in direct $order; do
       if [[ $t == direct ]]; then URL=http://127.0.0.1:$UPSTREAM_PORT/sse/v1/chat/completions AUTH="Bearer sk-bench"; else use "$t"; fi
       tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "$AUTH")

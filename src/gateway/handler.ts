@@ -379,6 +379,7 @@ export class Gateway {
       const events = split.push(chunk);
       if (events.length === 0) return true;
       const kept: Buffer[] = [];
+      meter.scan(split.complete);
       if (translator) {
         for (const e of events) {
           const wasDone = meter.done;

@@ -7,7 +7,7 @@ import type { StreamMeter } from './usage.js';
 const toAnthropic = translationFor(ENDPOINTS.chat, 'anthropic', 'claude')!;
 const toOpenai = translationFor(ENDPOINTS.messages, 'openai', 'gpt')!;
 const events = (bufs: Buffer[]) => bufs.map((b) => eventJson(b));
-const meter = (usage: StreamMeter['usage'] = null): StreamMeter => ({ usage, partial: null, done: true, toolCalls: 0, see: () => true, producedText: () => '' });
+const meter = (usage: StreamMeter['usage'] = null): StreamMeter => ({ usage, partial: null, done: true, toolCalls: 0, scan: () => {}, see: () => true, producedText: () => '' });
 
 describe('chat -> messages requests', () => {
   it('merges parallel tool results into one user turn, and maps images and caps', () => {

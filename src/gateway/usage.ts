@@ -75,6 +75,11 @@ export function webSearchCalls(output: unknown): number {
 
 /** Watches a stream's events: finds its usage, notices its end, and may hide an event from the client. */
 export interface StreamMeter {
+  /**
+   * Looks at the whole events of one chunk at once (their bytes, contiguous), before they are
+   * seen one by one in order: a marker that is not in the chunk is then not searched for in each.
+   */
+  scan(complete: Buffer): void;
   /** Looks at one whole event; false keeps it from the client. */
   see(event: Buffer): boolean;
   readonly usage: Usage | null;
@@ -90,6 +95,47 @@ export interface StreamMeter {
 
 const DONE = Buffer.from('[DONE]');
 
+/**
+ * Where each of some markers first occurs in a chunk's events, so that the events before it
+ * need not be searched: a stream's chunks hold many events and most hold no marker, and each
+ * search of a Buffer for a Buffer is a call into native code, the dearest part of metering.
+ */
+class Markers {
+  private first: number[] = [];
+  /** Where the next event starts in the scanned bytes, and their length (-1: nothing scanned). */
+  private at = 0;
+  private end = -1;
+  /** Where the event being inspected starts and ends (start -1: not scanned: search it). */
+  private start = -1;
+  private stop = 0;
+
+  constructor(private readonly needles: readonly Buffer[]) {}
+
+  scan(complete: Buffer): void {
+    this.first = this.needles.map((n) => complete.indexOf(n));
+    this.at = 0;
+    this.end = complete.length;
+  }
+
+  /** Steps onto the next event (events are seen in the order they lie in the chunk). */
+  enter(event: Buffer): void {
+    if (this.end >= 0 && this.at + event.length <= this.end) {
+      this.start = this.at;
+      this.at += event.length;
+      this.stop = this.at;
+    } else {
+      this.start = -1;
+      this.end = -1;
+    }
+  }
+
+  /** Whether needle i may be in the current event (it occurs in the chunk by the event's end). */
+  may(i: number): boolean {
+    const f = this.first[i]!;
+    return this.start < 0 || (f >= 0 && f < this.stop);
+  }
+}
+
 /** Keeps the events so produced text can be recovered if usage never comes. */
 abstract class KeepingMeter implements StreamMeter {
   usage: Usage | null = null;
@@ -97,9 +143,19 @@ abstract class KeepingMeter implements StreamMeter {
   done = false;
   toolCalls = 0;
   protected readonly kept: Buffer[] = [];
+  protected readonly markers: Markers;
+
+  constructor(needles: readonly Buffer[]) {
+    this.markers = new Markers(needles);
+  }
+
+  scan(complete: Buffer): void {
+    this.markers.scan(complete);
+  }
 
   see(event: Buffer): boolean {
     if (this.usage === null) this.kept.push(event);
+    this.markers.enter(event);
     return this.inspect(event);
   }
 
@@ -122,7 +178,7 @@ const TOOL_CALLS = Buffer.from('"tool_calls"');
 /** chat.completions: usage arrives in a last chunk with empty choices when include_usage is set. */
 export class ChatMeter extends KeepingMeter {
   constructor(private readonly clientAskedUsage: boolean) {
-    super();
+    super([TOOL_CALLS, USAGE_OBJECT]);
   }
 
   protected inspect(event: Buffer): boolean {
@@ -130,8 +186,8 @@ export class ChatMeter extends KeepingMeter {
       this.done = true;
       return true;
     }
-    if (event.includes(TOOL_CALLS)) this.countToolCalls(event);
-    if (!event.includes(USAGE_OBJECT)) return true;
+    if (this.markers.may(0) && event.includes(TOOL_CALLS)) this.countToolCalls(event);
+    if (!this.markers.may(1) || !event.includes(USAGE_OBJECT)) return true;
     const j = eventJson(event);
     if (!j) return true;
     const usage = chatUsage(j.usage, openaiTier(j.service_tier));
@@ -174,8 +230,12 @@ const RESPONSE_END = [Buffer.from('response.completed'), Buffer.from('response.i
 
 /** responses: the terminal response.* event carries the whole response with its usage. */
 export class ResponsesMeter extends KeepingMeter {
+  constructor() {
+    super(RESPONSE_END);
+  }
+
   protected inspect(event: Buffer): boolean {
-    if (!RESPONSE_END.some((m) => event.includes(m))) return true;
+    if (!RESPONSE_END.some((m, i) => this.markers.may(i) && event.includes(m))) return true;
     const j = eventJson(event);
     const type = typeof j?.type === 'string' ? j.type : '';
     if (!j || !type.startsWith('response.') || !RESPONSE_END.some((m) => m.toString() === type)) return true;
@@ -202,10 +262,13 @@ function anthropicEventName(event: Buffer): string | null {
 
 /** messages: input and cache counts in message_start, the running output count in message_delta. */
 export class AnthropicMeter extends KeepingMeter {
+  constructor() {
+    super([TOOL_USE]);
+  }
 
   protected inspect(event: Buffer): boolean {
     const name = anthropicEventName(event);
-    if (name === 'content_block_start' && event.includes(TOOL_USE)) this.toolCalls++;
+    if (name === 'content_block_start' && this.markers.may(0) && event.includes(TOOL_USE)) this.toolCalls++;
     if (name !== null && name !== 'message_start' && name !== 'message_delta' && name !== 'message_stop') return true;
     const j = eventJson(event);
     if (!j) return true;
@@ -238,6 +301,7 @@ export class AnthropicMeter extends KeepingMeter {
   override see(event: Buffer): boolean {
     // Output is only final at message_delta, so keep events until the stream is done.
     if (!this.done) this.kept.push(event);
+    this.markers.enter(event);
     return this.inspect(event);
   }
 

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { EventSplitter } from './sse.js';
+import { AnthropicMeter, ChatMeter, ResponsesMeter, type StreamMeter } from './usage.js';
+
+/** Meters a stream cut into chunks as the gateway does (each chunk's events scanned, then seen in order), or without scanning. */
+function meter(m: StreamMeter, chunks: readonly Buffer[], scan: boolean): { shown: string[]; m: StreamMeter } {
+  const split = new EventSplitter();
+  const shown: string[] = [];
+  for (const c of chunks) {
+    const events = split.push(c);
+    if (events.length === 0) continue;
+    if (scan) m.scan(split.complete);
+    for (const e of events) if (m.see(e)) shown.push(e.toString());
+  }
+  return { shown, m };
+}
+
+/** The stream in pieces of the given sizes (plus one each), then the rest. */
+function pieces(buf: Buffer, sizes: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const n of sizes) if (at < buf.length) out.push(buf.subarray(at, (at += n + 1)));
+  return at < buf.length ? [...out, buf.subarray(at)] : out;
+}
+
+const data = (j: unknown): string => `data: ${JSON.stringify(j)}\n\n`;
+const chatEvent = fc.oneof(
+  fc.string().map((text) => data({ choices: [{ index: 0, delta: { content: text } }], usage: null })),
+  fc.nat(3).map((i) => data({ choices: [{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: '{}' } }] } }], usage: null })),
+);
+
+describe('stream meters', () => {
+  it('find the same tool calls, usage and end with the chunk scan as without it, however the stream is cut', () => {
+    fc.assert(
+      fc.property(fc.array(chatEvent, { maxLength: 12 }), fc.boolean(), fc.boolean(), fc.array(fc.nat(400), { maxLength: 6 }), (events, withUsage, asked, sizes) => {
+        const usage = withUsage ? data({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 } }) : '';
+        const stream = Buffer.from(events.join('') + usage + 'data: [DONE]\n\n');
+        const a = meter(new ChatMeter(asked), pieces(stream, sizes), true);
+        const b = meter(new ChatMeter(asked), pieces(stream, sizes), false);
+        expect(a.shown).toEqual(b.shown);
+        expect([a.m.toolCalls, a.m.usage, a.m.done]).toEqual([b.m.toolCalls, b.m.usage, b.m.done]);
+        const calls = events.map((e) => /"tool_calls":\[\{"index":(\d)/.exec(e)?.[1]).filter((i) => i !== undefined);
+        expect(a.m.toolCalls).toBe(new Set(calls).size);
+        expect(a.m.usage?.output ?? null).toBe(withUsage ? 5 : null);
+        expect(a.shown.some((e) => e.includes('"choices":[]'))).toBe(withUsage && asked);
+      }),
+    );
+  });
+
+  it('find a tool call and usage in a later event of a chunk whose earlier events had them too', () => {
+    const stream = Buffer.from(
+      data({ choices: [{ delta: { tool_calls: [{ index: 0 }] } }], usage: null }) +
+        data({ choices: [{ delta: { content: 'x' } }], usage: null }) +
+        data({ choices: [{ delta: { tool_calls: [{ index: 1 }] } }], usage: null }) +
+        data({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } }) +
+        'data: [DONE]\n\n',
+    );
+    const { m } = meter(new ChatMeter(false), [stream], true);
+    expect([m.toolCalls, m.usage?.output, m.done]).toEqual([2, 2, true]);
+  });
+
+  it('scan the Anthropic and Responses streams alike', () => {
+    const anthropic = Buffer.from(
+      'event: message_start\n' + data({ type: 'message_start', message: { usage: { input_tokens: 9, output_tokens: 1 } } }) +
+        'event: content_block_start\n' + data({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } }) +
+        'event: content_block_start\n' + data({ type: 'content_block_start', index: 1, content_block: { type: 'tool_use', id: 't', name: 'f', input: {} } }) +
+        'event: message_delta\n' + data({ type: 'message_delta', usage: { output_tokens: 4 } }) +
+        'event: message_stop\n' + data({ type: 'message_stop' }),
+    );
+    const a = meter(new AnthropicMeter(), [anthropic], true).m;
+    expect([a.toolCalls, a.usage?.input, a.usage?.output, a.done]).toEqual([1, 9, 4, true]);
+
+    const responses = Buffer.from(
+      data({ type: 'response.output_text.delta', delta: 'hi' }) +
+        data({ type: 'response.completed', response: { usage: { input_tokens: 6, output_tokens: 2 }, output: [] } }),
+    );
+    const r = meter(new ResponsesMeter(), [responses], true).m;
+    expect([r.usage?.input, r.usage?.output, r.done]).toEqual([6, 2, true]);
+  });
+});

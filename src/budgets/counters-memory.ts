@@ -6,7 +6,7 @@
  * hold room forever.
  */
 import type { BudgetCharge } from '../core/ledger.js';
-import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterState, ReserveResult, Settlement } from '../core/ports.js';
+import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterState, ImmediateCounters, ReserveResult, Settlement } from '../core/ports.js';
 
 interface Entry {
   nano: bigint;
@@ -31,7 +31,8 @@ const heldRequests = (l: Lease, i: number): number => (l.tokens === null ? l.cha
 
 const fresh = (): Entry => ({ nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
 
-export class MemoryCounters implements BudgetCounters {
+export class MemoryCounters implements BudgetCounters, ImmediateCounters {
+  readonly immediate: ImmediateCounters = this;
   private readonly entries = new Map<string, Entry>();
   private readonly leases = new Map<string, Lease>();
   private nextExpiry = Number.POSITIVE_INFINITY;

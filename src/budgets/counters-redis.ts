@@ -48,6 +48,8 @@ const MAX_RETRY_MS = 5_000;
 const WHAT = ['money', 'tokens', 'requests'] as const;
 
 export class RedisCounters implements BudgetCounters {
+  /** Every answer is a round trip to Redis. */
+  readonly immediate = null;
   private readonly redis: Redis;
   private readonly prefix: string;
   private readonly keys: readonly string[];

@@ -15,11 +15,10 @@ import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
 import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
-  type AppendResult, type BudgetCounters, type CounterCharge, type CounterState, type EventLog, type RateCheck, type RateLimits, type RunTracker, type Settlement,
+  type AppendResult, type BudgetCounters, type CounterCharge, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type RunTracker, type Settlement,
 } from '../core/ports.js';
 import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
-import { MemoryCounters } from './counters-memory.js';
 import { counterKey, parseCounterKey, type BudgetIndex, type Covering } from './budget-index.js';
 import type { Budget, BudgetCategory } from './model.js';
 import { previousWindow, type Calendar } from './windows.js';
@@ -109,11 +108,11 @@ export class BudgetGuard {
   private readonly renewal: NodeJS.Timeout;
   private readonly now: () => number;
   /** The counters, when they live in this process: then most calls are admitted without a promise. */
-  private readonly local: MemoryCounters | null;
+  private readonly local: ImmediateCounters | null;
 
   constructor(private readonly o: GuardOptions) {
     this.now = o.now ?? Date.now;
-    this.local = o.counters instanceof MemoryCounters ? o.counters : null;
+    this.local = o.counters.immediate;
     // Leases are renewed while their calls run; a holder that dies stops renewing them.
     this.renewal = setInterval(() => {
       if (this.active.size) void o.counters.renew([...this.active], o.leaseMs).catch((err: unknown) => o.log.warn({ err }, 'lease renewal failed'));

@@ -232,7 +232,15 @@ export interface Settlement {
  * reservation is a lease: if its holder dies and stops renewing it, it expires and frees its
  * room. The counters are derived from the ledger, and can be rebuilt from it (load).
  */
+/** Counters that answer at once, without a promise (held in this process): the guard's path for calls with nothing to wait for. */
+export interface ImmediateCounters {
+  reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult;
+  shrinkNow(actual: Settlement): void;
+}
+
 export interface BudgetCounters {
+  /** The same counters, answering at once; null when every answer is a round trip (shared counters). */
+  readonly immediate: ImmediateCounters | null;
   /** Reserves every charge, or none; refuses when a limit would be passed by used + reserved + charge. */
   reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult>;
   /**

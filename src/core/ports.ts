@@ -226,18 +226,18 @@ export interface Settlement {
   readonly tokens: number;
 }
 
-/**
- * Budget counters: a call reserves its worst case on every counter in its scope at once (all or
- * none); once its ledger line is committed, the actual amount replaces the reservation. A
- * reservation is a lease: if its holder dies and stops renewing it, it expires and frees its
- * room. The counters are derived from the ledger, and can be rebuilt from it (load).
- */
 /** Counters that answer at once, without a promise (held in this process): the guard's path for calls with nothing to wait for. */
 export interface ImmediateCounters {
   reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult;
   shrinkNow(actual: Settlement): void;
 }
 
+/**
+ * Budget counters: a call reserves its worst case on every counter in its scope at once (all or
+ * none); once its ledger line is committed, the actual amount replaces the reservation. A
+ * reservation is a lease: if its holder dies and stops renewing it, it expires and frees its
+ * room. The counters are derived from the ledger, and can be rebuilt from it (load).
+ */
 export interface BudgetCounters {
   /** The same counters, answering at once; null when every answer is a round trip (shared counters). */
   readonly immediate: ImmediateCounters | null;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { EventSplitter } from './sse.js';
-import { AnthropicMeter, ChatMeter, ResponsesMeter, type StreamMeter } from './usage.js';
+import { AnthropicMeter, ChatMeter, Markers, ResponsesMeter, type StreamMeter } from './usage.js';
 
 /** Meters a stream cut into chunks as the gateway does (each chunk's events scanned, then seen in order), or without scanning. */
 function meter(m: StreamMeter, chunks: readonly Buffer[], scan: boolean): { shown: string[]; m: StreamMeter } {
@@ -25,22 +25,51 @@ function pieces(buf: Buffer, sizes: readonly number[]): Buffer[] {
 }
 
 const data = (j: unknown): string => `data: ${JSON.stringify(j)}\n\n`;
-const chatEvent = fc.oneof(
-  fc.string().map((text) => data({ choices: [{ index: 0, delta: { content: text } }], usage: null })),
-  fc.nat(3).map((i) => data({ choices: [{ index: 0, delta: { tool_calls: [{ index: i, function: { arguments: '{}' } }] } }], usage: null })),
-);
+/** Events as providers may frame them: with LF or CRLF line ends, comments between them, and a marker as early in an event as it can be. */
+const framed = (e: string, crlf: boolean): string => (crlf ? e.replace(/\n/g, '\r\n') : e);
+const chatEvent = fc.tuple(
+  fc.oneof(
+    fc.string().map((text) => data({ choices: [{ index: 0, delta: { content: text } }], usage: null })),
+    fc.nat(3).map((i) => `data:{"tool_calls":[{"index":${i}}],"choices":[{"index":0,"delta":{"tool_calls":[{"index":${i}}]}}]}\n\n`),
+    fc.constant(': keep-alive\n\n'),
+    fc.constant(':\n\n'),
+  ),
+  fc.boolean(),
+).map(([e, crlf]) => framed(e, crlf));
+
+describe('a chunk\'s markers', () => {
+  it('let an event be skipped only when it ends at or before the first occurrence', () => {
+    const needles = [Buffer.from('X'), Buffer.from('YY'), Buffer.from('Z'), Buffer.from('W')];
+    const events = ['ab', 'cX', 'ZYY', 'f'].map((e) => Buffer.from(e));
+    const m = new Markers(needles);
+    m.scan(Buffer.concat(events));
+    const may = events.map((e) => {
+      m.enter(e);
+      return needles.map((_, i) => m.may(i));
+    });
+    // X first at byte 3 (the second event's last), Z at 4 (the third's first), YY at 5; W nowhere. From a marker's first event on, every event is searched for it.
+    expect(may).toEqual([[false, false, false, false], [true, false, false, false], [true, true, true, false], [true, true, true, false]]);
+    // An event beyond what was scanned, or one seen without a scan, is searched for every marker.
+    m.enter(Buffer.from('more'));
+    expect(needles.map((_, i) => m.may(i))).toEqual([true, true, true, true]);
+    const unscanned = new Markers(needles);
+    unscanned.enter(Buffer.from('ab'));
+    expect(unscanned.may(3)).toBe(true);
+  });
+});
 
 describe('stream meters', () => {
   it('find the same tool calls, usage and end with the chunk scan as without it, however the stream is cut', () => {
     fc.assert(
-      fc.property(fc.array(chatEvent, { maxLength: 12 }), fc.boolean(), fc.boolean(), fc.array(fc.nat(400), { maxLength: 6 }), (events, withUsage, asked, sizes) => {
-        const usage = withUsage ? data({ choices: [], usage: { prompt_tokens: 7, completion_tokens: 5, total_tokens: 12 } }) : '';
+      fc.property(fc.array(chatEvent, { maxLength: 120 }), fc.boolean(), fc.boolean(), fc.array(fc.nat(400), { maxLength: 6 }), (events, withUsage, asked, sizes) => {
+        // The usage marker 6 bytes into its event: an offset that drifts by a byte an event misses it.
+        const usage = withUsage ? 'data:{"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12},"choices":[]}\n\n' : '';
         const stream = Buffer.from(events.join('') + usage + 'data: [DONE]\n\n');
         const a = meter(new ChatMeter(asked), pieces(stream, sizes), true);
         const b = meter(new ChatMeter(asked), pieces(stream, sizes), false);
         expect(a.shown).toEqual(b.shown);
         expect([a.m.toolCalls, a.m.usage, a.m.done]).toEqual([b.m.toolCalls, b.m.usage, b.m.done]);
-        const calls = events.map((e) => /"tool_calls":\[\{"index":(\d)/.exec(e)?.[1]).filter((i) => i !== undefined);
+        const calls = events.map((e) => /^data:\{"tool_calls":\[\{"index":(\d)/.exec(e)?.[1]).filter((i) => i !== undefined);
         expect(a.m.toolCalls).toBe(new Set(calls).size);
         expect(a.m.usage?.output ?? null).toBe(withUsage ? 5 : null);
         expect(a.shown.some((e) => e.includes('"choices":[]'))).toBe(withUsage && asked);

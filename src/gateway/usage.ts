@@ -100,7 +100,7 @@ const DONE = Buffer.from('[DONE]');
  * need not be searched: a stream's chunks hold many events and most hold no marker, and each
  * search of a Buffer for a Buffer is a call into native code, the dearest part of metering.
  */
-class Markers {
+export class Markers {
   private first: number[] = [];
   /** Where the next event starts in the scanned bytes, and their length (-1: nothing scanned). */
   private at = 0;

@@ -35,6 +35,9 @@ export function parseCounterKey(key: string): { budget: string; windowStart: num
 /** Members whose counters a budget keeps cached at most (see BudgetIndex.counters). */
 const MAX_CACHED_MEMBERS = 10_000;
 
+/** A budget's current window, and its counters in it by member. */
+type Current = { readonly window: Window; readonly byMember: Map<string | null, Covering> };
+
 /** An approved override or release, its amount parsed once. */
 type Grant = { id: string; body: OverrideBody; nano: bigint };
 
@@ -48,13 +51,13 @@ export class BudgetIndex {
   private inForceReleases = new Map<string, Grant[]>();
   /** Business metrics fed through the API, "<metric>|<YYYY-MM>" -> department -> value: what budgets that are a share of one read. */
   private readonly metrics = new Map<string, ReadonlyMap<string, bigint>>();
-  private readonly windows = new Map<string, Window>();
   /**
-   * Each budget's counters in its current window, by member: a call in the same window reuses
-   * its Covering (no new objects or keys per call). A new window starts an empty map, and a map
-   * of more members than MAX_CACHED_MEMBERS (a budget per agent run) starts over.
+   * Each budget's current window, and its counters in it by member: a call in the same window
+   * reuses its Covering (no new objects or keys per call). A new window starts an empty map, and
+   * a map of more members than MAX_CACHED_MEMBERS (a budget per agent run) starts over. Keyed by
+   * the budget itself, so a changed budget (a new object) starts afresh.
    */
-  private readonly counters = new WeakMap<Budget, { start: number; byMember: Map<string | null, Covering> }>();
+  private readonly current = new WeakMap<Budget, Current>();
   private follower: Follower | null = null;
 
   private constructor(
@@ -69,13 +72,11 @@ export class BudgetIndex {
       remove: (kind, id) => {
         if (kind === BUDGET_KIND) {
           index.byId.delete(id);
-          index.windows.delete(id);
         } else if (kind === METRIC_KIND) index.metrics.delete(id);
         else index.approvals(kind).delete(id);
       },
       clear: () => {
         index.byId.clear();
-        index.windows.clear();
         index.overrides.clear();
         index.releases.clear();
         index.metrics.clear();
@@ -103,10 +104,17 @@ export class BudgetIndex {
 
   /** The window of a budget at `at`, computed once per window. */
   windowOf(b: Budget, at: number): Window {
-    const w = this.windows.get(b.id);
-    if (w && at >= w.start && at < w.end) return w;
-    const next = windowAt(b.window, at, this.calendar);
-    if (!('from' in b.window)) this.windows.set(b.id, next);
+    return this.currentAt(b, at).window;
+  }
+
+  private currentAt(b: Budget, at: number): Current {
+    const cur = this.current.get(b);
+    if (cur && at >= cur.window.start && at < cur.window.end) return cur;
+    const window = windowAt(b.window, at, this.calendar);
+    // A fixed range asked about outside itself is still the same window.
+    if (cur && cur.window.start === window.start && cur.window.end === window.end) return cur;
+    const next: Current = { window, byMember: new Map() };
+    this.current.set(b, next);
     return next;
   }
 
@@ -118,7 +126,7 @@ export class BudgetIndex {
       if (!inScope(b.scope, facts)) continue;
       const member = b.per ? facts.dims[b.per] : null;
       if (b.per && member === null) continue;
-      const c = this.counterOf(b, this.windowOf(b, at), member);
+      const c = this.counterOf(b, at, member);
       const window = c.window;
       if ('from' in b.window) {
         if (at < window.start) continue;
@@ -132,14 +140,13 @@ export class BudgetIndex {
     return { covering, expired };
   }
 
-  private counterOf(b: Budget, window: Window, member: string | null): Covering {
-    let cached = this.counters.get(b);
-    if (!cached || cached.start !== window.start || cached.byMember.size >= MAX_CACHED_MEMBERS) this.counters.set(b, (cached = { start: window.start, byMember: new Map() }));
-    const c = cached.byMember.get(member);
-    if (c && c.window.end === window.end) return c;
-    const fresh = { budget: b, window, member, key: counterKey(b.id, window.start, member) };
-    cached.byMember.set(member, fresh);
-    return fresh;
+  private counterOf(b: Budget, at: number, member: string | null): Covering {
+    const { window, byMember } = this.currentAt(b, at);
+    let c = byMember.get(member);
+    if (c) return c;
+    if (byMember.size >= MAX_CACHED_MEMBERS) byMember.clear();
+    byMember.set(member, (c = { budget: b, window, member, key: counterKey(b.id, window.start, member) }));
+    return c;
   }
 
   /** Whether any override is approved (most calls need not look). */

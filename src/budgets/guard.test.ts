@@ -70,6 +70,19 @@ describe('BudgetGuard', () => {
     expect(b.charged[0]!.key).toBe(counterKey('b', Date.UTC(2026, 1, 1), null));
   });
 
+  it('counts a changed budget in its new window at once, and a look at a past window does not stick', async () => {
+    const clock = { now: Date.UTC(2026, 0, 15, 12) };
+    const { guard, index } = await setup({ id: 'b', window: 'month', limit: { amount: '10', currency: 'USD' } }, clock);
+    const key = async (id: string) => (await guard.admit(input(id, 1_000))).charged[0]!.key;
+    expect(await key('c1')).toBe(counterKey('b', Date.UTC(2026, 0, 1), null));
+    // Threshold events of last month's lines read last month's window.
+    expect(index.windowOf(index.get('b')!, Date.UTC(2025, 11, 20)).start).toBe(Date.UTC(2025, 11, 1));
+    expect(await key('c2')).toBe(counterKey('b', Date.UTC(2026, 0, 1), null));
+    const spec = { id: 'b', window: 'day', limit: { amount: '10', currency: 'USD' }, thresholds: [], enforcement: 'hard', category: 'production', scope: {} };
+    await stores!.config.write({ kind: BUDGET_KIND, id: 'b', body: { spec, managed_by: 'api', status: 'active', graduated_to: null } }, { actor: 't', action: 'budget.update', target: 'b', details: {} });
+    expect(await key('c3')).toBe(counterKey('b', Date.UTC(2026, 0, 15), null));
+  });
+
   it('refuses a call that cannot pay for its prompt, whatever the cap', async () => {
     const clock = { now: Date.UTC(2026, 5, 1) };
     const { guard } = await setup({ id: 'b', window: 'day', limit: { amount: '0.000001', currency: 'USD' } }, clock);

@@ -79,7 +79,7 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   shrinkNow(actual: Settlement): void {
     const old = this.leases.get(actual.lease);
     if (!old) return;
-    this.drop(actual.lease);
+    this.unhold(old);
     const l: Lease = { charges: actual.charges, tokens: actual.tokens, expiresAt: old.expiresAt };
     this.hold(l);
     this.leases.set(actual.lease, l);
@@ -170,6 +170,11 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     const l = this.leases.get(lease);
     if (!l) return;
     this.leases.delete(lease);
+    this.unhold(l);
+  }
+
+  /** Takes a lease's amounts off its counters' reservations. */
+  private unhold(l: Lease): void {
     for (let i = 0; i < l.charges.length; i++) {
       const c = l.charges[i]!;
       const e = this.entries.get(c.key);

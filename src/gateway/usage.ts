@@ -129,10 +129,11 @@ export class Markers {
     }
   }
 
-  /** Whether needle i may be in the current event (it occurs in the chunk by the event's end). */
-  may(i: number): boolean {
-    const f = this.first[i]!;
-    return this.start < 0 || (f >= 0 && f < this.stop);
+  /** Whether a needle may be in the current event (it occurs in the chunk by the event's end). */
+  may(needle: Buffer): boolean {
+    const f = this.first[this.needles.indexOf(needle)];
+    // An event not scanned, or a needle not scanned for, is searched.
+    return this.start < 0 || f === undefined || (f >= 0 && f < this.stop);
   }
 }
 
@@ -186,8 +187,8 @@ export class ChatMeter extends KeepingMeter {
       this.done = true;
       return true;
     }
-    if (this.markers.may(0) && event.includes(TOOL_CALLS)) this.countToolCalls(event);
-    if (!this.markers.may(1) || !event.includes(USAGE_OBJECT)) return true;
+    if (this.markers.may(TOOL_CALLS) && event.includes(TOOL_CALLS)) this.countToolCalls(event);
+    if (!this.markers.may(USAGE_OBJECT) || !event.includes(USAGE_OBJECT)) return true;
     const j = eventJson(event);
     if (!j) return true;
     const usage = chatUsage(j.usage, openaiTier(j.service_tier));
@@ -235,7 +236,7 @@ export class ResponsesMeter extends KeepingMeter {
   }
 
   protected inspect(event: Buffer): boolean {
-    if (!RESPONSE_END.some((m, i) => this.markers.may(i) && event.includes(m))) return true;
+    if (!RESPONSE_END.some((m) => this.markers.may(m) && event.includes(m))) return true;
     const j = eventJson(event);
     const type = typeof j?.type === 'string' ? j.type : '';
     if (!j || !type.startsWith('response.') || !RESPONSE_END.some((m) => m.toString() === type)) return true;
@@ -268,7 +269,7 @@ export class AnthropicMeter extends KeepingMeter {
 
   protected inspect(event: Buffer): boolean {
     const name = anthropicEventName(event);
-    if (name === 'content_block_start' && this.markers.may(0) && event.includes(TOOL_USE)) this.toolCalls++;
+    if (name === 'content_block_start' && this.markers.may(TOOL_USE) && event.includes(TOOL_USE)) this.toolCalls++;
     if (name !== null && name !== 'message_start' && name !== 'message_delta' && name !== 'message_stop') return true;
     const j = eventJson(event);
     if (!j) return true;

@@ -32,7 +32,7 @@ export function parseCounterKey(key: string): { budget: string; windowStart: num
   return { budget: key.slice(0, a), windowStart: Number(key.slice(a + 1, b)), member: member === '' ? null : member };
 }
 
-/** Members whose counters a budget keeps cached at most (see BudgetIndex.counters). */
+/** Members whose counters a budget keeps cached at most (see BudgetIndex.current). */
 const MAX_CACHED_MEMBERS = 10_000;
 
 /** A budget's current window, and its counters in it by member. */

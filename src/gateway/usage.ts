@@ -102,12 +102,9 @@ const DONE = Buffer.from('[DONE]');
  */
 export class Markers {
   private first: number[] = [];
-  /** Where the next event starts in the scanned bytes, and their length (-1: nothing scanned). */
+  /** Where the current event ends in the scanned bytes, and their length (-1: not scanned, so search). */
   private at = 0;
   private end = -1;
-  /** Where the event being inspected starts and ends (start -1: not scanned: search it). */
-  private start = -1;
-  private stop = 0;
 
   constructor(private readonly needles: readonly Buffer[]) {}
 
@@ -119,21 +116,15 @@ export class Markers {
 
   /** Steps onto the next event (events are seen in the order they lie in the chunk). */
   enter(event: Buffer): void {
-    if (this.end >= 0 && this.at + event.length <= this.end) {
-      this.start = this.at;
-      this.at += event.length;
-      this.stop = this.at;
-    } else {
-      this.start = -1;
-      this.end = -1;
-    }
+    this.at += event.length;
+    if (this.at > this.end) this.end = -1;
   }
 
   /** Whether a needle may be in the current event (it occurs in the chunk by the event's end). */
   may(needle: Buffer): boolean {
     const f = this.first[this.needles.indexOf(needle)];
     // An event not scanned, or a needle not scanned for, is searched.
-    return this.start < 0 || f === undefined || (f >= 0 && f < this.stop);
+    return this.end < 0 || f === undefined || (f >= 0 && f < this.at);
   }
 }
 
@@ -155,9 +146,14 @@ abstract class KeepingMeter implements StreamMeter {
   }
 
   see(event: Buffer): boolean {
-    if (this.usage === null) this.kept.push(event);
+    if (this.keeping()) this.kept.push(event);
     this.markers.enter(event);
     return this.inspect(event);
+  }
+
+  /** Whether events are still kept for producedText: until the usage is known. */
+  protected keeping(): boolean {
+    return this.usage === null;
   }
 
   producedText(): string {
@@ -299,11 +295,9 @@ export class AnthropicMeter extends KeepingMeter {
     return true;
   }
 
-  override see(event: Buffer): boolean {
-    // Output is only final at message_delta, so keep events until the stream is done.
-    if (!this.done) this.kept.push(event);
-    this.markers.enter(event);
-    return this.inspect(event);
+  // Output is only final at message_delta, so events are kept until the stream is done.
+  protected override keeping(): boolean {
+    return !this.done;
   }
 
   protected textOf(j: Json): string {

@@ -119,22 +119,21 @@ node -e '
   const q = median(ratios);
   console.log();
   console.log(`${b} against ${a}: median over rounds of the RPS ratio ${q.toFixed(3)}, so ${b} serves ${(Math.abs(1 - q) * 100).toFixed(1)}% ${q < 1 ? "fewer" : "more"} requests/s than ${a} (ratios ${Math.min(...ratios).toFixed(3)}-${Math.max(...ratios).toFixed(3)})`);
+  // FIRST_BYTE=1: time to first byte per round, and what each side adds to nginx alone in that round.
+  const firstByte = fs.readFileSync(dir + "/ttfb.jsonl", "utf8").trim().split("\n").filter(Boolean).map(JSON.parse);
+  if (firstByte.length) {
+    console.log("\n| time to first byte | p50 ms (median over rounds) | added p50 vs direct, ms (median over rounds) |");
+    console.log("|---|---:|---:|");
+    for (const t of ["direct", a, b]) {
+      const mine = firstByte.filter((r) => r.target === t);
+      const added = mine.map((r) => r.p50_ms - firstByte.find((d) => d.target === "direct" && d.round === r.round).p50_ms);
+      console.log(`| ${t} | ${median(mine.map((r) => r.p50_ms)).toFixed(3)} | ${t === "direct" ? "-" : "+" + median(added).toFixed(3)} |`);
+    }
+  }
 ' "$OUT" "$LA" "$LB" | tee "$OUT/results.md"
 if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
   { echo; gc_header; for t in $LA $LB; do gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
-fi
-if [[ -s $TTFB ]]; then
-  node -e '
-    const rows = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
-    const median = (xs) => { const s = [...xs].sort((x, y) => x - y); const m = s.length >> 1; return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2; };
-    console.log("\n| time to first byte | p50 ms (median over rounds) | added p50 vs direct, ms (median over rounds) |");
-    console.log("|---|---:|---:|");
-    for (const t of ["direct", ...process.argv.slice(2)]) {
-      const mine = rows.filter((r) => r.target === t);
-      const added = mine.map((r) => r.p50_ms - rows.find((d) => d.target === "direct" && d.round === r.round).p50_ms);
-      console.log(`| ${t} | ${median(mine.map((r) => r.p50_ms)).toFixed(3)} | ${t === "direct" ? "-" : "+" + median(added).toFixed(3)} |`);
-    }' "$TTFB" "$LA" "$LB" | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

@@ -36,6 +36,15 @@ write_env \
 
 start_nginx
 
+# Time to first byte of the current target, streaming only: just after start (cold) and after the load runs (warm).
+ttfb() {  # cold|warm
+  [[ $mode == sse ]] || return 0
+  log "$t $mode: time to first byte ($1), $TTFB_N sequential streams"
+  local tt
+  tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "${AUTH:-Bearer sk-bench}")
+  echo "{\"target\":\"$t\",\"when\":\"$1\",${tt#\{}" >> "$TTFB"
+}
+
 for t in $TARGETS; do
   for mode in $MODES; do
     configure_target "$t" "$mode"
@@ -65,13 +74,6 @@ for t in $TARGETS; do
     fi
     rss_start=0; [[ -n $gwpid ]] && rss_start=$(proc_kb "$gwpid" VmRSS)
     lines0=$(nginx_lines)
-    # Time to first byte, twice: just after start (cold) and after the load runs (warm).
-    ttfb() {
-      [[ $mode == sse ]] || return 0
-      log "$t $mode: time to first byte ($1), $TTFB_N sequential streams"
-      tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "${AUTH:-Bearer sk-bench}")
-      echo "{\"target\":\"$t\",\"when\":\"$1\",${tt#\{}" >> "$TTFB"
-    }
     ttfb cold
     log "$t $mode: start-up warm-up ${WARMUP_FIRST}s at 32 connections"
     run_wrk "$t|$mode|32|-1" $stream 32 "$WARMUP_FIRST" "$gwpid" > /dev/null

@@ -71,6 +71,27 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       }
     });
 
+    it('stores a batch whose lines fill different fields, in any number, each line as it was', async () => {
+      const f = await open();
+      try {
+        // 101 lines: 64 + 32 + 4 + 1, every statement size; which optional fields a line fills varies within each.
+        const lines = Array.from({ length: 101 }, (_, i) => line(`shape-${i}`, {
+          ...(i % 3 === 0 ? { tags: { ticket: `T-${i}` } } : {}),
+          ...(i % 5 === 0 ? { errorCode: 'upstream_timeout', status: 'error' as const, httpStatus: 504 } : { latencyMs: i }),
+          ...(i === 100 ? { description: 'the last line alone', periodEnd: T0 + DAY } : {}),
+          ...(i % 2 ? { acceptedOutput: i % 4 === 1 } : {}),
+        }));
+        expect((await f.store.append(lines)).added).toHaveLength(101);
+        for (const l of lines) expect(await f.store.get(l.id)).toEqual(l);
+        // A replay of some of them beside new ones, in the same mix: only the new are added, as they were.
+        const more = [...lines.slice(90), line('shape-new', { tags: { ticket: 'T-new' }, latencyMs: 7 })];
+        expect((await f.store.append(more)).added.map((l) => l.id)).toEqual(['shape-new']);
+        expect(await f.store.get('shape-new')).toEqual(more.at(-1));
+      } finally {
+        await f.close();
+      }
+    });
+
     it('skips a line whose id is already there, so replays count once', async () => {
       const f = await open();
       try {

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { LedgerLine } from '../../core/ledger.js';
 import type { AppendResult, BudgetTotals, LedgerStore } from '../../core/ports.js';
-import { LEDGER_COLUMNS } from '../sql/columns.js';
+import { LEDGER_COLUMNS, type Column } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
 import { SqlEventLog } from '../sql/events.js';
@@ -43,11 +43,57 @@ function openConnection(file: string, cacheKiB: number): Driver {
 /** Rows per INSERT statement: fewer, larger statements cost far less per row than one each. */
 const ROWS_PER_STATEMENT = 64;
 
-/** Pushes a line's column values onto `out`, converted for SQLite (booleans as 0/1). */
-function pushValues(out: unknown[], l: LedgerLine): void {
-  for (const c of LEDGER_COLUMNS) {
-    const v = c.get(l);
-    out.push(v === null ? null : c.type === 'bool' ? (v ? 1 : 0) : v);
+/** A line's value of a column, converted for SQLite (booleans as 0/1). */
+function sqlValue(c: Column, l: LedgerLine): unknown {
+  const v = c.get(l);
+  return v === null ? null : c.type === 'bool' ? (v ? 1 : 0) : v;
+}
+
+/** Prepared statements kept per shape before the cache starts over (shapes are few: what kinds of line a batch holds). */
+const MAX_SHAPES = 64;
+
+/**
+ * Inserts lines by statements that name only the columns some line of the statement has a value
+ * for; the rest are left to their default, NULL. Binding a value from JavaScript costs more than
+ * SQLite's insert of it, and a gateway call fills about half of the table's columns.
+ */
+class LineInserter {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(private readonly writer: Driver) {}
+
+  /** Inserts lines[from, to); returns how many were added (a line already there is ignored). */
+  run(lines: readonly LedgerLine[], from: number, to: number): number {
+    const width = LEDGER_COLUMNS.length;
+    const cells: unknown[] = new Array((to - from) * width);
+    const used = new Uint8Array(width);
+    let k = 0;
+    for (let j = from; j < to; j++) {
+      for (let c = 0; c < width; c++) {
+        const v = sqlValue(LEDGER_COLUMNS[c]!, lines[j]!);
+        if (v !== null) used[c] = 1;
+        cells[k++] = v;
+      }
+    }
+    const shape: number[] = [];
+    for (let c = 0; c < width; c++) if (used[c] || LEDGER_COLUMNS[c]!.notNull) shape.push(c);
+    const values: unknown[] = new Array((to - from) * shape.length);
+    let n = 0;
+    for (let row = 0; row < k; row += width) for (const c of shape) values[n++] = cells[row + c];
+    return this.statement(shape, to - from).run(...values).changes;
+  }
+
+  private statement(shape: readonly number[], rows: number): Database.Statement {
+    const key = `${rows}:${shape.join(',')}`;
+    let st = this.statements.get(key);
+    if (!st) {
+      if (this.statements.size >= MAX_SHAPES) this.statements.clear();
+      const names = shape.map((c) => `"${LEDGER_COLUMNS[c]!.name}"`).join(', ');
+      const row = `(${shape.map(() => '?').join(', ')})`;
+      st = this.writer.prepare(`INSERT OR IGNORE INTO ledger_lines (${names}) VALUES ${Array.from({ length: rows }, () => row).join(', ')}`);
+      this.statements.set(key, st);
+    }
+    return st;
   }
 }
 
@@ -63,39 +109,24 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
     reads: Kysely<Schema>,
   ) {
     super(db, sqliteDialect, reads);
-    const names = LEDGER_COLUMNS.map((c) => `"${c.name}"`).join(', ');
-    const row = `(${LEDGER_COLUMNS.map(() => '?').join(', ')})`;
-    const sqlFor = (n: number) => `INSERT OR IGNORE INTO ledger_lines (${names}) VALUES ${Array.from({ length: n }, () => row).join(', ')}`;
-    const many = writer.prepare(sqlFor(ROWS_PER_STATEMENT));
-    const one = writer.prepare(sqlFor(1));
+    const inserter = new LineInserter(writer);
     const upsert = (table: string, columns: readonly string[], set: string) =>
       writer.prepare(`INSERT INTO ${table} (${columns.map((c) => `"${c}"`).join(', ')}) VALUES (${columns.map(() => '?').join(', ')}) ON CONFLICT("${columns[0]}") DO UPDATE SET ${set}`);
     const statements = new Map(DERIVED.map((r) => [r, upsert(r.table, r.columns, r.onConflict)]));
     const total = upsert(TOTALS_TABLE, TOTALS_COLUMNS, TOTALS_ON_CONFLICT);
 
-    // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement. Only a
-    // replay meets lines already there; then each line goes alone, to learn which were added.
-    const allNew = writer.transaction((lines: readonly LedgerLine[]) => {
+    // New lines are the rule (ids are fresh UUIDv7s): insert them 64 to a statement, the rest
+    // in halving statements (32, 16, ... 1), so a few statement sizes serve every batch size.
+    // Only a replay meets lines already there; then each line goes alone, to learn which were added.
+    const allNew = writer.transaction((batch: readonly LedgerLine[]) => {
       let added = 0;
       let i = 0;
-      for (; i + ROWS_PER_STATEMENT <= lines.length; i += ROWS_PER_STATEMENT) {
-        const values: unknown[] = [];
-        for (let j = i; j < i + ROWS_PER_STATEMENT; j++) pushValues(values, lines[j]!);
-        added += many.run(values).changes;
+      for (let rows = ROWS_PER_STATEMENT; rows >= 1; rows >>= 1) {
+        for (; i + rows <= batch.length; i += rows) added += inserter.run(batch, i, i + rows);
       }
-      for (; i < lines.length; i++) {
-        const values: unknown[] = [];
-        pushValues(values, lines[i]!);
-        added += one.run(values).changes;
-      }
-      if (added !== lines.length) throw SOME_PRESENT;
+      if (added !== batch.length) throw SOME_PRESENT;
     });
-    const eachNew = (lines: readonly LedgerLine[]) =>
-      lines.filter((l) => {
-        const values: unknown[] = [];
-        pushValues(values, l);
-        return one.run(values).changes === 1;
-      });
+    const eachNew = (batch: readonly LedgerLine[]) => batch.filter((_, i) => inserter.run(batch, i, i + 1) === 1);
     this.insert = writer.transaction((lines: readonly LedgerLine[]) => {
       let added = lines;
       try {
@@ -104,8 +135,8 @@ export class SqliteLedgerStore extends SqlLedgerReads implements LedgerStore {
         if (err !== SOME_PRESENT) throw err;
         added = eachNew(lines);
       }
-      for (const [r, rows] of derivedValues(added)) for (const row of rows) statements.get(r)!.run(row);
-      for (const t of totalsValues(added)) total.run(t);
+      for (const [r, rows] of derivedValues(added)) for (const row of rows) statements.get(r)!.run(...row);
+      for (const t of totalsValues(added)) total.run(...t);
       return added;
     });
   }

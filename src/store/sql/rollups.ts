@@ -189,12 +189,22 @@ function rollup(table: string, spec: RollupSpec): Rollup {
   };
 }
 
+/**
+ * An append's lines summed by every key column of the daily rollups below, in memory only (it
+ * has no table): they are summed from its rows, so each line is walked and summed once rather
+ * than once per rollup. A batch has many lines and, in real traffic, few such rows.
+ */
+const BATCH = rollup('(batch)', {
+  dims: [...new Set<Dimension>([...ROLLUP_DIMS, ...SUMMARY_DIMS, ...RUN_DIMS])],
+  sums: [...BASE_SUMS, ...ROUTING_SUMS, LAST_CALL],
+  extras: OUTCOME_EXTRAS,
+});
 /** Every dimension but agent runs (migration 0003). */
-export const DAILY = rollup('ledger_rollups', { dims: ROLLUP_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS });
+export const DAILY = rollup('ledger_rollups', { dims: ROLLUP_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS, from: BATCH });
 /** The summary (migration 0012): fewer dimensions, and the savings sums. */
-export const SUMMARY = rollup('ledger_rollups_summary', { dims: SUMMARY_DIMS, sums: [...BASE_SUMS, ...ROUTING_SUMS], extras: OUTCOME_EXTRAS });
+export const SUMMARY = rollup('ledger_rollups_summary', { dims: SUMMARY_DIMS, sums: [...BASE_SUMS, ...ROUTING_SUMS], extras: OUTCOME_EXTRAS, from: BATCH });
 /** Agent runs by day, with each row's last call (migration 0013; 0012 without it). */
-export const RUNS = rollup('ledger_rollups_runs', { dims: RUN_DIMS, sums: [...BASE_SUMS, LAST_CALL], extras: OUTCOME_EXTRAS });
+export const RUNS = rollup('ledger_rollups_runs', { dims: RUN_DIMS, sums: [...BASE_SUMS, LAST_CALL], extras: OUTCOME_EXTRAS, from: BATCH });
 /** By department, tier and model (migration 0015): the summary's sums, without the savings', summed from its rows. */
 export const DEPARTMENTS = rollup('ledger_rollups_departments', { dims: DEPARTMENT_DIMS, sums: BASE_SUMS, extras: BASE_EXTRAS, from: SUMMARY });
 /** Narrowest first: a query is served by the first that keeps what it groups and filters by. */
@@ -252,6 +262,9 @@ const stepInto = (n: KeyNode, part: string): KeyNode => {
   return c;
 };
 
+/** A row's sum with one more value folded in: added, or the greater or lesser kept (numbers or bigints alike). */
+const folded = (fold: Sum['fold'], cur: number, v: number): number => (fold === 'max' ? (v > cur ? v : cur) : fold === 'min' ? (v < cur ? v : cur) : cur + v);
+
 /**
  * Sums lines into a rollup's rows, one per key: each row's values in its `columns` order. A
  * line finds its row by walking one map per key part; the key's text (the `k` column) is built
@@ -292,20 +305,16 @@ function rollupValues(lines: readonly LedgerLine[], r: Rollup): RowValues[] {
         else if (earlier) row[attrAt + i] = a.of(l);
       }
     }
-    for (let i = 0; i < sums.length; i++) {
-      const s = sums[i]!;
-      const v = s.of(l) as number;
-      const cur = row[sumAt + i] as number;
-      row[sumAt + i] = s.fold === 'max' ? (v > cur ? v : cur) : s.fold === 'min' ? (v < cur ? v : cur) : cur + v;
-    }
+    for (let i = 0; i < sums.length; i++) row[sumAt + i] = folded(sums[i]!.fold, row[sumAt + i] as number, sums[i]!.of(l) as number);
   }
   return rows;
 }
 
-/** Refuses to sum `narrow` from `wide` unless every key column and sum of it is there, added. */
+/** Refuses to sum `narrow` from `wide` unless every key column and sum of it is there, folded the same way. */
 function assertRollsUp(wide: Rollup, narrow: Rollup): void {
   const missing = [...narrow.keyColumns, ...narrow.sumColumns].filter((c) => !wide.columns.includes(c));
-  if (missing.length || narrow.attrs.length || narrow.sums.some((x) => x.fold) || !narrow.daily || !wide.daily) {
+  const refolded = narrow.sums.some((x) => x.fold !== wide.sums.find((w) => w.name === x.name)?.fold);
+  if (missing.length || refolded || narrow.attrs.length || !narrow.daily || !wide.daily) {
     throw new Error(`${narrow.table} cannot be summed from ${wide.table} (${missing.join(', ')})`);
   }
 }
@@ -315,6 +324,7 @@ function rollUpRows(rows: readonly Readonly<RowValues>[], wide: Rollup, narrow: 
   assertRollsUp(wide, narrow);
   const keyAt = narrow.keyColumns.map((c) => wide.columns.indexOf(c));
   const sumAt = narrow.sumColumns.map((c) => wide.columns.indexOf(c));
+  const folds = narrow.sums.map((x) => x.fold);
   const first = 1 + keyAt.length;
   const out = new Map<string, RowValues>();
   for (const w of rows) {
@@ -322,7 +332,7 @@ function rollUpRows(rows: readonly Readonly<RowValues>[], wide: Rollup, narrow: 
     const k = key.join('\u0001');
     const row = out.get(k);
     if (!row) out.set(k, [k, ...key, ...sumAt.map((i) => w[i]!)]);
-    else sumAt.forEach((i, n) => (row[first + n] = (row[first + n] as number) + (w[i] as number)));
+    else sumAt.forEach((i, n) => (row[first + n] = folded(folds[n], row[first + n] as number, w[i] as number)));
   }
   return [...out.values()];
 }

@@ -18,8 +18,8 @@ await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
-  // Native addon, and the tokenizer's 70 MB of data (loaded only when a provider sends no usage).
-  external: ['better-sqlite3', 'gpt-tokenizer'],
+  // Native addon.
+  external: ['better-sqlite3'],
   banner: { js: "import { createRequire as __bursarRequire } from 'node:module'; const require = __bursarRequire(import.meta.url);" },
   logLevel: 'warning',
 });

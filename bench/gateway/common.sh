@@ -149,7 +149,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
         *) bursar_config "$base" "$n-$mode" ;;
       esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
-      CMD=(env NODE_ENV=production BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
+      CMD=(env NODE_ENV=production NODE_OPTIONS="${GW_NODE_OPTIONS:-}" BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
            BURSAR_DATA_DIR=$OUT/$n-data-$mode node "${NODE_GC_FLAGS[@]}" "$build/dist/bursar.mjs" start --config "$OUT/bursar-$n-$mode.yaml") ;;
     bursar-shared|bursar-shared3)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT

@@ -7,10 +7,13 @@
 #   bash bench/gateway/pair.sh                          # bursar vs bursar-budgets, json, 8 rounds
 #   A=bursar B=bursar-routed MODE=sse ROUNDS=6 bash bench/gateway/pair.sh
 #   A=bursar B=bursar B_BUILD=/tmp/old-checkout bash bench/gateway/pair.sh   # two builds, one target
+#   A=naive-json B=bursar MODE=sse bash bench/gateway/pair.sh   # Bursar's ratio to the naive proxy, interleaved
 #
 # Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh;
 # A_BUILD and B_BUILD: a checkout (built, with node_modules) whose dist/bursar.mjs that side runs,
-# this one by default. With two builds, A and B may name the same target; B is then shown as B@b.
+# this one by default. A_NODE_OPTIONS and B_NODE_OPTIONS: node's flags for that side (e.g.
+# B_NODE_OPTIONS=--max-semi-space-size=8). With two builds or two sets of flags, A and B may name
+# the same target; B is then shown as B@b.
 # BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
 # side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
 # FIRST_BYTE=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
@@ -27,7 +30,7 @@ MODE=${MODE:-json}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-8}
 source "$HERE/common.sh"
-[[ $A == bursar* && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A and B must be embedded Bursar targets"; exit 1; }
+[[ ($A == bursar* || $A == naive-json) && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A must be naive-json or an embedded Bursar target, B an embedded Bursar target"; exit 1; }
 A_BUILD=${A_BUILD:-$ROOT}
 B_BUILD=${B_BUILD:-$ROOT}
 for b in "$A_BUILD" "$B_BUILD"; do [[ -f $b/dist/bursar.mjs ]] || { log "$b/dist/bursar.mjs is missing: build that checkout first"; exit 1; }; done
@@ -35,32 +38,32 @@ for b in "$A_BUILD" "$B_BUILD"; do [[ -f $b/dist/bursar.mjs ]] || { log "$b/dist
 # tag naming its files (-b then).
 LA=$A; LB=$B; TAG_B=""
 if [[ $A == "$B" ]]; then
-  [[ $A_BUILD != "$B_BUILD" ]] || { log "A and B must differ in target or build (both run at once, each with its own data)"; exit 1; }
+  [[ $A_BUILD != "$B_BUILD" || ${A_NODE_OPTIONS:-} != "${B_NODE_OPTIONS:-}" ]] || { log "A and B must differ in target, build or node options (both run at once, each with its own data)"; exit 1; }
   LB=$B@b; TAG_B=-b
 fi
 
 write_env \
   "pinning: both gateways on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU" \
-  "pair: A=$A ($A_BUILD, $(git -C "$A_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')) B=$B ($B_BUILD, $(git -C "$B_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')) mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
+  "pair: A=$A ($A_BUILD, $(git -C "$A_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')${A_NODE_OPTIONS:+, $A_NODE_OPTIONS}) B=$B ($B_BUILD, $(git -C "$B_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')${B_NODE_OPTIONS:+, $B_NODE_OPTIONS}) mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
 start_nginx
 
-declare -A URL_OF AUTH_OF PID_OF DATA_OF
+declare -A URL_OF AUTH_OF HDRS_OF PID_OF DATA_OF
 stream=0; [[ $MODE == sse ]] && stream=1
 port=$BURSAR_PORT
 for side in a b; do
-  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG=""; else t=$B l=$LB BUILD=$B_BUILD TAG=$TAG_B; fi
+  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG="" GW_NODE_OPTIONS=${A_NODE_OPTIONS:-}; else t=$B l=$LB BUILD=$B_BUILD TAG=$TAG_B GW_NODE_OPTIONS=${B_NODE_OPTIONS:-}; fi
   BURSAR_PORT=$port
   configure_target "$t" "$MODE"
   start_bg "$l-$MODE" "$GW_CPU" "$DIR" "${CMD[@]}"
   PID_OF[$l]=$BG_PID; DATA_OF[$l]=$OUT/$t$TAG-data-$MODE
   wait_port "$PORT" "$BG_PID" || { log "$l did not start; see $OUT/logs/$l-$MODE.log"; exit 1; }
-  bursar_key "$t"
-  smoke=$(node "$SHARED/check.mjs" "$URL" "$MODE" "${HDRS[@]}" "Authorization: $AUTH") || true
+  [[ $t == bursar* ]] && bursar_key "$t"
+  smoke=$(node "$SHARED/check.mjs" "$URL" "$MODE" "${HDRS[@]}" ${AUTH:+"Authorization: $AUTH"}) || true
   [[ $smoke == ok* ]] || { log "$l failed its smoke check: $smoke"; exit 1; }
-  URL_OF[$l]=$URL; AUTH_OF[$l]=$AUTH
+  URL_OF[$l]=$URL; AUTH_OF[$l]=$AUTH; HDRS_OF[$l]=$(IFS=$'\x1f'; echo "${HDRS[*]}")
   port=$((port + 1))
 done
-use() { URL=${URL_OF[$1]}; AUTH=${AUTH_OF[$1]}; }
+use() { URL=${URL_OF[$1]}; AUTH=${AUTH_OF[$1]}; IFS=$'\x1f' read -r -a HDRS <<< "${HDRS_OF[$1]}"; }
 
 for t in $LA $LB; do
   use "$t"
@@ -85,7 +88,8 @@ done
 for t in $LA $LB; do
   hwm=$(proc_kb "${PID_OF[$t]}" VmHWM)
   stop_pid "${PID_OF[$t]}"
-  printf '{"target":"%s","mode":"%s","hwm_kb":%s,"ledger_ok_lines":%s}\n' "$t" "$MODE" "${hwm:-0}" "$(ledger_ok_lines "${DATA_OF[$t]}/bursar.db")" >> "$META"
+  lines=null; [[ $t == bursar* ]] && lines=$(ledger_ok_lines "${DATA_OF[$t]}/bursar.db")
+  printf '{"target":"%s","mode":"%s","hwm_kb":%s,"ledger_ok_lines":%s}\n' "$t" "$MODE" "${hwm:-0}" "$lines" >> "$META"
 done
 stop_pid "$NGINX_PID" QUIT
 
@@ -114,7 +118,7 @@ node -e '
   for (const t of [a, b]) {
     const rs = of(t); const m = meta.find((x) => x.target === t);
     const sent = all.filter((r) => r.target === t).reduce((n, r) => n + r.requests, 0);
-    console.log(`| ${t} | ${Math.round(median(rs.map((r) => r.rps)))} | ${median(rs.map(cpu)).toFixed(3)} | ${median(rs.map((r) => r.p50_ms)).toFixed(2)} | ${median(rs.map((r) => r.p99_ms)).toFixed(1)} | ${Math.round(m.hwm_kb / 1024)} | ${m.ledger_ok_lines} / ${sent} |`);
+    console.log(`| ${t} | ${Math.round(median(rs.map((r) => r.rps)))} | ${median(rs.map(cpu)).toFixed(3)} | ${median(rs.map((r) => r.p50_ms)).toFixed(2)} | ${median(rs.map((r) => r.p99_ms)).toFixed(1)} | ${Math.round(m.hwm_kb / 1024)} | ${m.ledger_ok_lines ?? "-"} / ${sent} |`);
   }
   const q = median(ratios);
   console.log();
@@ -134,6 +138,6 @@ node -e '
 if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
-  { echo; gc_header; for t in $LA $LB; do gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
+  { echo; gc_header; for t in $LA $LB; do [[ $t == naive-json ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

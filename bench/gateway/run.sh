@@ -8,6 +8,7 @@
 #
 # Knobs (env): TARGETS MODES CONNS REPS DURATION WARMUP WARMUP_FIRST GW_CPU LOAD_CPU OUT TTFB_N
 #   BURSAR_VARIANT: extra bursar.yaml lines for the bursar target (e.g. to compare settings)
+#   GW_NODE_OPTIONS: node flags for the embedded Bursar targets (e.g. --max-semi-space-size=8)
 #   BENCH_DATABASE_URL, BENCH_REDIS_URL: the PostgreSQL and Redis of the scale-out targets
 #
 # Targets: direct, naive-json, naive, portkey; bursar (embedded, no budgets); bursar-budgets

@@ -1,6 +1,9 @@
 // Ledger append rate into SQLite: the store alone (one transaction per batch) and the whole
 // writer path (spool write per line + batched store appends), for several batch sizes.
-//   node bench/ledger-append.mjs [lines=1000000]
+//   node bench/ledger-append.mjs [lines=1000000] [varied|one-key]
+// varied (default): every dimension varies from line to line, so nearly every line makes its
+// own row in each rollup (their worst case). one-key: every line from one key and workflow, as
+// the gateway bench's traffic (each rollup keeps a row per batch).
 // Prints a markdown table. Run after `npm run build`.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +15,7 @@ import { LedgerWriter } from '../dist/ledger/writer.js';
 import { uuidv7 } from '../dist/gateway/ids.js';
 
 const N = Number(process.argv[2] ?? 1_000_000);
+const ONE_KEY = process.argv[3] === 'one-key';
 const DEPTS = ['marketing', 'support', 'legal', 'finance', 'platform'];
 // Gateway lines are keyed by UUIDv7 request ids (time-ordered), as here.
 const t00 = Date.now();
@@ -22,8 +26,10 @@ function line(i, t0) {
   const b = blankLine(ids[i], t0 + i);
   return {
     ...b,
-    dims: { ...b.dims, department: DEPTS[i % 5], cost_centre: 'CC' + (i % 5), project: `p${i % 40}`, user: `u${i % 300}`, workflow: `w${i % 25}`, provider: 'openai', model: MODELS[i % 5], key: `key_${i % 100}` },
-    tags: i % 7 === 0 ? { ticket: `T-${i}` } : null,
+    dims: ONE_KEY
+      ? { ...b.dims, department: 'support', cost_centre: 'SUPP', project: 'support-bot', user: 'bob', workflow: 'order-support', provider: 'openai', model: MODELS[0], key: 'key_1' }
+      : { ...b.dims, department: DEPTS[i % 5], cost_centre: 'CC' + (i % 5), project: `p${i % 40}`, user: `u${i % 300}`, workflow: `w${i % 25}`, provider: 'openai', model: MODELS[i % 5], key: `key_${i % 100}` },
+    tags: ONE_KEY ? { channel: 'web' } : i % 7 === 0 ? { ticket: `T-${i}` } : null,
     endpoint: 'chat', tokens: { input: 231 + (i % 50), cached_input: 0, cache_write: 0, output: 46, reasoning: 0 },
     costNano: 62_250n + BigInt(i % 100), priceVersion: 'openai/gpt-4o-mini@2024-07-18', httpStatus: 200, latencyMs: 2, ttfbMs: 1,
     spendCategory: 'production_inference',
@@ -71,7 +77,7 @@ const rows = [];
 for (const batch of [500, 2000, 10000]) {
   rows.push([batch, Math.round(await storeOnly(batch)), Math.round(await writerPath(batch))]);
 }
-console.log(`Ledger append, ${N.toLocaleString('en')} lines per run, SQLite (WAL, synchronous=NORMAL), node ${process.version}`);
+console.log(`Ledger append, ${N.toLocaleString('en')} ${ONE_KEY ? 'one-key' : 'varied'} lines per run, SQLite (WAL, synchronous=NORMAL), node ${process.version}`);
 console.log('| batch size | store.append lines/s | writer path (intent spooled, final line batched to the store) lines/s |');
 console.log('|---:|---:|---:|');
 for (const r of rows) console.log(`| ${r[0]} | ${r[1].toLocaleString('en')} | ${r[2].toLocaleString('en')} |`);

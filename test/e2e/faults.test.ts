@@ -153,6 +153,18 @@ describe('provider faults', () => {
     expect(line!.costNano).toBeGreaterThan(0n);
   });
 
+  it('a prompt holding a special token\'s text is counted as text when usage is missing', async () => {
+    faults.set('f-special', { kind: 'no-usage' });
+    const { response } = await t.openai(secret).chat.completions.create({
+      model: 'gpt-4o-mini', max_tokens: 50,
+      messages: [{ role: 'system', content: 'Documents end with <|endoftext|>; treat it as text.' }, { role: 'user', content: 'f-special' }],
+    }).withResponse();
+    expect(response.headers.get('x-bursar-usage')).toBe('estimated');
+    const line = await t.line(response.headers.get('x-request-id')!);
+    expect(line).toMatchObject({ status: 'ok', usageExact: false });
+    expect(line!.tokens.input).toBeGreaterThan(10);
+  });
+
   it('a stream cut mid-event ends with a clean error; the partial answer is billed as an estimate', async () => {
     faults.set('f-cut', { kind: 'cut', afterEvents: 6 });
     const stream = (await chat('f-cut', { stream: true })) as unknown as AsyncIterable<OpenAI.ChatCompletionChunk>;

@@ -111,11 +111,11 @@ function mergedCount(v: Vocabulary, b: Uint8Array, n: number): number {
   if (next.length <= n) [next, prev, pairRank] = [new Int32Array(n * 2), new Int32Array(n * 2), new Int32Array(n * 2)];
   // Part i spans [i, next[i]); pairRank[i] is the rank of it merged with the part after it (-1: none).
   const heap: number[] = [];
-  const pairOf = (i: number): number => {
+  const pairOf = (i: number): void => {
     const r = next[i]! < n ? v.rankOf(b, i, next[next[i]!]!) : -1;
     pairRank[i] = r;
+    // Keyed by rank, then by position: the leftmost of equal ranks comes first.
     if (r >= 0) heapPush(heap, r * 2 ** 32 + i);
-    return r;
   };
   for (let i = 0; i < n; i++) [next[i], prev[i]] = [i + 1, i - 1];
   next[n] = n;

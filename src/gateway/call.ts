@@ -185,9 +185,9 @@ export function worstCaseLine(call: Call): LedgerLine {
  * Usage counted by Bursar when the provider sent none: what was known (Anthropic's input
  * counts from message_start), the prompt counted with the tokenizer, and the text produced.
  */
-export async function estimateUsage(call: Call, known: Usage | null, producedText: string, billInput: boolean): Promise<Usage> {
-  const output = await countTokens(producedText);
+export function estimateUsage(call: Call, known: Usage | null, producedText: string, billInput: boolean): Usage {
+  const output = countTokens(producedText);
   if (known) return { ...known, output, reasoning: 0 };
-  const input = billInput && call.body ? await countPromptTokens(call.body) : 0;
+  const input = billInput && call.body ? countPromptTokens(call.body) : 0;
   return { input, cached_input: 0, cache_write: 0, output, reasoning: 0 };
 }

@@ -113,7 +113,7 @@ export class Gateway {
       const dataClass = this.dataClassOf(attribution, routed);
       this.d.register.check(attribution.dims);
       call.inputBound = inputBound(raw, parsed.body);
-      if (routed.maxInput !== null && call.inputBound > routed.maxInput) await this.checkContext(parsed, routed);
+      if (routed.maxInput !== null && call.inputBound > routed.maxInput) this.checkContext(parsed, routed);
       call.routeCap = routed.maxOutput !== null && (parsed.maxOutput === null || routed.maxOutput < parsed.maxOutput) ? routed.maxOutput : null;
       if (routed.cache) {
         call.cacheKey = cacheKey({ route: routed.route!, tier: routed.tier!, endpoint: ep.name, share: routed.cache.share, dims: attribution.dims, body: parsed.body });
@@ -135,7 +135,7 @@ export class Gateway {
       if (call.stream && up.status === 200) await this.relayStream(call, up, out, clientAskedUsage);
       else await this.relayJson(call, up, out);
     } catch (err) {
-      await this.fail(call, err, out);
+      this.fail(call, err, out);
     } finally {
       out.off('close', onClose);
       this.active.delete(call);
@@ -251,8 +251,8 @@ export class Gateway {
   }
 
   /** Refuses a prompt longer than its route allows (counted only when its byte bound is over the limit). */
-  private async checkContext(parsed: ParsedCall, routed: Routed): Promise<void> {
-    const tokens = await countPromptTokens(parsed.body);
+  private checkContext(parsed: ParsedCall, routed: Routed): void {
+    const tokens = countPromptTokens(parsed.body);
     if (tokens <= routed.maxInput!) return;
     throw new BursarError('context_too_large', `The prompt has about ${tokens} tokens, and route "${routed.route}" allows ${routed.maxInput}. Shorten it (summarise earlier turns, send fewer documents), or use a route meant for long contexts.`, { param: 'messages' });
   }
@@ -332,7 +332,7 @@ export class Gateway {
       const functionCalls = wire.toolCalls(json);
       s = usage
         ? { status: 'ok', httpStatus: up.status, errorCode: null, usage, exact: true, functionCalls }
-        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: await estimateUsage(call, null, wire.outputText(json), true), exact: false, functionCalls };
+        : { status: 'ok', httpStatus: up.status, errorCode: null, usage: estimateUsage(call, null, wire.outputText(json), true), exact: false, functionCalls };
       if (tr) answer = JSON.stringify(tr.response(json, s.usage));
     } else {
       // The provider refused or failed: nothing billed. Its error body goes back as it came (or in the caller's dialect).
@@ -416,7 +416,7 @@ export class Gateway {
     const cancelled = call.abort.aborted;
     const cut = !cancelled && !meter.done;
     const exact = meter.usage !== null;
-    const usage = meter.usage ?? (await estimateUsage(call, meter.partial, meter.producedText(), true));
+    const usage = meter.usage ?? estimateUsage(call, meter.partial, meter.producedText(), true);
     const line = this.settle(call, {
       status: cancelled ? 'cancelled' : cut ? 'partial' : 'ok',
       httpStatus: 200,
@@ -438,13 +438,13 @@ export class Gateway {
   }
 
   /** Every ending that is not a relayed answer: refusals, transport failures, client disconnects. */
-  private async fail(call: Call, err: unknown, out: ServerResponse): Promise<void> {
+  private fail(call: Call, err: unknown, out: ServerResponse): void {
     const cancelled = call.abort.aborted;
     const e = cancelled ? new BursarError('upstream_unreachable', 'The client closed the connection.') : asBursarError(err);
     if (e.code === 'internal_error') this.d.log.error({ err, req: call.id }, 'call failed');
     if (call.key && call.sent) {
       // The provider may have started work: bill the prompt, estimated.
-      const usage = await estimateUsage(call, null, '', true);
+      const usage = estimateUsage(call, null, '', true);
       this.settle(call, { status: cancelled ? 'cancelled' : 'error', httpStatus: cancelled ? null : e.status, errorCode: cancelled ? 'client_disconnected' : e.code, usage, exact: false });
     } else {
       this.d.metrics.refusals.inc({ code: e.code });

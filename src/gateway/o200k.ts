@@ -117,7 +117,10 @@ function mergedCount(v: Vocabulary, b: Uint8Array, n: number): number {
     // Keyed by rank, then by position: the leftmost of equal ranks comes first.
     if (r >= 0) heapPush(heap, r * 2 ** 32 + i);
   };
-  for (let i = 0; i < n; i++) [next[i], prev[i]] = [i + 1, i - 1];
+  for (let i = 0; i < n; i++) {
+    next[i] = i + 1;
+    prev[i] = i - 1;
+  }
   next[n] = n;
   for (let i = 0; i < n - 1; i++) pairOf(i);
   pairRank[n - 1] = -1;

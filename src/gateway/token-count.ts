@@ -7,12 +7,12 @@
 import { promptText } from './endpoints.js';
 import { countWith, o200k } from './o200k.js';
 
-export async function countTokens(text: string): Promise<number> {
+export function countTokens(text: string): number {
   return text === '' ? 0 : countWith(o200k(), text);
 }
 
 /** Prompt tokens of a request: its text plus the few tokens of framing each message adds. */
-export async function countPromptTokens(body: Record<string, unknown>): Promise<number> {
+export function countPromptTokens(body: Record<string, unknown>): number {
   const { text, parts } = promptText(body);
-  return (await countTokens(text)) + 4 * parts + 3;
+  return countTokens(text) + 4 * parts + 3;
 }

@@ -59,13 +59,15 @@ const MAX_SHAPES = 64;
  */
 class LineInserter {
   private readonly statements = new Map<string, Database.Statement>();
+  /** Every column's value for the lines of one statement, reused from statement to statement (read only up to what it wrote). */
+  private readonly cells: unknown[] = [];
 
   constructor(private readonly writer: Driver) {}
 
   /** Inserts lines[from, to); returns how many were added (a line already there is ignored). */
   run(lines: readonly LedgerLine[], from: number, to: number): number {
     const width = LEDGER_COLUMNS.length;
-    const cells: unknown[] = new Array((to - from) * width);
+    const cells = this.cells;
     const used = new Uint8Array(width);
     let k = 0;
     for (let j = from; j < to; j++) {

@@ -17,7 +17,6 @@ import { adminRoutes } from './admin/routes.js';
 import fastifyCookie from '@fastify/cookie';
 import { sessionRoutes } from './dashboard/session.js';
 import { serveDashboard } from './dashboard/static.js';
-import { oidcRoutes, SSO_LOGIN_PATH } from './dashboard/oidc.js';
 import { apiReference } from './admin/reference.js';
 import { ModelCatalog, type ProviderEntry } from './gateway/catalog.js';
 import { BursarError, errorBody } from './core/errors.js';
@@ -44,9 +43,7 @@ import { routeRecords } from './routing/records.js';
 import { EnvelopeService, envelopeRecords } from './planning/envelopes.js';
 import { ReviewService } from './planning/reviews.js';
 import { WorkflowRegister, workflowProblems, workflowRecords } from './routing/register.js';
-import { openPostgres } from './store/postgres/open.js';
 import type { SqlStores } from './store/sql/stores.js';
-import { openRedis } from './store/redis/connect.js';
 import { CountersUnavailable, type AppendResult, type BudgetCounters, type RateLimits, type RunTracker } from './core/ports.js';
 import type { LedgerLine } from './core/ledger.js';
 import { MemoryRunTracker } from './budgets/agent-runs.js';
@@ -118,13 +115,14 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   const log = createLogger(config.logLevel, opts.logDestination);
   const metrics = new Metrics();
   const shared = config.shared;
+  // Scale-out's clients (pg, ioredis) are loaded only by an installation that shares state.
   const stores = shared
-    ? await openPostgres({
+    ? await (await import('./store/postgres/open.js')).openPostgres({
         url: shared.databaseUrl.reveal(), schema: shared.schema, poolSize: shared.poolSize, migrate: shared.autoMigrate,
         onListenError: (err) => log.warn({ err }, 'lost the PostgreSQL connection that hears config changes; reconnecting'),
       })
     : await openSqlite(join(config.dataDir, 'bursar.db'));
-  const redis = shared ? openRedis(shared.redisUrl.reveal()) : null;
+  const redis = shared ? (await import('./store/redis/connect.js')).openRedis(shared.redisUrl.reveal()) : null;
   const counters: BudgetCounters = redis ? new RedisCounters({ redis, prefix: shared!.redisPrefix }) : new MemoryCounters();
   const rates: RateLimits = redis ? new RedisRateLimits({ redis, prefix: shared!.redisPrefix }) : new MemoryRateLimits();
   const runs: RunTracker = redis ? new RedisRunTracker({ redis, prefix: shared!.redisPrefix }) : new MemoryRunTracker();
@@ -293,8 +291,10 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   });
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   await app.register(fastifyCookie);
-  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: config.oidc ? SSO_LOGIN_PATH : null });
-  if (config.oidc) await app.register(oidcRoutes, { oidc: config.oidc, tokens, org: config.org, log });
+  // Single sign-on's client (openid-client) is loaded only when bursar.yaml configures it.
+  const oidc = config.oidc ? await import('./dashboard/oidc.js') : null;
+  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: oidc ? oidc.SSO_LOGIN_PATH : null });
+  if (oidc) await app.register(oidc.oidcRoutes, { oidc: config.oidc!, tokens, org: config.org, log });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, anomalies: config.anomalies.settings, envelopes, reviews: new ReviewService(stores.config, config.org), fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   await app.register(apiReference);
   app.get('/metrics', async (_req, reply) => {

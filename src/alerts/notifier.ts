@@ -10,8 +10,7 @@
  * and only the replica whose record was the first fans it out: no alert storms.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { request } from 'undici';
-import nodemailer, { type Transporter } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { BudgetEvent, ConfigStore, EventLog, EventQuery } from '../core/ports.js';
 import type { OrgTree } from '../core/org.js';
 import type { ResolvedChannel, ResolvedNotifications } from '../config/load.js';
@@ -276,6 +275,8 @@ export class Notifier {
       case 'email': {
         let mailer = this.mailers.get(c.id);
         if (!mailer) {
+          // Loaded on the first e-mail: most installations send none.
+          const nodemailer = (await import('nodemailer')).default;
           mailer = nodemailer.createTransport({
             host: c.smtp.host, port: c.smtp.port, secure: c.smtp.secure, connectionTimeout: 5000, greetingTimeout: 5000,
             ...(c.smtp.user ? { auth: { user: c.smtp.user, pass: c.smtp.password?.reveal() ?? '' } } : {}),
@@ -292,7 +293,7 @@ export class Notifier {
 
 /** POSTs JSON; anything but a 2xx within 5 s is a failure. */
 async function post(url: string, body: string, headers: Record<string, string>): Promise<void> {
-  const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, headersTimeout: 5000, bodyTimeout: 5000 });
-  await res.body.dump();
-  if (res.statusCode < 200 || res.statusCode >= 300) throw new Error(`HTTP ${res.statusCode} from ${new URL(url).host}`);
+  const res = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers }, redirect: 'manual', signal: AbortSignal.timeout(5000) });
+  await res.body?.cancel();
+  if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status} from ${new URL(url).host}`);
 }

@@ -10,9 +10,7 @@
  * - `focus`: a FOCUS 1.x cost and usage file, CSV or Parquet, from a cloud's billing export.
  */
 import { Readable } from 'node:stream';
-import { parse as parseCsvStream } from 'csv-parse';
 import { parse as parseLossless } from 'lossless-json';
-import { parquetReadObjects } from 'hyparquet';
 import { isDimension, TAG_KEY, type Dimension } from '../core/dimensions.js';
 
 export const IMPORT_FORMATS = ['csv', 'openai-costs', 'anthropic-costs', 'focus'] as const;
@@ -117,6 +115,8 @@ function* slices(buf: Buffer, size: number): Generator<Buffer> {
 async function* csvRecords(buf: Buffer, lower: boolean): AsyncGenerator<{ record: Record<string, string>; line: number }> {
   const columns = lower ? (h: string[]) => h.map((c) => c.trim().toLowerCase()) : (h: string[]) => h.map((c) => c.trim());
   // Fed in slices, so that backpressure holds: one whole chunk would be parsed into records at once.
+  // Parsers are loaded on the first import of their format: the gateway itself never needs them.
+  const { parse: parseCsvStream } = await import('csv-parse');
   const parser = Readable.from(slices(buf, 64 * 1024)).pipe(parseCsvStream({ columns, bom: true, skip_empty_lines: true, trim: true, info: true }));
   try {
     for await (const r of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) yield { record: r.record, line: r.info.lines };
@@ -329,6 +329,7 @@ const PARQUET_MAGIC = Buffer.from('PAR1');
 export async function* readFocus(buf: Buffer, cost: 'BilledCost' | 'EffectiveCost' = 'BilledCost'): AsyncGenerator<ImportRow> {
   if (buf.length >= 8 && buf.subarray(0, 4).equals(PARQUET_MAGIC)) {
     const file = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.length) as ArrayBuffer;
+    const { parquetReadObjects } = await import('hyparquet');
     let rows: Record<string, unknown>[];
     try {
       rows = (await parquetReadObjects({ file })) as Record<string, unknown>[];

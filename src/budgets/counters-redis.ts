@@ -22,7 +22,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { CountersUnavailable, type BudgetCounters, type BudgetTotals, type CounterCharge, type CounterState, type ReserveResult, type Settlement } from '../core/ports.js';
-import { defineLua, redisPrefix, type LuaScript } from '../store/redis/connect.js';
+import { defineLua, redisPrefix, type LuaScript } from '../store/redis/scripts.js';
 import { DECIMAL_LIMIT } from '../store/redis/lua-decimal.js';
 import { CLAIM, HOLD, KEY_NAMES, LOAD, READ, RELEASE, RENEW, RESERVE, SCAN, SETTLE, SHRINK } from './counters-redis-scripts.js';
 

@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { RateCheck, RateLimits, RateResult } from '../core/ports.js';
-import { defineLua, redisPrefix, type LuaScript } from '../store/redis/connect.js';
+import { defineLua, redisPrefix, type LuaScript } from '../store/redis/scripts.js';
 
 const IDLE_MS = 120_000;
 

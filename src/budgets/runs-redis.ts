@@ -11,7 +11,7 @@
  */
 import type { Redis } from 'ioredis';
 import type { RunLimits, RunTracker, RunVerdict } from '../core/ports.js';
-import { defineLua, redisPrefix, type LuaScript } from '../store/redis/connect.js';
+import { defineLua, redisPrefix, type LuaScript } from '../store/redis/scripts.js';
 
 const IDLE_MS = 3_600_000;
 

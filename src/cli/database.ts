@@ -10,11 +10,15 @@ import { clientSettings } from '../config/client.js';
 import { formatAmount } from '../core/money.js';
 import { recoverSpool } from '../ledger/writer.js';
 import { copyStores } from '../store/copy.js';
-import { openPostgres } from '../store/postgres/open.js';
 import { migrate, pendingMigrations } from '../store/sql/migrations.js';
 import { postgresDialect, sqliteDialect } from '../store/sql/dialect.js';
 import { openSqlite } from '../store/sqlite/open.js';
 import { CliError, type CliContext } from './client.js';
+
+/** PostgreSQL's store, loaded only by the commands that use it (pg stays out of every other command). */
+async function openPostgres(...args: Parameters<typeof import('../store/postgres/open.js').openPostgres>) {
+  return (await import('../store/postgres/open.js')).openPostgres(...args);
+}
 
 interface Target {
   readonly url: string;

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-/** Where the built page is: beside the bundle (dist/bursar.mjs), the compiled module (dist/dashboard/), or the source (src/dashboard/). */
+/** Where the built page is: beside the bundle (dist/bursar.mjs), above its chunks (dist/chunks/) or the compiled module (dist/dashboard/), or the source (src/dashboard/). */
 export function dashboardDir(): string | null {
   for (const rel of ['./public/', '../public/', '../../dist/public/']) {
     const dir = fileURLToPath(new URL(rel, import.meta.url));

@@ -16,7 +16,7 @@ import { LRUCache } from 'lru-cache';
 import stringify from 'safe-stable-stringify';
 import type { Dims } from '../core/dimensions.js';
 import type { Usage } from '../core/pricing.js';
-import { redisPrefix } from '../store/redis/connect.js';
+import { redisPrefix } from '../store/redis/scripts.js';
 
 /** Who may be given an answer another call paid for: the same key (default), user, project, department, or anyone on the route. */
 export const CACHE_SHARES = ['key', 'user', 'project', 'department', 'route'] as const;

@@ -15,9 +15,9 @@ export interface Running {
   readonly exited: Promise<number | string | null>;
 }
 
-/** Starts `bursar start` in `cwd` and resolves once it listens (its URL is read from stderr). */
-export async function startProcess(cwd: string, env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, 'start'], { cwd, env: { ...process.env, BURSAR_PORT: '0', BURSAR_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts `bursar start` in `cwd` (node run with `nodeArgs`) and resolves once it listens (its URL is read from stderr). */
+export async function startProcess(cwd: string, env: Record<string, string>, nodeArgs: readonly string[] = []): Promise<Running> {
+  const child = spawn(process.execPath, [...nodeArgs, CLI, 'start'], { cwd, env: { ...process.env, BURSAR_PORT: '0', BURSAR_LOG_LEVEL: 'warn', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | string | null>((resolve) => child.on('exit', (code, signal) => resolve(code ?? signal)));

@@ -7,7 +7,8 @@ import type { Redis } from 'ioredis';
 import pg from 'pg';
 import { openPostgres } from '../../src/store/postgres/open.js';
 import type { SqlStores } from '../../src/store/sql/stores.js';
-import { openRedis, redisPrefix, redisReady } from '../../src/store/redis/connect.js';
+import { openRedis, redisReady } from '../../src/store/redis/connect.js';
+import { redisPrefix } from '../../src/store/redis/scripts.js';
 
 export function redisUrl(): string {
   return process.env.BURSAR_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -4,7 +4,9 @@
  * OpenRouter, Gemini's OpenAI endpoint and Anthropic differ only in data: URL, auth header, query.
  * Responses are received through undici's dispatch handlers, straight into the caller's sink.
  */
-import { Pool, errors as undiciErrors, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import undiciErrors from 'undici/lib/core/errors.js';
 import { BursarError } from '../core/errors.js';
 import type { Provider, UpstreamRequest, UpstreamSink } from '../core/ports.js';
 import type { ResolvedProvider } from '../config/load.js';

@@ -55,7 +55,7 @@ wait_ready() {  # port pid
 for i in $(seq 1 "$REPLICAS"); do
   port=$((PORT + i))
   mkdir -p "$DATA/$i"
-  BURSAR_PORT=$port BURSAR_DATA_DIR=$DATA/$i node "$ROOT/dist/bursar.mjs" start > "$DATA/$i/bursar.log" 2>&1 &
+  BURSAR_PORT=$port BURSAR_DATA_DIR=$DATA/$i "$ROOT/bursar" start > "$DATA/$i/bursar.log" 2>&1 &
   PIDS+=($!)
   # The first one applies the migrations; the others start once it is ready.
   if ((i == 1)); then

@@ -92,8 +92,11 @@ BUDGETS_YAML='budgets:
   - { id: mini-model, scope: { model: gpt-4o-mini }, window: month, limit: { amount: "1000000", currency: USD } }
   - { id: helpdesk, scope: { application: helpdesk }, window: month, limit: { amount: "1000000", currency: USD } }'
 BUDGETS_YAML=$(head -n $((${BUDGETS:-6} + 1)) <<< "$BUDGETS_YAML")
-# GC_TRACE=1: Bursar targets log each garbage collection (--trace-gc-nvp) for gc_summary.
-NODE_GC_FLAGS=(); [[ -n ${GC_TRACE:-} ]] && NODE_GC_FLAGS=(--trace-gc-nvp)
+# GC_TRACE=1: Bursar targets log each garbage collection (--trace-gc-nvp) for gc_summary. Bursar
+# runs through its launcher, which takes node's flags only in NODE_OPTIONS, where V8's tracing
+# flags are not allowed: a preload sets it instead.
+GC_PRELOAD=""; [[ -n ${GC_TRACE:-} ]] && GC_PRELOAD="--require $HERE/trace-gc.cjs"
+bursar_node_options() { echo "${GC_PRELOAD}${GC_PRELOAD:+${GW_NODE_OPTIONS:+ }}${GW_NODE_OPTIONS:-}"; }
 
 # One route that every call of the bursar-routed target goes by (its key's default route).
 ROUTES_YAML='routes:
@@ -149,8 +152,8 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
         *) bursar_config "$base" "$n-$mode" ;;
       esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
-      CMD=(env NODE_ENV=production NODE_OPTIONS="${GW_NODE_OPTIONS:-}" BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
-           BURSAR_DATA_DIR=$OUT/$n-data-$mode node "${NODE_GC_FLAGS[@]}" "$build/dist/bursar.mjs" start --config "$OUT/bursar-$n-$mode.yaml") ;;
+      CMD=(env NODE_ENV=production NODE_OPTIONS="$(bursar_node_options)" BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
+           BURSAR_DATA_DIR=$OUT/$n-data-$mode "$build/bursar" start --config "$OUT/bursar-$n-$mode.yaml") ;;
     bursar-shared|bursar-shared3)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT
       SHARED_SCHEMA=bench_gw_${t//-/_}_$mode
@@ -163,7 +166,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
       local env=(NODE_ENV=production BURSAR_DATABASE_URL=$BENCH_DATABASE_URL BURSAR_DATABASE_SCHEMA=$SHARED_SCHEMA BURSAR_REDIS_URL=$BENCH_REDIS_URL
                  BURSAR_REDIS_PREFIX=$prefix BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream)
       if [[ $t == bursar-shared ]]; then
-        CMD=(env "${env[@]}" BURSAR_PORT=$PORT BURSAR_DATA_DIR=$OUT/$t-data-$mode node "$ROOT/dist/bursar.mjs" start --config "$OUT/bursar-$t-$mode.yaml")
+        CMD=(env "${env[@]}" BURSAR_PORT=$PORT BURSAR_DATA_DIR=$OUT/$t-data-$mode "$ROOT/bursar" start --config "$OUT/bursar-$t-$mode.yaml")
       else
         CMD=(env "${env[@]}" REPLICAS=3 PORT=$PORT DATA=$OUT/$t-data-$mode BURSAR_CONFIG=$OUT/bursar-$t-$mode.yaml bash "$ROOT/scripts/replicas.sh")
       fi ;;

@@ -78,6 +78,24 @@ export class Call {
   markFirstByte(): void {
     if (this.ttfbMs === null) this.ttfbMs = this.elapsedMs();
   }
+
+  /**
+   * Lets go of what the call held, once it has ended and its line is written. A call that lived
+   * across two of V8's young-generation collections (a slow call, ~30 ms apart under load) was
+   * moved to the old generation; dead there, it would still keep everything it points at alive
+   * through each young collection until the next full one, which then moves that too. Letting go
+   * cut the bytes moved per request by a quarter (docs/benchmarks.md#gateway-ninth).
+   */
+  release(): void {
+    this.body = null;
+    this.attribution = null;
+    this.target = null;
+    this.routing = null;
+    this.admission = null;
+    this.charges = null;
+    this.translation = null;
+    this.baselinePrice = null;
+  }
 }
 
 export interface Settlement {

@@ -139,6 +139,7 @@ export class Gateway {
     } finally {
       out.off('close', onClose);
       this.active.delete(call);
+      call.release();
     }
   }
 

@@ -292,9 +292,9 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute);
   await app.register(fastifyCookie);
   // Single sign-on's client (openid-client) is loaded only when bursar.yaml configures it.
-  const oidc = config.oidc ? await import('./dashboard/oidc.js') : null;
-  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: oidc ? oidc.SSO_LOGIN_PATH : null });
-  if (oidc) await app.register(oidc.oidcRoutes, { oidc: config.oidc!, tokens, org: config.org, log });
+  const sso = config.oidc ? { spec: config.oidc, ...(await import('./dashboard/oidc.js')) } : null;
+  await app.register(sessionRoutes, { prefix: '/admin/v1', tokens, ssoLogin: sso ? sso.SSO_LOGIN_PATH : null });
+  if (sso) await app.register(sso.oidcRoutes, { oidc: sso.spec, tokens, org: config.org, log });
   await app.register(adminRoutes, { prefix: '/admin/v1', keys, tokens, suspensions, budgets, ledger: stores.ledger, config: stores.config, org: config.org, prices: book, router, routes, workflows, exceptions, imports, allocations, allocationRules, reconciliations, notifier, digest, corridors: config.corridors, anomalies: config.anomalies.settings, envelopes, reviews: new ReviewService(stores.config, config.org), fx: config.fx, organisation: config.organisation.name, orgCurrency: config.organisation.currency });
   await app.register(apiReference);
   app.get('/metrics', async (_req, reply) => {

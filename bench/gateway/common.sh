@@ -96,7 +96,6 @@ BUDGETS_YAML=$(head -n $((${BUDGETS:-6} + 1)) <<< "$BUDGETS_YAML")
 # runs through its launcher, which takes node's flags only in NODE_OPTIONS, where V8's tracing
 # flags are not allowed: a preload sets it instead.
 GC_PRELOAD=""; [[ -n ${GC_TRACE:-} ]] && GC_PRELOAD="--require $HERE/trace-gc.cjs"
-bursar_node_options() { echo "${GC_PRELOAD}${GC_PRELOAD:+${GW_NODE_OPTIONS:+ }}${GW_NODE_OPTIONS:-}"; }
 
 # One route that every call of the bursar-routed target goes by (its key's default route).
 ROUTES_YAML='routes:
@@ -152,7 +151,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
         *) bursar_config "$base" "$n-$mode" ;;
       esac
       HDRS=("x-bursar-workflow: order-support" "x-bursar-tags: channel=web")
-      CMD=(env NODE_ENV=production NODE_OPTIONS="$(bursar_node_options)" BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
+      CMD=(env NODE_ENV=production NODE_OPTIONS="$GC_PRELOAD ${GW_NODE_OPTIONS:-}" BURSAR_PORT=$PORT BURSAR_ADMIN_TOKEN=$ADMIN_TOKEN BENCH_UPSTREAM_KEY=sk-bench-upstream
            BURSAR_DATA_DIR=$OUT/$n-data-$mode "$build/bursar" start --config "$OUT/bursar-$n-$mode.yaml") ;;
     bursar-shared|bursar-shared3)
       PORT=$BURSAR_PORT; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$OUT

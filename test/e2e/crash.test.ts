@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Simulator } from '../../src/providers/simulator/server.js';
-import { callThrough, startProcess } from '../helpers/process.js';
+import { callThrough, createKey, startProcess } from '../helpers/process.js';
 
 const ADMIN = 'test-admin-token-0123456789abcdef0123456789';
 let dir: string;
@@ -35,10 +35,7 @@ afterEach(async () => {
 
 const env = { BURSAR_ADMIN_TOKEN: ADMIN, SIM_KEY: 'sk-sim' };
 
-async function createKey(url: string): Promise<string> {
-  const r = await fetch(`${url}/admin/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ label: 'load', department: 'support' }) });
-  return ((await r.json()) as { secret: string }).secret;
-}
+const createSupportKey = (url: string): Promise<string> => createKey(url, ADMIN, 'support', 'load');
 
 interface Row { id: string; status: string; usage_exact: bigint; cost_nano: bigint; tags: string }
 
@@ -58,7 +55,7 @@ describe('crash safety', () => {
     // Streams "stall-*" never finish on their own: they are surely in flight when the process dies.
     sim.options = { eventDelayMs: 5, fault: (r) => (markerOf(r.body).startsWith('stall') ? { kind: 'stall', afterEvents: 3 } : undefined) };
     const first = await startProcess(dir, env);
-    const key = await createKey(first.url);
+    const key = await createSupportKey(first.url);
     const call = (marker: string, stream: boolean) =>
       callThrough(first.url, key, { model: 'gpt-4o-mini', max_tokens: 40, stream, messages: [{ role: 'user', content: `job ${marker}` }] }, { 'x-bursar-tags': `job=${marker}` });
     const done = await Promise.all(Array.from({ length: 20 }, (_, i) => call(`ok${i}`, i % 2 === 0)));
@@ -104,7 +101,7 @@ describe('crash safety', () => {
 describe('graceful stop', () => {
   it('SIGTERM lets calls in flight finish, loses no line, and refuses new calls', async () => {
     const p = await startProcess(dir, env);
-    const key = await createKey(p.url);
+    const key = await createSupportKey(p.url);
     const calls = Array.from({ length: 20 }, (_, i) =>
       callThrough(p.url, key, { model: 'gpt-4o-mini', max_tokens: 40, stream: true, messages: [{ role: 'user', content: `job ${i}` }] }, { 'x-bursar-tags': `job=${i}` }),
     );

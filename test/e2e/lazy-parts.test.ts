@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, callThrough, startProcess } from '../helpers/process.js';
+import { CLI, callThrough, createKey, startProcess } from '../helpers/process.js';
 
 const ADMIN = 'test-admin-token-0123456789abcdef0123456789';
 const OPTIONAL = ['pg', 'ioredis', 'nodemailer', 'openid-client', 'csv-parse', 'hyparquet'];
@@ -48,8 +48,7 @@ describe('the bundle', () => {
     writeFileSync(log, '');
     const p = await startProcess(dir, { BURSAR_ADMIN_TOKEN: ADMIN, LOAD_LOG: log }, ['--import', pathToFileURL(join(dir, 'register.mjs')).href]);
     try {
-      const r = await fetch(`${p.url}/admin/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify({ label: 'lazy', department: 'support' }) });
-      const { secret } = (await r.json()) as { secret: string };
+      const secret = await createKey(p.url, ADMIN, 'support', 'lazy');
       const res = await callThrough(p.url, secret, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hello' }] });
       expect(res).toMatchObject({ status: 200 });
     } finally {

@@ -36,6 +36,13 @@ export async function startProcess(cwd: string, env: Record<string, string>, nod
   return { child, url, stderr: () => err, exited };
 }
 
+/** Creates a key of `department` through a running Bursar's admin API; returns its secret. */
+export async function createKey(url: string, adminToken: string, department: string, label = 'test'): Promise<string> {
+  const r = await fetch(`${url}/admin/v1/keys`, { method: 'POST', headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' }, body: JSON.stringify({ label, department }) });
+  if (!r.ok) throw new Error(`creating a key answered ${r.status}: ${await r.text()}`);
+  return ((await r.json()) as { secret: string }).secret;
+}
+
 /** Reads one whole response body (JSON or SSE), or the error that ended it. */
 export async function callThrough(url: string, key: string, body: Record<string, unknown>, headers: Record<string, string> = {}): Promise<{ status: number; text: string } | { error: string }> {
   try {

@@ -321,9 +321,7 @@ export async function startBursar(config: Config, opts: StartOptions = {}): Prom
       stopping = true;
       const grace = opts.shutdownGraceMs ?? 30_000;
       // Stop taking calls; let the ones in flight finish, then cut what is left after the grace.
-      const cut = setTimeout(() => {
-        for (const c of gateway.active) c.abort.abort();
-      }, grace);
+      const cut = setTimeout(() => gateway.cut(), grace);
       // Connections kept alive after their last call would hold the close for their idle timeout.
       const idle = setInterval(() => app.server.closeIdleConnections(), 50);
       await app.close();

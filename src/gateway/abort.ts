@@ -5,12 +5,17 @@
 import { EventEmitter } from 'node:events';
 import type { CallSignal } from '../core/ports.js';
 
+/** Why a call was ended before its provider finished: its caller left, or Bursar is stopping and its grace ran out. */
+export type AbortReason = 'client_disconnected' | 'service_stopping';
+
 export class CallAbort extends EventEmitter implements CallSignal {
   aborted = false;
+  reason: AbortReason | null = null;
 
-  abort(): void {
+  abort(reason: AbortReason = 'client_disconnected'): void {
     if (this.aborted) return;
     this.aborted = true;
+    this.reason = reason;
     this.emit('abort');
   }
 }

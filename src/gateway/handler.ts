@@ -76,6 +76,11 @@ export class Gateway {
 
   constructor(private readonly d: GatewayDeps) {}
 
+  /** Ends every call in flight, for a stop whose grace has run out: each caller is told, and each call billed as cancelled. */
+  cut(): void {
+    for (const call of this.active) call.abort.abort('service_stopping');
+  }
+
   async handle(ep: Endpoint, req: IncomingMessage, out: ServerResponse): Promise<void> {
     const call = new Call(ep, this.d.money, this.d.clock());
     this.active.add(call);
@@ -421,15 +426,17 @@ export class Gateway {
     const line = this.settle(call, {
       status: cancelled ? 'cancelled' : cut ? 'partial' : 'ok',
       httpStatus: 200,
-      errorCode: cancelled ? 'client_disconnected' : cut ? 'upstream_stream_cut' : null,
+      errorCode: cancelled ? call.abort.reason : cut ? 'upstream_stream_cut' : null,
       usage,
       exact,
       functionCalls: meter.toolCalls,
     });
     if (sent && line.status === 'ok') this.keep(call, 'text/event-stream; charset=utf-8', Buffer.concat(sent), usage);
-    if (cancelled || out.destroyed) return;
+    // A caller that left is not written to; one whose call Bursar cut (stopping) is told why.
+    if (out.destroyed || call.abort.reason === 'client_disconnected') return;
     const last: Buffer[] = tail ?? [];
-    if (cut) {
+    if (cancelled) last.push(streamError(stoppingError('the partial answer is above'), call.endpoint.dialect));
+    else if (cut) {
       const reason = upstreamFailed instanceof Error ? ` (${upstreamFailed.message})` : '';
       const err = new BursarError('upstream_stream_cut', `Provider "${call.target!.entry.cfg.id}" ended the stream before it was complete${reason}; the partial answer is above. Retry the call.`);
       last.push(streamError(err, call.endpoint.dialect));
@@ -441,18 +448,19 @@ export class Gateway {
   /** Every ending that is not a relayed answer: refusals, transport failures, client disconnects. */
   private fail(call: Call, err: unknown, out: ServerResponse): void {
     const cancelled = call.abort.aborted;
-    const e = cancelled ? new BursarError('upstream_unreachable', 'The client closed the connection.') : asBursarError(err);
+    const left = call.abort.reason === 'client_disconnected';
+    const e = !cancelled ? asBursarError(err) : left ? new BursarError('upstream_unreachable', 'The client closed the connection.') : stoppingError('no answer was sent');
     if (e.code === 'internal_error') this.d.log.error({ err, req: call.id }, 'call failed');
     if (call.key && call.sent) {
       // The provider may have started work: bill the prompt, estimated.
       const usage = estimateUsage(call, null, '', true);
-      this.settle(call, { status: cancelled ? 'cancelled' : 'error', httpStatus: cancelled ? null : e.status, errorCode: cancelled ? 'client_disconnected' : e.code, usage, exact: false });
+      this.settle(call, { status: cancelled ? 'cancelled' : 'error', httpStatus: left ? null : e.status, errorCode: cancelled ? call.abort.reason : e.code, usage, exact: false });
     } else {
       this.d.metrics.refusals.inc({ code: e.code });
       if (call.admission) void this.d.guard.release(call.admission).catch((err: unknown) => this.d.log.error({ err }, 'budget release failed'));
       if (call.key) this.settle(call, { status: 'refused', httpStatus: e.status, errorCode: e.code, usage: null, exact: true });
     }
-    if (cancelled || out.headersSent || out.destroyed) {
+    if (left || out.headersSent || out.destroyed) {
       if (!out.writableEnded && out.headersSent) out.end();
       return;
     }
@@ -495,6 +503,11 @@ export class Gateway {
       ...capHeaders(call),
     };
   }
+}
+
+/** A call Bursar ended because it is stopping and the call outlasted the grace. */
+function stoppingError(what: string): BursarError {
+  return new BursarError('service_stopping', `Bursar is stopping and ended this call before its provider finished; ${what}. Retry the call.`);
 }
 
 /** The output cap Bursar set and why; the route and tier that chose the model and why. */

@@ -5,6 +5,9 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../../src/providers/simulator/server.js';
 import { eventually, ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
@@ -204,5 +207,47 @@ describe('provider faults', () => {
     });
     expect(line).toMatchObject({ usageExact: false, errorCode: 'client_disconnected' });
     expect(line.tokens.output).toBeGreaterThan(0);
+  });
+});
+
+describe('a stop that outlasts its grace', () => {
+  it('cuts the calls still in flight, tells their callers, and records them as cancelled', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'bursar-grace-'));
+    // The stream stops after two events and never ends; the other call is never answered.
+    const stalled = await startTestBursar({
+      dataDir, shutdownGraceMs: 200, sim: { fault: (r) => (r.body.stream ? { kind: 'stall', afterEvents: 2 } : { kind: 'hang' }) },
+    });
+    try {
+      const { secret: key } = await stalled.key({ department: 'marketing' });
+      const call = (stream: boolean) =>
+        fetch(`${stalled.url}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', stream, max_tokens: 50, messages: [{ role: 'user', content: 'never ends' }] }),
+        });
+      const streamed = await call(true);
+      expect(streamed.status).toBe(200);
+      const waiting = call(false);
+      await eventually(() => expect(stalled.sim.requests.length).toBe(2));
+      // Only the cut can end these calls; the stop waits for it, then for their lines.
+      await stalled.close();
+      const text = await streamed.text();
+      expect(text).not.toContain('[DONE]');
+      expect(text).toContain('"code":"service_stopping"');
+      const answered = await waiting;
+      expect(answered.status).toBe(503);
+      expect(((await answered.json()) as { error: { code: string } }).error.code).toBe('service_stopping');
+
+      const again = await startTestBursar({ dataDir });
+      try {
+        for (const id of [streamed.headers.get('x-request-id')!, answered.headers.get('x-request-id')!]) {
+          expect(await again.line(id)).toMatchObject({ status: 'cancelled', errorCode: 'service_stopping', usageExact: false });
+        }
+      } finally {
+        await again.close();
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -67,14 +67,14 @@ export interface TestBursar {
 
 let labels = 0;
 
-export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOptions; env?: Record<string, string>; keepData?: boolean; dataDir?: string; onRoute?: StartOptions['onRoute'] } = {}): Promise<TestBursar> {
+export async function startTestBursar(opts: { yaml?: string; sim?: SimulatorOptions; env?: Record<string, string>; keepData?: boolean; dataDir?: string; onRoute?: StartOptions['onRoute']; shutdownGraceMs?: number } = {}): Promise<TestBursar> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'bursar-test-'));
   const sim = new Simulator(opts.sim ?? {});
   await sim.start();
   const config = loadConfig({ yaml: opts.yaml ?? ORG_YAML, env: { BURSAR_DATA_DIR: dataDir, BURSAR_PORT: '0', BURSAR_LOG_LEVEL: 'warn', ...opts.env } });
   const logs: string[] = [];
   const sink = new Writable({ write: (c, _e, cb) => (logs.push(String(c)), cb()) });
-  const b = await startBursar(config, { simulator: sim, logDestination: sink as never, shutdownGraceMs: 5_000, ...(opts.onRoute ? { onRoute: opts.onRoute } : {}) });
+  const b = await startBursar(config, { simulator: sim, logDestination: sink as never, shutdownGraceMs: opts.shutdownGraceMs ?? 5_000, ...(opts.onRoute ? { onRoute: opts.onRoute } : {}) });
   // A restart on the same data folder finds the first admin token in its file.
   const tokenFile = join(dataDir, 'admin-token');
   const adminToken = b.firstAdminToken ?? opts.env?.BURSAR_ADMIN_TOKEN ?? (existsSync(tokenFile) ? readFileSync(tokenFile, 'utf8').trim() : '');

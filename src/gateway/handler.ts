@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { asBursarError, BursarError, errorBody, type Dialect } from '../core/errors.js';
+import { InFlight } from '../core/in-flight.js';
 import { decimalText } from '../core/money.js';
 import type { LedgerLine } from '../core/ledger.js';
 import { createHash } from 'node:crypto';
@@ -71,8 +72,8 @@ function isRetryable(err: unknown): boolean {
 }
 
 export class Gateway {
-  /** Calls in flight, so a forced shutdown can end them cleanly. */
-  readonly active = new Set<Call>();
+  /** Calls in flight, so a forced shutdown can end them cleanly (not a Set: see InFlight). */
+  readonly active = new InFlight<Call>();
 
   constructor(private readonly d: GatewayDeps) {}
 
@@ -83,7 +84,7 @@ export class Gateway {
 
   async handle(ep: Endpoint, req: IncomingMessage, out: ServerResponse): Promise<void> {
     const call = new Call(ep, this.d.money, this.d.clock());
-    this.active.add(call);
+    const inFlight = this.active.add(call);
     const onClose = (): void => {
       if (!out.writableFinished) call.abort.abort();
     };
@@ -143,7 +144,7 @@ export class Gateway {
       this.fail(call, err, out);
     } finally {
       out.off('close', onClose);
-      this.active.delete(call);
+      this.active.remove(inFlight);
       call.release();
     }
   }

@@ -1,13 +1,12 @@
 /**
- * A set of things in flight (a gateway's calls, a guard's leases), kept as a linked list rather
- * than a `Set` or `Map`. A collection built at start-up is in V8's old generation, and V8 makes
+ * The things in flight (the gateway's calls), kept as a linked list rather than a `Set` or `Map`. A collection built at start-up is in V8's old generation, and V8 makes
  * the hash table a `Set` rehashes into in the same generation as the one it replaces. So a
  * long-lived `Set` that gains and loses an entry per call builds a new old-generation table
  * every few calls. The replaced table still points at the calls it held. Those dead pointers keep
  * young calls alive through every young-generation collection, until a full one has moved them
  * to the old generation too.
  *
- * Keeping the gateway's calls in flight in a `Set` cost ~3.6 KB promoted per request and four
+ * Keeping the gateway's calls in flight in a `Set` cost ~3.6 KB promoted per request and five
  * times the full collections (docs/benchmarks.md#gateway-tenth). A removed node here points at
  * nothing, so a call that ends leaves no dead pointer at it behind.
  */
@@ -19,10 +18,12 @@ export interface InFlightNode<T extends {}> {
 
 export class InFlight<T extends {}> implements Iterable<T> {
   private head: InFlightNode<T> | null = null;
-  private count = 0;
 
+  /** How many are in flight, counted (nothing on the call path asks). */
   get size(): number {
-    return this.count;
+    let n = 0;
+    for (let node = this.head; node; node = node.next) n++;
+    return n;
   }
 
   /** Adds a value; the node returned removes it. */
@@ -30,7 +31,6 @@ export class InFlight<T extends {}> implements Iterable<T> {
     const node: InFlightNode<T> = { value, prev: null, next: this.head };
     if (this.head) this.head.prev = node;
     this.head = node;
-    this.count++;
     return node;
   }
 
@@ -41,7 +41,6 @@ export class InFlight<T extends {}> implements Iterable<T> {
     else this.head = node.next;
     if (node.next) node.next.prev = node.prev;
     node.prev = node.next = node.value = null;
-    this.count--;
   }
 
   /** The values in flight now, newest first (a copy: removing while going through it is safe). */

@@ -5,9 +5,7 @@
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Fault } from '../../src/providers/simulator/server.js';
 import { eventually, ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
@@ -212,11 +210,11 @@ describe('provider faults', () => {
 
 describe('a stop that outlasts its grace', () => {
   it('cuts the calls still in flight, tells their callers, and records them as cancelled', async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), 'bursar-grace-'));
     // The stream stops after two events and never ends; the other call is never answered.
     const stalled = await startTestBursar({
-      dataDir, shutdownGraceMs: 200, sim: { fault: (r) => (r.body.stream ? { kind: 'stall', afterEvents: 2 } : { kind: 'hang' }) },
+      keepData: true, shutdownGraceMs: 200, sim: { fault: (r) => (r.body.stream ? { kind: 'stall', afterEvents: 2 } : { kind: 'hang' }) },
     });
+    const { dataDir } = stalled;
     try {
       const { secret: key } = await stalled.key({ department: 'marketing' });
       const call = (stream: boolean) =>

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -54,6 +54,17 @@ describe('LedgerWriter', () => {
     expect([...store.lines.values()].every((l) => l.status === 'ok')).toBe(true);
     const again = new MemoryStore();
     expect(await recoverSpool(again, dir)).toMatchObject({ finals: 0, unsettled: 0 });
+  });
+
+  it("lets a fallback's intent replace the attempt's before it, so the spool still empties", async () => {
+    const { dir, store, writer } = setup();
+    await writer.intent(line('c1', 'unsettled', 1000n));
+    // The first model answered 429: the call goes on to a fallback, whose worst case is recorded in turn.
+    await writer.intent(line('c1', 'unsettled', 3000n));
+    writer.record(line('c1', 'ok', 10n));
+    await writer.close();
+    expect(store.lines.get('c1')?.costNano).toBe(10n);
+    expect(readdirSync(dir)).toEqual([]);
   });
 
   it('keeps final lines on disk while the store is down; the next start writes them exactly once', async () => {

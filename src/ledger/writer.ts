@@ -55,12 +55,15 @@ export class LedgerWriter {
 
   /**
    * Records a call's worst case; resolves once it is on disk, which must happen before the
-   * provider is called. Its final line replaces it.
+   * provider is called. Its final line replaces it. A call that falls back to another model
+   * records the fallback's worst case in turn: that intent replaces the attempt's before it (a
+   * replay takes a call's last intent), which the spool may forget once the new one is on disk.
    */
   intent(line: LedgerLine): Promise<void> {
     const { segment, written } = this.spool.append('i', line, true);
+    const earlier = this.intents.get(line.id);
     this.intents.set(line.id, segment);
-    return written;
+    return earlier ? written.then(() => this.spool.committed(earlier)) : written;
   }
 
   /** Records a final line: in the store within flushMs (a line without an intent is a refusal, never billed). */

@@ -30,8 +30,10 @@ const SIX = [
   { id: 'model', scope: { model: 'gpt-4o-mini' }, window: 'month' },
   { id: 'key', scope: { key: 'key_bench' }, window: 'month' },
 ];
-// Budgets that do not cover the call, as a real organisation has many.
-const OTHERS = Array.from({ length: 50 }, (_, i) => ({ id: `other-${i}`, scope: { department: `dept-${i}` }, window: 'month' }));
+// Budgets that do not cover the call, as a real organisation has many: other departments',
+// projects', users' and keys'.
+const OTHER_DIMS = ['department', 'project', 'user', 'key'];
+const others = (n) => Array.from({ length: n }, (_, i) => ({ id: `other-${i}`, scope: { [OTHER_DIMS[i % 4]]: `other-${i}` }, window: 'month' }));
 
 async function measure(budgets) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-admit-'));
@@ -92,9 +94,10 @@ async function measure(budgets) {
 const ALLOC = process.argv.includes('--alloc');
 const none = await measure([]);
 const six = await measure(SIX);
-const sixOf56 = await measure([...SIX, ...OTHERS]);
+const sixOf56 = await measure([...SIX, ...others(50)]);
+const sixOf506 = await measure([...SIX, ...others(500)]);
 if (ALLOC) {
-  process.stdout.write(JSON.stringify([none.bytes, six.bytes, sixOf56.bytes]));
+  process.stdout.write(JSON.stringify([none.bytes, six.bytes, sixOf56.bytes, sixOf506.bytes]));
 } else {
   const child = spawnSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--alloc'], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`the allocation pass failed: ${child.stderr}`);
@@ -102,5 +105,5 @@ if (ALLOC) {
   console.log(`Budget admission, shrink and count per call (in-process counters, node ${process.version})`);
   console.log('| budgets defined | budgets covering the call | µs per call (admit + shrink + count) | bytes allocated per call |');
   console.log('|---:|---:|---:|---:|');
-  for (const [i, [defined, r]] of [[0, none], [6, six], [56, sixOf56]].entries()) console.log(`| ${defined} | ${r.covered} | ${r.us.toFixed(2)} | ${Math.round(bytes[i])} |`);
+  for (const [i, [defined, r]] of [[0, none], [6, six], [56, sixOf56], [506, sixOf506]].entries()) console.log(`| ${defined} | ${r.covered} | ${r.us.toFixed(2)} | ${Math.round(bytes[i])} |`);
 }

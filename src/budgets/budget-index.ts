@@ -4,12 +4,13 @@
  * the next call). Also caches each budget's current window, so the calendar is computed once
  * per window rather than once per call.
  */
-import { inScope, type CallFacts } from '../core/budget.js';
+import type { CallFacts } from '../core/budget.js';
 import { NANO, parseDecimal } from '../core/money.js';
 import { METRIC_KIND, metricId, metricValues } from '../billing/metrics.js';
 import type { ConfigStore, StoredRecord } from '../core/ports.js';
 import { follow, type Follower } from '../config/follow.js';
 import { BUDGET_KIND, OVERRIDE_KIND, RELEASE_KIND, budgetBodySchema, overrideBodySchema, toBudget, type Budget, type OverrideBody } from './model.js';
+import { ScopeIndex } from './scope-index.js';
 import { windowAt, type Calendar, type Window } from './windows.js';
 
 export interface Covering {
@@ -43,6 +44,8 @@ type Grant = { id: string; body: OverrideBody; nano: bigint };
 
 export class BudgetIndex {
   private budgets: Budget[] = [];
+  /** Finds the budgets covering a call without matching every budget's scope. */
+  private scopes = new ScopeIndex<Budget>([]);
   private readonly byId = new Map<string, Budget>();
   private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
   private readonly releases = new Map<string, { id: string; body: OverrideBody }>();
@@ -122,8 +125,7 @@ export class BudgetIndex {
   covering(facts: CallFacts, at: number): Coverage {
     const covering: Covering[] = [];
     let expired: Covering | null = null;
-    for (const b of this.budgets) {
-      if (!inScope(b.scope, facts)) continue;
+    for (const b of this.scopes.find(facts)) {
       const member = b.per ? facts.dims[b.per] : null;
       if (b.per && member === null) continue;
       const c = this.counterOf(b, at, member);
@@ -204,6 +206,7 @@ export class BudgetIndex {
 
   private rebuild(): void {
     this.budgets = [...this.byId.values()];
+    this.scopes = new ScopeIndex(this.budgets);
     this.inForceOverrides = approvedByBudget(this.overrides);
     this.inForceReleases = approvedByBudget(this.releases);
   }

@@ -17,7 +17,8 @@
 # BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
 # side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
 # FIRST_BYTE=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
-# sequential streams) straight from nginx and through each side, after that round's load.
+# sequential streams each) straight from nginx and through each side, after that round's load,
+# their requests taking turns.
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
@@ -77,11 +78,9 @@ for r in $(seq 1 "$ROUNDS"); do
     run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
   done
   if [[ -n ${FIRST_BYTE:-} && $MODE == sse ]]; then
-    for t in direct $order; do
-      if [[ $t == direct ]]; then URL=http://127.0.0.1:$UPSTREAM_PORT/sse/v1/chat/completions AUTH="Bearer sk-bench"; else use "$t"; fi
-      tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "$AUTH")
-      echo "{\"target\":\"$t\",\"round\":$r,${tt#\{}" | tee -a "$TTFB" >&2
-    done
+    args=(direct "http://127.0.0.1:$UPSTREAM_PORT/sse/v1/chat/completions" "Bearer sk-bench")
+    for t in $order; do use "$t"; args+=("$t" "$URL" "$AUTH"); done
+    taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$TTFB_N" "${args[@]}" | while read -r tt; do echo "{\"round\":$r,${tt#\{}"; done | tee -a "$TTFB" >&2
   fi
 done
 

@@ -42,8 +42,8 @@ ttfb() {  # cold|warm
   [[ $mode == sse ]] || return 0
   log "$t $mode: time to first byte ($1), $TTFB_N sequential streams"
   local tt
-  tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$URL" "$TTFB_N" "${AUTH:-Bearer sk-bench}")
-  echo "{\"target\":\"$t\",\"when\":\"$1\",${tt#\{}" >> "$TTFB"
+  tt=$(taskset -c "$LOAD_CPU" node "$HERE/ttfb.mjs" "$TTFB_N" "$t" "$URL" "${AUTH:-Bearer sk-bench}")
+  echo "{\"when\":\"$1\",${tt#\{}" >> "$TTFB"
 }
 
 for t in $TARGETS; do

@@ -84,6 +84,8 @@ export class ScopeIndex<T extends { readonly scope: Scope }> {
       const item = this.items[i]!;
       if (inScope(item.scope, f)) found[m++] = item;
     }
+    // Cutting an array to length 0 frees its storage too: a call that no budget covers gets a shared empty list instead.
+    if (m === 0) return NONE;
     found.length = m;
     return found;
   }
@@ -98,6 +100,8 @@ function anchorOf(scope: Scope): readonly [ScopeKey, readonly string[]] | null {
   }
   return best;
 }
+
+const NONE: readonly never[] = [];
 
 const isAny = (m: Matcher): m is { readonly any: readonly string[] } => 'any' in m;
 

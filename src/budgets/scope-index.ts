@@ -7,8 +7,7 @@
  * no value (the company's, or one that only excludes) are candidates for every call. Candidates
  * are then matched whole (inScope), so the index only ever saves work, never decides.
  */
-import { inScope, type CallFacts, type Matcher, type Scope, type ScopeKey } from '../core/budget.js';
-import type { Dimension } from '../core/dimensions.js';
+import { inScope, valueOf, type CallFacts, type Matcher, type Scope, type ScopeKey } from '../core/budget.js';
 
 /**
  * Which condition a budget is filed under, when its scope requires several: the one that fewest
@@ -70,7 +69,7 @@ export class ScopeIndex<T extends { readonly scope: Scope }> {
       if (key === 'user_group') {
         for (const g of f.groups) n = append(at, n, byValue.get(g));
       } else {
-        const v = key.startsWith('tag:') ? (f.tags?.[key.slice(4)] ?? null) : f.dims[key as Dimension];
+        const v = valueOf(key, f);
         if (v !== null) n = append(at, n, byValue.get(v));
       }
     }

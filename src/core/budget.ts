@@ -22,7 +22,7 @@ export interface CallFacts {
 }
 
 /** The call's one value of a dimension or tag, or null; user_group, which may have several, is matched apart. */
-function valueOf(key: ScopeKey, f: CallFacts): string | null {
+export function valueOf(key: ScopeKey, f: CallFacts): string | null {
   if (key.startsWith('tag:')) return f.tags?.[key.slice(4)] ?? null;
   return f.dims[key as Dimension];
 }

@@ -1,10 +1,10 @@
 /**
- * The things in flight (the gateway's calls), kept as a linked list rather than a `Set` or `Map`. A collection built at start-up is in V8's old generation, and V8 makes
- * the hash table a `Set` rehashes into in the same generation as the one it replaces. So a
- * long-lived `Set` that gains and loses an entry per call builds a new old-generation table
- * every few calls. The replaced table still points at the calls it held. Those dead pointers keep
- * young calls alive through every young-generation collection, until a full one has moved them
- * to the old generation too.
+ * The things in flight (the gateway's calls), kept as a linked list rather than a `Set` or `Map`.
+ * A collection built at start-up is in V8's old generation, and V8 makes the hash table a `Set`
+ * rehashes into in the same generation as the one it replaces. So a long-lived `Set` that gains
+ * and loses an entry per call builds a new old-generation table every few calls. The replaced
+ * table still points at the calls it held. Those dead pointers keep young calls alive through
+ * every young-generation collection, until a full one has moved them to the old generation too.
  *
  * Keeping the gateway's calls in flight in a `Set` cost ~3.6 KB promoted per request and five
  * times the full collections (docs/benchmarks.md#gateway-tenth). A removed node here points at

@@ -30,6 +30,9 @@ const { metafile } = await build({
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',
+  // Maps beside the bundle (linked, read only under node --enable-source-maps): stack traces and
+  // profiles (bench/gateway/perf-diff.mjs) can name the module and line of minified code.
+  sourcemap: 'linked',
   // Native addon.
   external: ['better-sqlite3'],
   banner: { js: "import { createRequire as __bursarRequire } from 'node:module'; const require = __bursarRequire(import.meta.url);" },
@@ -41,6 +44,7 @@ const { metafile } = await build({
 // the optional parts out of an embedded start reads it, and so can anyone sizing the bundle.
 const packages = {};
 for (const [file, out] of Object.entries(metafile.outputs)) {
+  if (file.endsWith('.map')) continue;
   const names = new Set(Object.keys(out.inputs).map((i) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(i)?.[1] ?? 'bursar'));
   packages[relative('dist', file)] = [...names].sort();
 }

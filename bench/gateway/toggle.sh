@@ -6,7 +6,7 @@
 # as the difference to be measured. Here both sides are one process, one heap and one place in
 # memory; only the budgets differ.
 #
-#   bash bench/gateway/toggle.sh                 # json, 8 rounds
+#   bash bench/gateway/toggle.sh                 # json, 24 rounds of 4 s each way
 #   MODE=sse ROUNDS=6 bash bench/gateway/toggle.sh
 #   AA=1 bash bench/gateway/toggle.sh            # an A/A run: no budgets on either side
 #   PERF=1 bash bench/gateway/toggle.sh          # and where the CPU per request differs, by function
@@ -22,7 +22,10 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/gateway"
 MODE=${MODE:-json}
 CONNS=${CONNS:-32}
-ROUNDS=${ROUNDS:-8}
+ROUNDS=${ROUNDS:-24}
+# Short sides, many rounds: this VM's speed changes every minute or so, and the two sides of a
+# round then fall in the same spell more often.
+DURATION=${DURATION:-4}
 source "$HERE/common.sh"
 ON=budgets-on; OFF=budgets-off
 
@@ -46,38 +49,42 @@ bursar_key bursar
 smoke=$(node "$SHARED/check.mjs" "$URL" "$MODE" "${HDRS[@]}" "Authorization: $AUTH") || true
 [[ $smoke == ok* ]] || { log "bursar failed its smoke check: $smoke"; exit 1; }
 
-# bursar-budgets' budgets (common.sh's BUDGETS_YAML) as admin API bodies, one per line.
-SPECS=$(node -e '
+# bursar-budgets' budgets (common.sh's BUDGETS_YAML) as admin API bodies: ids and bodies, worked
+# out once (a node process per budget and round would compete with the gateway's core).
+IDS=(); BODIES=()
+while IFS=$'\t' read -r id body; do IDS+=("$id"); BODIES+=("$body"); done < <(node -e '
   const yaml = require(process.argv[1] + "/node_modules/yaml");
-  for (const b of yaml.parse(process.argv[2]).budgets) console.log(JSON.stringify(b));' "$ROOT" "$BUDGETS_YAML")
+  for (const b of yaml.parse(process.argv[2]).budgets) console.log(b.id + "\t" + JSON.stringify(b));' "$ROOT" "$BUDGETS_YAML")
 admin() {  # method path [json]
   curl -sf -X "$1" "http://127.0.0.1:$PORT/admin/v1$2" -H "authorization: Bearer $ADMIN_TOKEN" ${3:+-H 'content-type: application/json' -d "$3"}
 }
+# The pause before each side, after its budgets are defined or removed (the gateway's budget
+# index applies a change made on its own node at once): the same for both sides.
+PAUSE=${PAUSE:-0.5}
 CREATED=()
 budgets_on() {  # suffix
-  if [[ -n ${AA:-} ]]; then sleep 1; return 0; fi  # the same pause as the real side
-  local spec id
-  while read -r spec; do
-    id=$(node -e 'console.log(JSON.parse(process.argv[1]).id)' "$spec")-$1
-    admin POST /budgets "$(node -e 'const s = JSON.parse(process.argv[1]); console.log(JSON.stringify({ ...s, id: process.argv[2] }))' "$spec" "$id")" > /dev/null \
-      || { log "could not create budget $id"; exit 1; }
-    CREATED+=("$id")
-  done <<< "$SPECS"
-  sleep 1  # the gateway's budget index follows the config store
+  local i id
+  if [[ -z ${AA:-} ]]; then
+    for i in "${!IDS[@]}"; do
+      id=${IDS[$i]}-$1
+      admin POST /budgets "${BODIES[$i]/\"id\":\"${IDS[$i]}\"/\"id\":\"$id\"}" > /dev/null || { log "could not create budget $id"; exit 1; }
+      CREATED+=("$id")
+    done
+  fi
+  sleep "$PAUSE"
 }
 budgets_off() {
-  local id requests
+  local id counted=()
   for id in "${CREATED[@]}"; do
     # The budgets must have counted the side's calls, or the side measured nothing.
-    requests=$(admin GET "/budgets/$id" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).members.reduce((n,m)=>n+m.requests.used,0)))')
-    log "budget $id counted $requests requests"
+    [[ $(admin GET "/budgets/$id") =~ \"requests\":\{\"used\":([0-9]+) ]] && counted+=("$id=${BASH_REMATCH[1]}")
     admin DELETE "/budgets/$id" > /dev/null || { log "could not remove budget $id"; exit 1; }
   done
+  if [[ -z ${AA:-} ]]; then log "requests counted: ${counted[*]}"; fi
   CREATED=()
-  sleep 1
 }
 side() {  # label round suffix seconds
-  if [[ $1 == "$ON" ]]; then budgets_on "$3"; fi
+  if [[ $1 == "$ON" ]]; then budgets_on "$3"; else sleep "$PAUSE"; fi
   local perf=""
   if [[ -n ${PERF:-} && $2 -gt 0 ]]; then
     perf record -q -e cpu-clock -F 999 -p "$GW_PID" -o "$OUT/perf/$1-$2.data" > /dev/null 2>&1 &

@@ -37,7 +37,10 @@ export function parseCounterKey(key: string): { budget: string; windowStart: num
 const MAX_CACHED_MEMBERS = 10_000;
 
 /** A budget's current window, and its counters in it by member. */
-type Current = { readonly window: Window; readonly byMember: Map<string | null, Covering> };
+type Current = { readonly window: Window; readonly byMember: Map<string, Covering>; whole: Covering | null };
+
+/** A budget as the scope index files it, with its current window: a call reads it there, with no lookup by budget. */
+type Slot = { readonly budget: Budget; readonly scope: Budget['scope']; current: Current | null };
 
 /** An approved override or release, its amount parsed once. */
 type Grant = { id: string; body: OverrideBody; nano: bigint };
@@ -45,7 +48,7 @@ type Grant = { id: string; body: OverrideBody; nano: bigint };
 export class BudgetIndex {
   private budgets: Budget[] = [];
   /** Finds the budgets covering a call without matching every budget's scope. */
-  private scopes = new ScopeIndex<Budget>([]);
+  private scopes = new ScopeIndex<Slot>([]);
   private readonly byId = new Map<string, Budget>();
   private readonly overrides = new Map<string, { id: string; body: OverrideBody }>();
   private readonly releases = new Map<string, { id: string; body: OverrideBody }>();
@@ -116,7 +119,7 @@ export class BudgetIndex {
     const window = windowAt(b.window, at, this.calendar);
     // A fixed range asked about outside itself is still the same window.
     if (cur && cur.window.start === window.start && cur.window.end === window.end) return cur;
-    const next: Current = { window, byMember: new Map() };
+    const next: Current = { window, byMember: new Map(), whole: null };
     this.current.set(b, next);
     return next;
   }
@@ -125,10 +128,11 @@ export class BudgetIndex {
   covering(facts: CallFacts, at: number): Coverage {
     const covering: Covering[] = [];
     let expired: Covering | null = null;
-    for (const b of this.scopes.find(facts)) {
+    for (const slot of this.scopes.find(facts)) {
+      const b = slot.budget;
       const member = b.per ? facts.dims[b.per] : null;
       if (b.per && member === null) continue;
-      const c = this.counterOf(b, at, member);
+      const c = this.counterOf(slot, at, member);
       const window = c.window;
       if ('from' in b.window) {
         if (at < window.start) continue;
@@ -142,8 +146,12 @@ export class BudgetIndex {
     return { covering, expired };
   }
 
-  private counterOf(b: Budget, at: number, member: string | null): Covering {
-    const { window, byMember } = this.currentAt(b, at);
+  private counterOf(slot: Slot, at: number, member: string | null): Covering {
+    const b = slot.budget;
+    let cur = slot.current;
+    if (!cur || at < cur.window.start || at >= cur.window.end) cur = slot.current = this.currentAt(b, at);
+    const { window, byMember } = cur;
+    if (member === null) return (cur.whole ??= { budget: b, window, member, key: counterKey(b.id, window.start, null) });
     let c = byMember.get(member);
     if (c) return c;
     if (byMember.size >= MAX_CACHED_MEMBERS) byMember.clear();
@@ -206,7 +214,7 @@ export class BudgetIndex {
 
   private rebuild(): void {
     this.budgets = [...this.byId.values()];
-    this.scopes = new ScopeIndex(this.budgets);
+    this.scopes = new ScopeIndex(this.budgets.map((budget): Slot => ({ budget, scope: budget.scope, current: null })));
     this.inForceOverrides = approvedByBudget(this.overrides);
     this.inForceReleases = approvedByBudget(this.releases);
   }

@@ -15,27 +15,53 @@ interface Entry {
   reservedNano: bigint;
   reservedTokens: number;
   reservedRequests: number;
+  /** The last settle that counted on it (settle reports each counter once, without a map write per charge). */
+  settle: number;
 }
 
 /**
  * What a call holds: its reservation (`tokens` null: each charge says its tokens and requests)
- * or, once it ended, its line's charges (each holding `tokens` and one request).
+ * or, once it ended, its line's charges (each holding `tokens` and one request). `entries` are
+ * its charges' counters, looked up once when it reserved: a call touches each of its counters
+ * five more times (shrink, and settle), and a hash lookup per touch showed under load.
  */
-type Lease =
-  | { readonly charges: readonly CounterAmount[]; readonly tokens: null; expiresAt: number }
-  | { readonly charges: readonly BudgetCharge[]; readonly tokens: number; expiresAt: number };
+interface Lease {
+  charges: readonly CounterAmount[] | readonly BudgetCharge[];
+  tokens: number | null;
+  readonly entries: readonly Entry[];
+  expiresAt: number;
+}
 
 /** The tokens and requests a lease holds on the counter of its i-th charge. */
-const heldTokens = (l: Lease, i: number): number => (l.tokens === null ? l.charges[i]!.tokens : l.tokens);
-const heldRequests = (l: Lease, i: number): number => (l.tokens === null ? l.charges[i]!.requests : 1);
+const heldTokens = (l: Lease, i: number): number => (l.tokens === null ? (l.charges[i] as CounterAmount).tokens : l.tokens);
+const heldRequests = (l: Lease, i: number): number => (l.tokens === null ? (l.charges[i] as CounterAmount).requests : 1);
 
-const fresh = (): Entry => ({ nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
+/** Whether a settlement's charges are on a lease's counters, in its order (a call's line charges what it reserved). */
+function sameCounters(l: Lease, charges: readonly BudgetCharge[]): boolean {
+  if (l.charges === charges) return true;
+  if (l.charges.length !== charges.length) return false;
+  for (let i = 0; i < charges.length; i++) if (l.charges[i]!.key !== charges[i]!.key) return false;
+  return true;
+}
+
+const fresh = (): Entry => ({ nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0, settle: 0 });
+const stateOf = (e: Entry): CounterState => ({ nano: e.nano, tokens: e.tokens, requests: e.requests, reservedNano: e.reservedNano, reservedTokens: e.reservedTokens, reservedRequests: e.reservedRequests });
+const EMPTY: Readonly<Entry> = fresh();
+
+/** Counts an amount as used; returns the counter's money used after. */
+function add(e: Entry, nano: bigint, tokens: number, requests: number): bigint {
+  e.nano += nano;
+  e.tokens += tokens;
+  e.requests += requests;
+  return e.nano;
+}
 
 export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   readonly immediate: ImmediateCounters = this;
   private readonly entries = new Map<string, Entry>();
   private readonly leases = new Map<string, Lease>();
   private nextExpiry = Number.POSITIVE_INFINITY;
+  private settles = 0;
   private attached = false;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -47,15 +73,20 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   /** reserve, answered at once (the guard's path for calls with nothing to wait for). */
   reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult {
     this.expire();
-    for (const c of charges) {
-      if (!c.limit) continue;
-      const e = this.entries.get(c.key) ?? fresh();
+    const entries: (Entry | undefined)[] = new Array(charges.length);
+    for (let i = 0; i < charges.length; i++) {
+      const c = charges[i]!;
+      const e = (entries[i] = this.entries.get(c.key));
       const l = c.limit;
-      if (l.nano !== null && e.nano + e.reservedNano + c.nano > l.nano) return { ok: false, key: c.key, what: 'money', state: { ...e } };
-      if (l.tokens !== null && e.tokens + e.reservedTokens + c.tokens > l.tokens) return { ok: false, key: c.key, what: 'tokens', state: { ...e } };
-      if (l.requests !== null && e.requests + e.reservedRequests + c.requests > l.requests) return { ok: false, key: c.key, what: 'requests', state: { ...e } };
+      if (!l) continue;
+      const s = e ?? EMPTY;
+      if (l.nano !== null && s.nano + s.reservedNano + c.nano > l.nano) return { ok: false, key: c.key, what: 'money', state: stateOf(s) };
+      if (l.tokens !== null && s.tokens + s.reservedTokens + c.tokens > l.tokens) return { ok: false, key: c.key, what: 'tokens', state: stateOf(s) };
+      if (l.requests !== null && s.requests + s.reservedRequests + c.requests > l.requests) return { ok: false, key: c.key, what: 'requests', state: stateOf(s) };
     }
-    const l: Lease = { charges, tokens: null, expiresAt: this.now() + ttlMs };
+    // Admitted: a counter this call is the first to reserve on starts empty.
+    for (let i = 0; i < charges.length; i++) entries[i] ??= this.entryOf(charges[i]!.key);
+    const l: Lease = { charges, tokens: null, entries: entries as Entry[], expiresAt: this.now() + ttlMs };
     this.hold(l);
     this.leases.set(lease, l);
     if (l.expiresAt < this.nextExpiry) this.nextExpiry = l.expiresAt;
@@ -63,12 +94,22 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   }
 
   async settle(batch: readonly Settlement[]): Promise<Map<string, bigint>> {
-    const after = new Map<string, bigint>();
+    const settle = ++this.settles;
+    const touched: string[] = [];
     for (const s of batch) {
-      this.drop(s.lease);
-      for (const c of s.charges) after.set(c.key, this.add(c.key, c.nano, s.tokens, 1));
+      const l = this.drop(s.lease);
+      const entries = l && sameCounters(l, s.charges) ? l.entries : null;
+      for (let i = 0; i < s.charges.length; i++) {
+        const c = s.charges[i]!;
+        const e = entries ? entries[i]! : this.entryOf(c.key);
+        add(e, c.nano, s.tokens, 1);
+        if (e.settle !== settle) {
+          e.settle = settle;
+          touched.push(c.key);
+        }
+      }
     }
-    return after;
+    return new Map(touched.map((k) => [k, this.entries.get(k)!.nano]));
   }
 
   async shrink(actual: Settlement): Promise<void> {
@@ -77,12 +118,34 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   /** shrink, done at once. */
   shrinkNow(actual: Settlement): void {
-    const old = this.leases.get(actual.lease);
-    if (!old) return;
-    this.unhold(old);
-    const l: Lease = { charges: actual.charges, tokens: actual.tokens, expiresAt: old.expiresAt };
-    this.hold(l);
-    this.leases.set(actual.lease, l);
+    let l = this.leases.get(actual.lease);
+    if (!l) return;
+    if (!sameCounters(l, actual.charges)) {
+      this.unhold(l);
+      this.leases.set(actual.lease, (l = { ...l, charges: actual.charges, tokens: actual.tokens, entries: actual.charges.map((c) => this.entryOf(c.key)) }));
+      this.hold(l);
+      return;
+    }
+    // Each counter's reservation moves by the difference, worked out once for a run of charges
+    // of one amount (a call's budgets in one currency): one bigint per counter, not two.
+    let was = -1n;
+    let now = -1n;
+    let by = 0n;
+    for (let i = 0; i < l.entries.length; i++) {
+      const e = l.entries[i]!;
+      const from = l.charges[i]!.nano;
+      const to = actual.charges[i]!.nano;
+      if (from !== was || to !== now) {
+        was = from;
+        now = to;
+        by = to - from;
+      }
+      e.reservedNano += by;
+      e.reservedTokens += actual.tokens - heldTokens(l, i);
+      e.reservedRequests += 1 - heldRequests(l, i);
+    }
+    l.charges = actual.charges;
+    l.tokens = actual.tokens;
   }
 
   async idle(): Promise<void> {}
@@ -92,6 +155,11 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   async release(lease: string): Promise<void> {
     this.drop(lease);
+  }
+
+  renewAll(ttlMs: number): void {
+    const at = this.now() + ttlMs;
+    for (const l of this.leases.values()) l.expiresAt = at;
   }
 
   async renew(leases: readonly string[], ttlMs: number): Promise<void> {
@@ -105,14 +173,14 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   async read(keys: readonly string[]): Promise<Map<string, CounterState>> {
     this.expire();
     const out = new Map<string, CounterState>();
-    for (const k of keys) out.set(k, { ...(this.entries.get(k) ?? fresh()) });
+    for (const k of keys) out.set(k, stateOf(this.entries.get(k) ?? EMPTY));
     return out;
   }
 
   async scan(prefix: string): Promise<Map<string, CounterState>> {
     this.expire();
     const out = new Map<string, CounterState>();
-    for (const [k, e] of this.entries) if (k.startsWith(prefix)) out.set(k, { ...e });
+    for (const [k, e] of this.entries) if (k.startsWith(prefix)) out.set(k, stateOf(e));
     return out;
   }
 
@@ -122,7 +190,7 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
       e.tokens = 0;
       e.requests = 0;
     }
-    for (const a of totals.amounts) this.add(a.key, a.nano, a.tokens, a.requests);
+    for (const a of totals.amounts) add(this.entryOf(a.key), a.nano, a.tokens, a.requests);
   }
 
   /** Loads the ledger's totals on the first call (process memory starts empty); later calls find them loaded. */
@@ -145,41 +213,35 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     return this.leases.size;
   }
 
-  /** Counts an amount as used; returns the counter's money used after. */
-  private add(key: string, nano: bigint, tokens: number, requests: number): bigint {
+  /** A counter, made empty the first time (counters are never removed: a lease keeps its entries). */
+  private entryOf(key: string): Entry {
     let e = this.entries.get(key);
     if (!e) this.entries.set(key, (e = fresh()));
-    e.nano += nano;
-    e.tokens += tokens;
-    e.requests += requests;
-    return e.nano;
+    return e;
   }
 
   private hold(l: Lease): void {
     for (let i = 0; i < l.charges.length; i++) {
-      const c = l.charges[i]!;
-      let e = this.entries.get(c.key);
-      if (!e) this.entries.set(c.key, (e = fresh()));
-      e.reservedNano += c.nano;
+      const e = l.entries[i]!;
+      e.reservedNano += l.charges[i]!.nano;
       e.reservedTokens += heldTokens(l, i);
       e.reservedRequests += heldRequests(l, i);
     }
   }
 
-  private drop(lease: string): void {
+  private drop(lease: string): Lease | undefined {
     const l = this.leases.get(lease);
-    if (!l) return;
+    if (!l) return undefined;
     this.leases.delete(lease);
     this.unhold(l);
+    return l;
   }
 
   /** Takes a lease's amounts off its counters' reservations. */
   private unhold(l: Lease): void {
     for (let i = 0; i < l.charges.length; i++) {
-      const c = l.charges[i]!;
-      const e = this.entries.get(c.key);
-      if (!e) continue;
-      e.reservedNano -= c.nano;
+      const e = l.entries[i]!;
+      e.reservedNano -= l.charges[i]!.nano;
       e.reservedTokens -= heldTokens(l, i);
       e.reservedRequests -= heldRequests(l, i);
     }

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { emptyDims } from '../core/dimensions.js';
 import { FxTable } from '../core/fx.js';
 import type { ModelPrice } from '../core/pricing.js';
@@ -81,6 +81,25 @@ describe('BudgetGuard', () => {
     const spec = { id: 'b', window: 'day', limit: { amount: '10', currency: 'USD' }, thresholds: [], enforcement: 'hard', category: 'production', scope: {} };
     await stores!.config.write({ kind: BUDGET_KIND, id: 'b', body: { spec, managed_by: 'api', status: 'active', graduated_to: null } }, { actor: 't', action: 'budget.update', target: 'b', details: {} });
     expect(await key('c3')).toBe(counterKey('b', Date.UTC(2026, 0, 15), null));
+  });
+
+  it('keeps a running call\'s reservation past its lease time, renewing it while this process runs', async () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const clock = { now: Date.UTC(2026, 1, 10) };
+      const { guard } = await setup({ id: 'b', window: 'month', limit: { amount: '100', currency: 'USD' } }, clock);
+      // $1 per million output tokens: $60 of the $100 reserved.
+      await guard.admit(input('c1', 60_000_000));
+      // Three lease times (60 s each) go by, the guard renewing every 20 s.
+      for (let i = 0; i < 9; i++) {
+        clock.now += 20_000;
+        vi.advanceTimersByTime(20_000);
+      }
+      expect(await guard.admit(input('c2', 60_000_000))).toMatchObject({ cap: 40_000_000, capReason: 'budget:b' });
+      guard.close();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a call that cannot pay for its prompt, whatever the cap', async () => {

@@ -67,6 +67,8 @@ interface Charged extends Covering, CounterCharge {
 interface Plan {
   readonly charged: Charged[];
   readonly output: number;
+  /** The worst case at that output cap, in the price's currency. */
+  readonly worst: bigint;
   readonly cap: number | null;
   readonly capReason: string | null;
 }
@@ -80,6 +82,8 @@ export interface Admission {
   readonly capReason: string | null;
   /** The output tokens the worst case assumed. */
   readonly assumedOutput: number;
+  /** The worst case the charges were planned from, in the price's currency; null when none was (no budget, or counters unreachable). */
+  readonly worstNano: bigint | null;
   readonly category: BudgetCategory | null;
   readonly owner: string | null;
   readonly runKeys: readonly string[];
@@ -96,13 +100,16 @@ const NO_DOWNGRADES: readonly { budget: string; at: number }[] = [];
 const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } = { checks: [], downgrades: [] };
 
 const NO_ADMISSION: Admission = {
-  lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
+  lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, worstNano: null, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
 };
 
 const MILLION = 1_000_000n;
 
 export class BudgetGuard {
-  /** Leases of calls whose lines are not yet committed: renewed until then. */
+  /**
+   * Leases on shared counters of calls whose lines are not yet committed: renewed until then.
+   * In-process counters hold only this process's leases, and renew them all (no set to keep per call).
+   */
   private readonly active = new Set<string>();
   private readonly rollovers = new Map<string, bigint>();
   private readonly renewal: NodeJS.Timeout;
@@ -115,7 +122,8 @@ export class BudgetGuard {
     this.local = o.counters.immediate;
     // Leases are renewed while their calls run; a holder that dies stops renewing them.
     this.renewal = setInterval(() => {
-      if (this.active.size) void o.counters.renew([...this.active], o.leaseMs).catch((err: unknown) => o.log.warn({ err }, 'lease renewal failed'));
+      if (this.local) this.local.renewAll(o.leaseMs);
+      else if (this.active.size) void o.counters.renew([...this.active], o.leaseMs).catch((err: unknown) => o.log.warn({ err }, 'lease renewal failed'));
     }, Math.max(1000, Math.floor(o.leaseMs / 3)));
     this.renewal.unref();
   }
@@ -197,9 +205,9 @@ export class BudgetGuard {
   }
 
   private admitted(lease: string, covering: readonly Covering[], plan: Plan, runKeys: readonly string[], rateKeys: readonly string[], downgrades: Admission['downgrades']): Admission {
-    this.active.add(lease);
+    if (!this.local) this.active.add(lease);
     const { category, owner } = describe(covering);
-    return { lease, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, category, owner, runKeys, rateKeys, downgrades };
+    return { lease, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, worstNano: plan.worst, category, owner, runKeys, rateKeys, downgrades };
   }
 
   /**
@@ -282,7 +290,12 @@ export class BudgetGuard {
   /** What a call's actual cost comes to on each of its budgets, in their currencies (for its ledger line). */
   chargesFor(a: Admission, costNano: bigint, costCurrency: string): BudgetCharge[] {
     const now = this.now();
-    return a.charged.map((c) => ({ key: c.key, nano: c.budget.currency === costCurrency ? costNano : this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano }));
+    const out: BudgetCharge[] = new Array(a.charged.length);
+    for (let i = 0; i < out.length; i++) {
+      const c = a.charged[i]!;
+      out[i] = { key: c.key, nano: c.budget.currency === costCurrency ? costNano : this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano };
+    }
+    return out;
   }
 
   /**
@@ -293,7 +306,8 @@ export class BudgetGuard {
   finish(a: Admission, line: LedgerLine): Promise<void> | undefined {
     if (a.charged.length === 0) return undefined;
     const tokens = lineTokens(line);
-    const reserved = this.active.has(a.lease);
+    // (In-process counters drop a shrink whose lease is gone.)
+    const reserved = this.local !== null || this.active.has(a.lease);
     const rates = tokens > 0 && a.rateKeys.length > 0;
     if (this.local && !rates && a.runKeys.length === 0) {
       if (reserved) this.local.shrinkNow(actual(line, tokens));
@@ -319,7 +333,7 @@ export class BudgetGuard {
    * `result` what the store added of it (a replayed line is not counted again).
    */
   async count(lines: readonly LedgerLine[], result: AppendResult): Promise<void> {
-    for (const l of lines) this.active.delete(l.id);
+    if (this.active.size) for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
     for (const l of result.added) if (l.budgetCharges?.length) batch.push(actual(l, lineTokens(l)));
     if (batch.length === 0) return;
@@ -395,11 +409,11 @@ export class BudgetGuard {
         nano: this.inCurrency(worst, price, b, now),
         tokens,
         requests: 1,
-        limit: b.hard ? { nano: limitNano, tokens: b.limitTokens, requests: b.limitRequests } : null,
+        limit: b.hard && limitNano !== b.limitNano ? { nano: limitNano, tokens: b.limitTokens, requests: b.limitRequests } : b.counterLimit,
       };
     });
     const set = hard && (input.requestedCap === null || output < input.requestedCap);
-    return { charged, output, cap: set ? output : null, capReason: set ? capReason : null };
+    return { charged, output, worst, cap: set ? output : null, capReason: set ? capReason : null };
   }
 
   /** A worst case in the provider's currency, in a budget's (rounded up). */

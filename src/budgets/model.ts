@@ -7,6 +7,7 @@ import { approvalFields } from '../config/approvals.js';
 import { DIMENSIONS, TAG_KEY, isDimension, type Dimension } from '../core/dimensions.js';
 import { THRESHOLD_ACTIONS, type Matcher, type Scope, type ScopeKey } from '../core/budget.js';
 import { NANO, parseDecimal } from '../core/money.js';
+import type { CounterLimit } from '../core/ports.js';
 import { PERIODS, type WindowSpec } from './windows.js';
 
 export const BUDGET_KIND = 'budget';
@@ -157,6 +158,8 @@ export interface Budget {
   readonly limitTokens: number | null;
   readonly limitRequests: number | null;
   readonly hard: boolean;
+  /** What a hard budget's counters may hold, before overrides, reserves and rollover (one object, shared by its calls); null for a soft one. */
+  readonly counterLimit: CounterLimit | null;
   /** Whether calls it covers are refused while the shared counters cannot be reached. */
   readonly failClosed: boolean;
   readonly thresholds: readonly { readonly at: number; readonly actions: readonly string[]; readonly throttleRpm: number | null }[];
@@ -180,18 +183,23 @@ function toMatcher(m: z.infer<typeof matcher>): Matcher {
 
 export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
   const scope = Object.entries(spec.scope).map(([k, m]) => [k as ScopeKey, toMatcher(m)] as const);
+  const limitNano = spec.limit.amount !== undefined ? parseDecimal(spec.limit.amount) : spec.limit.share_of ? 0n : null;
+  const limitTokens = spec.limit.tokens ?? null;
+  const limitRequests = spec.limit.requests ?? null;
+  const hard = spec.enforcement === 'hard';
   return {
     id: spec.id,
     name: spec.name ?? spec.id,
     scope,
     per: spec.per ?? null,
     window: typeof spec.window === 'string' ? { period: spec.window } : spec.window,
-    limitNano: spec.limit.amount !== undefined ? parseDecimal(spec.limit.amount) : spec.limit.share_of ? 0n : null,
+    limitNano,
     shareOf: spec.limit.share_of ? { metric: spec.limit.share_of.metric, percentNano: parseDecimal(spec.limit.share_of.percent), departments: [spec.scope.department ?? []].flat().filter((d): d is string => typeof d === 'string') } : null,
     currency: spec.limit.currency ?? defaultCurrency,
-    limitTokens: spec.limit.tokens ?? null,
-    limitRequests: spec.limit.requests ?? null,
-    hard: spec.enforcement === 'hard',
+    limitTokens,
+    limitRequests,
+    hard,
+    counterLimit: hard ? { nano: limitNano, tokens: limitTokens, requests: limitRequests } : null,
     failClosed: (spec.on_counter_outage ?? (spec.enforcement === 'hard' ? 'refuse' : 'allow')) === 'refuse',
     thresholds: [...spec.thresholds].sort((a, b) => a.at - b.at).map((t) => ({ at: t.at, actions: t.actions, throttleRpm: t.throttle_rpm ?? null })),
     gating: spec.thresholds.some((t) => t.actions.some((a) => a !== 'notify')),

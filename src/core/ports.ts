@@ -230,6 +230,8 @@ export interface Settlement {
 export interface ImmediateCounters {
   reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult;
   shrinkNow(actual: Settlement): void;
+  /** Renews every lease held: they are all this process's calls. */
+  renewAll(ttlMs: number): void;
 }
 
 /**

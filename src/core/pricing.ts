@@ -130,12 +130,14 @@ export function worstCaseCost(price: ModelPrice, inputTokens: number, maxOutputT
   };
   const r = ratesFor(price, usage);
   // Reasoning and output share the cap; charge the dearer of the two per token.
-  const outRate = r('reasoning') > r('output') ? r('reasoning') : r('output');
-  const inRate = [r('input'), r('cache_write'), r('cache_write_1h')].reduce((a, b) => (b > a ? b : a));
+  const outRate = max(r('reasoning'), r('output'));
+  const inRate = max(max(r('input'), r('cache_write')), r('cache_write_1h'));
   const numerator = BigInt(inputTokens) * inRate + BigInt(maxOutputTokens) * outRate;
   // Round up: a worst case must never be below the real cost.
   return (numerator + MILLION - 1n) / MILLION + price.perRequest;
 }
+
+const max = (a: bigint, b: bigint): bigint => (b > a ? b : a);
 
 const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 

@@ -192,7 +192,8 @@ export function worstCaseLine(call: Call): LedgerLine {
   const price = call.target?.price ?? null;
   const a = call.admission;
   const out = a && a.charged.length ? a.assumedOutput : (call.maxOutput ?? UNCAPPED_OUTPUT_TOKENS);
-  const cost = price ? worstCaseCost(price, call.inputBound, out) : 0n;
+  // Admission worked it out already, for the same prompt bound and output.
+  const cost = price ? (a?.worstNano ?? worstCaseCost(price, call.inputBound, out)) : 0n;
   const usage: Usage = { input: call.inputBound, cached_input: 0, cache_write: 0, output: out, reasoning: 0 };
   // The worst case is what the budgets were charged (each charge's nano), should the call never settle.
   const charges = a ? a.charged : null;

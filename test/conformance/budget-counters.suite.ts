@@ -98,6 +98,27 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       }
     });
 
+
+    it('shrinks and settles on the settlement\'s own counters, whatever counters or order the lease reserved', async () => {
+      const f = await open();
+      try {
+        const c = f.counters;
+        await c.reserve('a', [charge('x', 80n, money(100n), 300), charge('y', 40n, null, 300)], 60_000);
+        // The settlement names y before x, and a counter the lease never reserved on.
+        await c.shrink(settled('a', 10, paid('y', 4n), paid('x', 8n), paid('w', 2n)));
+        const held = await c.read(['x', 'y', 'w']);
+        expect(held.get('x')).toMatchObject({ reservedNano: 8n, reservedTokens: 10, reservedRequests: 1 });
+        expect(held.get('y')).toMatchObject({ reservedNano: 4n, reservedTokens: 10, reservedRequests: 1 });
+        expect(held.get('w')).toMatchObject({ reservedNano: 2n, reservedTokens: 10, reservedRequests: 1 });
+        expect(await c.settle(settlement('a', 10, paid('x', 8n), paid('y', 4n)), null)).toEqual(new Map([['x', 8n], ['y', 4n]]));
+        const after = await c.read(['x', 'y', 'w']);
+        for (const [k, nano] of [['x', 8n], ['y', 4n], ['w', 0n]] as const) {
+          expect(after.get(k)).toMatchObject({ nano, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
+        }
+      } finally {
+        await f.close();
+      }
+    });
     it('lets a counter without a limit count past anything', async () => {
       const f = await open();
       try {
@@ -230,12 +251,14 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       type Op =
         | { t: 'reserve'; keys: number[]; amount: number }
         | { t: 'settle'; pick: number; fraction: number }
+        | { t: 'shrink'; pick: number; fraction: number; reversed: boolean }
         | { t: 'release'; pick: number }
         | { t: 'die'; pick: number }
         | { t: 'tick'; ms: number };
       const op: fc.Arbitrary<Op> = fc.oneof(
         fc.record({ t: fc.constant('reserve' as const), keys: fc.uniqueArray(fc.integer({ min: 0, max: 3 }), { minLength: 1, maxLength: 4 }), amount: fc.integer({ min: 1, max: 400 }) }),
         fc.record({ t: fc.constant('settle' as const), pick: fc.nat(), fraction: fc.integer({ min: 0, max: 100 }) }),
+        fc.record({ t: fc.constant('shrink' as const), pick: fc.nat(), fraction: fc.integer({ min: 0, max: 100 }), reversed: fc.boolean() }),
         fc.record({ t: fc.constant('release' as const), pick: fc.nat() }),
         fc.record({ t: fc.constant('die' as const), pick: fc.nat() }),
         fc.record({ t: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 3000 }) }),
@@ -246,19 +269,26 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
           const f = await open();
           try {
             const c = f.counters;
-            const open_: { id: string; keys: number[]; amount: number }[] = [];
+            // shrunk: the amount its call ended at (its line's charges, settled as they are).
+            const open_: { id: string; keys: number[]; amount: number; shrunk: bigint | null }[] = [];
             const dead: string[] = [];
             let n = 0;
             for (const o of ops) {
               if (o.t === 'reserve') {
                 const id = `l${n++}`;
                 const r = await c.reserve(id, o.keys.map((k) => charge(`k${k}`, BigInt(o.amount), money(limits[k]!))), 2_000);
-                if (r.ok) open_.push({ id, keys: o.keys, amount: o.amount });
+                if (r.ok) open_.push({ id, keys: o.keys, amount: o.amount, shrunk: null });
               } else if (o.t === 'settle' && open_.length) {
                 const [l] = open_.splice(o.pick % open_.length, 1);
                 // A provider that honours the output cap never costs more than the reservation.
-                const actual = BigInt(Math.floor((l!.amount * o.fraction) / 100));
+                const actual = l!.shrunk ?? BigInt(Math.floor((l!.amount * o.fraction) / 100));
                 await c.settle([settled(l!.id, 0, ...l!.keys.map((k) => paid(`k${k}`, actual)))], null);
+              } else if (o.t === 'shrink' && open_.length) {
+                // The call ended; its line waits to be committed. Its charges may name the counters in another order.
+                const l = open_[o.pick % open_.length]!;
+                l.shrunk ??= BigInt(Math.floor((l.amount * o.fraction) / 100));
+                const keys = o.reversed ? [...l.keys].reverse() : l.keys;
+                await c.shrink(settled(l.id, 0, ...keys.map((k) => paid(`k${k}`, l.shrunk!))));
               } else if (o.t === 'release' && open_.length) {
                 const [l] = open_.splice(o.pick % open_.length, 1);
                 await c.release(l!.id);

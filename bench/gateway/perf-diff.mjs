@@ -11,7 +11,8 @@ const [dir, a, b, topArg] = process.argv.slice(2);
 const top = Number(topArg ?? 40);
 const HZ = 999;
 const results = readFileSync(`${dir}/results.jsonl`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-const requestsOf = (label, round) => results.find((r) => r.label === `${label}|${r.label.split('|')[1]}|${r.label.split('|')[2]}|${round}`)?.requests ?? 0;
+// A run's label is target|mode|connections|round.
+const requestsOf = (label, round) => results.find((r) => { const [t, , , n] = r.label.split('|'); return t === label && n === round; })?.requests ?? 0;
 
 // JIT code of the bundle is named by its minified position: the bundler's maps give the source line.
 const maps = new Map();

@@ -37,7 +37,7 @@ export function parseCounterKey(key: string): { budget: string; windowStart: num
 const MAX_CACHED_MEMBERS = 10_000;
 
 /** A budget's current window, and its counters in it by member. */
-type Current = { readonly window: Window; readonly byMember: Map<string, Covering>; whole: Covering | null };
+type Current = { readonly window: Window; readonly byMember: Map<string | null, Covering> };
 
 /** A budget as the scope index files it, with its current window: a call reads it there, with no lookup by budget. */
 type Slot = { readonly budget: Budget; readonly scope: Budget['scope']; current: Current | null };
@@ -119,7 +119,7 @@ export class BudgetIndex {
     const window = windowAt(b.window, at, this.calendar);
     // A fixed range asked about outside itself is still the same window.
     if (cur && cur.window.start === window.start && cur.window.end === window.end) return cur;
-    const next: Current = { window, byMember: new Map(), whole: null };
+    const next: Current = { window, byMember: new Map() };
     this.current.set(b, next);
     return next;
   }
@@ -151,7 +151,6 @@ export class BudgetIndex {
     let cur = slot.current;
     if (!cur || at < cur.window.start || at >= cur.window.end) cur = slot.current = this.currentAt(b, at);
     const { window, byMember } = cur;
-    if (member === null) return (cur.whole ??= { budget: b, window, member, key: counterKey(b.id, window.start, null) });
     let c = byMember.get(member);
     if (c) return c;
     if (byMember.size >= MAX_CACHED_MEMBERS) byMember.clear();

@@ -95,7 +95,7 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   async settle(batch: readonly Settlement[]): Promise<Map<string, bigint>> {
     const settle = ++this.settles;
-    const touched: string[] = [];
+    const touched: [string, Entry][] = [];
     for (const s of batch) {
       const l = this.drop(s.lease);
       const entries = l && sameCounters(l, s.charges) ? l.entries : null;
@@ -105,11 +105,11 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
         add(e, c.nano, s.tokens, 1);
         if (e.settle !== settle) {
           e.settle = settle;
-          touched.push(c.key);
+          touched.push([c.key, e]);
         }
       }
     }
-    return new Map(touched.map((k) => [k, this.entries.get(k)!.nano]));
+    return new Map(touched.map(([k, e]) => [k, e.nano]));
   }
 
   async shrink(actual: Settlement): Promise<void> {

@@ -17,7 +17,7 @@ import {
   CountersUnavailable,
   type AppendResult, type BudgetCounters, type CounterCharge, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type RunTracker, type Settlement,
 } from '../core/ports.js';
-import { ratesFor, worstCaseCost, type ModelPrice } from '../core/pricing.js';
+import { worstCaseCost, worstOutputRate, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
 import { counterKey, parseCounterKey, type BudgetIndex, type Covering } from './budget-index.js';
 import type { Budget, BudgetCategory } from './model.js';
@@ -306,11 +306,11 @@ export class BudgetGuard {
   finish(a: Admission, line: LedgerLine): Promise<void> | undefined {
     if (a.charged.length === 0) return undefined;
     const tokens = lineTokens(line);
-    // (In-process counters drop a shrink whose lease is gone.)
+    // In-process counters keep no set of running calls: they drop a shrink whose lease is gone.
     const reserved = this.local !== null || this.active.has(a.lease);
     const rates = tokens > 0 && a.rateKeys.length > 0;
     if (this.local && !rates && a.runKeys.length === 0) {
-      if (reserved) this.local.shrinkNow(actual(line, tokens));
+      this.local.shrinkNow(actual(line, tokens));
       return undefined;
     }
     return this.finishWaiting(a, line, tokens, reserved, rates);
@@ -442,7 +442,7 @@ export class BudgetGuard {
     let bound: 'money' | 'tokens' = 'money';
     // The same for every budget: what the prompt costs, and what an output token costs.
     const promptCost = price ? worstCaseCost(price, input.inputBound, 0, null) : 0n;
-    const outRate = price ? outputRate(price, input.inputBound) : 0n;
+    const outRate = price ? worstOutputRate(price, input.inputBound) : 0n;
     for (let i = 0; i < covering.length; i++) {
       const c = covering[i]!;
       if (!c.budget.hard) continue;
@@ -637,14 +637,6 @@ function describe(covering: readonly Covering[]): { category: BudgetCategory | n
     }
   }
   return { category, owner };
-}
-
-/** The dearer of output and reasoning per million tokens, at this prompt size (long-context prices included). */
-function outputRate(p: ModelPrice, inputTokens: number): bigint {
-  const r = ratesFor(p, { input: inputTokens, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
-  const out = r('output');
-  const reasoning = r('reasoning');
-  return reasoning > out ? reasoning : out;
 }
 
 function minOf(a: number | null, b: number | null): number | null {

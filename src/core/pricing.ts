@@ -123,16 +123,25 @@ export function costOf(price: ModelPrice, usage: Usage): Cost {
   return { total: tokenTotal + price.perRequest + tools, parts };
 }
 
+/**
+ * The rates a worst case charges, per million tokens, at this prompt size (long-context prices
+ * included): the dearest an input token can cost (uncached, or written to the cache), and the
+ * dearer of output and reasoning, which share the output cap.
+ */
+function worstRates(price: ModelPrice, inputTokens: number, tier: string | null): { readonly input: bigint; readonly output: bigint } {
+  const r = ratesFor(price, { input: inputTokens, cached_input: 0, cache_write: 0, output: 0, reasoning: 0, tier });
+  return { input: max(max(r('input'), r('cache_write')), r('cache_write_1h')), output: max(r('reasoning'), r('output')) };
+}
+
+/** What one output token costs a worst case, per million tokens, at this prompt size. */
+export function worstOutputRate(price: ModelPrice, inputTokens: number): bigint {
+  return worstRates(price, inputTokens, null).output;
+}
+
 /** Worst-case cost of a call before it runs: every input token uncached, the whole output cap spent. */
 export function worstCaseCost(price: ModelPrice, inputTokens: number, maxOutputTokens: number, tier?: string | null): bigint {
-  const usage: Usage = {
-    input: inputTokens, cached_input: 0, cache_write: 0, output: 0, reasoning: maxOutputTokens, tier: tier ?? null,
-  };
-  const r = ratesFor(price, usage);
-  // Reasoning and output share the cap; charge the dearer of the two per token.
-  const outRate = max(r('reasoning'), r('output'));
-  const inRate = max(max(r('input'), r('cache_write')), r('cache_write_1h'));
-  const numerator = BigInt(inputTokens) * inRate + BigInt(maxOutputTokens) * outRate;
+  const rates = worstRates(price, inputTokens, tier ?? null);
+  const numerator = BigInt(inputTokens) * rates.input + BigInt(maxOutputTokens) * rates.output;
   // Round up: a worst case must never be below the real cost.
   return (numerator + MILLION - 1n) / MILLION + price.perRequest;
 }

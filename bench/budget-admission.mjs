@@ -1,8 +1,8 @@
-// Admission overhead: the cost of admitting one call against N budgets in scope, shrinking its
-// reservation when it ends and counting its committed line (the in-process counters, lines in
-// batches of 100 as the ledger writer commits them), measured
-// alone, without HTTP, and the bytes it allocates per call (which the garbage collector pays for
-// under load). Run after `npm run build`.
+// Admission overhead: the cost of admitting one call against N budgets in scope, counting its
+// line when it ends (the in-process counters), and recording thresholds when its line is
+// committed (lines in batches of 100, as the ledger writer commits them), measured alone,
+// without HTTP, and the bytes it allocates per call (which the garbage collector pays for under
+// load). Run after `npm run build`.
 //   node bench/budget-admission.mjs
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -110,8 +110,8 @@ if (ALLOC) {
   const child = spawnSync(process.execPath, ['--expose-gc', '--min-semi-space-size=256', '--max-semi-space-size=256', fileURLToPath(import.meta.url), '--alloc'], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`the allocation pass failed: ${child.stderr}`);
   const bytes = JSON.parse(child.stdout);
-  console.log(`Budget admission, shrink and count per call (in-process counters, node ${process.version})`);
-  console.log('| budgets defined | budgets covering the call | µs per call (admit + shrink + count) | bytes allocated per call |');
+  console.log(`Budget admission, end and commit per call (in-process counters, node ${process.version})`);
+  console.log('| budgets defined | budgets covering the call | µs per call (admit + end + commit) | bytes allocated per call |');
   console.log('|---:|---:|---:|---:|');
   for (const [i, [defined, r]] of [[0, none], [6, six], [56, sixOf56], [506, sixOf506]].entries()) console.log(`| ${defined} | ${r.covered} | ${r.us.toFixed(2)} | ${Math.round(bytes[i])} |`);
 }

@@ -2,28 +2,32 @@
  * BudgetCounters in process memory, for one node. Each method's work is synchronous, so a
  * reservation across several counters is atomic without locks. The counters are rebuilt from
  * the ledger at start, before any line is appended, so a settlement never needs telling apart
- * from the rebuild (commit marks are ignored); leases still expire, so a call that hangs cannot
- * hold room forever.
+ * from the rebuild (commit marks are ignored), and the guard counts each call when it ends
+ * (settleNow; see ImmediateCounters). Leases still expire, so a call that hangs cannot hold room
+ * forever.
  */
 import type { BudgetCharge } from '../core/ledger.js';
-import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterState, ImmediateCounters, ReserveResult, Settlement } from '../core/ports.js';
+import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterMove, CounterState, ImmediateCounters, ReserveResult, Settlement } from '../core/ports.js';
 
 interface Entry {
+  readonly key: string;
   nano: bigint;
   tokens: number;
   requests: number;
   reservedNano: bigint;
   reservedTokens: number;
   reservedRequests: number;
-  /** The last settle that counted on it (settle reports each counter once, without a map write per charge). */
-  settle: number;
+  /** Money used when counted() last reported it. */
+  reported: bigint;
+  /** Counted on since then (it is in `moved`: each counter is reported once, without a map write per charge). */
+  moved: boolean;
 }
 
 /**
  * What a call holds: its reservation (`tokens` null: each charge says its tokens and requests)
- * or, once it ended, its line's charges (each holding `tokens` and one request). `entries` are
- * its charges' counters, looked up once when it reserved: a call touches each of its counters
- * five more times (shrink, and settle), and a hash lookup per touch showed under load.
+ * or, once shrunk, its line's charges (each holding `tokens` and one request). `entries` are its
+ * charges' counters, looked up once when it reserved: a call touches each of them again when it
+ * ends, and a hash lookup per touch showed under load.
  */
 interface Lease {
   charges: readonly CounterAmount[] | readonly BudgetCharge[];
@@ -44,16 +48,14 @@ function sameCounters(l: Lease, charges: readonly BudgetCharge[]): boolean {
   return true;
 }
 
-const fresh = (): Entry => ({ nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0, settle: 0 });
+const fresh = (key: string): Entry => ({ key, nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0, reported: 0n, moved: false });
 const stateOf = (e: Entry): CounterState => ({ nano: e.nano, tokens: e.tokens, requests: e.requests, reservedNano: e.reservedNano, reservedTokens: e.reservedTokens, reservedRequests: e.reservedRequests });
-const EMPTY: Readonly<Entry> = fresh();
+const EMPTY: Readonly<Entry> = fresh('');
 
-/** Counts an amount as used; returns the counter's money used after. */
-function add(e: Entry, nano: bigint, tokens: number, requests: number): bigint {
+function add(e: Entry, nano: bigint, tokens: number, requests: number): void {
   e.nano += nano;
   e.tokens += tokens;
   e.requests += requests;
-  return e.nano;
 }
 
 export class MemoryCounters implements BudgetCounters, ImmediateCounters {
@@ -61,7 +63,8 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   private readonly entries = new Map<string, Entry>();
   private readonly leases = new Map<string, Lease>();
   private nextExpiry = Number.POSITIVE_INFINITY;
-  private settles = 0;
+  /** Counters counted on since counted() last reported them. */
+  private moved: Entry[] = [];
   private attached = false;
 
   constructor(private readonly now: () => number = Date.now) {}
@@ -93,31 +96,39 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     return { ok: true };
   }
 
+  /** Counts each settlement (see settleNow); returns the money used of the counters counted on since the last report. */
   async settle(batch: readonly Settlement[]): Promise<Map<string, bigint>> {
-    const settle = ++this.settles;
-    const touched: [string, Entry][] = [];
-    for (const s of batch) {
-      const l = this.drop(s.lease);
-      const entries = l && sameCounters(l, s.charges) ? l.entries : null;
-      for (let i = 0; i < s.charges.length; i++) {
-        const c = s.charges[i]!;
-        const e = entries ? entries[i]! : this.entryOf(c.key);
-        add(e, c.nano, s.tokens, 1);
-        if (e.settle !== settle) {
-          e.settle = settle;
-          touched.push([c.key, e]);
-        }
+    for (const s of batch) this.settleNow(s.lease, s.charges, s.tokens);
+    return new Map(this.counted().map((m) => [m.key, m.to]));
+  }
+
+  settleNow(lease: string, charges: readonly BudgetCharge[], tokens: number): void {
+    const l = this.drop(lease);
+    const entries = l && sameCounters(l, charges) ? l.entries : null;
+    for (let i = 0; i < charges.length; i++) {
+      const c = charges[i]!;
+      const e = entries ? entries[i]! : this.entryOf(c.key);
+      add(e, c.nano, tokens, 1);
+      if (!e.moved) {
+        e.moved = true;
+        this.moved.push(e);
       }
     }
-    return new Map(touched.map(([k, e]) => [k, e.nano]));
+  }
+
+  counted(): CounterMove[] {
+    const moved = this.moved;
+    if (moved.length === 0) return [];
+    this.moved = [];
+    return moved.map((e) => {
+      const m = { key: e.key, from: e.reported, to: e.nano };
+      e.reported = e.nano;
+      e.moved = false;
+      return m;
+    });
   }
 
   async shrink(actual: Settlement): Promise<void> {
-    this.shrinkNow(actual);
-  }
-
-  /** shrink, done at once. */
-  shrinkNow(actual: Settlement): void {
     let l = this.leases.get(actual.lease);
     if (!l) return;
     if (!sameCounters(l, actual.charges)) {
@@ -191,6 +202,8 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
       e.requests = 0;
     }
     for (const a of totals.amounts) add(this.entryOf(a.key), a.nano, a.tokens, a.requests);
+    // What the ledger held was reported (or was never crossed here): only what is counted from now on moves.
+    for (const e of this.entries.values()) e.reported = e.nano;
   }
 
   /** Loads the ledger's totals on the first call (process memory starts empty); later calls find them loaded. */
@@ -216,7 +229,7 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   /** A counter, made empty the first time (counters are never removed: a lease keeps its entries). */
   private entryOf(key: string): Entry {
     let e = this.entries.get(key);
-    if (!e) this.entries.set(key, (e = fresh()));
+    if (!e) this.entries.set(key, (e = fresh(key)));
     return e;
   }
 

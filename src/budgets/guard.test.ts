@@ -61,9 +61,9 @@ describe('BudgetGuard', () => {
     const clock = { now: Date.UTC(2026, 0, 31, 23, 59) };
     const { guard } = await setup({ id: 'b', window: 'month', limit: { amount: '10', currency: 'USD' } }, clock);
     const a = await guard.admit(input('c1', 10_000_000));
-    // The call's line is committed: its cost replaces its reservation.
+    // The call ends: its cost replaces its reservation.
     const line = { ...blankLine('c1', clock.now), costNano: 10n * M, budgetCharges: guard.chargesFor(a, 10n * M, 'USD') };
-    await guard.count([line], { added: [line], commit: null });
+    expect(guard.finish(a, line)).toBeUndefined();
     await expect(guard.admit(input('c2', 1_000))).rejects.toMatchObject({ code: 'budget_exceeded' });
     clock.now = Date.UTC(2026, 1, 1, 0, 1);
     const b = await guard.admit(input('c3', 1_000));
@@ -100,6 +100,29 @@ describe('BudgetGuard', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('counts a call when it ends, and records the thresholds passed when lines are committed, none missed', async () => {
+    const clock = { now: Date.UTC(2026, 1, 10) };
+    const notify = (at: number) => ({ at, actions: ['notify'] });
+    const { guard, counters } = await setup({ id: 'b', window: 'month', limit: { amount: '100', currency: 'USD' }, thresholds: [notify(50), notify(75), notify(90)] }, clock);
+    const end = async (id: string, dollars: bigint) => {
+      const a = await guard.admit(input(id, 1_000));
+      const line = { ...blankLine(id, clock.now), costNano: dollars * M, budgetCharges: guard.chargesFor(a, dollars * M, 'USD') };
+      guard.finish(a, line);
+      return line;
+    };
+    const thresholds = async () => (await stores!.events.list({ budget: 'b' })).map((e) => e.details.threshold).sort();
+    const first = await end('c1', 60n);
+    const second = await end('c2', 20n);
+    // Both are counted before either line is committed.
+    expect((await counters.read([first.budgetCharges![0]!.key])).values().next().value).toMatchObject({ nano: 80n * M, requests: 2, reservedNano: 0n });
+    await guard.count([first], { added: [first], commit: null });
+    expect(await thresholds()).toEqual([50, 75]);
+    await guard.count([second], { added: [second], commit: null });
+    expect(await thresholds()).toEqual([50, 75]);
+    await guard.count([await end('c3', 15n)], { added: [], commit: null });
+    expect(await thresholds()).toEqual([50, 75, 90]);
   });
 
   it('refuses a call that cannot pay for its prompt, whatever the cap', async () => {

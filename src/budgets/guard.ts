@@ -3,8 +3,9 @@
  * reserved on every budget in scope at once (all or none); if a client set no output cap, or
  * one too large for what a hard budget has left, Bursar sets one instead of reserving the whole
  * remaining budget. Once the call's ledger line is committed, its actual cost replaces the
- * reservation (so the counters only ever count what the ledger holds, and can be rebuilt from
- * it) and crossed thresholds become events. Rate limits, thresholds that throttle or need
+ * reservation (so shared counters only ever count what the ledger holds, and can be rebuilt from
+ * it; counters in this process count it when the call ends, see ImmediateCounters) and crossed
+ * thresholds become events. Rate limits, thresholds that throttle or need
  * approval, sandbox expiry and agent-run controls are checked here too. When the shared
  * counters cannot be reached, each budget in scope says whether its calls wait or go.
  */
@@ -15,7 +16,7 @@ import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
 import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
-  type AppendResult, type BudgetCounters, type CounterCharge, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type RunTracker, type Settlement,
+  type AppendResult, type BudgetCounters, type CounterCharge, type CounterMove, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type RunTracker, type Settlement,
 } from '../core/ports.js';
 import { worstCaseCost, worstOutputRate, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -299,27 +300,27 @@ export class BudgetGuard {
   }
 
   /**
-   * A call ended with this line: its reservation shrinks to its actual amounts until the line
-   * is committed, and its tokens and tool calls count for rate limits and its agent run. Returns
-   * a promise only when it has something to wait for (shared counters, rates, agent runs).
+   * A call ended with this line: counters in this process count it at once; on shared ones its
+   * reservation shrinks to its actual amounts until the line is committed. Its tokens and tool
+   * calls count for rate limits and its agent run. Returns a promise only when it has something
+   * to wait for (shared counters, rates, agent runs).
    */
   finish(a: Admission, line: LedgerLine): Promise<void> | undefined {
     if (a.charged.length === 0) return undefined;
     const tokens = lineTokens(line);
-    // In-process counters keep no set of running calls: they drop a shrink whose lease is gone.
-    const reserved = this.local !== null || this.active.has(a.lease);
     const rates = tokens > 0 && a.rateKeys.length > 0;
-    if (this.local && !rates && a.runKeys.length === 0) {
-      this.local.shrinkNow(actual(line, tokens));
-      return undefined;
+    if (this.local) {
+      this.local.settleNow(a.lease, line.budgetCharges ?? [], tokens);
+      if (!rates && a.runKeys.length === 0) return undefined;
     }
-    return this.finishWaiting(a, line, tokens, reserved, rates);
+    return this.finishWaiting(a, line, tokens, this.local === null && this.active.has(a.lease), rates);
   }
 
-  private async finishWaiting(a: Admission, line: LedgerLine, tokens: number, reserved: boolean, rates: boolean): Promise<void> {
+  /** `shrink`: the call holds a lease on the shared counters. */
+  private async finishWaiting(a: Admission, line: LedgerLine, tokens: number, shrink: boolean, rates: boolean): Promise<void> {
     const now = this.now();
     try {
-      if (reserved) await this.o.counters.shrink(actual(line, tokens));
+      if (shrink) await this.o.counters.shrink(actual(line, tokens));
       if (rates) await this.o.rates.addTokens(a.rateKeys, tokens, now);
       for (const k of a.runKeys) await this.o.runs.addToolCalls(k, line.toolCalls, now);
     } catch (err) {
@@ -330,15 +331,21 @@ export class BudgetGuard {
   /**
    * Counts committed ledger lines on their budgets: each line's charges replace its call's
    * reservation, and thresholds crossed become events. `lines` is the whole batch written,
-   * `result` what the store added of it (a replayed line is not counted again).
+   * `result` what the store added of it (a replayed line is not counted again). Counters in this
+   * process counted the lines when their calls ended (finish): only the events are left.
    */
   async count(lines: readonly LedgerLine[], result: AppendResult): Promise<void> {
+    if (this.local) {
+      const moved = this.local.counted();
+      if (moved.length) await this.thresholdEvents(moved);
+      return;
+    }
     if (this.active.size) for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
     for (const l of result.added) if (l.budgetCharges?.length) batch.push(actual(l, lineTokens(l)));
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
-    if (after.size) await this.thresholdEvents(batch, after);
+    if (after.size) await this.thresholdEvents(this.movesOf(batch, after));
     // Resolves once the batch is counted (later, if the counters are unreachable now).
     await this.o.counters.idle();
   }
@@ -539,39 +546,54 @@ export class BudgetGuard {
     return keys;
   }
 
-  /** Events for the thresholds a batch of settlements took its budgets past. */
-  private async thresholdEvents(batch: readonly Settlement[], after: Map<string, bigint>): Promise<void> {
+  /** What a counter's thresholds are measured against: its budget in its window, its limit now and its lowest threshold's amount; null if it has no threshold. */
+  private thresholdsOf(key: string, now: number): { c: Covering; limit: bigint; lowest: bigint } | null {
+    const { budget: id, windowStart, member } = parseCounterKey(key);
+    const budget = this.o.index.get(id);
+    if (!budget || budget.thresholds.length === 0 || budget.limitNano === null) return null;
+    const c: Covering = { budget, window: this.o.index.windowOf(budget, windowStart), member, key };
+    const limit = this.limitOf(c, now);
+    return limit === null || limit <= 0n ? null : { c, limit, lowest: thresholdAmount(limit, budget.thresholds[0]!.at) };
+  }
+
+  /**
+   * What a settled batch moved its counters by, from the money used after it (shared counters
+   * report only that). Only a counter now at or past its lowest threshold can have crossed one:
+   * the batch's sums are worked out for those alone (most batches have none, and need nothing per line).
+   */
+  private movesOf(batch: readonly Settlement[], after: ReadonlyMap<string, bigint>): CounterMove[] {
     const now = this.now();
-    // Only a counter now at or past its lowest threshold can have crossed one: the batch's sums
-    // are worked out for those alone (most batches have none, and need nothing per line).
-    const reached = new Map<string, { c: Covering; ats: number[]; limit: bigint; used: bigint; sum: bigint }>();
+    const sums = new Map<string, bigint>();
     for (const [key, used] of after) {
-      const { budget: id, windowStart, member } = parseCounterKey(key);
-      const budget = this.o.index.get(id);
-      if (!budget || budget.thresholds.length === 0 || budget.limitNano === null) continue;
-      const c: Covering = { budget, window: this.o.index.windowOf(budget, windowStart), member, key };
-      const limit = this.limitOf(c, now);
-      const ats = budget.thresholds.map((t) => t.at);
-      if (limit === null || limit <= 0n || used < thresholdAmount(limit, Math.min(...ats))) continue;
-      reached.set(key, { c, ats, limit, used, sum: 0n });
+      const t = this.thresholdsOf(key, now);
+      if (t && used >= t.lowest) sums.set(key, 0n);
     }
-    if (reached.size === 0) return;
+    if (sums.size === 0) return [];
     for (const s of batch) {
       for (const charge of s.charges) {
-        const r = reached.get(charge.key);
-        if (r) r.sum += charge.nano;
+        const sum = sums.get(charge.key);
+        if (sum !== undefined) sums.set(charge.key, sum + charge.nano);
       }
     }
-    for (const [key, { c, ats, limit, used, sum }] of reached) {
+    return [...sums].map(([key, sum]) => ({ key, from: after.get(key)! - sum, to: after.get(key)! }));
+  }
+
+  /** Events for the thresholds counters passed, each from its money used before to after. */
+  private async thresholdEvents(moves: readonly CounterMove[]): Promise<void> {
+    const now = this.now();
+    for (const { key, from, to } of moves) {
+      const t = this.thresholdsOf(key, now);
+      if (!t || to < t.lowest) continue;
+      const { c, limit } = t;
       const budget = c.budget;
-      for (const at of thresholdsCrossed(limit, used - sum, used, ats)) {
-        const t = budget.thresholds.find((x) => x.at === at)!;
+      for (const at of thresholdsCrossed(limit, from, to, budget.thresholds.map((x) => x.at))) {
+        const th = budget.thresholds.find((x) => x.at === at)!;
         const fresh = await this.o.events.record({
           id: `threshold|${key}|${at}`,
           ts: now,
           kind: 'threshold',
           budget: budget.id,
-          details: { threshold: at, actions: t.actions, window: c.window.label, member: c.member, used: formatAmount({ nano: used, currency: budget.currency }), limit: formatAmount({ nano: limit, currency: budget.currency }), owner: budget.owner },
+          details: { threshold: at, actions: th.actions, window: c.window.label, member: c.member, used: formatAmount({ nano: to, currency: budget.currency }), limit: formatAmount({ nano: limit, currency: budget.currency }), owner: budget.owner },
         });
         if (fresh) this.o.log.info({ budget: budget.id, threshold: at, window: c.window.label, member: c.member }, 'budget threshold crossed');
       }

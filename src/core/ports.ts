@@ -226,17 +226,35 @@ export interface Settlement {
   readonly tokens: number;
 }
 
-/** Counters that answer at once, without a promise (held in this process): the guard's path for calls with nothing to wait for. */
+/** A counter counted on since it was last reported, with its money used then and now (for threshold events). */
+export interface CounterMove {
+  readonly key: string;
+  readonly from: bigint;
+  readonly to: bigint;
+}
+
+/**
+ * Counters that answer at once, without a promise, held in this process: the guard's path for
+ * calls with nothing to wait for. They live and die with the process, and are rebuilt from the
+ * ledger (the spool replayed first) at each start, so a call's line is counted when the call
+ * ends (settleNow), not when its line is committed: nothing but this process could count it
+ * twice, and a line that has ended is in the writer's queue or the spool, on its way to the
+ * ledger the next start reads.
+ */
 export interface ImmediateCounters {
   reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult;
-  shrinkNow(actual: Settlement): void;
+  /** A call ended with these charges: they replace its reservation (dropped, if still held) at once. */
+  settleNow(lease: string, charges: readonly BudgetCharge[], tokens: number): void;
+  /** The counters counted on since the last report, each once. */
+  counted(): CounterMove[];
   /** Renews every lease held: they are all this process's calls. */
   renewAll(ttlMs: number): void;
 }
 
 /**
  * Budget counters: a call reserves its worst case on every counter in its scope at once (all or
- * none); once its ledger line is committed, the actual amount replaces the reservation. A
+ * none); once its ledger line is committed (when the call ends, for counters in this process:
+ * see ImmediateCounters), the actual amount replaces the reservation. A
  * reservation is a lease: if its holder dies and stops renewing it, it expires and frees its
  * room. The counters are derived from the ledger, and can be rebuilt from it (load).
  */

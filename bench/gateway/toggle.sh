@@ -10,6 +10,7 @@
 #   MODE=sse ROUNDS=6 bash bench/gateway/toggle.sh
 #   AA=1 bash bench/gateway/toggle.sh            # an A/A run: no budgets on either side
 #   PERF=1 bash bench/gateway/toggle.sh          # and where the CPU per request differs, by function
+#   GC_TRACE=1 bash bench/gateway/toggle.sh      # and the bytes allocated and promoted per request, each side
 #
 # Knobs (env): MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh;
 # BUDGETS=n keeps the first n of the six. Each round's budgets are new (ids suffixed with the
@@ -90,8 +91,12 @@ side() {  # label round suffix seconds
     perf record -q -e cpu-clock -F 999 -p "$GW_PID" -o "$OUT/perf/$1-$2.data" > /dev/null 2>&1 &
     perf=$!
   fi
+  local log="$OUT/logs/bursar-$MODE.log" from=0
+  [[ -n ${GC_TRACE:-} ]] && from=$(wc -l < "$log")
   run_wrk "$1|$MODE|$CONNS|$2" $stream "$CONNS" "$4" "$GW_PID" | cut -c1-160 >&2
   if [[ -n $perf ]]; then kill -INT "$perf"; wait "$perf" || true; fi
+  # GC_TRACE=1: the collections logged during the side, kept per side (rounds only, not the warm-up).
+  if [[ -n ${GC_TRACE:-} && $2 -gt 0 ]]; then tail -n "+$((from + 1))" "$log" >> "$OUT/gc-$1.log"; fi
   if [[ $1 == "$ON" ]]; then budgets_off; fi
 }
 
@@ -110,4 +115,11 @@ for s in $OFF $ON; do printf '{"target":"%s","mode":"%s","hwm_kb":%s,"ledger_ok_
 stop_pid "$NGINX_PID" QUIT
 node "$HERE/summary.mjs" "$OUT" "$OFF" "$ON" | tee "$OUT/results.md"
 [[ -z ${PERF:-} ]] || node "$HERE/perf-diff.mjs" "$OUT" "$OFF" "$ON" "$GW_PID" | tee -a "$OUT/results.md"
+if [[ -n ${GC_TRACE:-} ]]; then
+  { echo; gc_header
+    for s in $OFF $ON; do
+      n=$(node -e 'let n = 0; for (const l of require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n")) { const r = JSON.parse(l), [t, , , round] = r.label.split("|"); if (t === process.argv[2] && Number(round) > 0) n += r.requests; } console.log(n)' "$RESULTS" "$s")
+      gc_summary "$s" "$OUT/gc-$s.log" "$n"
+    done; } | tee -a "$OUT/results.md"
+fi
 log "raw results: $OUT (peak RSS and ledger lines are the one process's, over both sides)"

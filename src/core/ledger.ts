@@ -91,38 +91,61 @@ export interface BudgetCharge {
 }
 
 /**
- * Each counter key's opening as JSON, `["<key>","`: the same few keys recur on every call, so
- * each is quoted once (and the cache is bounded).
+ * Runs of counter keys as JSON (`"<key>","<key>",...`), in a tree by key: a call is charged on
+ * the same few budgets as many calls before it, so its keys are quoted and joined once, and
+ * found again with a lookup per key (the tree is bounded).
  */
-const openings = new Map<string, string>();
-function opening(key: string): string {
-  let text = openings.get(key);
-  if (text === undefined) {
-    if (openings.size >= 10_000) openings.clear();
-    openings.set(key, (text = `[${JSON.stringify(key)},"`));
+type KeyRun = { text: string | null; readonly next: Map<string, KeyRun> };
+const keyRuns: KeyRun = { text: null, next: new Map() };
+let keyRunCount = 0;
+
+function keyRun(charges: readonly BudgetCharge[], from: number, to: number): string {
+  if (keyRunCount >= 10_000) {
+    keyRuns.next.clear();
+    keyRunCount = 0;
   }
-  return text;
+  let run = keyRuns;
+  for (let i = from; i < to; i++) {
+    const key = charges[i]!.key;
+    let next = run.next.get(key);
+    if (!next) {
+      run.next.set(key, (next = { text: null, next: new Map() }));
+      keyRunCount++;
+    }
+    run = next;
+  }
+  return (run.text ??= charges.slice(from, to).map((c) => JSON.stringify(c.key)).join(','));
 }
 
 /**
- * A line's budget charges as JSON, `[["<key>","<nano>"], ...]` (nano as a decimal string). It is
- * written three times per call (the intent, the outcome, the row), so each charge is two pieces
- * (its key's opening, and its amount's closing), and charges of one amount (one currency: the
- * usual case) share one decimal.
+ * A line's budget charges as JSON: a flat array of strings, each amount (a decimal integer of
+ * nano-units) followed by the counter keys charged it, `["62250","<key>","<key>",...]`. A key
+ * always holds "|", an amount never. A call's charges are one amount in the usual case (its
+ * budgets in one currency), and the same keys as the call before it: the text is written twice
+ * per call (its intent and its ledger row), and is a third the size of one pair per charge.
  */
 export function budgetChargesJson(charges: readonly BudgetCharge[]): string {
   let text = '[';
-  let nano: bigint | null = null;
-  let closing = '';
-  for (let i = 0; i < charges.length; i++) {
-    const c = charges[i]!;
-    if (c.nano !== nano) {
-      nano = c.nano;
-      closing = `${nano}"]`;
-    }
-    text += i ? `,${opening(c.key)}${closing}` : opening(c.key) + closing;
+  for (let i = 0; i < charges.length; ) {
+    const nano = charges[i]!.nano;
+    let j = i + 1;
+    while (j < charges.length && charges[j]!.nano === nano) j++;
+    text += `${i ? ',' : ''}"${nano}",${keyRun(charges, i, j)}`;
+    i = j;
   }
   return `${text}]`;
+}
+
+/** Budget charges from their JSON (parsed): the form budgetChargesJson writes, or the `[["<key>","<nano>"], ...]` pairs written before it. */
+export function parseBudgetCharges(list: readonly unknown[]): BudgetCharge[] {
+  const out: BudgetCharge[] = [];
+  let nano = 0n;
+  for (const x of list) {
+    if (Array.isArray(x)) out.push({ key: String(x[0]), nano: BigInt(x[1] as string) });
+    else if (typeof x === 'string' && !x.includes('|')) nano = BigInt(x);
+    else out.push({ key: String(x), nano });
+  }
+  return out;
 }
 
 /** A line with every field at its empty value; callers spread what they know over it. */

@@ -37,13 +37,13 @@ describe('spool records', () => {
     const b = spool.append('i', line('b'), true);
     expect(readLeftovers(dir).records).toHaveLength(0);
     await Promise.all([a.written, b.written]);
-    spool.append('o', line('a', { status: 'ok', usageExact: true, costNano: 7n, budgetCharges: [{ key: 'k', nano: 5n }], orgCostNano: 6n }));
+    spool.append('o', line('a', { status: 'ok', usageExact: true, costNano: 7n, budgetCharges: [{ key: 'b|1|', nano: 5n }], orgCostNano: 6n }));
     spool.close();
     const { records } = readLeftovers(dir);
     expect(records.map((r) => [r.kind, r.line.id, r.line.status])).toEqual([['intent', 'a', 'unsettled'], ['intent', 'b', 'unsettled'], ['final', 'a', 'ok']]);
     expect(records[2]!.line.dims.workflow).toBe('w "quoted"');
     expect(records[2]!.line.costNano).toBe(7n);
-    expect(records[2]!.line.budgetCharges).toEqual([{ key: 'k', nano: 5n }]);
+    expect(records[2]!.line.budgetCharges).toEqual([{ key: 'b|1|', nano: 5n }]);
     expect(records[2]!.line.orgCostNano).toBe(6n);
   });
 

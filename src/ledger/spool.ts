@@ -15,7 +15,7 @@
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIMENSIONS, emptyDims } from '../core/dimensions.js';
-import { blankLine, budgetChargesJson, type LedgerLine } from '../core/ledger.js';
+import { blankLine, budgetChargesJson, parseBudgetCharges, type LedgerLine } from '../core/ledger.js';
 
 export interface Segment {
   readonly name: string;
@@ -83,7 +83,7 @@ const BIGINT_FIELDS = ['orgCostNano', 'fxRate', 'baselineOrgNano', 'avoidedOrgNa
 export function decodeLine(o: Record<string, unknown> & { id: string; ts: number; costNano: string; dims: Record<string, string> }): LedgerLine {
   const line: Record<string, unknown> = { ...blankLine(o.id, o.ts), ...o, dims: Object.assign(emptyDims(), o.dims), costNano: BigInt(o.costNano) };
   for (const f of BIGINT_FIELDS) if (typeof o[f] === 'string') line[f] = BigInt(o[f]);
-  if (Array.isArray(o.budgetCharges)) line.budgetCharges = (o.budgetCharges as [string, string][]).map(([key, nano]) => ({ key, nano: BigInt(nano) }));
+  if (Array.isArray(o.budgetCharges)) line.budgetCharges = parseBudgetCharges(o.budgetCharges);
   return line as unknown as LedgerLine;
 }
 

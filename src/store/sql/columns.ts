@@ -3,7 +3,7 @@
  * adapters bind and read them with it, so SQLite and PostgreSQL cannot drift apart.
  */
 import { DIMENSIONS, type Dimension, type Dims } from '../../core/dimensions.js';
-import { budgetChargesJson, LINE_SOURCES, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens, type UsageRow } from '../../core/ledger.js';
+import { budgetChargesJson, LINE_SOURCES, parseBudgetCharges, LINE_STATUSES, type LedgerLine, type LineSource, type LineStatus, type Tokens, type UsageRow } from '../../core/ledger.js';
 
 export type ColumnType = 'text' | 'int' | 'bigint' | 'bool' | 'json';
 
@@ -152,8 +152,7 @@ export function rowToLine(r: Row): LedgerLine {
 
 function charges(v: unknown): LedgerLine['budgetCharges'] {
   if (v === null || v === undefined) return null;
-  const list = (typeof v === 'string' ? JSON.parse(v) : v) as [string, string][];
-  return list.map(([key, nano]) => ({ key, nano: BigInt(nano) }));
+  return parseBudgetCharges((typeof v === 'string' ? JSON.parse(v) : v) as unknown[]);
 }
 
 export const toBigInt = big;

@@ -122,7 +122,8 @@ function keyRun(charges: readonly BudgetCharge[], from: number, to: number): str
  * nano-units) followed by the counter keys charged it, `["62250","<key>","<key>",...]`. A key
  * always holds "|", an amount never. A call's charges are one amount in the usual case (its
  * budgets in one currency), and the same keys as the call before it: the text is written twice
- * per call (its intent and its ledger row), and is a third the size of one pair per charge.
+ * per call (its intent and its ledger row): 191 bytes for six budgets, where a pair per charge
+ * took 243.
  */
 export function budgetChargesJson(charges: readonly BudgetCharge[]): string {
   let text = '[';

@@ -30,8 +30,8 @@ interface Entry {
  * ends, and a hash lookup per touch showed under load.
  */
 interface Lease {
-  charges: readonly CounterAmount[] | readonly BudgetCharge[];
-  tokens: number | null;
+  readonly charges: readonly CounterAmount[] | readonly BudgetCharge[];
+  readonly tokens: number | null;
   readonly entries: readonly Entry[];
   expiresAt: number;
 }
@@ -128,35 +128,15 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     });
   }
 
+  /** Shared counters' step between a call's end and its commit; the guard settles these at once instead (settleNow). */
   async shrink(actual: Settlement): Promise<void> {
-    let l = this.leases.get(actual.lease);
+    const l = this.leases.get(actual.lease);
     if (!l) return;
-    if (!sameCounters(l, actual.charges)) {
-      this.unhold(l);
-      this.leases.set(actual.lease, (l = { ...l, charges: actual.charges, tokens: actual.tokens, entries: actual.charges.map((c) => this.entryOf(c.key)) }));
-      this.hold(l);
-      return;
-    }
-    // Each counter's reservation moves by the difference, worked out once for a run of charges
-    // of one amount (a call's budgets in one currency): one bigint per counter, not two.
-    let was = -1n;
-    let now = -1n;
-    let by = 0n;
-    for (let i = 0; i < l.entries.length; i++) {
-      const e = l.entries[i]!;
-      const from = l.charges[i]!.nano;
-      const to = actual.charges[i]!.nano;
-      if (from !== was || to !== now) {
-        was = from;
-        now = to;
-        by = to - from;
-      }
-      e.reservedNano += by;
-      e.reservedTokens += actual.tokens - heldTokens(l, i);
-      e.reservedRequests += 1 - heldRequests(l, i);
-    }
-    l.charges = actual.charges;
-    l.tokens = actual.tokens;
+    this.unhold(l);
+    const entries = sameCounters(l, actual.charges) ? l.entries : actual.charges.map((c) => this.entryOf(c.key));
+    const shrunk: Lease = { charges: actual.charges, tokens: actual.tokens, entries, expiresAt: l.expiresAt };
+    this.hold(shrunk);
+    this.leases.set(actual.lease, shrunk);
   }
 
   async idle(): Promise<void> {}

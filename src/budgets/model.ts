@@ -200,7 +200,7 @@ export function toBudget(spec: BudgetSpec, defaultCurrency: string): Budget {
     limitRequests,
     hard,
     counterLimit: hard ? { nano: limitNano, tokens: limitTokens, requests: limitRequests } : null,
-    failClosed: (spec.on_counter_outage ?? (spec.enforcement === 'hard' ? 'refuse' : 'allow')) === 'refuse',
+    failClosed: (spec.on_counter_outage ?? (hard ? 'refuse' : 'allow')) === 'refuse',
     thresholds: [...spec.thresholds].sort((a, b) => a.at - b.at).map((t) => ({ at: t.at, actions: t.actions, throttleRpm: t.throttle_rpm ?? null })),
     gating: spec.thresholds.some((t) => t.actions.some((a) => a !== 'notify')),
     owner: spec.owner ?? null,

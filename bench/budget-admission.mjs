@@ -58,7 +58,7 @@ async function measure(budgets) {
   let batch = [];
   const one = async () => {
     const a = await guard.admit({ id: `c${i++}`, facts, price, inputBound: 1100, requestedCap: 256, defaultCap: 16384, requestHash: () => 'h' });
-    budgetChargesJson(a.charged); // the worst-case line's charges, as the spool writes them
+    budgetChargesJson(a.reserved); // the worst-case line's charges, as the spool writes them
     const line = { ...blankLine(a.lease, Date.now()), dims, tokens: { input: 231, cached_input: 0, cache_write: 0, output: 46, reasoning: 0 }, costNano: 62_250n, budgetCharges: guard.chargesFor(a, 62_250n, 'USD') };
     budgetChargesJson(line.budgetCharges);
     await guard.finish(a, line);
@@ -67,7 +67,7 @@ async function measure(budgets) {
       await guard.count(batch, { added: batch, commit: null });
       batch = [];
     }
-    return a.charged.length;
+    return a.covering.length;
   };
   for (let k = 0; k < 20_000; k++) await one();
   let us = 0;

@@ -38,7 +38,7 @@ function line(i, ts) {
     endpoint: 'chat', tokens: { input: 231 + (i % 500), cached_input: 0, cache_write: 0, output: 46 + (i % 300), reasoning: 0 },
     costNano: 62_250n + BigInt(i % 10_000), priceVersion: 'bench@1', httpStatus: 200, latencyMs: 900, ttfbMs: 300,
     spendCategory: 'production_inference',
-    budgetCharges: [{ key: `dept-${DEPTS[d]}|2026-10|`, nano: 62_250n }],
+    budgetCharges: { keys: [`dept-${DEPTS[d]}|2026-10|`], nanos: [62_250n] },
   };
 }
 

@@ -6,8 +6,8 @@
  * (settleNow; see ImmediateCounters). Leases still expire, so a call that hangs cannot hold room
  * forever.
  */
-import type { BudgetCharge } from '../core/ledger.js';
-import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterMove, CounterState, ImmediateCounters, ReserveResult, Settlement } from '../core/ports.js';
+import type { BudgetCharges } from '../core/ledger.js';
+import type { BudgetCounters, BudgetTotals, CounterMove, CounterState, ImmediateCounters, Reservation, ReserveResult, Settlement } from '../core/ports.js';
 
 interface Entry {
   readonly key: string;
@@ -24,27 +24,26 @@ interface Entry {
 }
 
 /**
- * What a call holds: its reservation (`tokens` null: each charge says its tokens and requests)
- * or, once shrunk, its line's charges (each holding `tokens` and one request). `entries` are its
- * charges' counters, looked up once when it reserved: a call touches each of them again when it
- * ends, and a hash lookup per touch showed under load.
+ * What a call holds: its reservation's money on each counter, and its tokens and requests on
+ * every one (once shrunk: its line's charges, tokens and one request). `entries` are the
+ * counters, looked up once when it reserved: a call touches each of them again when it ends,
+ * and a hash lookup per touch showed under load.
  */
 interface Lease {
-  readonly charges: readonly CounterAmount[] | readonly BudgetCharge[];
-  readonly tokens: number | null;
+  readonly charges: BudgetCharges;
+  readonly tokens: number;
+  readonly requests: number;
   readonly entries: readonly Entry[];
   expiresAt: number;
 }
 
-/** The tokens and requests a lease holds on the counter of its i-th charge. */
-const heldTokens = (l: Lease, i: number): number => (l.tokens === null ? (l.charges[i] as CounterAmount).tokens : l.tokens);
-const heldRequests = (l: Lease, i: number): number => (l.tokens === null ? (l.charges[i] as CounterAmount).requests : 1);
-
-/** Whether a settlement's charges are on a lease's counters, in its order (a call's line charges what it reserved). */
-function sameCounters(l: Lease, charges: readonly BudgetCharge[]): boolean {
-  if (l.charges === charges) return true;
-  if (l.charges.length !== charges.length) return false;
-  for (let i = 0; i < charges.length; i++) if (l.charges[i]!.key !== charges[i]!.key) return false;
+/** Whether charges are on a lease's counters, in its order (a call's line charges what it reserved, with the same keys). */
+function sameCounters(l: Lease, charges: BudgetCharges): boolean {
+  const a = l.charges.keys;
+  const b = charges.keys;
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < b.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
 
@@ -69,27 +68,27 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  async reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult> {
-    return this.reserveNow(lease, charges, ttlMs);
+  async reserve(lease: string, r: Reservation, ttlMs: number): Promise<ReserveResult> {
+    return this.reserveNow(lease, r, ttlMs);
   }
 
   /** reserve, answered at once (the guard's path for calls with nothing to wait for). */
-  reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult {
+  reserveNow(lease: string, r: Reservation, ttlMs: number): ReserveResult {
     this.expire();
-    const entries: (Entry | undefined)[] = new Array(charges.length);
-    for (let i = 0; i < charges.length; i++) {
-      const c = charges[i]!;
-      const e = (entries[i] = this.entries.get(c.key));
-      const l = c.limit;
+    const { keys, nanos, limits, tokens, requests } = r;
+    const entries: (Entry | undefined)[] = new Array(keys.length);
+    for (let i = 0; i < keys.length; i++) {
+      const e = (entries[i] = this.entries.get(keys[i]!));
+      const l = limits[i];
       if (!l) continue;
       const s = e ?? EMPTY;
-      if (l.nano !== null && s.nano + s.reservedNano + c.nano > l.nano) return { ok: false, key: c.key, what: 'money', state: stateOf(s) };
-      if (l.tokens !== null && s.tokens + s.reservedTokens + c.tokens > l.tokens) return { ok: false, key: c.key, what: 'tokens', state: stateOf(s) };
-      if (l.requests !== null && s.requests + s.reservedRequests + c.requests > l.requests) return { ok: false, key: c.key, what: 'requests', state: stateOf(s) };
+      if (l.nano !== null && s.nano + s.reservedNano + nanos[i]! > l.nano) return { ok: false, key: keys[i]!, what: 'money', state: stateOf(s) };
+      if (l.tokens !== null && s.tokens + s.reservedTokens + tokens > l.tokens) return { ok: false, key: keys[i]!, what: 'tokens', state: stateOf(s) };
+      if (l.requests !== null && s.requests + s.reservedRequests + requests > l.requests) return { ok: false, key: keys[i]!, what: 'requests', state: stateOf(s) };
     }
     // Admitted: a counter this call is the first to reserve on starts empty.
-    for (let i = 0; i < charges.length; i++) entries[i] ??= this.entryOf(charges[i]!.key);
-    const l: Lease = { charges, tokens: null, entries: entries as Entry[], expiresAt: this.now() + ttlMs };
+    for (let i = 0; i < keys.length; i++) entries[i] ??= this.entryOf(keys[i]!);
+    const l: Lease = { charges: r, tokens, requests, entries: entries as Entry[], expiresAt: this.now() + ttlMs };
     this.hold(l);
     this.leases.set(lease, l);
     if (l.expiresAt < this.nextExpiry) this.nextExpiry = l.expiresAt;
@@ -102,13 +101,13 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     return new Map(this.counted().map((m) => [m.key, m.to]));
   }
 
-  settleNow(lease: string, charges: readonly BudgetCharge[], tokens: number): void {
+  settleNow(lease: string, charges: BudgetCharges, tokens: number): void {
     const l = this.drop(lease);
+    const { keys, nanos } = charges;
     const entries = l && sameCounters(l, charges) ? l.entries : null;
-    for (let i = 0; i < charges.length; i++) {
-      const c = charges[i]!;
-      const e = entries ? entries[i]! : this.entryOf(c.key);
-      add(e, c.nano, tokens, 1);
+    for (let i = 0; i < keys.length; i++) {
+      const e = entries ? entries[i]! : this.entryOf(keys[i]!);
+      add(e, nanos[i]!, tokens, 1);
       if (!e.moved) {
         e.moved = true;
         this.moved.push(e);
@@ -133,8 +132,8 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     const l = this.leases.get(actual.lease);
     if (!l) return;
     this.unhold(l);
-    const entries = sameCounters(l, actual.charges) ? l.entries : actual.charges.map((c) => this.entryOf(c.key));
-    const shrunk: Lease = { charges: actual.charges, tokens: actual.tokens, entries, expiresAt: l.expiresAt };
+    const entries = sameCounters(l, actual.charges) ? l.entries : actual.charges.keys.map((k) => this.entryOf(k));
+    const shrunk: Lease = { charges: actual.charges, tokens: actual.tokens, requests: 1, entries, expiresAt: l.expiresAt };
     this.hold(shrunk);
     this.leases.set(actual.lease, shrunk);
   }
@@ -214,11 +213,12 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   }
 
   private hold(l: Lease): void {
-    for (let i = 0; i < l.charges.length; i++) {
+    const nanos = l.charges.nanos;
+    for (let i = 0; i < nanos.length; i++) {
       const e = l.entries[i]!;
-      e.reservedNano += l.charges[i]!.nano;
-      e.reservedTokens += heldTokens(l, i);
-      e.reservedRequests += heldRequests(l, i);
+      e.reservedNano += nanos[i]!;
+      e.reservedTokens += l.tokens;
+      e.reservedRequests += l.requests;
     }
   }
 
@@ -232,11 +232,12 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   /** Takes a lease's amounts off its counters' reservations. */
   private unhold(l: Lease): void {
-    for (let i = 0; i < l.charges.length; i++) {
+    const nanos = l.charges.nanos;
+    for (let i = 0; i < nanos.length; i++) {
       const e = l.entries[i]!;
-      e.reservedNano -= l.charges[i]!.nano;
-      e.reservedTokens -= heldTokens(l, i);
-      e.reservedRequests -= heldRequests(l, i);
+      e.reservedNano -= nanos[i]!;
+      e.reservedTokens -= l.tokens;
+      e.reservedRequests -= l.requests;
     }
   }
 

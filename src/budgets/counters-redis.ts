@@ -21,7 +21,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { CountersUnavailable, type BudgetCounters, type BudgetTotals, type CounterCharge, type CounterState, type ReserveResult, type Settlement } from '../core/ports.js';
+import { CountersUnavailable, type BudgetCounters, type BudgetTotals, type CounterState, type Reservation, type ReserveResult, type Settlement } from '../core/ports.js';
 import { defineLua, redisPrefix, type LuaScript } from '../store/redis/scripts.js';
 import { DECIMAL_LIMIT } from '../store/redis/lua-decimal.js';
 import { CLAIM, HOLD, KEY_NAMES, LOAD, READ, RELEASE, RENEW, RESERVE, SCAN, SETTLE, SHRINK } from './counters-redis-scripts.js';
@@ -100,9 +100,9 @@ export class RedisCounters implements BudgetCounters {
     this.redis.on('ready', this.onReady);
   }
 
-  async reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult> {
+  async reserve(lease: string, r: Reservation, ttlMs: number): Promise<ReserveResult> {
     const now = this.now();
-    const reply = await this.run('reserve', [lease, now + ttlMs, charges.length, ...charges.flatMap(chargeArgs)], now);
+    const reply = await this.run('reserve', [lease, now + ttlMs, r.keys.length, ...reservationArgs(r)], now);
     if (reply[0] === 'ok') return { ok: true };
     const what = WHAT.find((w) => w === reply[2]);
     if (reply[0] !== 'refused' || what === undefined) throw new Error(`unexpected reply from the reserve script: ${String(reply)}`);
@@ -329,17 +329,21 @@ function amountArgs(key: string, nano: bigint, tokens: number, requests: number)
 
 /** A settlement's amounts as the scripts read them: their count, then key, nano, tokens and requests of each. */
 function settlementArgs(s: Settlement): (string | number)[] {
-  return [s.charges.length, ...s.charges.flatMap((c) => amountArgs(c.key, c.nano, s.tokens, 1))];
+  const { keys, nanos } = s.charges;
+  return [keys.length, ...keys.flatMap((key, i) => amountArgs(key, nanos[i]!, s.tokens, 1))];
 }
 
-function chargeArgs(c: CounterCharge): string[] {
-  const l = c.limit;
-  return [
-    ...amountArgs(c.key, c.nano, c.tokens, c.requests),
-    l?.nano == null ? '' : nanoArg(l.nano),
-    l?.tokens == null ? '' : countArg(l.tokens, 'a token limit'),
-    l?.requests == null ? '' : countArg(l.requests, 'a request limit'),
-  ];
+/** A reservation's amounts and limits as the reserve script reads them: per counter, its amounts, then its money, token and request limits ('' for none). */
+function reservationArgs(r: Reservation): string[] {
+  return r.keys.flatMap((key, i) => {
+    const l = r.limits[i];
+    return [
+      ...amountArgs(key, r.nanos[i]!, r.tokens, r.requests),
+      l?.nano == null ? '' : nanoArg(l.nano),
+      l?.tokens == null ? '' : countArg(l.tokens, 'a token limit'),
+      l?.requests == null ? '' : countArg(l.requests, 'a request limit'),
+    ];
+  });
 }
 
 function settleArgs(batch: readonly Settlement[], commit: string | null): Args {

@@ -67,13 +67,13 @@ describe('BudgetGuard', () => {
     await expect(guard.admit(input('c2', 1_000))).rejects.toMatchObject({ code: 'budget_exceeded' });
     clock.now = Date.UTC(2026, 1, 1, 0, 1);
     const b = await guard.admit(input('c3', 1_000));
-    expect(b.charged[0]!.key).toBe(counterKey('b', Date.UTC(2026, 1, 1), null));
+    expect(b.reserved.keys[0]).toBe(counterKey('b', Date.UTC(2026, 1, 1), null));
   });
 
   it('counts a changed budget in its new window at once, and a look at a past window does not stick', async () => {
     const clock = { now: Date.UTC(2026, 0, 15, 12) };
     const { guard, index } = await setup({ id: 'b', window: 'month', limit: { amount: '10', currency: 'USD' } }, clock);
-    const key = async (id: string) => (await guard.admit(input(id, 1_000))).charged[0]!.key;
+    const key = async (id: string) => (await guard.admit(input(id, 1_000))).reserved.keys[0];
     expect(await key('c1')).toBe(counterKey('b', Date.UTC(2026, 0, 1), null));
     // Threshold events of last month's lines read last month's window.
     expect(index.windowOf(index.get('b')!, Date.UTC(2025, 11, 20)).start).toBe(Date.UTC(2025, 11, 1));
@@ -116,7 +116,7 @@ describe('BudgetGuard', () => {
     const first = await end('c1', 60n);
     const second = await end('c2', 20n);
     // Both are counted before either line is committed.
-    expect((await counters.read([first.budgetCharges![0]!.key])).values().next().value).toMatchObject({ nano: 80n * M, requests: 2, reservedNano: 0n });
+    expect((await counters.read([first.budgetCharges!.keys[0]!])).values().next().value).toMatchObject({ nano: 80n * M, requests: 2, reservedNano: 0n });
     await guard.count([first], { added: [first], commit: null });
     expect(await thresholds()).toEqual([50, 75]);
     await guard.count([second], { added: [second], commit: null });

@@ -12,11 +12,11 @@
 import { thresholdAmount, thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/budget.js';
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
-import type { BudgetCharge, LedgerLine } from '../core/ledger.js';
+import type { BudgetCharges, LedgerLine } from '../core/ledger.js';
 import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
-  type AppendResult, type BudgetCounters, type CounterCharge, type CounterMove, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type RunTracker, type Settlement,
+  type AppendResult, type BudgetCounters, type CounterLimit, type CounterMove, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type Reservation, type RunTracker, type Settlement,
 } from '../core/ports.js';
 import { worstCaseCost, worstOutputRate, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -55,18 +55,9 @@ export interface AdmitInput {
   readonly requestHash: () => string;
 }
 
-/**
- * A budget counter a call is charged on, with what it reserved there (`nano`: its worst case in
- * the budget's currency): one object serves the counters' reservation, the call's worst-case
- * ledger line and its settlement.
- */
-interface Charged extends Covering, CounterCharge {
-  readonly limitNano: bigint | null;
-}
-
 /** What a call would reserve on each budget, and the output cap that makes it fit. */
 interface Plan {
-  readonly charged: Charged[];
+  readonly reserved: Reservation;
   readonly output: number;
   /** The worst case at that output cap, in the price's currency. */
   readonly worst: bigint;
@@ -76,7 +67,14 @@ interface Plan {
 
 export interface Admission {
   readonly lease: string;
-  readonly charged: readonly Charged[];
+  /** The budgets the call is charged on, in its reservation's order. */
+  readonly covering: readonly Covering[];
+  /**
+   * What it reserved on each (its worst case in the budget's currency), which its worst-case
+   * ledger line charges too: one object serves the counters, the line and its settlement. Zero
+   * on each when nothing was reserved (the shared counters were unreachable).
+   */
+  readonly reserved: Reservation;
   /** The output cap to send the provider, when Bursar sets one. */
   readonly cap: number | null;
   /** Why Bursar set the cap: "budget:<id>" (what that budget has left) or "default" (the client set none). */
@@ -100,8 +98,10 @@ const NO_KEYS: readonly string[] = [];
 const NO_DOWNGRADES: readonly { budget: string; at: number }[] = [];
 const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } = { checks: [], downgrades: [] };
 
+const NO_RESERVATION: Reservation = { keys: NO_KEYS, nanos: [], tokens: 0, requests: 0, limits: [] };
+
 const NO_ADMISSION: Admission = {
-  lease: '', charged: [], cap: null, capReason: null, assumedOutput: 0, worstNano: null, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
+  lease: '', covering: [], reserved: NO_RESERVATION, cap: null, capReason: null, assumedOutput: 0, worstNano: null, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
 };
 
 const MILLION = 1_000_000n;
@@ -201,14 +201,14 @@ export class BudgetGuard {
     }
     const limits = covering.map((c) => this.limitOf(c, now));
     const plan = this.tryPlan(covering, limits, input, now);
-    if (!plan || !this.local.reserveNow(input.id, plan.charged, this.o.leaseMs).ok) return null;
+    if (!plan || !this.local.reserveNow(input.id, plan.reserved, this.o.leaseMs).ok) return null;
     return this.admitted(input.id, covering, plan, NO_KEYS, NO_KEYS, NO_DOWNGRADES);
   }
 
   private admitted(lease: string, covering: readonly Covering[], plan: Plan, runKeys: readonly string[], rateKeys: readonly string[], downgrades: Admission['downgrades']): Admission {
     if (!this.local) this.active.add(lease);
     const { category, owner } = describe(covering);
-    return { lease, charged: plan.charged, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, worstNano: plan.worst, category, owner, runKeys, rateKeys, downgrades };
+    return { lease, covering, reserved: plan.reserved, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, worstNano: plan.worst, category, owner, runKeys, rateKeys, downgrades };
   }
 
   /**
@@ -248,7 +248,7 @@ export class BudgetGuard {
         states = await this.o.counters.read(keys());
         continue;
       }
-      const r = await this.o.counters.reserve(input.id, plan.charged, this.o.leaseMs);
+      const r = await this.o.counters.reserve(input.id, plan.reserved, this.o.leaseMs);
       if (r.ok) return this.admitted(input.id, covering, plan, runKeys, rateKeys, downgrades);
       // Not read yet, or another call took the room between our read and our reservation: look (again), then give up.
       const read = states !== null;
@@ -284,19 +284,20 @@ export class BudgetGuard {
     }
     this.o.onOutage?.(cause);
     const tokens = input.inputBound + (input.requestedCap ?? input.defaultCap);
-    const charged = covering.map((c): Charged => ({ ...c, limitNano: this.limitOf(c, now), nano: 0n, tokens, requests: 1, limit: null }));
-    return { ...NO_ADMISSION, lease: input.id, charged, assumedOutput: input.requestedCap ?? input.defaultCap, ...describe(covering) };
+    const reserved: Reservation = { keys: covering.map((c) => c.key), nanos: covering.map(() => 0n), tokens, requests: 1, limits: covering.map(() => null) };
+    return { ...NO_ADMISSION, lease: input.id, covering, reserved, assumedOutput: input.requestedCap ?? input.defaultCap, ...describe(covering) };
   }
 
   /** What a call's actual cost comes to on each of its budgets, in their currencies (for its ledger line). */
-  chargesFor(a: Admission, costNano: bigint, costCurrency: string): BudgetCharge[] {
+  chargesFor(a: Admission, costNano: bigint, costCurrency: string): BudgetCharges {
     const now = this.now();
-    const out: BudgetCharge[] = new Array(a.charged.length);
-    for (let i = 0; i < out.length; i++) {
-      const c = a.charged[i]!;
-      out[i] = { key: c.key, nano: c.budget.currency === costCurrency ? costNano : this.o.fx.convert(costNano, costCurrency, c.budget.currency, now).nano };
+    const nanos: bigint[] = new Array(a.covering.length);
+    for (let i = 0; i < nanos.length; i++) {
+      const currency = a.covering[i]!.budget.currency;
+      nanos[i] = currency === costCurrency ? costNano : this.o.fx.convert(costNano, costCurrency, currency, now).nano;
     }
-    return out;
+    // The keys are the reservation's: the counters can tell at a glance that the line charges what it reserved.
+    return { keys: a.reserved.keys, nanos };
   }
 
   /**
@@ -306,11 +307,11 @@ export class BudgetGuard {
    * to wait for (shared counters, rates, agent runs).
    */
   finish(a: Admission, line: LedgerLine): Promise<void> | undefined {
-    if (a.charged.length === 0) return undefined;
+    if (a.covering.length === 0) return undefined;
     const tokens = lineTokens(line);
     const rates = tokens > 0 && a.rateKeys.length > 0;
     if (this.local) {
-      this.local.settleNow(a.lease, line.budgetCharges ?? [], tokens);
+      this.local.settleNow(a.lease, line.budgetCharges ?? NO_RESERVATION, tokens);
       if (!rates && a.runKeys.length === 0) return undefined;
     }
     return this.finishWaiting(a, line, tokens, this.local === null && this.active.has(a.lease), rates);
@@ -342,7 +343,7 @@ export class BudgetGuard {
     }
     if (this.active.size) for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
-    for (const l of result.added) if (l.budgetCharges?.length) batch.push(actual(l, lineTokens(l)));
+    for (const l of result.added) if (l.budgetCharges?.keys.length) batch.push(actual(l, lineTokens(l)));
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
     if (after.size) await this.thresholdEvents(this.movesOf(batch, after));
@@ -353,7 +354,7 @@ export class BudgetGuard {
   /** Drops the reservation of a call that never reached a provider. */
   async release(a: Admission): Promise<void> {
     this.active.delete(a.lease);
-    if (a.charged.length) await this.o.counters.release(a.lease);
+    if (a.covering.length) await this.o.counters.release(a.lease);
   }
 
   /** The money limit of a budget for one counter: its limit less the reserve still held, approved overrides, and money rolled over (see prepareRollovers). */
@@ -403,24 +404,22 @@ export class BudgetGuard {
         worst = price ? worstCaseCost(price, input.inputBound, output, null) : 0n;
       }
     }
-    const tokens = input.inputBound + output;
-    const charged = covering.map((c, i): Charged => {
+    const n = covering.length;
+    const keys: string[] = new Array(n);
+    const nanos: bigint[] = new Array(n);
+    const counterLimits: (CounterLimit | null)[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const c = covering[i]!;
       const b = c.budget;
       const limitNano = limits[i] ?? null;
-      return {
-        budget: b,
-        window: c.window,
-        member: c.member,
-        key: c.key,
-        limitNano,
-        nano: this.inCurrency(worst, price, b, now),
-        tokens,
-        requests: 1,
-        limit: b.hard && limitNano !== b.limitNano ? { nano: limitNano, tokens: b.limitTokens, requests: b.limitRequests } : b.counterLimit,
-      };
-    });
+      keys[i] = c.key;
+      nanos[i] = this.inCurrency(worst, price, b, now);
+      // A budget's own limit object, unless overrides, its reserve or rollover change it for this counter.
+      counterLimits[i] = b.hard && limitNano !== b.limitNano ? { nano: limitNano, tokens: b.limitTokens, requests: b.limitRequests } : b.counterLimit;
+    }
+    const reserved: Reservation = { keys, nanos, tokens: input.inputBound + output, requests: 1, limits: counterLimits };
     const set = hard && (input.requestedCap === null || output < input.requestedCap);
-    return { charged, output, worst, cap: set ? output : null, capReason: set ? capReason : null };
+    return { reserved, output, worst, cap: set ? output : null, capReason: set ? capReason : null };
   }
 
   /** A worst case in the provider's currency, in a budget's (rounded up). */
@@ -570,9 +569,10 @@ export class BudgetGuard {
     }
     if (sums.size === 0) return [];
     for (const s of batch) {
-      for (const charge of s.charges) {
-        const sum = sums.get(charge.key);
-        if (sum !== undefined) sums.set(charge.key, sum + charge.nano);
+      const { keys, nanos } = s.charges;
+      for (let i = 0; i < keys.length; i++) {
+        const sum = sums.get(keys[i]!);
+        if (sum !== undefined) sums.set(keys[i]!, sum + nanos[i]!);
       }
     }
     return [...sums].map(([key, sum]) => ({ key, from: after.get(key)! - sum, to: after.get(key)! }));
@@ -678,5 +678,5 @@ function lineTokens(l: LedgerLine): number {
 
 /** What a call's line charged its counters, to replace its reservation. */
 function actual(l: LedgerLine, tokens: number): Settlement {
-  return { lease: l.id, charges: l.budgetCharges ?? [], tokens };
+  return { lease: l.id, charges: l.budgetCharges ?? NO_RESERVATION, tokens };
 }

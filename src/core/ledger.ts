@@ -56,7 +56,7 @@ export interface LedgerLine {
   /** production_inference, development, experimental, embedded_saas. */
   readonly spendCategory: string | null;
   /** What the call counted against each budget in scope, in the budget's currency (counters are rebuilt from these). */
-  readonly budgetCharges: readonly BudgetCharge[] | null;
+  readonly budgetCharges: BudgetCharges | null;
   /** The cost in the organisation's reporting currency, and the rate used (nano-units of it per unit of `currency`). */
   readonly orgCostNano: bigint;
   readonly orgCurrency: string;
@@ -84,10 +84,20 @@ export interface LedgerLine {
   readonly importId: string | null;
 }
 
-/** One budget counter a line counted against: "<budget>|<window start>|<member>" and the amount. */
-export interface BudgetCharge {
-  readonly key: string;
-  readonly nano: bigint;
+/**
+ * What a line charged budget counters: counter `keys[i]` ("<budget>|<window start>|<member>")
+ * by `nanos[i]`, in its budget's currency. Two arrays, not an object per counter: a call's
+ * charges live as long as the call and its line, and the keys are the same array as its
+ * admission's (docs/architecture.md#call-lifetime-objects).
+ */
+export interface BudgetCharges {
+  readonly keys: readonly string[];
+  readonly nanos: readonly bigint[];
+}
+
+/** Each charge as a pair (for reports and tests; the hot path reads the arrays). */
+export function chargePairs(charges: BudgetCharges | null): { key: string; nano: bigint }[] {
+  return charges ? charges.keys.map((key, i) => ({ key, nano: charges.nanos[i]! })) : [];
 }
 
 /**
@@ -99,14 +109,14 @@ type KeyRun = { text: string | null; readonly next: Map<string, KeyRun> };
 const keyRuns: KeyRun = { text: null, next: new Map() };
 let keyRunCount = 0;
 
-function keyRun(charges: readonly BudgetCharge[], from: number, to: number): string {
+function keyRun(keys: readonly string[], from: number, to: number): string {
   if (keyRunCount >= 10_000) {
     keyRuns.next.clear();
     keyRunCount = 0;
   }
   let run = keyRuns;
   for (let i = from; i < to; i++) {
-    const key = charges[i]!.key;
+    const key = keys[i]!;
     let next = run.next.get(key);
     if (!next) {
       run.next.set(key, (next = { text: null, next: new Map() }));
@@ -114,7 +124,7 @@ function keyRun(charges: readonly BudgetCharge[], from: number, to: number): str
     }
     run = next;
   }
-  return (run.text ??= charges.slice(from, to).map((c) => JSON.stringify(c.key)).join(','));
+  return (run.text ??= keys.slice(from, to).map((k) => JSON.stringify(k)).join(','));
 }
 
 /**
@@ -125,28 +135,35 @@ function keyRun(charges: readonly BudgetCharge[], from: number, to: number): str
  * per call (its intent and its ledger row): 191 bytes for six budgets, where a pair per charge
  * took 243.
  */
-export function budgetChargesJson(charges: readonly BudgetCharge[]): string {
+export function budgetChargesJson(charges: BudgetCharges): string {
+  const { keys, nanos } = charges;
   let text = '[';
-  for (let i = 0; i < charges.length; ) {
-    const nano = charges[i]!.nano;
+  for (let i = 0; i < keys.length; ) {
+    const nano = nanos[i]!;
     let j = i + 1;
-    while (j < charges.length && charges[j]!.nano === nano) j++;
-    text += `${i ? ',' : ''}"${nano}",${keyRun(charges, i, j)}`;
+    while (j < keys.length && nanos[j] === nano) j++;
+    text += `${i ? ',' : ''}"${nano}",${keyRun(keys, i, j)}`;
     i = j;
   }
   return `${text}]`;
 }
 
 /** Budget charges from their JSON (parsed): the form budgetChargesJson writes, or the `[["<key>","<nano>"], ...]` pairs written before it. */
-export function parseBudgetCharges(list: readonly unknown[]): BudgetCharge[] {
-  const out: BudgetCharge[] = [];
+export function parseBudgetCharges(list: readonly unknown[]): BudgetCharges {
+  const keys: string[] = [];
+  const nanos: bigint[] = [];
   let nano = 0n;
   for (const x of list) {
-    if (Array.isArray(x)) out.push({ key: String(x[0]), nano: BigInt(x[1] as string) });
-    else if (typeof x === 'string' && !x.includes('|')) nano = BigInt(x);
-    else out.push({ key: String(x), nano });
+    if (Array.isArray(x)) {
+      keys.push(String(x[0]));
+      nanos.push(BigInt(x[1] as string));
+    } else if (typeof x === 'string' && !x.includes('|')) nano = BigInt(x);
+    else {
+      keys.push(String(x));
+      nanos.push(nano);
+    }
   }
-  return out;
+  return { keys, nanos };
 }
 
 /** A line with every field at its empty value; callers spread what they know over it. */

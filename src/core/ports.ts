@@ -3,7 +3,7 @@
  * them; each port has one conformance suite under test/conformance that every adapter passes.
  */
 import type { Dialect } from './errors.js';
-import type { AgentRunTotals, AgentSummary, BudgetCharge, RunVerdictTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
+import type { AgentRunTotals, AgentSummary, BudgetCharges, RunVerdictTotals, FirstMatchGroups, FirstMatchQuery, LedgerLine, LineMatch, Outcome, OutcomeDimension, OutcomeTotals, UsageQuery, UsageRow } from './ledger.js';
 
 // ---------------------------------------------------------------- ledger
 
@@ -189,7 +189,7 @@ export interface CounterLimit {
   readonly requests: number | null;
 }
 
-/** An amount on one counter (a budget, its window and its member). */
+/** An amount on one counter (a budget, its window and its member): what the ledger's lines charged it. */
 export interface CounterAmount {
   readonly key: string;
   readonly nano: bigint;
@@ -197,9 +197,17 @@ export interface CounterAmount {
   readonly requests: number;
 }
 
-export interface CounterCharge extends CounterAmount {
-  /** The limit to respect, or null for a counter that only counts (a soft budget). */
-  readonly limit: CounterLimit | null;
+/**
+ * A call's reservation: its worst case on each counter in its scope (`keys[i]` by `nanos[i]`,
+ * in that budget's currency), the same tokens and requests on every one, and what each may hold
+ * (`limits[i]`; null for a counter that only counts, a soft budget's). Arrays rather than an
+ * object per counter: a reservation lives as long as its call, and the keys are shared with the
+ * call's ledger lines.
+ */
+export interface Reservation extends BudgetCharges {
+  readonly tokens: number;
+  readonly requests: number;
+  readonly limits: readonly (CounterLimit | null)[];
 }
 
 export interface CounterState {
@@ -218,11 +226,11 @@ export type ReserveResult =
 /**
  * A call's actual amounts, to replace its reservation: the money its ledger line charged each
  * counter, and on every one of them the line's tokens and one request. (The line's own charges,
- * so that a call's end allocates no object per counter.)
+ * so that a call's end allocates nothing per counter.)
  */
 export interface Settlement {
   readonly lease: string;
-  readonly charges: readonly BudgetCharge[];
+  readonly charges: BudgetCharges;
   readonly tokens: number;
 }
 
@@ -242,9 +250,9 @@ export interface CounterMove {
  * ledger the next start reads.
  */
 export interface ImmediateCounters {
-  reserveNow(lease: string, charges: readonly CounterCharge[], ttlMs: number): ReserveResult;
+  reserveNow(lease: string, r: Reservation, ttlMs: number): ReserveResult;
   /** A call ended with these charges: they replace its reservation (dropped, if still held) at once. */
-  settleNow(lease: string, charges: readonly BudgetCharge[], tokens: number): void;
+  settleNow(lease: string, charges: BudgetCharges, tokens: number): void;
   /** The counters counted on since the last report, each once. */
   counted(): CounterMove[];
   /** Renews every lease held: they are all this process's calls. */
@@ -262,7 +270,7 @@ export interface BudgetCounters {
   /** The same counters, answering at once; null when every answer is a round trip (shared counters). */
   readonly immediate: ImmediateCounters | null;
   /** Reserves every charge, or none; refuses when a limit would be passed by used + reserved + charge. */
-  reserve(lease: string, charges: readonly CounterCharge[], ttlMs: number): Promise<ReserveResult>;
+  reserve(lease: string, r: Reservation, ttlMs: number): Promise<ReserveResult>;
   /**
    * Counts committed ledger lines: each settlement replaces its lease's reservations with the
    * actual amounts (counted even if the lease had expired). `commit` is the AppendResult's: a

@@ -3,7 +3,7 @@
  * line (its worst case before the provider is called, its actual cost when it ends).
  */
 import { performance } from 'node:perf_hooks';
-import type { BudgetCharge, LedgerLine, LineStatus } from '../core/ledger.js';
+import type { BudgetCharges, LedgerLine, LineStatus } from '../core/ledger.js';
 import type { FxTable } from '../core/fx.js';
 import { costTotal, worstCaseCost, type ModelPrice, type Usage } from '../core/pricing.js';
 import { emptyDims, type Dims } from '../core/dimensions.js';
@@ -55,8 +55,6 @@ export class Call {
   cacheKey: string | null = null;
   /** The route's output cap, when it lowered the client's. */
   routeCap: number | null = null;
-  /** The budget amounts of the final line, once settled. */
-  charges: readonly BudgetCharge[] | null = null;
   maxOutput: number | null = null;
   /** Set just before the provider is called: from here on, the provider may bill. */
   sent = false;
@@ -92,7 +90,6 @@ export class Call {
     this.target = null;
     this.routing = null;
     this.admission = null;
-    this.charges = null;
     this.translation = null;
     this.baselinePrice = null;
   }
@@ -137,7 +134,7 @@ export function callDims(call: Call): Dims {
 const NO_TOKENS = Object.freeze({ input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 });
 
 /** The ledger line of a call in a given state. */
-export function lineFor(call: Call, s: Settlement, cost: bigint, charges?: readonly BudgetCharge[] | null): LedgerLine {
+export function lineFor(call: Call, s: Settlement, cost: bigint, charges: BudgetCharges | null = null): LedgerLine {
   const price = call.target?.price ?? null;
   const u = s.usage;
   // A cache hit pays nothing: its answer's cost is what it avoided.
@@ -173,7 +170,7 @@ export function lineFor(call: Call, s: Settlement, cost: bigint, charges?: reado
     humanReview: call.routing?.humanReview ?? false,
     blockEvent: null,
     spendCategory: 'production_inference',
-    budgetCharges: charges ?? call.charges,
+    budgetCharges: charges,
     orgCostNano: org.nano,
     orgCurrency: call.money.orgCurrency,
     fxRate: org.rate,
@@ -191,12 +188,12 @@ export function lineFor(call: Call, s: Settlement, cost: bigint, charges?: reado
 export function worstCaseLine(call: Call): LedgerLine {
   const price = call.target?.price ?? null;
   const a = call.admission;
-  const out = a && a.charged.length ? a.assumedOutput : (call.maxOutput ?? UNCAPPED_OUTPUT_TOKENS);
+  const out = a && a.covering.length ? a.assumedOutput : (call.maxOutput ?? UNCAPPED_OUTPUT_TOKENS);
   // Admission worked it out already, for the same prompt bound and output.
   const cost = price ? (a?.worstNano ?? worstCaseCost(price, call.inputBound, out)) : 0n;
   const usage: Usage = { input: call.inputBound, cached_input: 0, cache_write: 0, output: out, reasoning: 0 };
-  // The worst case is what the budgets were charged (each charge's nano), should the call never settle.
-  const charges = a ? a.charged : null;
+  // The worst case is what the budgets were charged (what the call reserved), should the call never settle.
+  const charges = a && a.covering.length ? a.reserved : null;
   return lineFor(call, { status: 'unsettled', httpStatus: null, errorCode: null, usage, exact: false }, cost, charges);
 }
 

@@ -473,7 +473,7 @@ export class Gateway {
     const price = call.target?.price ?? null;
     const cost = price && s.usage ? costTotal(price, s.usage) : 0n;
     const a = call.sent ? call.admission : null;
-    const charges = a && a.charged.length ? this.d.guard.chargesFor(a, cost, price?.currency ?? this.d.money.orgCurrency) : null;
+    const charges = a && a.covering.length ? this.d.guard.chargesFor(a, cost, price?.currency ?? this.d.money.orgCurrency) : null;
     const line = lineFor(call, s, cost, charges);
     if (a) this.d.guard.finish(a, line)?.catch((err: unknown) => this.d.log.error({ err, req: call.id }, 'counting the end of a call failed'));
     this.d.writer.record(line);

@@ -22,7 +22,7 @@ describe('spool records', () => {
   it('round-trip every field through the compact encoding', () => {
     const l = line('a', {
       tokens: { input: 5, cached_input: 1, cache_write: 2, output: 3, reasoning: 4 }, latencyMs: 9, stream: true, httpStatus: null, acceptedOutput: false,
-      budgetCharges: [{ key: 'b|1|alice', nano: 9_007_199_254_740_993n }, { key: 'p|2|"zoë"\\\n', nano: 0n }], orgCostNano: 77n, orgCurrency: 'GBP', fxRate: 790_000_000n,
+      budgetCharges: { keys: ['b|1|alice', 'p|2|"zoë"\\\n'], nanos: [9_007_199_254_740_993n, 0n] }, orgCostNano: 77n, orgCurrency: 'GBP', fxRate: 790_000_000n,
     });
     expect(decodeLine(JSON.parse(encodeLine(l)))).toEqual(l);
     const blank = blankLine('b', 5);
@@ -37,13 +37,13 @@ describe('spool records', () => {
     const b = spool.append('i', line('b'), true);
     expect(readLeftovers(dir).records).toHaveLength(0);
     await Promise.all([a.written, b.written]);
-    spool.append('o', line('a', { status: 'ok', usageExact: true, costNano: 7n, budgetCharges: [{ key: 'b|1|', nano: 5n }], orgCostNano: 6n }));
+    spool.append('o', line('a', { status: 'ok', usageExact: true, costNano: 7n, budgetCharges: { keys: ['b|1|'], nanos: [5n] }, orgCostNano: 6n }));
     spool.close();
     const { records } = readLeftovers(dir);
     expect(records.map((r) => [r.kind, r.line.id, r.line.status])).toEqual([['intent', 'a', 'unsettled'], ['intent', 'b', 'unsettled'], ['final', 'a', 'ok']]);
     expect(records[2]!.line.dims.workflow).toBe('w "quoted"');
     expect(records[2]!.line.costNano).toBe(7n);
-    expect(records[2]!.line.budgetCharges).toEqual([{ key: 'b|1|', nano: 5n }]);
+    expect(records[2]!.line.budgetCharges).toEqual({ keys: ['b|1|'], nanos: [5n] });
     expect(records[2]!.line.orgCostNano).toBe(6n);
   });
 

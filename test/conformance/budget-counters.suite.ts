@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { BudgetCounters, BudgetTotals, CounterAmount, CounterCharge, CounterLimit, Settlement } from '../../src/core/ports.js';
-import type { BudgetCharge } from '../../src/core/ledger.js';
+import type { BudgetCounters, BudgetTotals, CounterAmount, CounterLimit, Settlement } from '../../src/core/ports.js';
+import { amount, charge, held, money, paid, settled } from '../helpers/counters.js';
 
 export interface CountersFixture {
   /** Fresh counters, not attached yet. */
@@ -21,12 +21,7 @@ export interface CountersSuiteOptions {
   readonly propertyRuns?: number;
 }
 
-const money = (nano: bigint): CounterLimit => ({ nano, tokens: null, requests: null });
-const charge = (key: string, nano: bigint, limit: CounterLimit | null, tokens = 0, requests = 1): CounterCharge => ({ key, nano, tokens, requests, limit });
-const amount = (key: string, nano: bigint, tokens = 0, requests = 1): CounterAmount => ({ key, nano, tokens, requests });
-const paid = (key: string, nano: bigint): BudgetCharge => ({ key, nano });
-const settled = (lease: string, tokens: number, ...charges: BudgetCharge[]): Settlement => ({ lease, charges, tokens });
-const settlement = (lease: string, tokens: number, ...charges: BudgetCharge[]): Settlement[] => [settled(lease, tokens, ...charges)];
+const settlement = (lease: string, tokens: number, ...charges: ReturnType<typeof paid>[]): Settlement[] => [settled(lease, tokens, ...charges)];
 const totals = (...amounts: CounterAmount[]): BudgetTotals => ({ amounts, snapshot: null });
 const nothing = async (): Promise<BudgetTotals> => totals();
 
@@ -43,8 +38,8 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       const f = await open();
       try {
         const c = f.counters;
-        expect(await c.reserve('a', [charge('x', 60n, money(100n)), charge('y', 10n, money(1000n))], 60_000)).toEqual({ ok: true });
-        const refused = await c.reserve('b', [charge('y', 10n, money(1000n)), charge('x', 50n, money(100n))], 60_000);
+        expect(await c.reserve('a', held(charge('x', 60n, money(100n)), charge('y', 10n, money(1000n))), 60_000)).toEqual({ ok: true });
+        const refused = await c.reserve('b', held(charge('y', 10n, money(1000n)), charge('x', 50n, money(100n))), 60_000);
         expect(refused).toMatchObject({ ok: false, key: 'x', what: 'money' });
         const s = await c.read(['x', 'y']);
         expect(s.get('x')).toMatchObject({ nano: 0n, reservedNano: 60n });
@@ -59,13 +54,13 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       try {
         const c = f.counters;
         const lim: CounterLimit = { nano: 100n, tokens: 500, requests: 2 };
-        await c.reserve('a', [charge('x', 80n, lim, 300)], 60_000);
+        await c.reserve('a', held(charge('x', 80n, lim, 300)), 60_000);
         expect(await c.settle(settlement('a', 120, paid('x', 30n)), null)).toEqual(new Map([['x', 30n]]));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, tokens: 120, requests: 1, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
-        expect(await c.reserve('b', [charge('x', 70n, lim, 380)], 60_000)).toEqual({ ok: true });
-        expect(await c.reserve('c', [charge('x', 0n, lim, 0)], 60_000)).toMatchObject({ ok: false, what: 'requests' });
+        expect(await c.reserve('b', held(charge('x', 70n, lim, 380)), 60_000)).toEqual({ ok: true });
+        expect(await c.reserve('c', held(charge('x', 0n, lim, 0)), 60_000)).toMatchObject({ ok: false, what: 'requests' });
         await c.release('b');
-        expect(await c.reserve('d', [charge('x', 1n, lim, 381)], 60_000)).toMatchObject({ ok: false, what: 'tokens' });
+        expect(await c.reserve('d', held(charge('x', 1n, lim, 381)), 60_000)).toMatchObject({ ok: false, what: 'tokens' });
       } finally {
         await f.close();
       }
@@ -76,12 +71,12 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       try {
         const c = f.counters;
         const lim = money(100n);
-        await c.reserve('a', [charge('x', 80n, lim, 300), charge('y', 80n, null, 300)], 60_000);
+        await c.reserve('a', held(charge('x', 80n, lim, 300), charge('y', 80n, null, 300)), 60_000);
         await c.shrink(settled('a', 120, paid('x', 30n), paid('y', 30n)));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 0n, reservedNano: 30n, reservedTokens: 120, reservedRequests: 1 });
         // The room the estimate held is free at once; the actual amount is still held.
-        expect(await c.reserve('b', [charge('x', 70n, lim)], 60_000)).toEqual({ ok: true });
-        expect(await c.reserve('c', [charge('x', 1n, lim)], 60_000)).toMatchObject({ ok: false, what: 'money' });
+        expect(await c.reserve('b', held(charge('x', 70n, lim)), 60_000)).toEqual({ ok: true });
+        expect(await c.reserve('c', held(charge('x', 1n, lim)), 60_000)).toMatchObject({ ok: false, what: 'money' });
         await c.settle(settlement('a', 120, paid('x', 30n), paid('y', 30n)), null);
         expect((await c.read(['x', 'y'])).get('y')).toMatchObject({ nano: 30n, tokens: 120, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0 });
         // A lease already settled, or never taken, is left alone.
@@ -89,7 +84,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
         await c.shrink(settled('nobody', 0, paid('x', 5n)));
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 30n, reservedNano: 70n });
         // A shrunk lease still expires when its holder stops renewing it.
-        await c.reserve('d', [charge('z', 50n, lim)], 1_000);
+        await c.reserve('d', held(charge('z', 50n, lim)), 1_000);
         await c.shrink(settled('d', 0, paid('z', 20n)));
         await f.advance(1_001);
         expect((await c.read(['z'])).get('z')).toMatchObject({ nano: 0n, reservedNano: 0n });
@@ -103,13 +98,13 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       const f = await open();
       try {
         const c = f.counters;
-        await c.reserve('a', [charge('x', 80n, money(100n), 300), charge('y', 40n, null, 300)], 60_000);
+        await c.reserve('a', held(charge('x', 80n, money(100n), 300), charge('y', 40n, null, 300)), 60_000);
         // The settlement names y before x, and a counter the lease never reserved on.
         await c.shrink(settled('a', 10, paid('y', 4n), paid('x', 8n), paid('w', 2n)));
-        const held = await c.read(['x', 'y', 'w']);
-        expect(held.get('x')).toMatchObject({ reservedNano: 8n, reservedTokens: 10, reservedRequests: 1 });
-        expect(held.get('y')).toMatchObject({ reservedNano: 4n, reservedTokens: 10, reservedRequests: 1 });
-        expect(held.get('w')).toMatchObject({ reservedNano: 2n, reservedTokens: 10, reservedRequests: 1 });
+        const shrunk = await c.read(['x', 'y', 'w']);
+        expect(shrunk.get('x')).toMatchObject({ reservedNano: 8n, reservedTokens: 10, reservedRequests: 1 });
+        expect(shrunk.get('y')).toMatchObject({ reservedNano: 4n, reservedTokens: 10, reservedRequests: 1 });
+        expect(shrunk.get('w')).toMatchObject({ reservedNano: 2n, reservedTokens: 10, reservedRequests: 1 });
         expect(await c.settle(settlement('a', 10, paid('x', 8n), paid('y', 4n)), null)).toEqual(new Map([['x', 8n], ['y', 4n]]));
         const after = await c.read(['x', 'y', 'w']);
         for (const [k, nano] of [['x', 8n], ['y', 4n], ['w', 0n]] as const) {
@@ -122,7 +117,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
     it('lets a counter without a limit count past anything', async () => {
       const f = await open();
       try {
-        await f.counters.reserve('a', [charge('soft', 10n ** 15n, null)], 60_000);
+        await f.counters.reserve('a', held(charge('soft', 10n ** 15n, null)), 60_000);
         await f.counters.settle(settlement('a', 0, paid('soft', 10n ** 15n)), null);
         expect((await f.counters.read(['soft'])).get('soft')!.nano).toBe(10n ** 15n);
       } finally {
@@ -134,13 +129,13 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       const f = await open();
       try {
         const c = f.counters;
-        await c.reserve('dead', [charge('x', 90n, money(100n))], 1_000);
-        await c.reserve('alive', [charge('y', 90n, money(100n))], 1_000);
+        await c.reserve('dead', held(charge('x', 90n, money(100n))), 1_000);
+        await c.reserve('alive', held(charge('y', 90n, money(100n))), 1_000);
         await f.advance(600);
         await c.renew(['alive'], 1_000);
         await f.advance(600);
-        expect(await c.reserve('n1', [charge('x', 90n, money(100n))], 1_000)).toEqual({ ok: true });
-        expect(await c.reserve('n2', [charge('y', 20n, money(100n))], 1_000)).toMatchObject({ ok: false });
+        expect(await c.reserve('n1', held(charge('x', 90n, money(100n))), 1_000)).toEqual({ ok: true });
+        expect(await c.reserve('n2', held(charge('y', 20n, money(100n))), 1_000)).toMatchObject({ ok: false });
         await c.settle(settlement('dead', 0, paid('x', 5n)), null);
         expect((await c.read(['x'])).get('x')).toMatchObject({ nano: 5n, reservedNano: 90n });
       } finally {
@@ -163,7 +158,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       try {
         await f.counters.load(totals(amount('x', 70n, 5, 3), amount('x', 10n, 0, 1)));
         expect((await f.counters.read(['x'])).get('x')).toMatchObject({ nano: 80n, tokens: 5, requests: 4 });
-        expect(await f.counters.reserve('a', [charge('x', 21n, money(100n))], 1000)).toMatchObject({ ok: false });
+        expect(await f.counters.reserve('a', held(charge('x', 21n, money(100n))), 1000)).toMatchObject({ ok: false });
       } finally {
         await f.close();
       }
@@ -173,8 +168,8 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       const f = await open();
       try {
         const c = f.counters;
-        await c.reserve('a', [charge('x', 50n, money(100n)), charge('y', 50n, money(100n))], 60_000);
-        await c.reserve('b', [charge('x', 40n, money(100n))], 60_000);
+        await c.reserve('a', held(charge('x', 50n, money(100n)), charge('y', 50n, money(100n))), 60_000);
+        await c.reserve('b', held(charge('x', 40n, money(100n))), 60_000);
         const after = await c.settle([settled('a', 0, paid('x', 20n), paid('y', 30n)), settled('b', 0, paid('x', 5n))], null);
         expect(after).toEqual(new Map([['x', 25n], ['y', 30n]]));
         const s = await c.read(['x', 'y']);
@@ -217,7 +212,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       try {
         const c = f.counters;
         expect(await c.attach(async () => totals(amount('x', 40n, 10, 2)))).toBe(true);
-        await c.reserve('a', [charge('x', 5n, money(100n), 1, 1)], 60_000);
+        await c.reserve('a', held(charge('x', 5n, money(100n), 1, 1)), 60_000);
         // The ledger holds more than the counters (a node died before counting it).
         expect(await c.attach(async () => totals(amount('x', 70n, 20, 3)))).toBe(false);
         expect(await c.attach(async () => totals(amount('x', 70n, 20, 3)), { force: true })).toBe(true);
@@ -235,7 +230,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
       try {
         const c = f.counters;
         await c.settle(settlement('', 0, paid('x', 30n), paid('y', 20n)), null);
-        await c.reserve('a', [charge('x', 15n, money(100n), 3, 1)], 60_000);
+        await c.reserve('a', held(charge('x', 15n, money(100n), 3, 1)), 60_000);
         await c.load(totals(amount('x', 50n, 8, 4)));
         const s = await c.read(['x', 'y']);
         expect(s.get('x')).toEqual({ nano: 50n, tokens: 8, requests: 4, reservedNano: 15n, reservedTokens: 3, reservedRequests: 1 });
@@ -276,7 +271,7 @@ export function budgetCountersSuite(name: string, openFresh: () => Promise<Count
             for (const o of ops) {
               if (o.t === 'reserve') {
                 const id = `l${n++}`;
-                const r = await c.reserve(id, o.keys.map((k) => charge(`k${k}`, BigInt(o.amount), money(limits[k]!))), 2_000);
+                const r = await c.reserve(id, held(...o.keys.map((k) => charge(`k${k}`, BigInt(o.amount), money(limits[k]!)))), 2_000);
                 if (r.ok) open_.push({ id, keys: o.keys, amount: o.amount, shrunk: null });
               } else if (o.t === 'settle' && open_.length) {
                 const [l] = open_.splice(o.pick % open_.length, 1);

@@ -307,7 +307,7 @@ export function ledgerStoreSuite(name: string, open: () => Promise<LedgerFixture
       const f = await open();
       try {
         const charged = (id: string, charges: [string, bigint][], ts = T0) =>
-          line(id, { ts, tokens: { input: 10, cached_input: 0, cache_write: 0, output: 5, reasoning: 0 }, budgetCharges: charges.map(([key, nano]) => ({ key, nano })) });
+          line(id, { ts, tokens: { input: 10, cached_input: 0, cache_write: 0, output: 5, reasoning: 0 }, budgetCharges: { keys: charges.map(([key]) => key), nanos: charges.map(([, nano]) => nano) } });
         await f.store.append([charged('b1', [['dept|100|', 7n], ['user|100|ann', 7n]]), charged('b2', [['dept|100|', 3n], ['user|100|bob', 3n]])]);
         await f.store.append([charged('b2', [['dept|100|', 3n]]), charged('b3', [['dept|200|', 9_000_000_000_000_000n]], T0 + 40 * DAY), line('b4')]);
         const t = await f.store.budgetTotals(['dept|100|', 'user|100|', 'dept|200|']);

@@ -7,12 +7,13 @@ import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RedisCounters } from '../../src/budgets/counters-redis.js';
-import { CountersUnavailable, type BudgetTotals, type CounterAmount, type CounterCharge, type CounterLimit, type Settlement } from '../../src/core/ports.js';
+import { CountersUnavailable, type BudgetTotals, type CounterAmount, type Settlement } from '../../src/core/ports.js';
 import { openRedis, redisReady } from '../../src/store/redis/connect.js';
 import { defineLua, redisPrefix } from '../../src/store/redis/scripts.js';
 import { DECIMAL_LUA } from '../../src/store/redis/lua-decimal.js';
 import { clearRedisPrefix, redisKeys, redisUrl, requireRedis, uniquePrefix } from '../helpers/services.js';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.js';
+import { amount, charge, held, money } from '../helpers/counters.js';
 import { budgetCountersSuite } from './budget-counters.suite.js';
 
 let redis: Redis;
@@ -54,10 +55,7 @@ budgetCountersSuite(
   { propertyRuns: 60 },
 );
 
-const money = (nano: bigint): CounterLimit => ({ nano, tokens: null, requests: null });
-const charge = (key: string, nano: bigint, limit: CounterLimit | null): CounterCharge => ({ key, nano, tokens: 0, requests: 1, limit });
-const amount = (key: string, nano: bigint): CounterAmount => ({ key, nano, tokens: 0, requests: 1 });
-const settled = (lease: string, key: string, nano: bigint): Settlement => ({ lease, charges: [{ key, nano }], tokens: 0 });
+const settled = (lease: string, key: string, nano: bigint): Settlement => ({ lease, charges: { keys: [key], nanos: [nano] }, tokens: 0 });
 const totals = (snapshot: string | null, ...amounts: CounterAmount[]): BudgetTotals => ({ amounts, snapshot });
 const empty = async (): Promise<BudgetTotals> => totals(null);
 
@@ -88,15 +86,15 @@ return {str(add(a, b)), str(sub(a, b)), cmp(a, b)}`, 'the test script');
     const { counters } = fresh('int64');
     await counters.attach(async () => totals(null, amount('x', 10n ** 17n)));
     const limit = money(10n ** 17n + 1n);
-    expect(await counters.reserve('a', [charge('x', 2n, limit)], 60_000)).toMatchObject({ ok: false, what: 'money', state: { nano: 10n ** 17n } });
-    expect(await counters.reserve('b', [charge('x', 1n, limit)], 60_000)).toEqual({ ok: true });
-    expect(await counters.reserve('c', [charge('x', 1n, limit)], 60_000)).toMatchObject({ ok: false });
+    expect(await counters.reserve('a', held(charge('x', 2n, limit)), 60_000)).toMatchObject({ ok: false, what: 'money', state: { nano: 10n ** 17n } });
+    expect(await counters.reserve('b', held(charge('x', 1n, limit)), 60_000)).toEqual({ ok: true });
+    expect(await counters.reserve('c', held(charge('x', 1n, limit)), 60_000)).toMatchObject({ ok: false });
 
     const near = 9_223_372_036_854_775_000n; // near 2^63, where doubles are 1024 apart
     await counters.settle([settled('b', 'y', near)], null);
     expect(await counters.settle([settled('', 'y', 7n)], null)).toEqual(new Map([['y', near + 7n]]));
-    expect(await counters.reserve('d', [charge('y', 800n, money(near + 807n))], 60_000)).toEqual({ ok: true });
-    expect(await counters.reserve('e', [charge('y', 1n, money(near + 807n))], 60_000)).toMatchObject({ ok: false });
+    expect(await counters.reserve('d', held(charge('y', 800n, money(near + 807n))), 60_000)).toEqual({ ok: true });
+    expect(await counters.reserve('e', held(charge('y', 1n, money(near + 807n))), 60_000)).toMatchObject({ ok: false });
     expect((await counters.read(['y'])).get('y')).toMatchObject({ nano: near + 7n, reservedNano: 800n });
   });
 });
@@ -105,7 +103,7 @@ describe('Redis counters: keys', () => {
   it('puts every key of an installation under its hash tag', async () => {
     const { counters, prefix } = fresh('tags');
     await counters.attach(empty);
-    await counters.reserve('lease-1', [charge('b|1|alice', 10n, money(100n))], 60_000);
+    await counters.reserve('lease-1', held(charge('b|1|alice', 10n, money(100n))), 60_000);
     await counters.settle([settled('other', 'b|1|bob', 5n)], '42');
     const keys = await redisKeys(redis, prefix);
     expect(keys.length).toBeGreaterThanOrEqual(6);
@@ -137,7 +135,7 @@ describe('Redis counters: rebuilds and commits', () => {
     let finish!: (t: BudgetTotals) => void;
     const attached = builder.attach(() => new Promise<BudgetTotals>((resolve) => (finish = resolve)));
     await until('the rebuild starts', () => finish !== undefined);
-    await expect(other.reserve('a', [charge('x', 1n, money(10n))], 60_000)).rejects.toBeInstanceOf(CountersUnavailable);
+    await expect(other.reserve('a', held(charge('x', 1n, money(10n))), 60_000)).rejects.toBeInstanceOf(CountersUnavailable);
     expect(await other.settle([settled('a', 'x', 4n)], '101')).toEqual(new Map());
     expect(other.pendingSettlements).toBe(1);
     // The rebuild's snapshot was taken before transaction 101 committed: it is counted on top.
@@ -151,7 +149,7 @@ describe('Redis counters: rebuilds and commits', () => {
     const { counters } = fresh('visible');
     // The snapshot: every transaction below 100 had ended, 100 and 102 were running, 104 and later had not begun.
     await counters.attach(async () => totals('100:104:100,102', amount('x', 50n)));
-    await counters.reserve('a', [charge('x', 20n, money(1000n))], 60_000);
+    await counters.reserve('a', held(charge('x', 20n, money(1000n))), 60_000);
     expect(await counters.settle([settled('a', 'x', 20n)], '90')).toEqual(new Map([['x', 50n]]));
     expect((await counters.read(['x'])).get('x')).toMatchObject({ nano: 50n, reservedNano: 0n });
     await counters.settle([settled('', 'x', 1n)], '100'); // running at the snapshot: counted
@@ -187,7 +185,7 @@ describe('Redis counters: rebuilds and commits', () => {
       return ledger;
     });
     await counters.settle([settled('', 'x', 5n)], '200');
-    await counters.reserve('a', [charge('x', 30n, money(1000n))], 60_000);
+    await counters.reserve('a', held(charge('x', 30n, money(1000n))), 60_000);
     expect((await counters.read(['x'])).get('x')).toMatchObject({ nano: 105n, reservedNano: 30n });
 
     await clearRedisPrefix(redis, prefix); // Redis restarted empty
@@ -229,12 +227,12 @@ describe('Redis counters: Redis unreachable', () => {
   it('fails fast while Redis is away, queues settlements, and counts them once when it is back', async () => {
     const { counters } = fresh('cut', client);
     await counters.attach(empty);
-    await counters.reserve('a', [charge('x', 50n, money(100n))], 60_000);
-    await counters.reserve('b', [charge('x', 40n, money(100n))], 60_000);
+    await counters.reserve('a', held(charge('x', 50n, money(100n))), 60_000);
+    await counters.reserve('b', held(charge('x', 40n, money(100n))), 60_000);
 
     proxy.cut();
     const started = Date.now();
-    await expect(counters.reserve('c', [charge('x', 1n, money(100n))], 60_000)).rejects.toBeInstanceOf(CountersUnavailable);
+    await expect(counters.reserve('c', held(charge('x', 1n, money(100n))), 60_000)).rejects.toBeInstanceOf(CountersUnavailable);
     await expect(counters.read(['x'])).rejects.toBeInstanceOf(CountersUnavailable);
     expect(Date.now() - started).toBeLessThan(5_000); // fails fast, not after a command timeout
 

@@ -134,7 +134,7 @@ describe('sandboxes and pilots', () => {
     await ask(k.secret, { 'x-bursar-workflow': 'triage' });
     const line = (await t.lines()).filter((l) => l.dims.workflow === 'triage' && l.status === 'ok').at(-1)!;
     expect(line.dims.budget_category).toBe('production');
-    expect(line.budgetCharges!.map((c) => c.key.split('|')[0]).sort()).toEqual(['company', 'support-prod']);
+    expect(line.budgetCharges!.keys.map((k) => k.split('|')[0]).sort()).toEqual(['company', 'support-prod']);
     const audit = (await t.admin<{ data: { action: string }[] }>('GET', '/audit?target=budget:support-pilot')).body.data.map((a) => a.action);
     expect(audit).toContain('budget.graduate');
   });

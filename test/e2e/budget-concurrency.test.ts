@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { chargePairs } from '../../src/core/ledger.js';
 
 const YAML = `${ORG_YAML}
 budget_policy: { min_output_tokens: 4 }
@@ -71,7 +72,7 @@ describe('hard caps under concurrency', () => {
     expect(lines.filter((l) => l.tokens.output < 8).length).toBeGreaterThan(0);
 
     for (const [id, limit] of Object.entries(LIMITS)) {
-      const charged = lines.flatMap((l) => (l.budgetCharges ?? []).filter((c) => c.key.startsWith(`${id}|`)));
+      const charged = lines.flatMap((l) => chargePairs(l.budgetCharges).filter((c) => c.key.startsWith(`${id}|`)));
       const used = charged.reduce((a, c) => a + c.nano, 0n);
       expect(used <= limit, `${id}: ${used} of ${limit}`).toBe(true); // the overshoot is exactly 0
       const status = (await t.admin<{ members: { used: { amount: string } | null; reserved: { amount: string } }[] }>('GET', `/budgets/${id}`)).body;

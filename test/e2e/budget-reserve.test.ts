@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUntilRefused, ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { chargePairs } from '../../src/core/ledger.js';
 
 const YAML = `${ORG_YAML}
 budgets:
@@ -66,7 +67,7 @@ describe('a contingency reserve', () => {
     // The released limit is still a hard cap: spending on stops at it.
     await spendUntilRefused(k.secret);
     await t.settled();
-    const charged = (await t.lines()).flatMap((l) => l.budgetCharges ?? []).filter((c) => c.key.startsWith('platform-monthly|')).reduce((s, c) => s + c.nano, 0n);
+    const charged = (await t.lines()).flatMap((l) => chargePairs(l.budgetCharges)).filter((c) => c.key.startsWith('platform-monthly|')).reduce((s, c) => s + c.nano, 0n);
     expect(charged).toBeGreaterThan(used);
     expect(charged).toBeLessThanOrEqual(4_000_000n);
 

@@ -6,6 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { chargePairs } from '../../src/core/ledger.js';
 
 const YAML = `${ORG_YAML.replace('organisation: { name: Acme, currency: USD }', 'organisation: { name: Acme, currency: GBP, timezone: Europe/London }')
   .replace('users:\n', 'users:\n  - { id: eve, department: marketing }\n  - { id: lena, department: legal }\n')
@@ -80,7 +81,7 @@ describe('a hard money budget', () => {
     await t.settled();
     const status = (await t.admin<{ members: { used: { amount: string }; limit: { amount: string } }[] }>('GET', '/budgets/support-monthly')).body.members[0]!;
     expect(Number(status.used.amount)).toBeLessThanOrEqual(0.003);
-    const charged = (await t.lines()).flatMap((l) => l.budgetCharges ?? []).filter((c) => c.key.startsWith('support-monthly|')).reduce((s, c) => s + c.nano, 0n);
+    const charged = (await t.lines()).flatMap((l) => chargePairs(l.budgetCharges)).filter((c) => c.key.startsWith('support-monthly|')).reduce((s, c) => s + c.nano, 0n);
     expect(charged).toBe(BigInt(Math.round(Number(status.used.amount) * 1e9)));
   });
 

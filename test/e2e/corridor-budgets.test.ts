@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callUntilRefused, ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { chargePairs } from '../../src/core/ledger.js';
 
 const YAML = `${ORG_YAML}
 budgets:
@@ -40,7 +41,7 @@ describe('a budget that is a share of a business metric', () => {
     expect(refusal).toMatchObject({ code: 'budget_exceeded' });
     expect(refusal.message).toMatch(/^429 Budget "Marketing corridor" cannot pay for this call \(\$0\.\d+ of \$0\.004 used/);
     await t.settled();
-    const charged = () => t.lines().then((ls) => ls.flatMap((l) => l.budgetCharges ?? []).filter((c) => c.key.startsWith('mkt-corridor|')).reduce((s, c) => s + c.nano, 0n));
+    const charged = () => t.lines().then((ls) => ls.flatMap((l) => chargePairs(l.budgetCharges)).filter((c) => c.key.startsWith('mkt-corridor|')).reduce((s, c) => s + c.nano, 0n));
     const first = await charged();
     expect(first).toBeGreaterThan(0n);
     expect(first).toBeLessThanOrEqual(4_000_000n);

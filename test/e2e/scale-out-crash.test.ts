@@ -88,7 +88,7 @@ describe('kill -9 of a replica', () => {
     }
     // The counters hold what the ledger holds: each line once. (Seven of six: the dead replica's
     // calls may have cost money after their leases ran out; docs/operations.md says so.)
-    const billed = lines.filter((l) => l.budgetCharges?.length).length;
+    const billed = lines.filter((l) => l.budgetCharges?.keys.length).length;
     expect(billed).toBe(7);
     const s = (await inProcess.admin<Status>('GET', '/budgets/support-calls')).body.members[0]!;
     expect(s.requests).toEqual({ used: 7, limit: 6 });

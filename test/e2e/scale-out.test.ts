@@ -9,7 +9,7 @@
  * - PostgreSQL away: calls flow, their lines wait in the spool, and land once when it is back.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerLine } from '../../src/core/ledger.js';
+import { chargePairs, type LedgerLine } from '../../src/core/ledger.js';
 import { eventually, ORG_YAML, type TestBursar } from '../helpers/bursar.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { postgresUrl, redisUrl } from '../helpers/services.js';
@@ -55,7 +55,7 @@ async function allLines(c: Cluster): Promise<LedgerLine[]> {
 function chargedByBudget(lines: readonly LedgerLine[]): Map<string, { nano: bigint; requests: number }> {
   const out = new Map<string, { nano: bigint; requests: number }>();
   for (const l of lines) {
-    for (const ch of l.budgetCharges ?? []) {
+    for (const ch of chargePairs(l.budgetCharges)) {
       const id = ch.key.split('|')[0]!;
       const s = out.get(id) ?? { nano: 0n, requests: 0 };
       out.set(id, { nano: s.nano + ch.nano, requests: s.requests + 1 });
@@ -101,7 +101,7 @@ describe('three replicas on one PostgreSQL and one Redis', () => {
     expect(charged.get('campaign-cap')!.nano).toBeLessThanOrEqual(6_000_000n);
     expect(charged.get('support-requests')!.requests).toBe(60);
     const perPerson = new Map<string, bigint>();
-    for (const l of lines) for (const ch of l.budgetCharges ?? []) if (ch.key.startsWith('marketing-people|')) perPerson.set(ch.key, (perPerson.get(ch.key) ?? 0n) + ch.nano);
+    for (const l of lines) for (const ch of chargePairs(l.budgetCharges)) if (ch.key.startsWith('marketing-people|')) perPerson.set(ch.key, (perPerson.get(ch.key) ?? 0n) + ch.nano);
     expect(perPerson.size).toBe(2);
     for (const v of perPerson.values()) expect(v).toBeLessThanOrEqual(5_000_000n);
 

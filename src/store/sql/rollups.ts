@@ -355,13 +355,15 @@ export function totalsValues(lines: readonly LedgerLine[]): [string, bigint, num
     if (!l.budgetCharges) continue;
     const t = l.tokens;
     const tokens = t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
-    for (const c of l.budgetCharges) {
-      const cur = out.get(c.key);
+    const { keys, nanos } = l.budgetCharges;
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      const cur = out.get(key);
       if (cur) {
-        cur[1] += c.nano;
+        cur[1] += nanos[i]!;
         cur[2] += tokens;
         cur[3] += 1;
-      } else out.set(c.key, [c.key, c.nano, tokens, 1]);
+      } else out.set(key, [key, nanos[i]!, tokens, 1]);
     }
   }
   return [...out.values()];

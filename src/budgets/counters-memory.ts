@@ -4,10 +4,12 @@
  * the ledger at start, before any line is appended, so a settlement never needs telling apart
  * from the rebuild (commit marks are ignored), and the guard counts each call when it ends
  * (settleNow; see ImmediateCounters). Leases still expire, so a call that hangs cannot hold room
- * forever.
+ * forever. The leases held are a linked list, not a map by id: the guard hands each call's lease
+ * back (HeldLease), and only leases taken through the asynchronous port, which name their lease
+ * by id (the conformance suite's), are also filed by id.
  */
 import type { BudgetCharges } from '../core/ledger.js';
-import type { BudgetCounters, BudgetTotals, CounterMove, CounterState, ImmediateCounters, Reservation, ReserveResult, Settlement } from '../core/ports.js';
+import type { BudgetCounters, BudgetTotals, CounterMove, CounterState, HeldLease, ImmediateCounters, Refusal, Reservation, ReserveResult, Settlement } from '../core/ports.js';
 
 interface Entry {
   readonly key: string;
@@ -27,14 +29,19 @@ interface Entry {
  * What a call holds: its reservation's money on each counter, and its tokens and requests on
  * every one (once shrunk: its line's charges, tokens and one request). `entries` are the
  * counters, looked up once when it reserved: a call touches each of them again when it ends,
- * and a hash lookup per touch showed under load.
+ * and a hash lookup per touch showed under load. It is its own node in the list of leases held
+ * (`held` false once dropped, its links cleared, so a dropped lease points at no other).
  */
-interface Lease {
-  readonly charges: BudgetCharges;
-  readonly tokens: number;
-  readonly requests: number;
-  readonly entries: readonly Entry[];
+interface Lease extends HeldLease {
+  readonly id: string;
+  charges: BudgetCharges;
+  tokens: number;
+  requests: number;
+  entries: readonly Entry[];
   expiresAt: number;
+  held: boolean;
+  prev: Lease | null;
+  next: Lease | null;
 }
 
 /** Whether charges are on a lease's counters, in its order (a call's line charges what it reserved, with the same keys). */
@@ -50,6 +57,7 @@ function sameCounters(l: Lease, charges: BudgetCharges): boolean {
 const fresh = (key: string): Entry => ({ key, nano: 0n, tokens: 0, requests: 0, reservedNano: 0n, reservedTokens: 0, reservedRequests: 0, reported: 0n, moved: false });
 const stateOf = (e: Entry): CounterState => ({ nano: e.nano, tokens: e.tokens, requests: e.requests, reservedNano: e.reservedNano, reservedTokens: e.reservedTokens, reservedRequests: e.reservedRequests });
 const EMPTY: Readonly<Entry> = fresh('');
+const RESERVED: ReserveResult = { ok: true };
 
 function add(e: Entry, nano: bigint, tokens: number, requests: number): void {
   e.nano += nano;
@@ -60,7 +68,10 @@ function add(e: Entry, nano: bigint, tokens: number, requests: number): void {
 export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   readonly immediate: ImmediateCounters = this;
   private readonly entries = new Map<string, Entry>();
-  private readonly leases = new Map<string, Lease>();
+  /** The leases held, newest first. */
+  private head: Lease | null = null;
+  /** Leases taken through `reserve`, by id, for the methods that name a lease (settle, shrink, release, renew). */
+  private readonly named = new Map<string, Lease>();
   private nextExpiry = Number.POSITIVE_INFINITY;
   /** Counters counted on since counted() last reported them. */
   private moved: Entry[] = [];
@@ -69,11 +80,14 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   constructor(private readonly now: () => number = Date.now) {}
 
   async reserve(lease: string, r: Reservation, ttlMs: number): Promise<ReserveResult> {
-    return this.reserveNow(lease, r, ttlMs);
+    const held = this.reserveNow(lease, r, ttlMs);
+    if (!held.ok) return held;
+    this.named.set(lease, held as Lease);
+    return RESERVED;
   }
 
-  /** reserve, answered at once (the guard's path for calls with nothing to wait for). */
-  reserveNow(lease: string, r: Reservation, ttlMs: number): ReserveResult {
+  /** reserve, answered at once: the guard's path, which hands the lease back when the call ends. */
+  reserveNow(lease: string, r: Reservation, ttlMs: number): HeldLease | Refusal {
     this.expire();
     const { keys, nanos, limits, tokens, requests } = r;
     const entries: (Entry | undefined)[] = new Array(keys.length);
@@ -88,23 +102,25 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     }
     // Admitted: a counter this call is the first to reserve on starts empty.
     for (let i = 0; i < keys.length; i++) entries[i] ??= this.entryOf(keys[i]!);
-    const l: Lease = { charges: r, tokens, requests, entries: entries as Entry[], expiresAt: this.now() + ttlMs };
+    const l: Lease = { ok: true, id: lease, charges: r, tokens, requests, entries: entries as Entry[], expiresAt: this.now() + ttlMs, held: true, prev: null, next: this.head };
+    if (this.head) this.head.prev = l;
+    this.head = l;
     this.hold(l);
-    this.leases.set(lease, l);
     if (l.expiresAt < this.nextExpiry) this.nextExpiry = l.expiresAt;
-    return { ok: true };
+    return l;
   }
 
   /** Counts each settlement (see settleNow); returns the money used of the counters counted on since the last report. */
   async settle(batch: readonly Settlement[]): Promise<Map<string, bigint>> {
-    for (const s of batch) this.settleNow(s.lease, s.charges, s.tokens);
+    for (const s of batch) this.settleNow(this.named.get(s.lease) ?? null, s.charges, s.tokens);
     return new Map(this.counted().map((m) => [m.key, m.to]));
   }
 
-  settleNow(lease: string, charges: BudgetCharges, tokens: number): void {
-    const l = this.drop(lease);
+  settleNow(held: HeldLease | null, charges: BudgetCharges, tokens: number): void {
+    const l = held as Lease | null;
+    const dropped = l !== null && this.drop(l);
     const { keys, nanos } = charges;
-    const entries = l && sameCounters(l, charges) ? l.entries : null;
+    const entries = dropped && sameCounters(l, charges) ? l.entries : null;
     for (let i = 0; i < keys.length; i++) {
       const e = entries ? entries[i]! : this.entryOf(keys[i]!);
       add(e, nanos[i]!, tokens, 1);
@@ -129,13 +145,14 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   /** Shared counters' step between a call's end and its commit; the guard settles these at once instead (settleNow). */
   async shrink(actual: Settlement): Promise<void> {
-    const l = this.leases.get(actual.lease);
+    const l = this.named.get(actual.lease);
     if (!l) return;
     this.unhold(l);
-    const entries = sameCounters(l, actual.charges) ? l.entries : actual.charges.keys.map((k) => this.entryOf(k));
-    const shrunk: Lease = { charges: actual.charges, tokens: actual.tokens, requests: 1, entries, expiresAt: l.expiresAt };
-    this.hold(shrunk);
-    this.leases.set(actual.lease, shrunk);
+    if (!sameCounters(l, actual.charges)) l.entries = actual.charges.keys.map((k) => this.entryOf(k));
+    l.charges = actual.charges;
+    l.tokens = actual.tokens;
+    l.requests = 1;
+    this.hold(l);
   }
 
   async idle(): Promise<void> {}
@@ -144,18 +161,23 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
   readonly pendingSettlements = 0;
 
   async release(lease: string): Promise<void> {
-    this.drop(lease);
+    const l = this.named.get(lease);
+    if (l) this.drop(l);
+  }
+
+  releaseNow(held: HeldLease): void {
+    this.drop(held as Lease);
   }
 
   renewAll(ttlMs: number): void {
     const at = this.now() + ttlMs;
-    for (const l of this.leases.values()) l.expiresAt = at;
+    for (let l = this.head; l; l = l.next) l.expiresAt = at;
   }
 
   async renew(leases: readonly string[], ttlMs: number): Promise<void> {
     const at = this.now() + ttlMs;
     for (const id of leases) {
-      const l = this.leases.get(id);
+      const l = this.named.get(id);
       if (l) l.expiresAt = at;
     }
   }
@@ -202,7 +224,9 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
 
   /** In-flight leases (for renewal and tests). */
   get leaseCount(): number {
-    return this.leases.size;
+    let n = 0;
+    for (let l = this.head; l; l = l.next) n++;
+    return n;
   }
 
   /** A counter, made empty the first time (counters are never removed: a lease keeps its entries). */
@@ -222,12 +246,17 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     }
   }
 
-  private drop(lease: string): Lease | undefined {
-    const l = this.leases.get(lease);
-    if (!l) return undefined;
-    this.leases.delete(lease);
+  /** Drops a lease still held: unlinked, and its amounts off its counters' reservations. Returns whether it was held. */
+  private drop(l: Lease): boolean {
+    if (!l.held) return false;
+    l.held = false;
+    if (l.prev) l.prev.next = l.next;
+    else this.head = l.next;
+    if (l.next) l.next.prev = l.prev;
+    l.prev = l.next = null;
+    if (this.named.size && this.named.get(l.id) === l) this.named.delete(l.id);
     this.unhold(l);
-    return l;
+    return true;
   }
 
   /** Takes a lease's amounts off its counters' reservations. */
@@ -246,9 +275,11 @@ export class MemoryCounters implements BudgetCounters, ImmediateCounters {
     const now = this.now();
     if (now < this.nextExpiry) return;
     let next = Number.POSITIVE_INFINITY;
-    for (const [id, l] of this.leases) {
-      if (l.expiresAt <= now) this.drop(id);
+    for (let l = this.head; l; ) {
+      const after = l.next;
+      if (l.expiresAt <= now) this.drop(l);
       else if (l.expiresAt < next) next = l.expiresAt;
+      l = after;
     }
     this.nextExpiry = next;
   }

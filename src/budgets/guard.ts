@@ -16,7 +16,7 @@ import type { BudgetCharges, LedgerLine } from '../core/ledger.js';
 import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
-  type AppendResult, type BudgetCounters, type CounterLimit, type CounterMove, type CounterState, type EventLog, type ImmediateCounters, type RateCheck, type RateLimits, type Reservation, type RunTracker, type Settlement,
+  type AppendResult, type BudgetCounters, type CounterLimit, type CounterMove, type CounterState, type EventLog, type HeldLease, type ImmediateCounters, type RateCheck, type RateLimits, type Reservation, type RunTracker, type Settlement,
 } from '../core/ports.js';
 import { worstCaseCost, worstOutputRate, type ModelPrice } from '../core/pricing.js';
 import type { Logger } from '../telemetry/log.js';
@@ -75,6 +75,8 @@ export interface Admission {
    * on each when nothing was reserved (the shared counters were unreachable).
    */
   readonly reserved: Reservation;
+  /** Its lease on counters in this process, handed back when it ends; null on shared counters (named by `lease`). */
+  readonly held: HeldLease | null;
   /** The output cap to send the provider, when Bursar sets one. */
   readonly cap: number | null;
   /** Why Bursar set the cap: "budget:<id>" (what that budget has left) or "default" (the client set none). */
@@ -101,7 +103,7 @@ const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number
 const NO_RESERVATION: Reservation = { keys: NO_KEYS, nanos: [], tokens: 0, requests: 0, limits: [] };
 
 const NO_ADMISSION: Admission = {
-  lease: '', covering: [], reserved: NO_RESERVATION, cap: null, capReason: null, assumedOutput: 0, worstNano: null, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
+  lease: '', covering: [], reserved: NO_RESERVATION, held: null, cap: null, capReason: null, assumedOutput: 0, worstNano: null, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
 };
 
 const MILLION = 1_000_000n;
@@ -201,14 +203,15 @@ export class BudgetGuard {
     }
     const limits = covering.map((c) => this.limitOf(c, now));
     const plan = this.tryPlan(covering, limits, input, now);
-    if (!plan || !this.local.reserveNow(input.id, plan.reserved, this.o.leaseMs).ok) return null;
-    return this.admitted(input.id, covering, plan, NO_KEYS, NO_KEYS, NO_DOWNGRADES);
+    if (!plan) return null;
+    const held = this.local.reserveNow(input.id, plan.reserved, this.o.leaseMs);
+    return held.ok ? this.admitted(input.id, covering, plan, held, NO_KEYS, NO_KEYS, NO_DOWNGRADES) : null;
   }
 
-  private admitted(lease: string, covering: readonly Covering[], plan: Plan, runKeys: readonly string[], rateKeys: readonly string[], downgrades: Admission['downgrades']): Admission {
+  private admitted(lease: string, covering: readonly Covering[], plan: Plan, held: HeldLease | null, runKeys: readonly string[], rateKeys: readonly string[], downgrades: Admission['downgrades']): Admission {
     if (!this.local) this.active.add(lease);
     const { category, owner } = describe(covering);
-    return { lease, covering, reserved: plan.reserved, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, worstNano: plan.worst, category, owner, runKeys, rateKeys, downgrades };
+    return { lease, covering, reserved: plan.reserved, held, cap: plan.cap, capReason: plan.capReason, assumedOutput: plan.output, worstNano: plan.worst, category, owner, runKeys, rateKeys, downgrades };
   }
 
   /**
@@ -248,8 +251,9 @@ export class BudgetGuard {
         states = await this.o.counters.read(keys());
         continue;
       }
-      const r = await this.o.counters.reserve(input.id, plan.reserved, this.o.leaseMs);
-      if (r.ok) return this.admitted(input.id, covering, plan, runKeys, rateKeys, downgrades);
+      const held = this.local?.reserveNow(input.id, plan.reserved, this.o.leaseMs);
+      const r = held ?? (await this.o.counters.reserve(input.id, plan.reserved, this.o.leaseMs));
+      if (r.ok) return this.admitted(input.id, covering, plan, held?.ok ? held : null, runKeys, rateKeys, downgrades);
       // Not read yet, or another call took the room between our read and our reservation: look (again), then give up.
       const read = states !== null;
       states = await this.o.counters.read(keys());
@@ -311,7 +315,7 @@ export class BudgetGuard {
     const tokens = lineTokens(line);
     const rates = tokens > 0 && a.rateKeys.length > 0;
     if (this.local) {
-      this.local.settleNow(a.lease, line.budgetCharges ?? NO_RESERVATION, tokens);
+      this.local.settleNow(a.held, line.budgetCharges ?? NO_RESERVATION, tokens);
       if (!rates && a.runKeys.length === 0) return undefined;
     }
     return this.finishWaiting(a, line, tokens, this.local === null && this.active.has(a.lease), rates);
@@ -354,7 +358,8 @@ export class BudgetGuard {
   /** Drops the reservation of a call that never reached a provider. */
   async release(a: Admission): Promise<void> {
     this.active.delete(a.lease);
-    if (a.covering.length) await this.o.counters.release(a.lease);
+    if (a.held) this.local?.releaseNow(a.held);
+    else if (a.covering.length) await this.o.counters.release(a.lease);
   }
 
   /** The money limit of a budget for one counter: its limit less the reserve still held, approved overrides, and money rolled over (see prepareRollovers). */

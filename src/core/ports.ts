@@ -219,9 +219,25 @@ export interface CounterState {
   readonly reservedRequests: number;
 }
 
-export type ReserveResult =
-  | { readonly ok: true }
-  | { readonly ok: false; readonly key: string; readonly what: 'money' | 'tokens' | 'requests'; readonly state: CounterState };
+/** A reservation refused: the counter that had no room, for what, and how it stood. */
+export interface Refusal {
+  readonly ok: false;
+  readonly key: string;
+  readonly what: 'money' | 'tokens' | 'requests';
+  readonly state: CounterState;
+}
+
+export type ReserveResult = { readonly ok: true } | Refusal;
+
+/**
+ * A lease held by counters in this process, as reserveNow answers it. The call hands it back
+ * when it ends (settleNow) or never reaches a provider (releaseNow): no call looks its lease up
+ * by id, so the counters keep no map that gains and loses an entry per call (see
+ * src/core/in-flight.ts for why that matters).
+ */
+export interface HeldLease {
+  readonly ok: true;
+}
 
 /**
  * A call's actual amounts, to replace its reservation: the money its ledger line charged each
@@ -250,9 +266,11 @@ export interface CounterMove {
  * ledger the next start reads.
  */
 export interface ImmediateCounters {
-  reserveNow(lease: string, r: Reservation, ttlMs: number): ReserveResult;
-  /** A call ended with these charges: they replace its reservation (dropped, if still held) at once. */
-  settleNow(lease: string, charges: BudgetCharges, tokens: number): void;
+  reserveNow(lease: string, r: Reservation, ttlMs: number): HeldLease | Refusal;
+  /** A call ended with these charges: they replace its reservation (`held`, dropped if it has not expired) at once. */
+  settleNow(held: HeldLease | null, charges: BudgetCharges, tokens: number): void;
+  /** Drops a reservation at once: the call never reached a provider. */
+  releaseNow(held: HeldLease): void;
   /** The counters counted on since the last report, each once. */
   counted(): CounterMove[];
   /** Renews every lease held: they are all this process's calls. */

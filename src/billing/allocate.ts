@@ -5,7 +5,7 @@
  * department first in alphabetical order), whatever the rule: the property tests prove it.
  */
 import type { Dims } from '../core/dimensions.js';
-import type { LedgerLine } from '../core/ledger.js';
+import { tokenTotal, type LedgerLine } from '../core/ledger.js';
 import { divRound, largestRemainder, mulDivRound, NANO, parseDecimal } from '../core/money.js';
 import type { AllocationRule } from './rules.js';
 
@@ -175,9 +175,8 @@ export function allocate(l: Allocatable, rule: AllocationRule | null, ctx: Alloc
 /** What a line is charged at a published internal price: per call, per million tokens, or per unit of its quantity; plus the markup. */
 export function internalPrice(price: NonNullable<AllocationRule['price']>, l: Pick<LedgerLine, 'tokens' | 'quantityNano'>): bigint {
   const amount = parseDecimal(price.amount);
-  const t = l.tokens;
   const base = price.per === 'call' ? amount
-    : price.per === 'million_tokens' ? divRound(amount * BigInt(t.input + t.cached_input + t.cache_write + t.output + t.reasoning), 1_000_000n)
+    : price.per === 'million_tokens' ? divRound(amount * BigInt(tokenTotal(l.tokens)), 1_000_000n)
     : mulDivRound(amount, l.quantityNano ?? NANO, NANO);
   return mulDivRound(base, HUNDRED + parseDecimal(price.markup_percent), HUNDRED);
 }

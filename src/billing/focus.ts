@@ -8,7 +8,7 @@
  * none. Dates are UTC `YYYY-MM-DDTHH:mm:ssZ`, starts inclusive and ends exclusive; numbers are
  * plain decimals; NULL is an empty cell.
  */
-import type { LedgerLine } from '../core/ledger.js';
+import { tokenTotal, type LedgerLine } from '../core/ledger.js';
 import { decimalText, NANO } from '../core/money.js';
 import type { OrgTree } from '../core/org.js';
 import type { Allocated } from './allocate.js';
@@ -56,7 +56,7 @@ export function focusRow(l: LedgerLine, c: FocusContext): FocusRow {
   const purchase = kind === 'seat';
   const category = purchase ? 'Purchase' : 'Usage';
   const t = l.tokens;
-  const tokens = t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
+  const tokens = tokenTotal(t);
   // What was consumed: a call's tokens, an import's quantity; a charge without one counts as one.
   const quantity = gateway ? String(tokens) : l.quantityNano !== null ? decimalText(l.quantityNano) : '1';
   const unit = gateway ? 'Tokens' : (l.unit ?? 'Units');

@@ -12,7 +12,7 @@
 import { thresholdAmount, thresholdsCrossed, thresholdsReached, type CallFacts } from '../core/budget.js';
 import { BursarError } from '../core/errors.js';
 import type { FxTable } from '../core/fx.js';
-import type { BudgetCharges, LedgerLine } from '../core/ledger.js';
+import { tokenTotal, type BudgetCharges, type LedgerLine } from '../core/ledger.js';
 import { decimalText, formatAmount } from '../core/money.js';
 import {
   CountersUnavailable,
@@ -100,7 +100,8 @@ const NO_KEYS: readonly string[] = [];
 const NO_DOWNGRADES: readonly { budget: string; at: number }[] = [];
 const NO_CHECKS: { checks: RateCheck[]; downgrades: { budget: string; at: number }[] } = { checks: [], downgrades: [] };
 
-const NO_RESERVATION: Reservation = { keys: NO_KEYS, nanos: [], tokens: 0, requests: 0, limits: [] };
+const NO_CHARGES: BudgetCharges = { keys: NO_KEYS, nanos: [] };
+const NO_RESERVATION: Reservation = { ...NO_CHARGES, tokens: 0, requests: 0, limits: [] };
 
 const NO_ADMISSION: Admission = {
   lease: '', covering: [], reserved: NO_RESERVATION, held: null, cap: null, capReason: null, assumedOutput: 0, worstNano: null, category: null, owner: null, runKeys: NO_KEYS, rateKeys: NO_KEYS, downgrades: [],
@@ -312,10 +313,10 @@ export class BudgetGuard {
    */
   finish(a: Admission, line: LedgerLine): Promise<void> | undefined {
     if (a.covering.length === 0) return undefined;
-    const tokens = lineTokens(line);
+    const tokens = tokenTotal(line.tokens);
     const rates = tokens > 0 && a.rateKeys.length > 0;
     if (this.local) {
-      this.local.settleNow(a.held, line.budgetCharges ?? NO_RESERVATION, tokens);
+      this.local.settleNow(a.held, line.budgetCharges ?? NO_CHARGES, tokens);
       if (!rates && a.runKeys.length === 0) return undefined;
     }
     return this.finishWaiting(a, line, tokens, this.local === null && this.active.has(a.lease), rates);
@@ -347,7 +348,7 @@ export class BudgetGuard {
     }
     if (this.active.size) for (const l of lines) this.active.delete(l.id);
     const batch: Settlement[] = [];
-    for (const l of result.added) if (l.budgetCharges?.keys.length) batch.push(actual(l, lineTokens(l)));
+    for (const l of result.added) if (l.budgetCharges?.keys.length) batch.push(actual(l, tokenTotal(l.tokens)));
     if (batch.length === 0) return;
     const after = await this.o.counters.settle(batch, result.commit);
     if (after.size) await this.thresholdEvents(this.movesOf(batch, after));
@@ -676,12 +677,7 @@ function pct(used: bigint, limit: bigint): string {
 
 export type { Budget };
 
-function lineTokens(l: LedgerLine): number {
-  const t = l.tokens;
-  return t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
-}
-
 /** What a call's line charged its counters, to replace its reservation. */
 function actual(l: LedgerLine, tokens: number): Settlement {
-  return { lease: l.id, charges: l.budgetCharges ?? NO_RESERVATION, tokens };
+  return { lease: l.id, charges: l.budgetCharges ?? NO_CHARGES, tokens };
 }

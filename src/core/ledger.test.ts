@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { budgetChargesJson, chargePairs, parseBudgetCharges, type BudgetCharges } from './ledger.js';
+import { chargePairs } from '../../test/helpers/counters.js';
+import { budgetChargesJson, parseBudgetCharges, type BudgetCharges } from './ledger.js';
 
 const round = (charges: BudgetCharges) => parseBudgetCharges(JSON.parse(budgetChargesJson(charges)) as unknown[]);
 const of = (pairs: readonly { key: string; nano: bigint }[]): BudgetCharges => ({ keys: pairs.map((p) => p.key), nanos: pairs.map((p) => p.nano) });

@@ -21,6 +21,11 @@ export function zeroTokens(): Tokens {
   return { input: 0, cached_input: 0, cache_write: 0, output: 0, reasoning: 0 };
 }
 
+/** Every token of every kind: what a line counts on a budget's token limit (the counters and the budget totals rebuilt from lines must agree), and its FOCUS quantity. */
+export function tokenTotal(t: Tokens): number {
+  return t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
+}
+
 export interface LedgerLine {
   /** Request id for gateway lines; a stable, content-derived id for imports (idempotency). */
   readonly id: string;
@@ -93,11 +98,6 @@ export interface LedgerLine {
 export interface BudgetCharges {
   readonly keys: readonly string[];
   readonly nanos: readonly bigint[];
-}
-
-/** Each charge as a pair (for reports and tests; the hot path reads the arrays). */
-export function chargePairs(charges: BudgetCharges | null): { key: string; nano: bigint }[] {
-  return charges ? charges.keys.map((key, i) => ({ key, nano: charges.nanos[i]! })) : [];
 }
 
 /**

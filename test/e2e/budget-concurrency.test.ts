@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
-import { chargePairs } from '../../src/core/ledger.js';
+import { chargePairs } from '../helpers/counters.js';
 
 const YAML = `${ORG_YAML}
 budget_policy: { min_output_tokens: 4 }

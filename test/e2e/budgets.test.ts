@@ -6,7 +6,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
-import { chargePairs } from '../../src/core/ledger.js';
+import { chargePairs } from '../helpers/counters.js';
 
 const YAML = `${ORG_YAML.replace('organisation: { name: Acme, currency: USD }', 'organisation: { name: Acme, currency: GBP, timezone: Europe/London }')
   .replace('users:\n', 'users:\n  - { id: eve, department: marketing }\n  - { id: lena, department: legal }\n')

@@ -9,7 +9,8 @@
  * - PostgreSQL away: calls flow, their lines wait in the spool, and land once when it is back.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { chargePairs, type LedgerLine } from '../../src/core/ledger.js';
+import type { LedgerLine } from '../../src/core/ledger.js';
+import { chargePairs } from '../helpers/counters.js';
 import { eventually, ORG_YAML, type TestBursar } from '../helpers/bursar.js';
 import { startCluster, type Cluster } from '../helpers/cluster.js';
 import { postgresUrl, redisUrl } from '../helpers/services.js';

@@ -27,4 +27,9 @@ export const paid = (key: string, nano: bigint): { key: string; nano: bigint } =
 /** A line's charges, a counter at a time. */
 export const charges = (...ps: { key: string; nano: bigint }[]): BudgetCharges => ({ keys: ps.map((p) => p.key), nanos: ps.map((p) => p.nano) });
 
+/** Each of a line's charges as a pair. */
+export function chargePairs(c: BudgetCharges | null): { key: string; nano: bigint }[] {
+  return c ? c.keys.map((key, i) => ({ key, nano: c.nanos[i]! })) : [];
+}
+
 export const settled = (lease: string, tokens: number, ...ps: { key: string; nano: bigint }[]): Settlement => ({ lease, charges: charges(...ps), tokens });

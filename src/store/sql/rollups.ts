@@ -13,7 +13,7 @@
  */
 import { sql, type RawBuilder } from 'kysely';
 import type { Dimension } from '../../core/dimensions.js';
-import { OUTCOME_DIMENSIONS, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
+import { OUTCOME_DIMENSIONS, tokenTotal, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { CounterAmount } from '../../core/ports.js';
 import { toBigInt, toNumber, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
@@ -353,8 +353,7 @@ export function totalsValues(lines: readonly LedgerLine[]): [string, bigint, num
   const out = new Map<string, [string, bigint, number, number]>();
   for (const l of lines) {
     if (!l.budgetCharges) continue;
-    const t = l.tokens;
-    const tokens = t.input + t.cached_input + t.cache_write + t.output + t.reasoning;
+    const tokens = tokenTotal(l.tokens);
     const { keys, nanos } = l.budgetCharges;
     for (let i = 0; i < keys.length; i++) {
       const key = keys[i]!;

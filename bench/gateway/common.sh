@@ -133,7 +133,7 @@ configure_target() {  # target mode -> URL HDRS CMD PORT DIR AUTH
     direct) URL=$base/chat/completions ;;
     naive-json)
       PORT=18792; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/naive
-      CMD=(env NODE_ENV=production PORT=$PORT UPSTREAM_BASE=$base node proxy-json.mjs) ;;
+      CMD=(env NODE_ENV=production NODE_OPTIONS="${GW_NODE_OPTIONS:-}" PORT=$PORT UPSTREAM_BASE=$base node proxy-json.mjs) ;;
     naive)
       PORT=18791; URL=http://127.0.0.1:$PORT/v1/chat/completions; DIR=$PEERS_DIR/naive
       CMD=(env NODE_ENV=production PORT=$PORT UPSTREAM_BASE=$base node proxy.mjs) ;;

@@ -12,13 +12,16 @@
 # Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh;
 # A_BUILD and B_BUILD: a checkout (built, with node_modules) whose dist/bursar.mjs that side runs,
 # this one by default. A_NODE_OPTIONS and B_NODE_OPTIONS: node's flags for that side (e.g.
-# B_NODE_OPTIONS=--max-semi-space-size=8). With two builds or two sets of flags, A and B may name
-# the same target; B is then shown as B@b.
+# B_NODE_OPTIONS=--max-semi-space-size=8). A_VARIANT and B_VARIANT: YAML added to that side's
+# bursar.yaml (e.g. B_VARIANT='ledger: { flush_ms: 20 }'), in place of BURSAR_VARIANT. With two
+# builds, flags or variants, A and B may name the same target; B is then shown as B@b.
 # BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
 # side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
 # FIRST_BYTE=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
 # sequential streams each) straight from nginx and through each side, after that round's load,
 # their requests taking turns.
+# PERF=1: perf samples each side during its rounds, and perf-diff.mjs prints where B's CPU per
+# request differs from A's, by function and by kind of work (with A=naive-json: what Bursar adds).
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
@@ -39,20 +42,27 @@ for b in "$A_BUILD" "$B_BUILD"; do [[ -f $b/dist/bursar.mjs ]] || { log "$b/dist
 # tag naming its files (-b then).
 LA=$A; LB=$B; TAG_B=""
 if [[ $A == "$B" ]]; then
-  [[ $A_BUILD != "$B_BUILD" || ${A_NODE_OPTIONS:-} != "${B_NODE_OPTIONS:-}" ]] || { log "A and B must differ in target, build or node options (both run at once, each with its own data)"; exit 1; }
+  [[ $A_BUILD != "$B_BUILD" || ${A_NODE_OPTIONS:-} != "${B_NODE_OPTIONS:-}" || ${A_VARIANT:-} != "${B_VARIANT:-}" ]] || { log "A and B must differ in target, build, node options or variant (both run at once, each with its own data)"; exit 1; }
   LB=$B@b; TAG_B=-b
+fi
+
+if [[ -n ${PERF:-} ]]; then
+  mkdir -p "$OUT/perf"
+  A_NODE_OPTIONS="--perf-basic-prof ${A_NODE_OPTIONS:-}"; B_NODE_OPTIONS="--perf-basic-prof ${B_NODE_OPTIONS:-}"
 fi
 
 write_env \
   "pinning: both gateways on cpu $GW_CPU; wrk (1 thread) and nginx (1 worker) on cpu $LOAD_CPU" \
-  "pair: A=$A ($A_BUILD, $(git -C "$A_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')${A_NODE_OPTIONS:+, $A_NODE_OPTIONS}) B=$B ($B_BUILD, $(git -C "$B_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')${B_NODE_OPTIONS:+, $B_NODE_OPTIONS}) mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
+  "pair: A=$A ($A_BUILD, $(git -C "$A_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')${A_NODE_OPTIONS:+, $A_NODE_OPTIONS}${A_VARIANT:+, $A_VARIANT}) B=$B ($B_BUILD, $(git -C "$B_BUILD" rev-parse --short HEAD 2>/dev/null || echo '?')${B_NODE_OPTIONS:+, $B_NODE_OPTIONS}${B_VARIANT:+, $B_VARIANT}) mode=$MODE conns=$CONNS; ${WARMUP_FIRST}s warm-up each, then $ROUNDS rounds of ${DURATION}s each, the order alternating"
 start_nginx
 
 declare -A URL_OF AUTH_OF HDRS_OF PID_OF DATA_OF
 stream=0; [[ $MODE == sse ]] && stream=1
 port=$BURSAR_PORT
+BASE_VARIANT=${BURSAR_VARIANT:-}
 for side in a b; do
-  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG="" GW_NODE_OPTIONS=${A_NODE_OPTIONS:-}; else t=$B l=$LB BUILD=$B_BUILD TAG=$TAG_B GW_NODE_OPTIONS=${B_NODE_OPTIONS:-}; fi
+  if [[ $side == a ]]; then t=$A l=$LA BUILD=$A_BUILD TAG="" GW_NODE_OPTIONS=${A_NODE_OPTIONS:-} BURSAR_VARIANT=${A_VARIANT:-$BASE_VARIANT}
+  else t=$B l=$LB BUILD=$B_BUILD TAG=$TAG_B GW_NODE_OPTIONS=${B_NODE_OPTIONS:-} BURSAR_VARIANT=${B_VARIANT:-$BASE_VARIANT}; fi
   BURSAR_PORT=$port
   configure_target "$t" "$MODE"
   start_bg "$l-$MODE" "$GW_CPU" "$DIR" "${CMD[@]}"
@@ -75,7 +85,13 @@ for r in $(seq 1 "$ROUNDS"); do
   order="$LA $LB"; ((r % 2 == 0)) && order="$LB $LA"
   for t in $order; do
     use "$t"
+    perf=""
+    if [[ -n ${PERF:-} ]]; then
+      perf record -q -e cpu-clock -F 999 -p "${PID_OF[$t]}" -o "$OUT/perf/$t-$r.data" > /dev/null 2>&1 &
+      perf=$!
+    fi
     run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
+    if [[ -n $perf ]]; then kill -INT "$perf"; wait "$perf" || true; fi
   done
   if [[ -n ${FIRST_BYTE:-} && $MODE == sse ]]; then
     args=(direct "http://127.0.0.1:$UPSTREAM_PORT/sse/v1/chat/completions" "Bearer sk-bench")
@@ -93,6 +109,7 @@ done
 stop_pid "$NGINX_PID" QUIT
 
 node "$HERE/summary.mjs" "$OUT" "$LA" "$LB" | tee "$OUT/results.md"
+[[ -z ${PERF:-} ]] || node "$HERE/perf-diff.mjs" "$OUT" "$LA" "$LB" | tee -a "$OUT/results.md"
 if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }

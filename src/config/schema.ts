@@ -244,7 +244,7 @@ export const configSchema = z.strictObject({
   ledger: z
     .strictObject({
       batch_size: z.number().int().positive().max(50_000).default(2000),
-      flush_ms: z.number().int().positive().max(60_000).default(200),
+      flush_ms: z.number().int().positive().max(60_000).default(20),
       /** fsync the spool on every flush: survives power loss, not only a process crash. */
       fsync: z.boolean().default(false),
     })

@@ -10,7 +10,7 @@ import { dirname } from 'node:path';
 import { Kysely, SqliteDialect } from 'kysely';
 import type { LedgerLine } from '../../core/ledger.js';
 import type { AppendResult, BudgetTotals, LedgerStore } from '../../core/ports.js';
-import { LEDGER_COLUMNS, type Column } from '../sql/columns.js';
+import { compileCells, LEDGER_COLUMNS } from '../sql/columns.js';
 import { SqlConfigStore } from '../sql/config-store.js';
 import { sqliteDialect, type Database as Schema } from '../sql/dialect.js';
 import { SqlEventLog } from '../sql/events.js';
@@ -43,11 +43,8 @@ function openConnection(file: string, cacheKiB: number): Driver {
 /** Rows per INSERT statement: fewer, larger statements cost far less per row than one each. */
 const ROWS_PER_STATEMENT = 64;
 
-/** A line's value of a column, converted for SQLite (booleans as 0/1). */
-function sqlValue(c: Column, l: LedgerLine): unknown {
-  const v = c.get(l);
-  return v === null ? null : c.type === 'bool' ? (v ? 1 : 0) : v;
-}
+/** Every column's value of a line, as SQLite stores it (booleans as 0/1). */
+const lineCells = compileCells(LEDGER_COLUMNS, (b) => (b ? 1 : 0));
 
 /** Prepared statements kept per shape before the cache starts over (shapes are few: what kinds of line a batch holds). */
 const MAX_SHAPES = 64;
@@ -70,13 +67,7 @@ class LineInserter {
     const cells = this.cells;
     const used = new Uint8Array(width);
     let k = 0;
-    for (let j = from; j < to; j++) {
-      for (let c = 0; c < width; c++) {
-        const v = sqlValue(LEDGER_COLUMNS[c]!, lines[j]!);
-        if (v !== null) used[c] = 1;
-        cells[k++] = v;
-      }
-    }
+    for (let j = from; j < to; j++, k += width) lineCells(lines[j]!, cells, k, used);
     const shape: number[] = [];
     for (let c = 0; c < width; c++) if (used[c] || LEDGER_COLUMNS[c]!.notNull) shape.push(c);
     const values: unknown[] = new Array((to - from) * shape.length);

@@ -90,7 +90,8 @@ export class Gateway {
     };
     out.once('close', onClose);
     try {
-      call.key = await authenticate(req.headers, this.d.index, call.ts);
+      const key = authenticate(req.headers, this.d.index, call.ts);
+      call.key = key instanceof Promise ? await key : key;
       const raw = await readBody(req, this.d.bodyLimit);
       const parsed = parseCall(raw, ep);
       call.body = parsed.body;

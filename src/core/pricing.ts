@@ -150,49 +150,55 @@ const max = (a: bigint, b: bigint): bigint => (b > a ? b : a);
 
 const DATE_SUFFIX = /-(\d{4}-\d{2}-\d{2}|\d{8})$/;
 
+/** The first price of a list (latest first) in force at `at`. */
+function inForce(list: readonly ModelPrice[] | undefined, at: number): ModelPrice | undefined {
+  if (list) for (const p of list) if (p.effectiveFrom <= at) return p;
+  return undefined;
+}
+
 /**
  * Effective-dated prices per provider and model. Lookup tries the exact id, its aliases, and
  * the id without a dated snapshot suffix ("fast-model-2024-07-18" -> "fast-model").
  */
 export class PriceBook {
-  private readonly byKey = new Map<string, ModelPrice[]>();
+  /** Prices by provider, then by model id and alias, the latest in force first. */
+  private readonly byProvider = new Map<string, Map<string, ModelPrice[]>>();
 
   constructor(prices: readonly ModelPrice[]) {
     for (const p of prices) {
+      let models = this.byProvider.get(p.provider);
+      if (!models) this.byProvider.set(p.provider, (models = new Map()));
       for (const name of [p.model, ...p.aliases]) {
-        const key = `${p.provider}\u0000${name}`;
-        const list = this.byKey.get(key) ?? [];
+        const list = models.get(name) ?? [];
         list.push(p);
         list.sort((a, b) => b.effectiveFrom - a.effectiveFrom);
-        this.byKey.set(key, list);
+        models.set(name, list);
       }
     }
   }
 
   /** The price in force at `at` (epoch ms), or undefined. */
   lookup(provider: string, model: string, at: number): ModelPrice | undefined {
+    const models = this.byProvider.get(provider);
+    if (!models) return undefined;
     const bare = model.startsWith('models/') ? model.slice(7) : model;
-    for (const name of [bare, bare.replace(DATE_SUFFIX, '')]) {
-      const list = this.byKey.get(`${provider}\u0000${name}`);
-      const hit = list?.find((p) => p.effectiveFrom <= at);
-      if (hit) return hit;
-    }
-    return undefined;
+    // The exact id first (every call's case), without building a key or running the pattern.
+    return inForce(models.get(bare), at) ?? (DATE_SUFFIX.test(bare) ? inForce(models.get(bare.replace(DATE_SUFFIX, '')), at) : undefined);
   }
 
   /** Every current price of a provider (for /v1/models and the price list). */
   models(provider: string, at: number): ModelPrice[] {
     const seen = new Map<string, ModelPrice>();
-    for (const list of this.byKey.values()) {
-      const p = list.find((x) => x.effectiveFrom <= at);
-      if (p && p.provider === provider) seen.set(p.model, p);
+    for (const list of this.byProvider.get(provider)?.values() ?? []) {
+      const p = inForce(list, at);
+      if (p) seen.set(p.model, p);
     }
     return [...seen.values()].sort((a, b) => a.model.localeCompare(b.model));
   }
 
   all(): ModelPrice[] {
     const seen = new Set<ModelPrice>();
-    for (const list of this.byKey.values()) for (const p of list) seen.add(p);
+    for (const models of this.byProvider.values()) for (const list of models.values()) for (const p of list) seen.add(p);
     return [...seen];
   }
 }

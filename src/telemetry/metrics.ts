@@ -79,6 +79,7 @@ function histogramValues(name: string, buckets: readonly number[], entries: [Rec
 export class Metrics {
   readonly registry = new Registry();
   private readonly series = new Map<string, Series>();
+  private last: Series | null = null;
   readonly refusals = new Counter({
     name: 'bursar_refusals_total', help: 'Calls Bursar refused before any provider saw them, by error code.',
     labelNames: ['code'] as const, registers: [this.registry],
@@ -126,6 +127,9 @@ export class Metrics {
   /** Counts one finished gateway call from its ledger line. */
   observe(line: LedgerLine): void {
     const d = line.dims;
+    // Calls come in runs of one series (a key's traffic): the last one is tried before the map's key is built.
+    const last = this.last;
+    if (last !== null && inSeries(last.labels, line)) return count(last, line);
     const key = `${line.endpoint}\u0001${d.provider}\u0001${d.model}\u0001${d.department}\u0001${line.status}\u0001${line.currency}`;
     let s = this.series.get(key);
     if (!s) {
@@ -138,17 +142,31 @@ export class Metrics {
       };
       this.series.set(key, s);
     }
-    s.requests++;
-    const t = line.tokens;
-    s.tokens[0]! += t.input;
-    s.tokens[1]! += t.cached_input;
-    s.tokens[2]! += t.cache_write;
-    s.tokens[3]! += t.output;
-    s.tokens[4]! += t.reasoning;
-    if (line.costNano !== 0n) s.cost += Number(line.costNano);
-    if (line.latencyMs !== null) observe(s.duration, DURATION_BUCKETS, line.latencyMs / 1000);
-    if (line.ttfbMs !== null) observe(s.ttfb, TTFB_BUCKETS, line.ttfbMs / 1000);
+    this.last = s;
+    count(s, line);
   }
+}
+
+/** Whether a line's labels are a series'. */
+function inSeries(l: Series['labels'], line: LedgerLine): boolean {
+  const d = line.dims;
+  return (
+    l.model === (d.model ?? 'none') && l.department === (d.department ?? 'none') && l.status === line.status &&
+    l.provider === (d.provider ?? 'none') && l.endpoint === (line.endpoint ?? 'none') && l.currency === line.currency
+  );
+}
+
+function count(s: Series, line: LedgerLine): void {
+  s.requests++;
+  const t = line.tokens;
+  s.tokens[0]! += t.input;
+  s.tokens[1]! += t.cached_input;
+  s.tokens[2]! += t.cache_write;
+  s.tokens[3]! += t.output;
+  s.tokens[4]! += t.reasoning;
+  if (line.costNano !== 0n) s.cost += Number(line.costNano);
+  if (line.latencyMs !== null) observe(s.duration, DURATION_BUCKETS, line.latencyMs / 1000);
+  if (line.ttfbMs !== null) observe(s.ttfb, TTFB_BUCKETS, line.ttfbMs / 1000);
 }
 
 function mergeHistos(all: Series[], pick: (s: Series) => Histo, labels: (s: Series) => Record<string, string>): [Record<string, string>, Histo][] {

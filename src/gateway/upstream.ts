@@ -7,16 +7,16 @@ import type { UpstreamControl, UpstreamSink } from '../core/ports.js';
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
 
-function deferred(): { promise: Promise<void>; resolve: () => void; reject: (e: unknown) => void } {
-  let resolve!: () => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<void>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  // Awaiters still see a rejection; this only keeps an unawaited one from being reported as unhandled.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
+/** How far a response has come: its status and headers, then its whole body. */
+const WAITING = 0;
+const STARTED = 1;
+const ENDED = 2;
+type Stage = typeof WAITING | typeof STARTED | typeof ENDED;
+
+interface Waiter {
+  readonly until: Stage;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
 }
 
 export class UpstreamCall implements UpstreamSink {
@@ -26,20 +26,27 @@ export class UpstreamCall implements UpstreamSink {
   private chunks: Buffer[] = [];
   private size = 0;
   private consumer: ((chunk: Buffer) => boolean) | null = null;
-  private readonly startedD = deferred();
-  private readonly endedD = deferred();
-  private startedYet = false;
+  private stage: Stage = WAITING;
+  private failed = false;
+  private failure: unknown = null;
+  /** Promises handed out and not yet settled: made only when awaited (every call awaits two, one at a time). */
+  private waiters: Waiter[] | null = null;
+
   /** Resolves when the status and headers are in; rejects if the call fails first. */
-  readonly started = this.startedD.promise;
+  get started(): Promise<void> {
+    return this.after(STARTED);
+  }
+
   /** Resolves when the whole body is in; rejects on a transport failure or abort. */
-  readonly ended = this.endedD.promise;
+  get ended(): Promise<void> {
+    return this.after(ENDED);
+  }
 
   onStart(status: number, headers: Headers, control: UpstreamControl): void {
     this.status = status;
     this.headers = headers;
     this.control = control;
-    this.startedYet = true;
-    this.startedD.resolve();
+    this.reach(STARTED);
   }
 
   onData(chunk: Buffer): boolean {
@@ -50,12 +57,16 @@ export class UpstreamCall implements UpstreamSink {
   }
 
   onEnd(): void {
-    this.endedD.resolve();
+    this.reach(ENDED);
   }
 
   onError(err: unknown): void {
-    if (!this.startedYet) this.startedD.reject(err);
-    this.endedD.reject(err);
+    if (this.failed || this.stage === ENDED) return;
+    this.failed = true;
+    this.failure = err;
+    const waiters = this.waiters;
+    this.waiters = null;
+    if (waiters) for (const w of waiters) w.reject(err);
   }
 
   /** The whole body (after `ended`). */
@@ -74,5 +85,23 @@ export class UpstreamCall implements UpstreamSink {
 
   resume(): void {
     this.control?.resume();
+  }
+
+  private after(stage: Stage): Promise<void> {
+    if (this.stage >= stage) return Promise.resolve();
+    if (this.failed) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => (this.waiters ??= []).push({ until: stage, resolve, reject }));
+  }
+
+  private reach(stage: Stage): void {
+    if (this.failed) return;
+    this.stage = stage;
+    const waiters = this.waiters;
+    if (!waiters) return;
+    this.waiters = null;
+    for (const w of waiters) {
+      if (w.until <= stage) w.resolve();
+      else (this.waiters ??= []).push(w);
+    }
   }
 }

@@ -17,6 +17,7 @@ import { OUTCOME_DIMENSIONS, tokenTotal, type LedgerLine, type UsageGroup, type 
 import type { CounterAmount } from '../../core/ports.js';
 import { toBigInt, toNumber, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
+import { compile, fieldPath } from '../../core/compile.js';
 
 /** The daily rollup's: every dimension but agent runs (too many to cross with people). */
 export const ROLLUP_DIMS = [
@@ -162,6 +163,10 @@ export interface Rollup {
   readonly indexes: readonly string[];
   /** A wider rollup whose rows of a batch it is summed from (fewer than the batch's lines), instead of the lines. */
   readonly from?: Rollup;
+  /** The node of a line's key under a day's (or the root's) node: one map per dimension and extra. */
+  readonly walk: (from: KeyNode, l: LedgerLine) => KeyNode;
+  /** Whether two lines have the same dimensions and extras (and so, on one day, the same row). */
+  readonly sameKey: (a: LedgerLine, b: LedgerLine) => boolean;
 }
 
 interface RollupSpec {
@@ -186,6 +191,22 @@ function rollup(table: string, spec: RollupSpec): Rollup {
     table, daily, dims, sums, keyColumns, extras, attrs, ...(takes ? { takes } : {}), sumColumns, columns: ['k', ...keyColumns, ...attrs.map((a) => a.name), ...sumColumns],
     serves: new Set([...dims, ...extras.map((e) => e.name), ...(daily ? ['day', 'month'] : [])]), routing: sums.some((s) => s.name === 'routed'),
     onConflict: upsertSet(table, sums, attrs), indexes: spec.indexes ?? (daily ? ['day'] : []), ...(from ? { from } : {}),
+    ...keyCode(dims, extras),
+  };
+}
+
+/**
+ * A rollup's key walk and key comparison, compiled (core/compile.ts): each line of every batch
+ * reads each of a rollup's dimensions, and a loop over their names made each read a
+ * megamorphic lookup.
+ */
+function keyCode(dims: readonly Dimension[], extras: readonly Extra[]): Pick<Rollup, 'walk' | 'sameKey'> {
+  const scope = { step: stepInto, extra: extras.map((e) => e.of) };
+  const parts = [...dims.map((d) => `d.${fieldPath(d)} ?? ''`), ...extras.map((_, i) => `extra[${i}](l)`)];
+  const same = [...dims.map((d) => `x.${d} === y.${d}`), ...extras.map((_, i) => `extra[${i}](a) === extra[${i}](b)`)];
+  return {
+    walk: compile(['n', 'l'], `const d = l.dims;\n${parts.map((p) => `n = step(n, ${p});`).join('\n')}\nreturn n;`, scope),
+    sameKey: compile(['a', 'b'], `const x = a.dims, y = b.dims;\nreturn ${same.join(' &&\n  ') || 'true'};`, scope),
   };
 }
 
@@ -256,11 +277,11 @@ interface KeyNode {
   readonly next: Map<string, KeyNode>;
   row?: RowValues;
 }
-const stepInto = (n: KeyNode, part: string): KeyNode => {
+function stepInto(n: KeyNode, part: string): KeyNode {
   let c = n.next.get(part);
   if (!c) n.next.set(part, (c = { next: new Map() }));
   return c;
-};
+}
 
 /** A row's sum with one more value folded in: added, or the greater or lesser kept (numbers or bigints alike). */
 const folded = (fold: Sum['fold'], cur: number, v: number): number => (fold === 'max' ? (v > cur ? v : cur) : fold === 'min' ? (v < cur ? v : cur) : cur + v);
@@ -281,13 +302,18 @@ function rollupValues(lines: readonly LedgerLine[], r: Rollup): RowValues[] {
   // A batch's lines nearly all fall on one day: its name is worked out once per day met.
   let dayStart = NaN;
   let day = '';
+  // Lines come in runs of one key (a client's traffic): a line with the previous one's key is in its row.
+  let prev: LedgerLine | null = null;
+  let node = root;
   for (const l of lines) {
     if (takes && !takes(l)) continue;
-    if (r.daily && !(l.ts >= dayStart && l.ts < dayStart + DAY)) [dayStart, day] = [l.ts - (((l.ts % DAY) + DAY) % DAY), dayOf(l.ts)];
+    if (r.daily && !(l.ts >= dayStart && l.ts < dayStart + DAY)) {
+      [dayStart, day] = [l.ts - (((l.ts % DAY) + DAY) % DAY), dayOf(l.ts)];
+      prev = null;
+    }
+    if (prev === null || !r.sameKey(prev, l)) node = r.walk(r.daily ? stepInto(root, day) : root, l);
+    prev = l;
     const d = l.dims;
-    let node = r.daily ? stepInto(root, day) : root;
-    for (const dim of dims) node = stepInto(node, d[dim] ?? '');
-    for (const e of extras) node = stepInto(node, e.of(l));
     const row = node.row;
     if (!row) {
       const parts = [...dims.map((dim) => d[dim] ?? ''), ...extras.map((e) => e.of(l))];

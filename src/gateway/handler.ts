@@ -100,15 +100,11 @@ export class Gateway {
       call.requestedModel = parsed.model;
       call.maxOutput = parsed.maxOutput;
       const attribution = (call.attribution = attribute(call.key, req.headers, this.d.attribution));
-      const userGroups = (dims: Dims): readonly string[] => {
-        const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
-        return dims.user_group ? [...groups, dims.user_group] : groups;
-      };
       // A route (named as the model, or the key's default) picks the model by tier.
       const keyRoute = call.key.body.default_route;
       const routed = this.d.router.applies(parsed.model, keyRoute)
         ? await this.d.router.route(parsed.model, keyRoute, {
-            share: () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: userGroups(attribution.dims) }),
+            share: () => this.d.guard.spentShare({ dims: attribution.dims, tags: attribution.tags, groups: this.userGroups(attribution.dims) }),
             exception: exceptionReason(req.headers),
             approved: (spec, tier) => this.d.exceptions.covering(spec, tier, attribution.dims, call.ts),
           })
@@ -127,17 +123,7 @@ export class Gateway {
         const hit = call.cacheKey && req.headers['x-bursar-cache'] !== 'refresh' ? await this.d.cache.get(call.cacheKey) : null;
         if (hit && this.serveHit(call, hit, out)) return;
       }
-      const { up, clientAskedUsage } = await this.send(call, ep, req, raw, parsed, routed, dataClass, (dims) =>
-        this.d.guard.admit({
-          id: call.id,
-          facts: { dims, tags: attribution.tags, groups: userGroups(dims) },
-          price: call.target!.price,
-          inputBound: call.inputBound,
-          requestedCap: call.routeCap ?? parsed.maxOutput ?? call.translation?.defaultCap ?? null,
-          defaultCap: UNCAPPED_OUTPUT_TOKENS,
-          requestHash: () => createHash('sha1').update(raw).digest('base64'),
-        }),
-      );
+      const { up, clientAskedUsage } = await this.send(call, ep, req, raw, parsed, routed, dataClass);
       call.markFirstByte();
       if (call.stream && up.status === 200) await this.relayStream(call, up, out, clientAskedUsage);
       else await this.relayJson(call, up, out);
@@ -159,7 +145,6 @@ export class Gateway {
    */
   private async send(
     call: Call, ep: Endpoint, req: IncomingMessage, raw: Buffer, parsed: ParsedCall, routed: Routed, dataClass: string | null,
-    admit: (dims: Dims) => Admission | Promise<Admission>,
   ): Promise<{ up: UpstreamCall; clientAskedUsage: boolean }> {
     const chain = [routed.model, ...(call.routing ? this.d.router.fallbacks(call.routing) : [])];
     const candidates = this.candidates(call, ep, chain, dataClass);
@@ -181,7 +166,7 @@ export class Gateway {
       const bytes = body ? Buffer.from(JSON.stringify(body)) : raw;
       call.inputBound = Math.max(bound, bytes.length);
       if (call.admission) await this.d.guard.release(call.admission);
-      const admitted = admit(callDims(call));
+      const admitted = this.admit(call, parsed, raw);
       const admission = (call.admission = admitted instanceof Promise ? await admitted : admitted);
       const cap = admission.cap ?? call.routeCap;
       const prepared = prepareUpstream(bytes, body ? { ...parsed, body } : parsed, translation?.upstream ?? ep, target.model, cap);
@@ -210,6 +195,26 @@ export class Gateway {
       const asked = translation ? (parsed.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true : prepared.clientAskedUsage;
       return { up, clientAskedUsage: asked };
     }
+  }
+
+  /** Admits one attempt of a call to the budgets over it, at that attempt's model, price and prompt bound. */
+  private admit(call: Call, parsed: ParsedCall, raw: Buffer): Admission | Promise<Admission> {
+    const dims = callDims(call);
+    return this.d.guard.admit({
+      id: call.id,
+      facts: { dims, tags: call.attribution!.tags, groups: this.userGroups(dims) },
+      price: call.target!.price,
+      inputBound: call.inputBound,
+      requestedCap: call.routeCap ?? parsed.maxOutput ?? call.translation?.defaultCap ?? null,
+      defaultCap: UNCAPPED_OUTPUT_TOKENS,
+      requestHash: () => createHash('sha1').update(raw).digest('base64'),
+    });
+  }
+
+  /** The groups a call's user is in (bursar.yaml), and the group its header names. */
+  private userGroups(dims: Dims): readonly string[] {
+    const groups = dims.user ? (this.d.org.users.get(dims.user)?.groups ?? []) : [];
+    return dims.user_group ? [...groups, dims.user_group] : groups;
   }
 
   /**
@@ -357,15 +362,14 @@ export class Gateway {
 
   /** A stream: whole events forwarded as they arrive; the usage chunk Bursar asked for is hidden from a client that did not. */
   private async relayStream(call: Call, up: UpstreamCall, out: ServerResponse, clientAskedUsage: boolean): Promise<void> {
-    out.writeHead(200, {
+    out.writeHead(200, capHeaders(call, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-request-id': call.id,
       'x-bursar-provider': call.target!.entry.cfg.id,
       'x-bursar-model': call.target!.model,
-      ...capHeaders(call),
-    });
+    }));
     const tr = call.translation;
     // A translated stream is metered in the provider's shape, and each event rewritten in the caller's.
     const meter = tr ? tr.upstream.meter(true) : call.endpoint.meter(clientAskedUsage);
@@ -496,14 +500,17 @@ export class Gateway {
   }
 
   private resultHeaders(call: Call, line: LedgerLine): Record<string, string> {
-    return {
+    const headers: Record<string, string> = {
       'x-request-id': call.id,
       'x-bursar-cost': decimalText(line.costNano),
       'x-bursar-currency': line.currency,
       'x-bursar-usage': line.usageExact ? 'exact' : 'estimated',
-      ...(call.target ? { 'x-bursar-provider': call.target.entry.cfg.id, 'x-bursar-model': call.target.model } : {}),
-      ...capHeaders(call),
     };
+    if (call.target) {
+      headers['x-bursar-provider'] = call.target.entry.cfg.id;
+      headers['x-bursar-model'] = call.target.model;
+    }
+    return capHeaders(call, headers);
   }
 }
 
@@ -512,9 +519,8 @@ function stoppingError(what: string): BursarError {
   return new BursarError('service_stopping', `Bursar is stopping and ended this call before its provider finished; ${what}. Retry the call.`);
 }
 
-/** The output cap Bursar set and why; the route and tier that chose the model and why. */
-function capHeaders(call: Call): Record<string, string> {
-  const out: Record<string, string> = {};
+/** Adds to `out` the output cap Bursar set and why, and the route and tier that chose the model and why. */
+function capHeaders(call: Call, out: Record<string, string>): Record<string, string> {
   const a = call.admission;
   if (a && a.cap !== null) {
     out['x-bursar-max-tokens'] = String(a.cap);

@@ -8,6 +8,7 @@
 #   A=bursar B=bursar-routed MODE=sse ROUNDS=6 bash bench/gateway/pair.sh
 #   A=bursar B=bursar B_BUILD=/tmp/old-checkout bash bench/gateway/pair.sh   # two builds, one target
 #   A=naive-json B=bursar MODE=sse bash bench/gateway/pair.sh   # Bursar's ratio to the naive proxy, interleaved
+#   A=portkey B=bursar bash bench/gateway/pair.sh                 # Bursar's ratio to Portkey's gateway, interleaved
 #
 # Knobs (env): A B MODE CONNS ROUNDS DURATION WARMUP_FIRST GW_CPU LOAD_CPU OUT, as in run.sh;
 # A_BUILD and B_BUILD: a checkout (built, with node_modules) whose dist/bursar.mjs that side runs,
@@ -34,7 +35,7 @@ MODE=${MODE:-json}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-8}
 source "$HERE/common.sh"
-[[ ($A == bursar* || $A == naive-json) && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A must be naive-json or an embedded Bursar target, B an embedded Bursar target"; exit 1; }
+[[ ($A == bursar* || $A == naive-json || $A == portkey) && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A must be naive-json, portkey or an embedded Bursar target, B an embedded Bursar target"; exit 1; }
 A_BUILD=${A_BUILD:-$ROOT}
 B_BUILD=${B_BUILD:-$ROOT}
 for b in "$A_BUILD" "$B_BUILD"; do [[ -f $b/dist/bursar.mjs ]] || { log "$b/dist/bursar.mjs is missing: build that checkout first"; exit 1; }; done
@@ -113,6 +114,6 @@ node "$HERE/summary.mjs" "$OUT" "$LA" "$LB" | tee "$OUT/results.md"
 if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
-  { echo; gc_header; for t in $LA $LB; do [[ $t == naive-json ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
+  { echo; gc_header; for t in $LA $LB; do [[ $t != bursar* ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

@@ -141,7 +141,8 @@ export interface ConfigStore {
 /** Aborts a provider call: any emitter of 'abort' with an `aborted` flag (an AbortSignal, or lighter). */
 export interface CallSignal {
   readonly aborted: boolean;
-  once(event: 'abort', listener: () => void): unknown;
+  /** Runs `listener` when the call is aborted from now on (a provider checks `aborted` for an abort before). */
+  onAbort(listener: () => void): void;
 }
 
 export interface UpstreamRequest {

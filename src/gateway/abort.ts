@@ -1,21 +1,28 @@
 /**
- * The abort switch of one call. undici takes any EventEmitter that emits 'abort' as a request
- * signal; an emitter costs a fraction of an AbortController, which matters once per call.
+ * The abort switch of one call: a flag, its reason, and the few listeners that end the call's
+ * work (its provider request, one per attempt). Not an EventEmitter, nor an AbortController:
+ * either costs more to make than the rest of this, and one is made for every call.
  */
-import { EventEmitter } from 'node:events';
 import type { CallSignal } from '../core/ports.js';
 
 /** Why a call was ended before its provider finished: its caller left, or Bursar is stopping and its grace ran out. */
 export type AbortReason = 'client_disconnected' | 'service_stopping';
 
-export class CallAbort extends EventEmitter implements CallSignal {
+export class CallAbort implements CallSignal {
   aborted = false;
   reason: AbortReason | null = null;
+  private listeners: (() => void)[] | null = null;
+
+  onAbort(listener: () => void): void {
+    (this.listeners ??= []).push(listener);
+  }
 
   abort(reason: AbortReason = 'client_disconnected'): void {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    this.emit('abort');
+    const listeners = this.listeners;
+    this.listeners = null;
+    if (listeners) for (const l of listeners) l();
   }
 }

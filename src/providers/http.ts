@@ -58,7 +58,7 @@ export class HttpProvider implements Provider {
       failed = true;
       sink.onError(upstreamError(err, provider));
     };
-    req.signal.once('abort', () => {
+    req.signal.onAbort(() => {
       if (controller && !controller.aborted) controller.abort(new undiciErrors.RequestAbortedError());
     });
     try {

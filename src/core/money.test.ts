@@ -14,10 +14,19 @@ describe('decimals', () => {
     expect(decimalText(-1n)).toBe('-0.000000001');
   });
 
-  it('round-trips any amount (property)', () => {
-    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), (n) => {
-      expect(parseDecimal(decimalText(n))).toBe(n);
+  it('round-trips any amount, in the shortest form that keeps the digits asked for (property)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }), fc.integer({ min: 0, max: 9 }), (n, minDigits) => {
+      const text = decimalText(n, minDigits);
+      expect(parseDecimal(text)).toBe(n);
+      expect(text).toMatch(/^-?(0|[1-9]\d*)(\.\d+)?$/);
+      const frac = text.split('.')[1] ?? '';
+      expect(frac.length).toBeGreaterThanOrEqual(minDigits);
+      if (frac.length > minDigits) expect(frac.endsWith('0')).toBe(false);
+      if (n === 0n || n === -0n) expect(text.startsWith('-')).toBe(false);
     }));
+    expect(decimalText(0n)).toBe('0');
+    expect(decimalText(1_000_000_000n, 2)).toBe('1.00');
+    expect(decimalText(123_456_789_012n)).toBe('123.456789012');
   });
 
   it('rounds half away from zero', () => {

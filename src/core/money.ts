@@ -47,10 +47,14 @@ export function parseDecimal(text: string): bigint {
 /** Exact decimal text of a nano amount, trimmed of trailing zeros but keeping `minDigits`. */
 export function decimalText(nano: bigint, minDigits = 0): string {
   const negative = nano < 0n;
-  const abs = negative ? -nano : nano;
-  const whole = abs / NANO;
-  let frac = (abs % NANO).toString().padStart(NANO_DIGITS, '0').replace(/0+$/, '');
-  if (frac.length < minDigits) frac = frac.padEnd(minDigits, '0');
+  // One conversion to digits, cut into whole and fraction as text: every call's cost header is one.
+  const digits = (negative ? -nano : nano).toString();
+  const cut = digits.length - NANO_DIGITS;
+  const whole = cut > 0 ? digits.slice(0, cut) : '0';
+  let frac = cut > 0 ? digits.slice(cut) : digits.padStart(NANO_DIGITS, '0');
+  let end = frac.length;
+  while (end > 0 && frac.charCodeAt(end - 1) === 48) end--;
+  frac = end < minDigits ? frac.slice(0, end).padEnd(minDigits, '0') : frac.slice(0, end);
   return `${negative ? '-' : ''}${whole}${frac ? `.${frac}` : ''}`;
 }
 

@@ -92,7 +92,8 @@ export class Spool {
   private seq = 0;
   private readonly segments = new Map<string, Segment>();
   private buffer: string[] = [];
-  private waiters: (() => void)[] = [];
+  /** What the records queued this turn wait on: one promise for all of them, settled by writeOut. */
+  private turn: { readonly written: Promise<void>; readonly done: () => void } | null = null;
   private scheduled = false;
 
   constructor(
@@ -119,7 +120,12 @@ export class Spool {
       setImmediate(() => this.writeOut());
     }
     if (!durable) return segment;
-    return { segment, written: new Promise<void>((resolve) => this.waiters.push(resolve)) };
+    if (!this.turn) {
+      let done!: () => void;
+      const written = new Promise<void>((resolve) => (done = resolve));
+      this.turn = { written, done };
+    }
+    return { segment, written: this.turn.written };
   }
 
   /** Writes everything queued now, in one write(), then releases the calls waiting for it. */
@@ -128,13 +134,13 @@ export class Spool {
     if (this.buffer.length === 0) return;
     const text = this.buffer.length === 1 ? this.buffer[0]! : this.buffer.join('');
     this.buffer = [];
-    const waiters = this.waiters;
-    this.waiters = [];
+    const turn = this.turn;
+    this.turn = null;
     const seg = this.current;
     seg.bytes += writeSync(seg.fd, text);
     if (this.fsync) fdatasyncSync(seg.fd);
     if (seg.bytes > MAX_SEGMENT_BYTES) this.rotate();
-    for (const w of waiters) w();
+    turn?.done();
   }
 
   /** Called when records of `seg` are committed; deletes a finished, rotated segment. */

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -45,6 +45,26 @@ describe('spool records', () => {
     expect(records[2]!.line.costNano).toBe(7n);
     expect(records[2]!.line.budgetCharges).toEqual({ keys: ['b|1|'], nanos: [5n] });
     expect(records[2]!.line.orgCostNano).toBe(6n);
+  });
+
+  it('writes a context once for the intents that share it, and replays each intent whole', async () => {
+    const dir = tmp();
+    const spool = new Spool(dir, false);
+    const a = line('a', { latencyMs: 1 });
+    const b = line('b', { latencyMs: 2, tokens: { input: 9, cached_input: 0, cache_write: 0, output: 7, reasoning: 0 } });
+    const c = line('c', { dims: { ...a.dims, workflow: 'other' } });
+    // A call's dimensions change after its intent when it falls back to another model: what was written stays.
+    const d = line('d');
+    const written = [a, b, c, d].map((l) => spool.append('i', l, true).written);
+    const dAsWritten = structuredClone(d);
+    (d.dims as { model: string | null }).model = 'gpt-4.1-mini';
+    const e = line('e', { dims: { ...d.dims } });
+    written.push(spool.append('i', e, true).written);
+    await Promise.all(written);
+    spool.close();
+    const text = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('');
+    expect(text.split('\n').filter((r) => r.startsWith('{"k":"c"'))).toHaveLength(4);
+    expect(readLeftovers(dir).records.map((r) => r.line)).toEqual([a, b, c, dAsWritten, e]);
   });
 
   it('deletes a segment once everything in it is committed', async () => {

@@ -8,7 +8,7 @@ import type { Dispatcher } from 'undici';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import undiciErrors from 'undici/lib/core/errors.js';
 import { BursarError } from '../core/errors.js';
-import type { Provider, UpstreamRequest, UpstreamSink } from '../core/ports.js';
+import type { CallSignal, Provider, UpstreamRequest, UpstreamSink } from '../core/ports.js';
 import type { ResolvedProvider } from '../config/load.js';
 
 /** Caller headers forwarded to the provider; everything else (cookies, the caller's key) stays here. */
@@ -50,17 +50,8 @@ export class HttpProvider implements Provider {
       if (v !== undefined) headers[h] = v;
     }
     if (this.dialect === 'anthropic' && !headers['anthropic-version']) headers['anthropic-version'] = DEFAULT_ANTHROPIC_VERSION;
-    const provider = this.id;
-    let controller: Dispatcher.DispatchController | null = null;
-    let failed = false;
-    const fail = (err: unknown): void => {
-      if (failed) return;
-      failed = true;
-      sink.onError(upstreamError(err, provider));
-    };
-    req.signal.onAbort(() => {
-      if (controller && !controller.aborted) controller.abort(new undiciErrors.RequestAbortedError());
-    });
+    const exchange = new Exchange(sink, req.signal, this.id);
+    req.signal.onAbort(() => exchange.abort());
     try {
       this.pool.dispatch(
         {
@@ -71,33 +62,65 @@ export class HttpProvider implements Provider {
           headersTimeout: this.timeoutMs,
           bodyTimeout: this.timeoutMs,
         },
-        {
-          onRequestStart(c) {
-            controller = c;
-            if (req.signal.aborted) c.abort(new undiciErrors.RequestAbortedError());
-          },
-          onResponseStart(c, status, h) {
-            if (status < 200) return; // 1xx: the real answer follows
-            sink.onStart(status, h, { resume: () => c.resume() });
-          },
-          onResponseData(c, chunk) {
-            if (!sink.onData(chunk)) c.pause();
-          },
-          onResponseEnd() {
-            if (!failed) sink.onEnd();
-          },
-          onResponseError(_c, err) {
-            fail(err);
-          },
-        },
+        exchange,
       );
     } catch (err) {
-      fail(err);
+      exchange.fail(err);
     }
   }
 
   close(): Promise<void> {
     return this.pool.close();
+  }
+}
+
+/**
+ * One request to a provider, as undici's dispatch handler: the response goes to the call's sink,
+ * and the request is ended if the call is aborted. One object per request, where handler methods
+ * written as closures made six.
+ */
+class Exchange implements Dispatcher.DispatchHandler {
+  private controller: Dispatcher.DispatchController | null = null;
+  private failed = false;
+
+  constructor(
+    private readonly sink: UpstreamSink,
+    private readonly signal: CallSignal,
+    private readonly provider: string,
+  ) {}
+
+  onRequestStart(c: Dispatcher.DispatchController): void {
+    this.controller = c;
+    if (this.signal.aborted) c.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  onResponseStart(c: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+    if (status < 200) return; // 1xx: the real answer follows
+    // The controller is the response's flow control: resume() takes more after a pause.
+    this.sink.onStart(status, headers, c);
+  }
+
+  onResponseData(c: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!this.sink.onData(chunk)) c.pause();
+  }
+
+  onResponseEnd(): void {
+    if (!this.failed) this.sink.onEnd();
+  }
+
+  onResponseError(_c: Dispatcher.DispatchController, err: Error): void {
+    this.fail(err);
+  }
+
+  abort(): void {
+    const c = this.controller;
+    if (c && !c.aborted) c.abort(new undiciErrors.RequestAbortedError());
+  }
+
+  fail(err: unknown): void {
+    if (this.failed) return;
+    this.failed = true;
+    this.sink.onError(upstreamError(err, this.provider));
   }
 }
 

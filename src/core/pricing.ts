@@ -88,11 +88,12 @@ export function ratesFor(price: ModelPrice, usage: Usage): (k: RateKind) => bigi
 function tokenWeights(price: ModelPrice, usage: Usage): bigint[] {
   const r = ratesFor(price, usage);
   const hour = Math.min(usage.cacheWrite1h ?? 0, usage.cache_write);
+  // A kind with no tokens (most calls have no cached, cache-write or reasoning tokens) weighs 0n: no rate to look up, no BigInt to make.
   return TOKEN_KINDS.map((k) => {
     if (k === 'cache_write') {
-      return BigInt(usage.cache_write - hour) * r('cache_write') + BigInt(hour) * r('cache_write_1h');
+      return usage.cache_write === 0 ? 0n : BigInt(usage.cache_write - hour) * r('cache_write') + BigInt(hour) * r('cache_write_1h');
     }
-    return BigInt(usage[k]) * r(k);
+    return usage[k] === 0 ? 0n : BigInt(usage[k]) * r(k);
   });
 }
 

@@ -1,6 +1,7 @@
 // Ledger append rate into SQLite: the store alone (one transaction per batch) and the whole
 // writer path (spool write per line + batched store appends), for several batch sizes.
 //   node bench/ledger-append.mjs [lines=1000000] [varied|one-key]
+//   BATCHES=150,1500 node bench/ledger-append.mjs 150000 one-key   # other batch sizes
 // varied (default): every dimension varies from line to line, so nearly every line makes its
 // own row in each rollup (their worst case). one-key: every line from one key and workflow, as
 // the gateway bench's traffic (each rollup keeps a row per batch).
@@ -74,7 +75,7 @@ async function writerPath(batch) {
 }
 
 const rows = [];
-for (const batch of [500, 2000, 10000]) {
+for (const batch of (process.env.BATCHES ?? '500,2000,10000').split(',').map(Number)) {
   rows.push([batch, Math.round(await storeOnly(batch)), Math.round(await writerPath(batch))]);
 }
 console.log(`Ledger append, ${N.toLocaleString('en')} ${ONE_KEY ? 'one-key' : 'varied'} lines per run, SQLite (WAL, synchronous=NORMAL), node ${process.version}`);

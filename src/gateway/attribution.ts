@@ -56,9 +56,9 @@ function header(headers: Headers, name: string): string | null {
   return s;
 }
 
-export function parseTags(raw: string | null, allowed: readonly string[] | undefined): Record<string, string> {
+/** The tags of an x-bursar-tags value (key=value pairs separated by ;), refused if malformed. */
+function parseTags(raw: string): Record<string, string> {
   const tags: Record<string, string> = {};
-  if (raw === null) return tags;
   const pairs = raw.split(';').map((p) => p.trim()).filter(Boolean);
   if (pairs.length > MAX_TAGS) throw new BursarError('invalid_metadata', `${ATTRIBUTION_HEADERS.tags} has ${pairs.length} tags; at most ${MAX_TAGS} are allowed.`);
   for (const pair of pairs) {
@@ -68,7 +68,6 @@ export function parseTags(raw: string | null, allowed: readonly string[] | undef
     if (!TAG_KEY.test(k) || !TAG_VALUE.test(v)) {
       throw new BursarError('invalid_metadata', `${ATTRIBUTION_HEADERS.tags}: "${pair.slice(0, 60)}" is not key=value (keys: lower-case letters, digits, _ . -; values: up to 128 characters without ; = ,). Example: "ticket=T-123;channel=email".`);
     }
-    if (allowed && !allowed.includes(k)) throw tagNotAllowed(k, allowed);
     tags[k] = v;
   }
   return tags;
@@ -88,16 +87,17 @@ function headerTags(raw: string | null, allowed: readonly string[] | undefined):
   if (raw === null) return NO_TAGS;
   let tags = parsedTags.get(raw);
   if (!tags) {
-    tags = Object.freeze(parseTags(raw, undefined));
+    tags = Object.freeze(parseTags(raw));
     if (parsedTags.size >= PARSED_TAGS_MAX) parsedTags.clear();
     parsedTags.set(raw, tags);
   }
-  if (allowed) for (const k in tags) if (!allowed.includes(k)) throw tagNotAllowed(k, allowed);
+  if (allowed) {
+    for (const k in tags) {
+      if (!allowed.includes(k)) throw new BursarError('invalid_metadata', `Tag "${k}" is not allowed here; allowed tags: ${allowed.join(', ') || '(none)'}.`);
+    }
+  }
   return tags;
 }
-
-const tagNotAllowed = (k: string, allowed: readonly string[]): BursarError =>
-  new BursarError('invalid_metadata', `Tag "${k}" is not allowed here; allowed tags: ${allowed.join(', ') || '(none)'}.`);
 
 function isEmpty(o: object): boolean {
   for (const _ in o) return false;

@@ -4,7 +4,7 @@
  * policy allows; suspending a key, a workflow or an agent stops only that traffic.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestBursar, type TestBursar } from '../helpers/bursar.js';
+import { ORG_YAML, startTestBursar, type TestBursar } from '../helpers/bursar.js';
 
 let t: TestBursar;
 
@@ -83,5 +83,27 @@ describe('suspensions', () => {
     await expect(ask(b.secret, { 'x-bursar-agent': 'looping-agent' })).rejects.toMatchObject({ code: 'agent_suspended' });
     expect((await t.admin('DELETE', '/suspensions/workflow/bulk-rewrite', {})).status).toBe(204);
     await ask(b.secret, { 'x-bursar-workflow': 'bulk-rewrite' });
+  });
+});
+
+describe('tags sent again and again', () => {
+  let g: TestBursar;
+  beforeAll(async () => {
+    g = await startTestBursar({ yaml: `${ORG_YAML}\ngateway: { allowed_tags: [ticket, channel] }\n` });
+  });
+  afterAll(() => g.close());
+  const call = (secret: string, tags: string) =>
+    g.openai(secret, { 'x-bursar-tags': tags }).chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'hi' }], max_tokens: 5 }).withResponse();
+
+  it('are parsed once and shared, each call keeping its own key tags, and checked against the allowed list every time', async () => {
+    const withOwn = await g.key({ project: 'campaign-ai', tags: { channel: 'web' } });
+    const without = await g.key({ project: 'campaign-ai' });
+    for (let i = 0; i < 2; i++) {
+      const a = await call(withOwn.secret, 'ticket=T-7');
+      const b = await call(without.secret, 'ticket=T-7');
+      expect((await g.line(a.response.headers.get('x-request-id')!))!.tags).toEqual({ channel: 'web', ticket: 'T-7' });
+      expect((await g.line(b.response.headers.get('x-request-id')!))!.tags).toEqual({ ticket: 'T-7' });
+      await expect(call(without.secret, 'ticket=T-7;team=ops')).rejects.toMatchObject({ status: 400, code: 'invalid_metadata', message: expect.stringContaining('Tag "team" is not allowed here') });
+    }
   });
 });

@@ -9,7 +9,7 @@ import type { Endpoint } from './endpoints.js';
 const cap = z.number().int().positive().nullish();
 
 /** The fields Bursar reads; the rest of the object is kept as sent. */
-const callShape = z.looseObject({
+export const callShape = z.looseObject({
   model: z.string().min(1),
   stream: z.boolean().nullish(),
   max_tokens: cap,
@@ -34,9 +34,6 @@ export function fitsCallShape(b: Record<string, unknown>): boolean {
     (so === undefined || so === null || (typeof so === 'object' && !Array.isArray(so) && boolOk(so.include_usage)))
   );
 }
-
-/** What zod says of a body's fields: the reference fitsCallShape is held to. */
-export const callShapeAccepts = (b: unknown): boolean => callShape.safeParse(b).success;
 
 export interface ParsedCall {
   readonly body: Record<string, unknown>;

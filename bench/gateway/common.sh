@@ -200,6 +200,20 @@ run_wrk() {  # label stream conns seconds gwpid
   tail -1 "$RESULTS"
 }
 
+# PERF=1: perf samples a gateway process (999 a second, into a file) while one wrk run loads it;
+# node's --perf-basic-prof names its JIT code. perf_start before the run, perf_stop after it.
+PERF_PID=""
+perf_start() {  # pid file
+  [[ -n ${PERF:-} ]] || return 0
+  perf record -q -e cpu-clock -F 999 -p "$1" -o "$2" > /dev/null 2>&1 &
+  PERF_PID=$!
+}
+perf_stop() {
+  [[ -n $PERF_PID ]] || return 0
+  kill -INT "$PERF_PID"; wait "$PERF_PID" || true
+  PERF_PID=""
+}
+
 # Ledger lines with status ok in an embedded Bursar's database.
 ledger_ok_lines() {
   node -e '

@@ -86,13 +86,9 @@ for r in $(seq 1 "$ROUNDS"); do
   order="$LA $LB"; ((r % 2 == 0)) && order="$LB $LA"
   for t in $order; do
     use "$t"
-    perf=""
-    if [[ -n ${PERF:-} ]]; then
-      perf record -q -e cpu-clock -F 999 -p "${PID_OF[$t]}" -o "$OUT/perf/$t-$r.data" > /dev/null 2>&1 &
-      perf=$!
-    fi
+    perf_start "${PID_OF[$t]}" "$OUT/perf/$t-$r.data"
     run_wrk "$t|$MODE|$CONNS|$r" $stream "$CONNS" "$DURATION" "${PID_OF[$t]}" | cut -c1-160 >&2
-    if [[ -n $perf ]]; then kill -INT "$perf"; wait "$perf" || true; fi
+    perf_stop
   done
   if [[ -n ${FIRST_BYTE:-} && $MODE == sse ]]; then
     args=(direct "http://127.0.0.1:$UPSTREAM_PORT/sse/v1/chat/completions" "Bearer sk-bench")

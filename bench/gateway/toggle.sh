@@ -86,15 +86,11 @@ budgets_off() {
 }
 side() {  # label round suffix seconds
   if [[ $1 == "$ON" ]]; then budgets_on "$3"; else sleep "$PAUSE"; fi
-  local perf=""
-  if [[ -n ${PERF:-} && $2 -gt 0 ]]; then
-    perf record -q -e cpu-clock -F 999 -p "$GW_PID" -o "$OUT/perf/$1-$2.data" > /dev/null 2>&1 &
-    perf=$!
-  fi
+  (($2 > 0)) && perf_start "$GW_PID" "$OUT/perf/$1-$2.data"
   local log="$OUT/logs/bursar-$MODE.log" from=0
   [[ -n ${GC_TRACE:-} ]] && from=$(wc -l < "$log")
   run_wrk "$1|$MODE|$CONNS|$2" $stream "$CONNS" "$4" "$GW_PID" | cut -c1-160 >&2
-  if [[ -n $perf ]]; then kill -INT "$perf"; wait "$perf" || true; fi
+  perf_stop
   # GC_TRACE=1: the collections logged during the side, kept per side (rounds only, not the warm-up).
   if [[ -n ${GC_TRACE:-} && $2 -gt 0 ]]; then tail -n "+$((from + 1))" "$log" >> "$OUT/gc-$1.log"; fi
   if [[ $1 == "$ON" ]]; then budgets_off; fi

@@ -21,7 +21,8 @@ export interface Endpoint {
   /** Output-cap fields the client may use, the preferred one first. */
   readonly capFields: readonly string[];
   usage(body: Json): Usage | null;
-  meter(clientAskedUsage: boolean): StreamMeter;
+  /** A stream's meter; `toolsOffered`: the request offers the model tools (`tools`), so it may call some. */
+  meter(clientAskedUsage: boolean, toolsOffered: boolean): StreamMeter;
   /** The text a response carries, to estimate output tokens when it has no usage. */
   outputText(body: Json): string;
   /** Tool (function) calls the model asked for in a whole response. */
@@ -39,7 +40,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
     canStream: true,
     capFields: ['max_completion_tokens', 'max_tokens'],
     usage: (b) => chatUsage(b.usage, openaiTier(b.service_tier)),
-    meter: (asked) => new ChatMeter(asked),
+    meter: (asked, tools) => new ChatMeter(asked, tools),
     outputText: (b) =>
       arr(b.choices)
         .map((c) => {
@@ -71,7 +72,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
     canStream: false,
     capFields: [],
     usage: (b) => chatUsage(b.usage, null),
-    meter: () => new ChatMeter(true),
+    meter: () => new ChatMeter(true, false),
     outputText: () => '',
     toolCalls: () => 0,
   },
@@ -82,7 +83,7 @@ export const ENDPOINTS: Readonly<Record<EndpointName, Endpoint>> = {
     canStream: true,
     capFields: ['max_tokens'],
     usage: (b) => anthropicUsage(b.usage),
-    meter: () => new AnthropicMeter(),
+    meter: (_asked, tools) => new AnthropicMeter(tools),
     outputText: (b) =>
       arr(b.content)
         .map((c) => {

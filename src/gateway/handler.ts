@@ -372,7 +372,10 @@ export class Gateway {
     }));
     const tr = call.translation;
     // A translated stream is metered in the provider's shape, and each event rewritten in the caller's.
-    const meter = tr ? tr.upstream.meter(true) : call.endpoint.meter(clientAskedUsage);
+    // A translated request offers the same tools, in the provider's shape.
+    const tools = call.body!.tools;
+    const toolsOffered = Array.isArray(tools) && tools.length > 0;
+    const meter = tr ? tr.upstream.meter(true, toolsOffered) : call.endpoint.meter(clientAskedUsage, toolsOffered);
     const translator = tr?.stream(meter, clientAskedUsage) ?? null;
     const split = new EventSplitter();
     // What the caller is sent, kept for the route's response cache.

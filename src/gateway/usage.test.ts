@@ -38,24 +38,34 @@ const chatEvent = fc.tuple(
 ).map(([e, crlf]) => framed(e, crlf));
 
 describe('a chunk\'s markers', () => {
-  it('let an event be skipped only when it ends at or before the first occurrence', () => {
+  it('tell each event whether it holds a marker found from the front, searching only from its first occurrence on', () => {
     const needles = [Buffer.from('X'), Buffer.from('YY'), Buffer.from('Z'), Buffer.from('W')];
-    const events = ['ab', 'cX', 'ZYY', 'f'].map((e) => Buffer.from(e));
+    const events = ['ab', 'cX', 'ZYY', 'fX', 'g'].map((e) => Buffer.from(e));
     const m = new Markers(needles);
     m.scan(Buffer.concat(events));
-    const may = events.map((e) => {
+    const has = events.map((e) => {
       m.enter(e);
-      return needles.map((n) => m.may(n));
+      return needles.map((n) => m.has(n, e));
     });
-    // X first at byte 3 (the second event's last), Z at 4 (the third's first), YY at 5; W nowhere. From a marker's first event on, every event is searched for it.
-    expect(may).toEqual([[false, false, false, false], [true, false, false, false], [true, true, true, false], [true, true, true, false]]);
+    expect(has).toEqual([[false, false, false, false], [true, false, false, false], [false, true, true, false], [true, false, false, false], [false, false, false, false]]);
     // A needle not scanned for is searched; so is an event beyond what was scanned, or one seen without a scan.
-    expect(m.may(Buffer.from('X'))).toBe(true);
-    m.enter(Buffer.from('more'));
-    expect(needles.map((n) => m.may(n))).toEqual([true, true, true, true]);
+    expect(m.has(Buffer.from('g'), events[4]!)).toBe(true);
+    const more = Buffer.from('moreW');
+    m.enter(more);
+    expect(needles.map((n) => m.has(n, more))).toEqual([false, false, false, true]);
     const unscanned = new Markers(needles);
-    unscanned.enter(Buffer.from('ab'));
-    expect(unscanned.may(needles[3]!)).toBe(true);
+    unscanned.enter(Buffer.from('aWb'));
+    expect(unscanned.has(needles[3]!, Buffer.from('aWb'))).toBe(true);
+  });
+
+  it('tell only the event that holds a chunk\'s last occurrence of a marker found from the back', () => {
+    const U = Buffer.from('U');
+    const events = ['aU', 'b', 'cU', 'd'].map((e) => Buffer.from(e));
+    const m = new Markers([], [U]);
+    m.scan(Buffer.concat(events));
+    expect(events.map((e) => (m.enter(e), m.holdsLast(U, e)))).toEqual([false, false, true, false]);
+    const unscanned = new Markers([], [U]);
+    expect(events.map((e) => (unscanned.enter(e), unscanned.holdsLast(U, e)))).toEqual([true, false, true, false]);
   });
 });
 
@@ -66,8 +76,8 @@ describe('stream meters', () => {
         // The usage marker 6 bytes into its event: an offset that drifts by a byte an event misses it.
         const usage = withUsage ? 'data:{"usage":{"prompt_tokens":7,"completion_tokens":5,"total_tokens":12},"choices":[]}\n\n' : '';
         const stream = Buffer.from(events.join('') + usage + 'data: [DONE]\n\n');
-        const a = meter(new ChatMeter(asked), pieces(stream, sizes), true);
-        const b = meter(new ChatMeter(asked), pieces(stream, sizes), false);
+        const a = meter(new ChatMeter(asked, true), pieces(stream, sizes), true);
+        const b = meter(new ChatMeter(asked, true), pieces(stream, sizes), false);
         expect(a.shown).toEqual(b.shown);
         expect([a.m.toolCalls, a.m.usage, a.m.done]).toEqual([b.m.toolCalls, b.m.usage, b.m.done]);
         const calls = events.map((e) => /^data:\{"tool_calls":\[\{"index":(\d)/.exec(e)?.[1]).filter((i) => i !== undefined);
@@ -86,8 +96,21 @@ describe('stream meters', () => {
         data({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2 } }) +
         'data: [DONE]\n\n',
     );
-    const { m } = meter(new ChatMeter(false), [stream], true);
+    const { m } = meter(new ChatMeter(false, true), [stream], true);
     expect([m.toolCalls, m.usage?.output, m.done]).toEqual([2, 2, true]);
+  });
+
+  it('read the last running total of a chunk, and look for tool calls only when the request offers tools', () => {
+    const chunk = (text: string, output: number): string => data({ choices: [{ index: 0, delta: { content: text } }], usage: { prompt_tokens: 3, completion_tokens: output } });
+    const call = data({ choices: [{ index: 0, delta: { tool_calls: [{ index: 0 }] } }], usage: null });
+    const stream = Buffer.from(chunk('a', 1) + call + chunk('b', 2) + chunk('c', 3) + data({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 3 } }) + 'data: [DONE]\n\n');
+    for (const cut of [[stream], pieces(stream, [150, 40])]) {
+      const offered = meter(new ChatMeter(false, true), cut, true);
+      expect([offered.m.usage?.output, offered.m.toolCalls, offered.m.done]).toEqual([3, 1, true]);
+      // The usage chunk Bursar asked for is hidden; the running totals on content chunks are not.
+      expect(offered.shown.filter((e) => e.includes('"usage":{'))).toHaveLength(3);
+      expect(meter(new ChatMeter(false, false), cut, true).m.toolCalls).toBe(0);
+    }
   });
 
   it('scan the Anthropic and Responses streams alike', () => {
@@ -98,7 +121,7 @@ describe('stream meters', () => {
         'event: message_delta\n' + data({ type: 'message_delta', usage: { output_tokens: 4 } }) +
         'event: message_stop\n' + data({ type: 'message_stop' }),
     );
-    const a = meter(new AnthropicMeter(), [anthropic], true).m;
+    const a = meter(new AnthropicMeter(true), [anthropic], true).m;
     expect([a.toolCalls, a.usage?.input, a.usage?.output, a.done]).toEqual([1, 9, 4, true]);
 
     const responses = Buffer.from(

@@ -96,35 +96,58 @@ export interface StreamMeter {
 const DONE = Buffer.from('[DONE]');
 
 /**
- * Where each of some markers first occurs in a chunk's events, so that the events before it
- * need not be searched: a stream's chunks hold many events and most hold no marker, and each
- * search of a Buffer for a Buffer is a call into native code, the dearest part of metering.
+ * Where some markers occur in a chunk's events, found with one search of the chunk per marker,
+ * so that each event need not be searched: a stream's chunks hold many events and most hold no
+ * marker, and each search of a Buffer for a Buffer is a call into native code, the dearest part
+ * of metering (about 0.4 ns a byte). A marker is found from the front (`firsts`: every event
+ * that holds it is found), or from the back (`lasts`: only the chunk's last event that holds it,
+ * for markers of which only the last occurrence counts, like a running usage total; the search
+ * then stops where a stream's last events are).
  */
 export class Markers {
-  private first: number[] = [];
-  /** Where the current event ends in the scanned bytes, and their length (-1: not scanned, so search). */
+  private firstAt: number[] = [];
+  private lastAt: number[] = [];
+  /** Where the current event starts and ends in the scanned bytes, and their length (-1: not scanned, so search). */
+  private start = 0;
   private at = 0;
   private end = -1;
 
-  constructor(private readonly needles: readonly Buffer[]) {}
+  constructor(
+    private readonly firsts: readonly Buffer[],
+    private readonly lasts: readonly Buffer[] = [],
+  ) {}
 
   scan(complete: Buffer): void {
-    this.first = this.needles.map((n) => complete.indexOf(n));
+    this.firstAt = this.firsts.map((n) => complete.indexOf(n));
+    this.lastAt = this.lasts.map((n) => complete.lastIndexOf(n));
+    this.start = 0;
     this.at = 0;
     this.end = complete.length;
   }
 
   /** Steps onto the next event (events are seen in the order they lie in the chunk). */
   enter(event: Buffer): void {
+    this.start = this.at;
     this.at += event.length;
     if (this.at > this.end) this.end = -1;
   }
 
-  /** Whether a needle may be in the current event (it occurs in the chunk by the event's end). */
-  may(needle: Buffer): boolean {
-    const f = this.first[this.needles.indexOf(needle)];
-    // An event not scanned, or a needle not scanned for, is searched.
-    return this.end < 0 || f === undefined || (f >= 0 && f < this.at);
+  /** Whether the current event holds a marker (one not scanned for, or an event not scanned, is searched). */
+  has(needle: Buffer, event: Buffer): boolean {
+    const i = this.firsts.indexOf(needle);
+    if (this.end < 0 || i < 0) return event.includes(needle);
+    const f = this.firstAt[i]!;
+    if (f < 0 || f >= this.at) return false;
+    // An event from the first occurrence's on may hold a later one.
+    return f >= this.start || event.includes(needle);
+  }
+
+  /** Whether the current event holds the chunk's last occurrence of a `lasts` marker (unscanned: whether it holds one). */
+  holdsLast(needle: Buffer, event: Buffer): boolean {
+    const i = this.lasts.indexOf(needle);
+    if (this.end < 0 || i < 0) return event.includes(needle);
+    const l = this.lastAt[i]!;
+    return l >= this.start && l < this.at;
   }
 }
 
@@ -137,8 +160,8 @@ abstract class KeepingMeter implements StreamMeter {
   protected readonly kept: Buffer[] = [];
   protected readonly markers: Markers;
 
-  constructor(needles: readonly Buffer[]) {
-    this.markers = new Markers(needles);
+  constructor(firsts: readonly Buffer[], lasts: readonly Buffer[] = []) {
+    this.markers = new Markers(firsts, lasts);
   }
 
   scan(complete: Buffer): void {
@@ -172,10 +195,18 @@ abstract class KeepingMeter implements StreamMeter {
 const USAGE_OBJECT = Buffer.from('"usage":{');
 const TOOL_CALLS = Buffer.from('"tool_calls"');
 
-/** chat.completions: usage arrives in a last chunk with empty choices when include_usage is set. */
+/**
+ * chat.completions: usage arrives in a last chunk with empty choices when include_usage is set.
+ * Where a provider sends a running total in every chunk, only the last total of each batch of
+ * events read at once is read. A model calls only the tools its request offers: a stream is
+ * searched for tool calls only when there are some (`toolsOffered`).
+ */
 export class ChatMeter extends KeepingMeter {
-  constructor(private readonly clientAskedUsage: boolean) {
-    super([TOOL_CALLS, USAGE_OBJECT]);
+  constructor(
+    private readonly clientAskedUsage: boolean,
+    private readonly toolsOffered: boolean,
+  ) {
+    super(toolsOffered ? [TOOL_CALLS] : [], [USAGE_OBJECT]);
   }
 
   protected inspect(event: Buffer): boolean {
@@ -183,8 +214,8 @@ export class ChatMeter extends KeepingMeter {
       this.done = true;
       return true;
     }
-    if (this.markers.may(TOOL_CALLS) && event.includes(TOOL_CALLS)) this.countToolCalls(event);
-    if (!this.markers.may(USAGE_OBJECT) || !event.includes(USAGE_OBJECT)) return true;
+    if (this.toolsOffered && this.markers.has(TOOL_CALLS, event)) this.countToolCalls(event);
+    if (!this.markers.holdsLast(USAGE_OBJECT, event)) return true;
     const j = eventJson(event);
     if (!j) return true;
     const usage = chatUsage(j.usage, openaiTier(j.service_tier));
@@ -225,14 +256,14 @@ export class ChatMeter extends KeepingMeter {
 
 const RESPONSE_END = [Buffer.from('response.completed'), Buffer.from('response.incomplete'), Buffer.from('response.failed')];
 
-/** responses: the terminal response.* event carries the whole response with its usage. */
+/** responses: the terminal response.* event, the stream's last, carries the whole response with its usage. */
 export class ResponsesMeter extends KeepingMeter {
   constructor() {
-    super(RESPONSE_END);
+    super([], RESPONSE_END);
   }
 
   protected inspect(event: Buffer): boolean {
-    if (!RESPONSE_END.some((m) => this.markers.may(m) && event.includes(m))) return true;
+    if (!RESPONSE_END.some((m) => this.markers.holdsLast(m, event))) return true;
     const j = eventJson(event);
     const type = typeof j?.type === 'string' ? j.type : '';
     if (!j || !type.startsWith('response.') || !RESPONSE_END.some((m) => m.toString() === type)) return true;
@@ -259,17 +290,18 @@ function anthropicEventName(event: Buffer): string | null {
 
 /** messages: input and cache counts in message_start, the running output count in message_delta. */
 export class AnthropicMeter extends KeepingMeter {
-  constructor() {
-    super([TOOL_USE]);
+  /** `toolsOffered`: as for chat, tool use is looked for only when the request offers tools. */
+  constructor(private readonly toolsOffered: boolean) {
+    super(toolsOffered ? [TOOL_USE] : []);
   }
 
   protected inspect(event: Buffer): boolean {
     const name = anthropicEventName(event);
-    if (name === 'content_block_start' && this.markers.may(TOOL_USE) && event.includes(TOOL_USE)) this.toolCalls++;
+    if (name === 'content_block_start' && this.toolsOffered && this.markers.has(TOOL_USE, event)) this.toolCalls++;
     if (name !== null && name !== 'message_start' && name !== 'message_delta' && name !== 'message_stop') return true;
     const j = eventJson(event);
     if (!j) return true;
-    if (name === null && j.type === 'content_block_start' && obj(j.content_block).type === 'tool_use') this.toolCalls++;
+    if (this.toolsOffered && name === null && j.type === 'content_block_start' && obj(j.content_block).type === 'tool_use') this.toolCalls++;
     if (j.type === 'message_start') {
       this.partial = anthropicUsage(obj(j.message).usage);
     } else if (j.type === 'message_delta') {

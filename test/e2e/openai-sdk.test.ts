@@ -98,6 +98,10 @@ describe('chat completions', () => {
     const final = await s.finalChatCompletion();
     const call = final.choices[0]?.message.tool_calls?.[0];
     expect(call && 'function' in call ? JSON.parse(call.function.arguments) : null).toHaveProperty('query');
+    // The ledger counts the calls the model asked for, streamed or not (a stream is searched for them because the request offers tools).
+    await t.settled();
+    const lines = (await t.lines()).filter((l) => l.dims.key === keyId && l.endpoint === 'chat').slice(-2);
+    expect(lines.map((l) => [l.stream, l.toolCalls])).toEqual([[false, 1], [true, 1]]);
   });
 });
 

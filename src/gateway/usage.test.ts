@@ -47,6 +47,7 @@ describe('a chunk\'s markers', () => {
       m.enter(e);
       return needles.map((n) => m.has(n, e));
     });
+    // X first at byte 3 (in 'cX'), Z at 4 and YY at 5 (both in 'ZYY'), W nowhere; 'fX' holds a later X, found by searching it.
     expect(has).toEqual([[false, false, false, false], [true, false, false, false], [false, true, true, false], [true, false, false, false], [false, false, false, false]]);
     // A needle not scanned for is searched; so is an event beyond what was scanned, or one seen without a scan.
     expect(m.has(Buffer.from('g'), events[4]!)).toBe(true);

@@ -23,9 +23,27 @@
 # their requests taking turns.
 # PERF=1: perf samples each side during its rounds, and perf-diff.mjs prints where B's CPU per
 # request differs from A's, by function and by kind of work (with A=naive-json: what Bursar adds).
+# SWAP=1 (two Bursar sides): runs the pair twice, the second time with the sides swapped (target,
+# build, node options, variant), and prints B's ratio to A from each run and their geometric mean.
+# Two processes of one build differ by up to ~7% by side alone (A/A runs); swapping cancels that.
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
+
+if [[ -n ${SWAP:-} ]]; then
+  [[ ${A:-bursar} == bursar* && ${B:-bursar-budgets} == bursar* ]] || { echo "SWAP=1 needs two Bursar targets" >&2; exit 1; }
+  base=${OUT:-/tmp/bursar-bench/pair-$(date +%Y%m%d-%H%M%S)}
+  SWAP='' OUT=$base/ab bash "$0"
+  # Each side's settings, read before any is reassigned (a command's assignments see the earlier ones).
+  a=("${A:-bursar}" "${A_BUILD:-}" "${A_NODE_OPTIONS:-}" "${A_VARIANT:-}") b=("${B:-bursar-budgets}" "${B_BUILD:-}" "${B_NODE_OPTIONS:-}" "${B_VARIANT:-}")
+  SWAP='' OUT=$base/ba A=${b[0]} A_BUILD=${b[1]} A_NODE_OPTIONS=${b[2]} A_VARIANT=${b[3]} \
+    B=${a[0]} B_BUILD=${a[1]} B_NODE_OPTIONS=${a[2]} B_VARIANT=${a[3]} bash "$0"
+  ratio() { sed -n 's/.*median over rounds of the RPS ratio \([0-9.]*\).*/\1/p' "$1/results.md"; }
+  node -e 'const [ab, ba] = process.argv.slice(1).map(Number);
+    console.log(`\nB over A, both ways round: ${ab.toFixed(3)} with B as side B, ${(1 / ba).toFixed(3)} with B as side A; geometric mean ${Math.sqrt(ab / ba).toFixed(3)}`);' \
+    "$(ratio "$base/ab")" "$(ratio "$base/ba")" | tee "$base/swap.md"
+  exit 0
+fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/gateway"

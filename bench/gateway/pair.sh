@@ -29,13 +29,15 @@
 # Prints, per target, the median requests/s and CPU per request, and the median over rounds of
 # B's requests/s over A's (each round's pair ran within a minute of each other).
 set -euo pipefail
+A=${A:-bursar}
+B=${B:-bursar-budgets}
 
 if [[ -n ${SWAP:-} ]]; then
-  [[ ${A:-bursar} == bursar* && ${B:-bursar-budgets} == bursar* ]] || { echo "SWAP=1 needs two Bursar targets" >&2; exit 1; }
+  [[ $A == bursar* && $B == bursar* ]] || { echo "SWAP=1 needs two Bursar targets" >&2; exit 1; }
   base=${OUT:-/tmp/bursar-bench/pair-$(date +%Y%m%d-%H%M%S)}
-  SWAP='' OUT=$base/ab bash "$0"
+  SWAP='' OUT=$base/ab A=$A B=$B bash "$0"
   # Each side's settings, read before any is reassigned (a command's assignments see the earlier ones).
-  a=("${A:-bursar}" "${A_BUILD:-}" "${A_NODE_OPTIONS:-}" "${A_VARIANT:-}") b=("${B:-bursar-budgets}" "${B_BUILD:-}" "${B_NODE_OPTIONS:-}" "${B_VARIANT:-}")
+  a=("$A" "${A_BUILD:-}" "${A_NODE_OPTIONS:-}" "${A_VARIANT:-}") b=("$B" "${B_BUILD:-}" "${B_NODE_OPTIONS:-}" "${B_VARIANT:-}")
   SWAP='' OUT=$base/ba A=${b[0]} A_BUILD=${b[1]} A_NODE_OPTIONS=${b[2]} A_VARIANT=${b[3]} \
     B=${a[0]} B_BUILD=${a[1]} B_NODE_OPTIONS=${a[2]} B_VARIANT=${a[3]} bash "$0"
   ratio() { sed -n 's/.*median over rounds of the RPS ratio \([0-9.]*\).*/\1/p' "$1/results.md"; }
@@ -47,8 +49,6 @@ fi
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 HERE="$ROOT/bench/gateway"
-A=${A:-bursar}
-B=${B:-bursar-budgets}
 MODE=${MODE:-json}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-8}

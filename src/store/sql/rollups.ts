@@ -12,12 +12,12 @@
  *   (at start, or when Redis lost them) reads a few rows instead of a month of lines.
  */
 import { sql, type RawBuilder } from 'kysely';
+import { compile, fieldPath } from '../../core/compile.js';
 import type { Dimension } from '../../core/dimensions.js';
 import { OUTCOME_DIMENSIONS, tokenTotal, type LedgerLine, type UsageGroup, type UsageQuery, type UsageRow } from '../../core/ledger.js';
 import type { CounterAmount } from '../../core/ports.js';
 import { toBigInt, toNumber, usageRow } from './columns.js';
 import type { Db, SqlDialect } from './dialect.js';
-import { compile, fieldPath } from '../../core/compile.js';
 
 /** The daily rollup's: every dimension but agent runs (too many to cross with people). */
 export const ROLLUP_DIMS = [

@@ -134,7 +134,7 @@ describe('audit log', () => {
 
     const db = t.b.stores.db;
     await expect(sql`update audit_log set actor = 'mallory' where seq = 2`.execute(db)).rejects.toThrow(/append-only/);
-    await expect(sql`delete from ledger_lines`.execute(db)).rejects.toThrow(/append-only/);
+    await expect(sql`delete from ledger_rows`.execute(db)).rejects.toThrow(/append-only/);
     // Someone with the database file drops the guard and edits history: the chain shows it.
     await sql`drop trigger audit_log_no_update`.execute(db);
     await sql`update audit_log set actor = 'mallory' where seq = 2`.execute(db);

@@ -6,6 +6,7 @@ import { Migrator, sql, type Kysely, type Migration, type MigrationProvider, typ
 import { OUTCOME_DIMENSIONS, type LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS } from './columns.js';
 import { scan } from './ledger-queries.js';
+import { splitLedger } from '../sqlite/contexts.js';
 import { addDerived, AGENT_RUNS, createDerivedTables, createRollupTable, DAILY, DEPARTMENTS, rollUpFrom, RUNS, SUMMARY } from './rollups.js';
 import type { Database, SqlDialect } from './dialect.js';
 
@@ -130,6 +131,13 @@ const MIGRATIONS: ReadonlyArray<readonly [string, Step]> = [
     await createRollupTable(db, d, DEPARTMENTS);
     await rollUpFrom(db, SUMMARY, DEPARTMENTS);
   }],
+  // SQLite keeps what a client's calls share once, as a context each row names; `ledger_lines`
+  // becomes a view of the same columns (sqlite/contexts.ts). Every line is copied. PostgreSQL's
+  // table stays as it is. From here on a new ledger column on SQLite goes to ledger_rows or
+  // ledger_contexts, and the view is made again.
+  ['0016_sqlite_ledger_contexts', async (db, d) => {
+    if (d.name === 'sqlite') await splitLedger(db);
+  }],
 ];
 
 /** Feeds every line already in the ledger (or those an SQL condition takes) to `add`, 5,000 at a time. */
@@ -147,6 +155,7 @@ async function backfill(db: Kysely<Database>, add: (page: LedgerLine[]) => Promi
 
 /** Adds the ledger columns a migration introduced; existing lines get the column's default. */
 async function addLedgerColumns(db: Kysely<Database>, d: SqlDialect, since: number): Promise<void> {
+  if (d.name === 'sqlite' && since >= 16) throw new Error('on SQLite, ledger_lines is a view from 0016: add the column to ledger_rows or ledger_contexts and make the view again');
   for (const c of LEDGER_COLUMNS.filter((x) => x.since === since)) {
     const fallback = c.type === 'bigint' || c.type === 'int' ? (c.name === 'fx_rate' ? '1000000000' : '0') : c.name === 'org_currency' ? "'USD'" : null;
     await db.schema
@@ -188,6 +197,12 @@ export async function migrate(db: Kysely<Database>, dialect: SqlDialect, schema?
     if (RACED.has(String((error as { code?: string }).code)) && attempt < 5) continue;
     throw error instanceof Error ? error : new Error(String(error));
   }
+}
+
+/** Applies the migrations up to and including `name` (tests of upgrades start from an older schema). */
+export async function migrateTo(db: Kysely<Database>, dialect: SqlDialect, name: string): Promise<void> {
+  const { error } = await migrator(db, dialect).migrateTo(name);
+  if (error) throw error instanceof Error ? error : new Error(String(error));
 }
 
 /** The migrations not yet applied. */

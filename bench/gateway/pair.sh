@@ -16,8 +16,11 @@
 # B_NODE_OPTIONS=--max-semi-space-size=8). A_VARIANT and B_VARIANT: YAML added to that side's
 # bursar.yaml (e.g. B_VARIANT='ledger: { flush_ms: 20 }'), in place of BURSAR_VARIANT. With two
 # builds, flags or variants, A and B may name the same target; B is then shown as B@b.
-# BUDGETS=n: bursar-budgets keeps the first n of its six budgets. GC_TRACE=1: also print each
-# side's bytes allocated and promoted per request, and its GC pauses (see gc_summary).
+# BUDGETS=n: bursar-budgets keeps the first n of its six budgets. Each side's bytes allocated and
+# promoted per request, and its GC pauses, are printed too (gc_summary; GC_TRACE=0 turns them
+# off): a process that promotes over 1 KB a request is in the second of the two GC states streams
+# run in, which costs it 10-20% (docs/benchmarks.md#gateway-seventeenth), so two sides compare
+# as builds only while both are in the same state.
 # FIRST_BYTE=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
 # sequential streams each) straight from nginx and through each side, after that round's load,
 # their requests taking turns.
@@ -52,6 +55,8 @@ HERE="$ROOT/bench/gateway"
 MODE=${MODE:-json}
 CONNS=${CONNS:-32}
 ROUNDS=${ROUNDS:-8}
+# On unless GC_TRACE=0 (common.sh reads it when sourced).
+if [[ ${GC_TRACE:-1} == 0 ]]; then GC_TRACE=''; else GC_TRACE=1; fi
 source "$HERE/common.sh"
 [[ ($A == bursar* || $A == naive-json || $A == portkey) && $B == bursar* && $A != bursar-shared* && $B != bursar-shared* ]] || { log "A must be naive-json, portkey or an embedded Bursar target, B an embedded Bursar target"; exit 1; }
 A_BUILD=${A_BUILD:-$ROOT}
@@ -128,6 +133,7 @@ node "$HERE/summary.mjs" "$OUT" "$LA" "$LB" | tee "$OUT/results.md"
 if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
-  { echo; gc_header; for t in $LA $LB; do [[ $t != bursar* ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done; } | tee -a "$OUT/results.md"
+  { echo; gc_header; for t in $LA $LB; do [[ $t != bursar* ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done
+    echo; echo "Over 1 KB promoted per request: that side ran in the second GC state (docs/benchmarks.md#gateway-seventeenth)."; } | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

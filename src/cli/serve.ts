@@ -11,6 +11,13 @@ export async function serve(config: Config, banner: (b: Bursar) => string): Prom
   // V8 lets the old generation grow to about twice its live size before collecting; a 1.5x
   // ceiling keeps the gateway's peak memory ~50 MB lower at no measurable cost (docs/benchmarks.md).
   setFlagsFromString('--heap-growing-percent=50');
+  // V8 allocates straight into the old generation from an allocation site whose objects all
+  // survived a young collection. Under load a site of the call path could be judged so (a burst
+  // of slow calls), and then stayed so: its dead objects, already old, kept the young ones they
+  // pointed at alive until a full collection, so each scavenge promoted most of what it found
+  // and a full collection ran every third of a second, for the rest of the process's life (a
+  // tenth to a fifth fewer streams a second, docs/benchmarks.md#gateway-seventeenth).
+  setFlagsFromString('--no-allocation-site-pretenuring');
   const { startBursar } = await import('../app.js');
   // Handlers first: a signal that arrives while starting (or right after the banner) still stops cleanly.
   let stopping: Promise<void> | null = null;

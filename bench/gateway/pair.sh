@@ -18,9 +18,9 @@
 # builds, flags or variants, A and B may name the same target; B is then shown as B@b.
 # BUDGETS=n: bursar-budgets keeps the first n of its six budgets. Each side's bytes allocated and
 # promoted per request, and its GC pauses, are printed too (gc_summary; GC_TRACE=0 turns them
-# off): a process that promotes over 1 KB a request is in the second of the two GC states streams
-# run in, which costs it 10-20% (docs/benchmarks.md#gateway-seventeenth), so two sides compare
-# as builds only while both are in the same state.
+# off): a process that promotes over 1 KB a request ran in a GC storm, which costs it 10-20%
+# (docs/benchmarks.md#gateway-seventeenth: V8's allocation-site pretenuring, now off, caused
+# one), so two sides compare as builds only while neither is in one.
 # FIRST_BYTE=1 (with MODE=sse): each round also times the first streamed byte (ttfb.mjs, TTFB_N
 # sequential streams each) straight from nginx and through each side, after that round's load,
 # their requests taking turns.
@@ -134,6 +134,6 @@ if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
   { echo; gc_header; for t in $LA $LB; do [[ $t != bursar* ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done
-    echo; echo "Over 1 KB promoted per request: that side ran in the second GC state (docs/benchmarks.md#gateway-seventeenth)."; } | tee -a "$OUT/results.md"
+    echo; echo "Over 1 KB promoted per request: that side ran in a GC storm (docs/benchmarks.md#gateway-seventeenth)."; } | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

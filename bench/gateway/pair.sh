@@ -134,6 +134,6 @@ if [[ -n ${GC_TRACE:-} ]]; then
   # Every request each side served (warm-up and smoke checks too: the log covers its whole life).
   served() { node -e 'const [f, t] = process.argv.slice(1); console.log(require("fs").readFileSync(f, "utf8").trim().split("\n").map(JSON.parse).filter((r) => r.label.startsWith(t + "|")).reduce((n, r) => n + r.requests, 0))' "$OUT/results.jsonl" "$1"; }
   { echo; gc_header; for t in $LA $LB; do [[ $t != bursar* ]] || gc_summary "$t" "$OUT/logs/$t-$MODE.log" "$(served "$t")"; done
-    echo; echo "Over 1 KB promoted per request: that side ran in a GC storm (docs/benchmarks.md#gateway-seventeenth)."; } | tee -a "$OUT/results.md"
+    echo; echo "(A side over 1 KB promoted per request ran in a GC storm: docs/benchmarks.md#gateway-seventeenth.)"; } | tee -a "$OUT/results.md"
 fi
 log "raw results: $OUT"

@@ -24,3 +24,16 @@ export function compile<F extends (...args: never[]) => unknown>(params: readonl
   const names = Object.keys(scope);
   return new Function(...names, `return (${params.join(', ')}) => {\n${body}\n};`)(...names.map((n) => scope[n])) as F;
 }
+
+/**
+ * A record's values of some expressions over it (`l`), read into an array, and whether a
+ * record's values are still those (each compared with ===): for code that remembers what the last
+ * record held and does something only when it changes (the spool's context records, the SQLite
+ * ledger's context rows). The expressions come from field paths `fieldPath` accepted.
+ */
+export function compileSnapshot<T>(exprs: readonly string[]): { readonly read: (l: T) => unknown[]; readonly same: (v: readonly unknown[], l: T) => boolean } {
+  return {
+    read: compile(['l'], `return [${exprs.join(', ')}];`),
+    same: compile(['v', 'l'], `return ${exprs.map((e, i) => `v[${i}] === ${e}`).join(' &&\n  ') || 'true'};`),
+  };
+}

@@ -17,7 +17,7 @@
  */
 import { closeSync, fdatasyncSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { compile, fieldPath } from '../core/compile.js';
+import { compile, compileSnapshot, fieldPath } from '../core/compile.js';
 import { DIMENSIONS, emptyDims, type Tags } from '../core/dimensions.js';
 import { blankLine, budgetChargesJson, parseBudgetCharges, type LedgerLine } from '../core/ledger.js';
 
@@ -97,12 +97,7 @@ const encodeOwn: Encoder = compile(['l'], [ownStart, ...fieldsText(OWN_FIELDS), 
  * new object for every call.
  */
 const contextPaths = [...DIMENSIONS.map((d) => `dims.${d}`), ...CONTEXT_FIELDS.filter((f) => f !== 'tags')].map(fieldPath);
-const contextOf = compile<(l: LedgerLine) => unknown[]>(['l'], `return [l.tags, ${contextPaths.map((p) => `l.${p}`).join(', ')}];`);
-const sameContext = compile<(c: readonly unknown[], l: LedgerLine) => boolean>(
-  ['c', 'l'],
-  `return ${contextPaths.map((p, i) => `c[${i + 1}] === l.${p}`).join(' &&\n  ')} && sameTags(c[0], l.tags);`,
-  { sameTags },
-);
+const contextValues = compileSnapshot<LedgerLine>(contextPaths.map((p) => `l.${p}`));
 
 function sameTags(a: Tags | null, b: Tags | null): boolean {
   if (a === b) return true;
@@ -131,8 +126,8 @@ export class Spool {
   private seq = 0;
   private readonly segments = new Map<string, Segment>();
   private buffer: string[] = [];
-  /** The context the current segment's last intent named: its number and values. */
-  private context: { readonly id: number; readonly values: readonly unknown[] } | null = null;
+  /** The context the current segment's last intent named: its number, tags and other values. */
+  private context: { readonly id: number; readonly tags: Tags | null; readonly values: readonly unknown[] } | null = null;
   private contexts = 0;
   /** What the records queued this turn wait on: one promise for all of them, settled by writeOut. */
   private turn: { readonly written: Promise<void>; readonly done: () => void } | null = null;
@@ -156,8 +151,8 @@ export class Spool {
   append(kind: 'i' | 'f' | 'o', line: LedgerLine, durable?: true): Segment | { segment: Segment; written: Promise<void> } {
     if (kind === 'i') {
       let c = this.context;
-      if (c === null || !sameContext(c.values, line)) {
-        this.context = c = { id: ++this.contexts, values: contextOf(line) };
+      if (c === null || !contextValues.same(c.values, line) || !sameTags(c.tags, line.tags)) {
+        this.context = c = { id: ++this.contexts, tags: line.tags, values: contextValues.read(line) };
         this.buffer.push(`{"k":"c","c":${c.id},"l":${encodeContext(line)}}\n`);
       }
       this.buffer.push(`{"k":"i","c":${c.id},"l":${encodeOwn(line)}}\n`);

@@ -12,7 +12,7 @@
  */
 import type Database from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
-import { compile } from '../../core/compile.js';
+import { compileSnapshot } from '../../core/compile.js';
 import { DIMENSIONS } from '../../core/dimensions.js';
 import type { LedgerLine } from '../../core/ledger.js';
 import { LEDGER_COLUMNS, type Column } from '../sql/columns.js';
@@ -28,7 +28,7 @@ const SHARED: ReadonlySet<string> = new Set<string>([
   'source', 'endpoint', 'stream', 'currency', 'price_version', 'spend_category', 'org_currency', 'human_review',
 ]);
 
-export const CONTEXT_COLUMNS: readonly Column[] = LEDGER_COLUMNS.filter((c) => SHARED.has(c.name));
+const CONTEXT_COLUMNS: readonly Column[] = LEDGER_COLUMNS.filter((c) => SHARED.has(c.name));
 export const ROW_COLUMNS: readonly Column[] = LEDGER_COLUMNS.filter((c) => !SHARED.has(c.name));
 
 const quoted = (name: string): string => `"${name}"`;
@@ -65,13 +65,11 @@ export async function splitLedger(db: Kysely<Schema>): Promise<void> {
   for (const s of statements) await sql.raw(s).execute(db);
 }
 
-/** A line's shared values as stored (booleans as 0/1, none as null), and whether a line's are the same as some stored. */
-const paths = CONTEXT_COLUMNS.map((c) => {
+/** A line's shared values as stored (booleans as 0/1, none as null), and whether a line's are still some stored ones. */
+const sharedValues = compileSnapshot<LedgerLine>(CONTEXT_COLUMNS.map((c) => {
   if (c.path === null) throw new Error(`shared column ${c.name} must be read from a field`);
   return c.type === 'bool' ? `(l.${c.path} ? 1 : 0)` : `(l.${c.path} ?? null)`;
-});
-const valuesOf = compile<(l: LedgerLine) => unknown[]>(['l'], `return [${paths.join(', ')}];`);
-const sameValues = compile<(v: readonly unknown[], l: LedgerLine) => boolean>(['v', 'l'], `return ${paths.map((p, i) => `v[${i}] === ${p}`).join(' &&\n  ')};`);
+}));
 
 /** Contexts kept in memory before the cache starts over (the table keeps them all; a miss looks there). */
 const MAX_KNOWN = 50_000;
@@ -98,8 +96,8 @@ export class ContextIds {
   /** The id of the line's context; inside the transaction that inserts the line. */
   of(l: LedgerLine): number {
     const last = this.last;
-    if (last !== null && sameValues(last.values, l)) return last.id;
-    const values = valuesOf(l);
+    if (last !== null && sharedValues.same(last.values, l)) return last.id;
+    const values = sharedValues.read(l);
     const key = JSON.stringify(values);
     let id = this.known.get(key);
     if (id === undefined) {
